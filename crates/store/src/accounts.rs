@@ -1,0 +1,238 @@
+//! The chart of accounts of a tenant and the account views (entries, balance).
+
+use crate::journal::{entry_from_row, JournalEntry, ENTRY_COLUMNS};
+use crate::{Store, StoreError};
+use chrono::{Datelike, NaiveDate};
+use journal::ledger::{is_valid_account_number, AccountType};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    pub number: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub account_type: String,
+    pub category: String,
+    pub report_group: String,
+    pub is_system: bool,
+    pub is_active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub number: String,
+    pub name: String,
+    pub account_type: AccountType,
+    pub category: String,
+    pub report_group: String,
+}
+
+const ACCOUNT_COLUMNS: &str = "number, name, type, category, report_group, is_system, is_active";
+
+fn account_from_row(row: &tokio_postgres::Row) -> Account {
+    Account {
+        number: row.get("number"),
+        name: row.get("name"),
+        account_type: row.get("type"),
+        category: row.get("category"),
+        report_group: row.get("report_group"),
+        is_system: row.get("is_system"),
+        is_active: row.get("is_active"),
+    }
+}
+
+/// The entries of an account in a date range and the balance of the whole range.
+#[derive(Debug, Clone)]
+pub struct AccountEntries {
+    pub entries: Vec<JournalEntry>,
+    pub total: i64,
+    pub balance: Decimal,
+}
+
+fn month_start(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).expect("day 1 exists")
+}
+
+impl Store {
+    pub async fn list_accounts(&self, tenant_id: Uuid, limit: i64, offset: i64) -> Result<(Vec<Account>, i64), StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {ACCOUNT_COLUMNS}, count(*) OVER () AS total FROM accounts WHERE tenant_id = $1
+                      ORDER BY number LIMIT $2 OFFSET $3"
+                ),
+                &[&tenant_id, &limit, &offset],
+            )
+            .await?;
+        let total = match rows.first() {
+            Some(r) => r.get("total"),
+            None => client
+                .query_one("SELECT count(*) FROM accounts WHERE tenant_id = $1", &[&tenant_id])
+                .await?
+                .get(0),
+        };
+        Ok((rows.iter().map(account_from_row).collect(), total))
+    }
+
+    /// Accounts whose number starts with `q` or whose name contains it (case-insensitive).
+    pub async fn search_accounts(
+        &self,
+        tenant_id: Uuid,
+        q: &str,
+        account_type: Option<AccountType>,
+        limit: i64,
+    ) -> Result<Vec<Account>, StoreError> {
+        let client = self.client().await?;
+        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts
+                      WHERE tenant_id = $1 AND ($2 = '' OR number LIKE $2 || '%' OR lower(name) LIKE '%' || lower($2) || '%')
+                        AND ($3::text IS NULL OR type = $3)
+                      ORDER BY (number LIKE $2 || '%') DESC, number LIMIT $4"
+                ),
+                &[&tenant_id, &escaped, &account_type.map(|t| t.as_str()), &limit],
+            )
+            .await?;
+        Ok(rows.iter().map(account_from_row).collect())
+    }
+
+    pub async fn get_account(&self, tenant_id: Uuid, number: &str) -> Result<Account, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND number = $2"),
+                &[&tenant_id, &number],
+            )
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("account {number}")))?;
+        Ok(account_from_row(&row))
+    }
+
+    pub async fn create_account(&self, tenant_id: Uuid, new: NewAccount) -> Result<Account, StoreError> {
+        if !is_valid_account_number(&new.number) {
+            return Err(StoreError::invalid("invalid_account_number", "number must be 4 to 9 digits", Some("number")));
+        }
+        if new.name.trim().is_empty() || new.name.chars().count() > 200 {
+            return Err(StoreError::invalid("invalid_name", "name must be 1 to 200 characters", Some("name")));
+        }
+        for (field, value) in [("category", &new.category), ("report_group", &new.report_group)] {
+            if value.chars().count() > 100 {
+                return Err(StoreError::invalid("too_long", format!("{field} is longer than 100 characters"), Some(field)));
+            }
+        }
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "INSERT INTO accounts (tenant_id, number, name, type, category, report_group)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, number) DO NOTHING
+                     RETURNING {ACCOUNT_COLUMNS}"
+                ),
+                &[&tenant_id, &new.number, &new.name.trim(), &new.account_type.as_str(), &new.category, &new.report_group],
+            )
+            .await?
+            .ok_or_else(|| StoreError::conflict("account_exists", format!("account {} already exists", new.number)))?;
+        Ok(account_from_row(&row))
+    }
+
+    /// Renames or (de)activates an account. Its number and type never change once created.
+    pub async fn update_account(
+        &self,
+        tenant_id: Uuid,
+        number: &str,
+        name: Option<&str>,
+        is_active: Option<bool>,
+    ) -> Result<Account, StoreError> {
+        if let Some(n) = name {
+            if n.trim().is_empty() || n.chars().count() > 200 {
+                return Err(StoreError::invalid("invalid_name", "name must be 1 to 200 characters", Some("name")));
+            }
+        }
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "UPDATE accounts SET name = coalesce($3, name), is_active = coalesce($4, is_active)
+                      WHERE tenant_id = $1 AND number = $2 RETURNING {ACCOUNT_COLUMNS}"
+                ),
+                &[&tenant_id, &number, &name.map(str::trim), &is_active],
+            )
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("account {number}")))?;
+        Ok(account_from_row(&row))
+    }
+
+    /// Debit-positive balance of an account over all bookings dated on or before `through`
+    /// (all bookings when None): period balances before its month plus the month's entries.
+    pub async fn account_balance_through(
+        &self,
+        client: &tokio_postgres::Client,
+        tenant_id: Uuid,
+        number: &str,
+        through: Option<NaiveDate>,
+    ) -> Result<Decimal, StoreError> {
+        let row = match through {
+            None => {
+                client
+                    .query_one(
+                        "SELECT coalesce(sum(debit - credit), 0) FROM account_balances WHERE tenant_id = $1 AND account = $2",
+                        &[&tenant_id, &number],
+                    )
+                    .await?
+            }
+            Some(d) => {
+                let month = month_start(d);
+                client
+                    .query_one(
+                        "SELECT (SELECT coalesce(sum(debit - credit), 0) FROM account_balances
+                                  WHERE tenant_id = $1 AND account = $2 AND month_start < $3)
+                              + (SELECT coalesce(sum(debit - credit), 0) FROM entries
+                                  WHERE tenant_id = $1 AND account = $2 AND booking_date >= $3 AND booking_date <= $4)",
+                        &[&tenant_id, &number, &month, &d],
+                    )
+                    .await?
+            }
+        };
+        Ok(row.get(0))
+    }
+
+    pub async fn account_entries(
+        &self,
+        tenant_id: Uuid,
+        number: &str,
+        start: Option<NaiveDate>,
+        end: Option<NaiveDate>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<AccountEntries, StoreError> {
+        self.get_account(tenant_id, number).await?;
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS}, count(*) OVER () AS total FROM entries
+                      WHERE tenant_id = $1 AND account = $2
+                        AND ($3::date IS NULL OR booking_date >= $3) AND ($4::date IS NULL OR booking_date <= $4)
+                      ORDER BY booking_date, seq LIMIT $5 OFFSET $6"
+                ),
+                &[&tenant_id, &number, &start, &end, &limit, &offset],
+            )
+            .await?;
+        let total = rows.first().map(|r| r.get::<_, i64>("total")).unwrap_or(0);
+        let through_end = self.account_balance_through(&client, tenant_id, number, end).await?;
+        let before_start = match start.and_then(|s| s.pred_opt()) {
+            Some(day_before) => self.account_balance_through(&client, tenant_id, number, Some(day_before)).await?,
+            None => Decimal::ZERO,
+        };
+        Ok(AccountEntries {
+            entries: rows.iter().map(entry_from_row).collect(),
+            total,
+            balance: through_end - before_start,
+        })
+    }
+}

@@ -1,0 +1,677 @@
+//! The write path: per-tenant appenders with group commit.
+//!
+//! Every tenant that is being written to has one appender task in this process. Requests hand
+//! their command to it through a channel; the task takes whatever has queued up (up to
+//! `MAX_BATCH`), and decides and appends all of it in ONE transaction that holds the tenant's
+//! head row (`SELECT … FOR UPDATE`). Writers of one tenant are thereby serialized, in this
+//! process by the channel and across replicas by the row lock, so `seq` has no gaps and the
+//! chain is linear; and one fsync serves a whole batch instead of one booking.
+//!
+//! A command that breaks a booking rule fails alone, before any SQL is sent for it. If the
+//! transaction itself fails, each command of the batch is retried in a transaction of its own,
+//! so one bad command cannot take others down with it.
+
+use crate::tenants::TenantInfo;
+use crate::{Store, StoreError};
+use journal::booking::{decide_booking, decide_opening_balances, decide_reversal, OriginalIntent, Stamp};
+use journal::calendar::PeriodId;
+use journal::chain::{event_hash, Hash32};
+use journal::event::{Generated, JournalLine, Side};
+use journal::{
+    AccountRef, Actor, BookedIntent, BookingCommand, BookingContext, Currency, IntentKind,
+    OpeningBalanceCommand, ReversalCommand, TaxCode,
+};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+type Param = dyn tokio_postgres::types::ToSql + Sync;
+
+/// The most commands one transaction takes.
+pub const MAX_BATCH: usize = 256;
+/// An appender without work for this long ends; the next command starts a new one.
+const IDLE: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub enum AppendCommand {
+    Booking(BookingCommand),
+    OpeningBalances(OpeningBalanceCommand),
+    Reversal(ReversalCommand),
+}
+
+/// What an append wrote.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub intent_id: Uuid,
+    pub event_count: usize,
+    pub first_seq: i64,
+    pub total_debit: Decimal,
+    pub total_credit: Decimal,
+    pub reversal_of: Option<Uuid>,
+}
+
+struct Job {
+    cmd: AppendCommand,
+    actor: Actor,
+    reply: oneshot::Sender<Result<Appended, StoreError>>,
+}
+
+#[derive(Default)]
+pub struct Appenders(Mutex<HashMap<Uuid, mpsc::UnboundedSender<Job>>>);
+
+impl Store {
+    /// Decides and appends one command for a tenant, batched with whatever else is queued.
+    pub async fn append(&self, tenant_id: Uuid, cmd: AppendCommand, actor: Actor) -> Result<Appended, StoreError> {
+        let info = self.tenant_info(tenant_id).await?;
+        let (reply, answer) = oneshot::channel();
+        let mut job = Job { cmd, actor, reply };
+        loop {
+            let sender = self.appender_for(&info);
+            match sender.send(job) {
+                Ok(()) => break,
+                // The appender went idle and closed between lookup and send: start another.
+                Err(mpsc::error::SendError(back)) => {
+                    job = back;
+                    self.forget_appender(tenant_id, &sender);
+                }
+            }
+        }
+        answer
+            .await
+            .map_err(|_| StoreError::Internal("the appender stopped before answering".into()))?
+    }
+
+    fn appender_for(&self, info: &Arc<TenantInfo>) -> mpsc::UnboundedSender<Job> {
+        let mut map = self.appenders.0.lock().expect("appenders");
+        if let Some(s) = map.get(&info.id()) {
+            if !s.is_closed() {
+                return s.clone();
+            }
+        }
+        let (sender, receiver) = mpsc::unbounded_channel();
+        map.insert(info.id(), sender.clone());
+        tokio::spawn(self.clone().run_appender(info.clone(), sender.downgrade(), receiver));
+        sender
+    }
+
+    fn forget_appender(&self, tenant_id: Uuid, sender: &mpsc::UnboundedSender<Job>) {
+        let mut map = self.appenders.0.lock().expect("appenders");
+        if map.get(&tenant_id).is_some_and(|s| s.same_channel(sender)) {
+            map.remove(&tenant_id);
+        }
+    }
+
+    async fn run_appender(
+        self,
+        info: Arc<TenantInfo>,
+        me: mpsc::WeakUnboundedSender<Job>,
+        mut jobs: mpsc::UnboundedReceiver<Job>,
+    ) {
+        loop {
+            let first = match tokio::time::timeout(IDLE, jobs.recv()).await {
+                Ok(Some(job)) => job,
+                Ok(None) => return,
+                Err(_idle) => {
+                    if let Some(sender) = me.upgrade() {
+                        self.forget_appender(info.id(), &sender);
+                    }
+                    // Commands that raced in before the close are still answered.
+                    jobs.close();
+                    let mut rest = Vec::new();
+                    while let Some(job) = jobs.recv().await {
+                        rest.push(job);
+                    }
+                    while !rest.is_empty() {
+                        let batch: Vec<Job> = rest.drain(..rest.len().min(MAX_BATCH)).collect();
+                        self.commit_batch(&info, batch).await;
+                    }
+                    return;
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(&info, batch).await;
+        }
+    }
+
+    async fn commit_batch(&self, info: &TenantInfo, batch: Vec<Job>) {
+        let commands: Vec<(&AppendCommand, &Actor)> = batch.iter().map(|j| (&j.cmd, &j.actor)).collect();
+        match self.try_commit(info, &commands).await {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) if batch.len() > 1 => {
+                tracing::warn!(error = %e, size = batch.len(), "batch failed; retrying its commands one by one");
+                for job in batch {
+                    let result = match self.try_commit(info, &[(&job.cmd, &job.actor)]).await {
+                        Ok(mut r) => r.pop().expect("one result per command"),
+                        Err(e) => Err(e),
+                    };
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                if let Some(job) = batch.into_iter().next() {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+        }
+    }
+
+    /// One transaction for a batch. The outer error means nothing was written; the inner
+    /// results are per command.
+    async fn try_commit(
+        &self,
+        info: &TenantInfo,
+        commands: &[(&AppendCommand, &Actor)],
+    ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+        let tenant_id = info.id();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head_stmt = tx
+            .prepare_cached("SELECT last_seq, last_hash FROM journal_heads WHERE tenant_id = $1 FOR UPDATE")
+            .await?;
+        let head = tx.query_one(&head_stmt, &[&tenant_id]).await?;
+        let mut last_seq: i64 = head.get(0);
+        let mut last_hash: Hash32 = head
+            .get::<_, Vec<u8>>(1)
+            .try_into()
+            .map_err(|_| StoreError::Internal("journal head hash has the wrong length".into()))?;
+
+        let state = load_state(&tx, info, commands).await?;
+        let closed = &state.closed_periods;
+        let mut booked_refs = state.booked_refs;
+        let mut reversed: HashSet<Uuid> = HashSet::new();
+
+        let mut rows = Rows::default();
+        let mut results = Vec::with_capacity(commands.len());
+        let now = chrono::Utc::now();
+        for (cmd, actor) in commands {
+            let ctx = BookingContext {
+                base_currency: info.base_currency,
+                calendar: info.calendar,
+                accounts: &state.accounts,
+                tax_codes: &state.tax_codes,
+                closed_periods: closed,
+                booked_external_references: &booked_refs,
+                documents: &state.documents,
+                fx_rounding_account: info.role("fx_rounding"),
+                opening_balance_account: info.role("opening_balance"),
+            };
+            let stamp = Stamp {
+                intent_id: Uuid::now_v7(),
+                actor: (*actor).clone(),
+                recorded_at: now,
+            };
+            let decided = match cmd {
+                AppendCommand::Booking(c) => decide_booking(&ctx, c, stamp),
+                AppendCommand::OpeningBalances(c) => decide_opening_balances(&ctx, c, stamp),
+                AppendCommand::Reversal(c) => match state.originals.get(&c.intent_id) {
+                    None => {
+                        results.push(Err(StoreError::not_found(format!("intent {}", c.intent_id))));
+                        continue;
+                    }
+                    Some(original) => {
+                        let mut original = original.clone();
+                        original.already_reversed |= reversed.contains(&original.intent_id);
+                        decide_reversal(&ctx, &original, c, |p| first_open_after(closed, p), stamp)
+                    }
+                },
+            };
+            match decided {
+                Ok(intent) => {
+                    if let Some(r) = &intent.external_reference {
+                        booked_refs.insert(r.clone());
+                    }
+                    if let Some(o) = intent.reversal_of {
+                        reversed.insert(o);
+                    }
+                    let first_seq = last_seq + 1;
+                    for i in 0..intent.lines.len() {
+                        let payload = intent.event_payload(tenant_id, first_seq, i);
+                        let hash = event_hash(&last_hash, &payload);
+                        rows.push_event(&intent, i, first_seq + i as i64, payload, last_hash, hash);
+                        last_hash = hash;
+                    }
+                    last_seq += intent.lines.len() as i64;
+                    rows.push_intent(&intent, first_seq);
+                    results.push(Ok(Appended {
+                        intent_id: intent.intent_id,
+                        event_count: intent.lines.len(),
+                        first_seq,
+                        total_debit: intent.total_base_debit(),
+                        total_credit: intent.total_base_credit(),
+                        reversal_of: intent.reversal_of,
+                    }));
+                }
+                Err(e) => results.push(Err(StoreError::Booking(e))),
+            }
+        }
+        if rows.seq.is_empty() {
+            return Ok(results);
+        }
+        rows.write(&tx, tenant_id, info.calendar, last_seq, &last_hash).await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+}
+
+/// The earliest regular period (not 13) after `p` that is open.
+pub fn first_open_after(closed: &HashSet<PeriodId>, p: PeriodId) -> Option<PeriodId> {
+    let mut next = p;
+    for _ in 0..(13 * 30) {
+        next = if next.number >= 12 {
+            PeriodId { fiscal_year: next.fiscal_year + 1, number: 1 }
+        } else {
+            PeriodId { fiscal_year: next.fiscal_year, number: next.number + 1 }
+        };
+        if !closed.contains(&next) {
+            return Some(next);
+        }
+    }
+    None
+}
+
+/// What the decisions of a batch need, loaded in one round of pipelined queries.
+struct State {
+    accounts: HashMap<String, AccountRef>,
+    tax_codes: HashMap<String, TaxCode>,
+    closed_periods: HashSet<PeriodId>,
+    booked_refs: HashSet<String>,
+    documents: HashSet<Uuid>,
+    originals: HashMap<Uuid, OriginalIntent>,
+}
+
+async fn load_state(
+    tx: &deadpool_postgres::Transaction<'_>,
+    info: &TenantInfo,
+    commands: &[(&AppendCommand, &Actor)],
+) -> Result<State, StoreError> {
+    let tenant_id = info.id();
+    let mut accounts: Vec<String> = Vec::new();
+    let mut codes: Vec<String> = Vec::new();
+    let mut refs: Vec<String> = Vec::new();
+    let mut docs: Vec<Uuid> = Vec::new();
+    let mut originals: Vec<Uuid> = Vec::new();
+    for role in ["fx_rounding", "opening_balance"] {
+        if let Some(n) = info.role(role) {
+            accounts.push(n.to_string());
+        }
+    }
+    for (cmd, _) in commands {
+        match cmd {
+            AppendCommand::Booking(c) => {
+                accounts.extend(c.line_accounts().map(str::to_string));
+                codes.extend(c.tax_codes().map(str::to_string));
+                refs.extend(c.external_reference.clone());
+                docs.extend(c.document_id);
+            }
+            AppendCommand::OpeningBalances(c) => {
+                accounts.extend(c.balances.iter().map(|b| b.account.clone()));
+            }
+            AppendCommand::Reversal(c) => originals.push(c.intent_id),
+        }
+    }
+    accounts.sort_unstable();
+    accounts.dedup();
+    codes.sort_unstable();
+    codes.dedup();
+
+    let accounts_sql = tx
+        .prepare_cached(
+            "SELECT number, is_active FROM accounts WHERE tenant_id = $1 AND (number = ANY($2)
+               OR number IN (SELECT vat_account FROM tax_codes WHERE tenant_id = $1 AND code = ANY($3))
+               OR number IN (SELECT self_assess_account FROM tax_codes WHERE tenant_id = $1 AND code = ANY($3)))",
+        )
+        .await?;
+    let codes_sql = tx
+        .prepare_cached(
+            "SELECT code, rate, vat_account, self_assess_account, is_active FROM tax_codes
+              WHERE tenant_id = $1 AND code = ANY($2)",
+        )
+        .await?;
+    let periods_sql = tx
+        .prepare_cached("SELECT period FROM period_states WHERE tenant_id = $1")
+        .await?;
+    let accounts_params: [&Param; 3] = [&tenant_id, &accounts, &codes];
+    let codes_params: [&Param; 2] = [&tenant_id, &codes];
+    let periods_params: [&Param; 1] = [&tenant_id];
+    let (account_rows, code_rows, period_rows) = futures_util::try_join!(
+        tx.query(&accounts_sql, &accounts_params),
+        tx.query(&codes_sql, &codes_params),
+        tx.query(&periods_sql, &periods_params),
+    )?;
+    let mut booked_refs = HashSet::new();
+    if !refs.is_empty() {
+        let rows = tx
+            .query(
+                "SELECT DISTINCT external_reference FROM intents WHERE tenant_id = $1 AND external_reference = ANY($2)",
+                &[&tenant_id, &refs],
+            )
+            .await?;
+        booked_refs.extend(rows.into_iter().map(|r| r.get::<_, String>(0)));
+    }
+    let mut documents = HashSet::new();
+    if !docs.is_empty() {
+        let rows = tx
+            .query("SELECT id FROM documents WHERE tenant_id = $1 AND id = ANY($2)", &[&tenant_id, &docs])
+            .await?;
+        documents.extend(rows.into_iter().map(|r| r.get::<_, Uuid>(0)));
+    }
+    let originals = if originals.is_empty() {
+        HashMap::new()
+    } else {
+        load_originals(tx, info, &originals).await?
+    };
+    Ok(State {
+        accounts: account_rows
+            .into_iter()
+            .map(|r| {
+                let number: String = r.get(0);
+                (number.clone(), AccountRef { number, is_active: r.get(1) })
+            })
+            .collect(),
+        tax_codes: code_rows
+            .into_iter()
+            .map(|r| {
+                let code: String = r.get(0);
+                (
+                    code.clone(),
+                    TaxCode {
+                        code,
+                        rate: r.get(1),
+                        vat_account: r.get(2),
+                        self_assess_account: r.get(3),
+                        is_active: r.get(4),
+                    },
+                )
+            })
+            .collect(),
+        closed_periods: period_rows
+            .into_iter()
+            .filter_map(|r| r.get::<_, String>(0).parse().ok())
+            .collect(),
+        booked_refs,
+        documents,
+        originals,
+    })
+}
+
+async fn load_originals(
+    tx: &deadpool_postgres::Transaction<'_>,
+    info: &TenantInfo,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, OriginalIntent>, StoreError> {
+    let tenant_id = info.id();
+    let intents = tx
+        .query(
+            "SELECT i.intent_id, i.kind, i.booking_date, i.period, i.description, i.fx_rate,
+                    EXISTS (SELECT 1 FROM intents r WHERE r.tenant_id = i.tenant_id AND r.reversal_of = i.intent_id)
+               FROM intents i WHERE i.tenant_id = $1 AND i.intent_id = ANY($2)",
+            &[&tenant_id, &ids],
+        )
+        .await?;
+    let events = tx
+        .query(
+            "SELECT intent_id, payload FROM journal_events WHERE tenant_id = $1 AND intent_id = ANY($2) ORDER BY seq",
+            &[&tenant_id, &ids],
+        )
+        .await?;
+    let mut lines: HashMap<Uuid, Vec<JournalLine>> = HashMap::new();
+    for row in events {
+        let payload: Value = row.get(1);
+        let line = line_from_payload(&payload)
+            .ok_or_else(|| StoreError::Internal("an event payload does not describe a journal line".into()))?;
+        lines.entry(row.get(0)).or_default().push(line);
+    }
+    let mut out = HashMap::new();
+    for r in intents {
+        let id: Uuid = r.get(0);
+        let period: String = r.get(3);
+        out.insert(
+            id,
+            OriginalIntent {
+                intent_id: id,
+                kind: IntentKind::parse(r.get::<_, &str>(1)).unwrap_or(IntentKind::Booking),
+                booking_date: r.get(2),
+                period: period
+                    .parse()
+                    .map_err(|_| StoreError::Internal(format!("stored period {period:?}")))?,
+                description: r.get(4),
+                fx_rate: r.get(5),
+                already_reversed: r.get(6),
+                lines: lines.remove(&id).unwrap_or_default(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Reads a journal line back from its event payload.
+pub fn line_from_payload(p: &Value) -> Option<JournalLine> {
+    let s = |k: &str| p.get(k).and_then(Value::as_str);
+    let dec = |k: &str| s(k).and_then(|v| v.parse::<Decimal>().ok());
+    Some(JournalLine {
+        account: s("account")?.to_string(),
+        side: match s("side")? {
+            "debit" => Side::Debit,
+            "credit" => Side::Credit,
+            _ => return None,
+        },
+        amount: dec("amount")?,
+        currency: Currency::from_code(s("currency")?).ok()?,
+        base_amount: dec("base_amount")?,
+        tax_code: s("tax_code").map(str::to_string),
+        tax_rate: dec("tax_rate"),
+        generated: s("generated").and_then(Generated::parse),
+        description: s("line_description").map(str::to_string),
+        cost_center: s("cost_center").map(str::to_string),
+    })
+}
+
+/// Column arrays for the multi-row inserts of a batch (one statement per table).
+#[derive(Default)]
+struct Rows {
+    // journal_events + entries
+    seq: Vec<i64>,
+    intent: Vec<Uuid>,
+    period: Vec<String>,
+    payload: Vec<Value>,
+    prev_hash: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
+    recorded_at: Vec<chrono::DateTime<chrono::Utc>>,
+    line_no: Vec<i32>,
+    account: Vec<String>,
+    booking_date: Vec<chrono::NaiveDate>,
+    debit: Vec<Decimal>,
+    credit: Vec<Decimal>,
+    currency: Vec<String>,
+    amount: Vec<Decimal>,
+    tax_code: Vec<Option<String>>,
+    generated: Vec<Option<String>>,
+    description: Vec<String>,
+    line_description: Vec<Option<String>>,
+    cost_center: Vec<Option<String>>,
+    external_reference: Vec<Option<String>>,
+    // intents
+    i_id: Vec<Uuid>,
+    i_kind: Vec<String>,
+    i_date: Vec<chrono::NaiveDate>,
+    i_period: Vec<String>,
+    i_description: Vec<String>,
+    i_ref: Vec<Option<String>>,
+    i_doc: Vec<Option<Uuid>>,
+    i_meta: Vec<Option<Value>>,
+    i_currency: Vec<String>,
+    i_fx: Vec<Option<Decimal>>,
+    i_first_seq: Vec<i64>,
+    i_count: Vec<i32>,
+    i_debit: Vec<Decimal>,
+    i_credit: Vec<Decimal>,
+    i_reversal_of: Vec<Option<Uuid>>,
+    i_mode: Vec<Option<String>>,
+    i_reason: Vec<Option<String>>,
+    i_actor: Vec<Value>,
+    i_recorded: Vec<chrono::DateTime<chrono::Utc>>,
+    // account_balances, aggregated per (account, period)
+    balances: BTreeMap<(String, String), (chrono::NaiveDate, Decimal, Decimal, i64)>,
+}
+
+impl Rows {
+    fn push_event(&mut self, intent: &BookedIntent, i: usize, seq: i64, payload: Value, prev: Hash32, hash: Hash32) {
+        let line = &intent.lines[i];
+        self.seq.push(seq);
+        self.intent.push(intent.intent_id);
+        self.period.push(intent.period.to_string());
+        self.payload.push(payload);
+        self.prev_hash.push(prev.to_vec());
+        self.hash.push(hash.to_vec());
+        self.recorded_at.push(intent.recorded_at);
+        self.line_no.push(i as i32 + 1);
+        self.account.push(line.account.clone());
+        self.booking_date.push(intent.booking_date);
+        self.debit.push(line.base_debit());
+        self.credit.push(line.base_credit());
+        self.currency.push(line.currency.code().to_string());
+        self.amount.push(line.amount);
+        self.tax_code.push(line.tax_code.clone());
+        self.generated.push(line.generated.map(|g| g.as_str().to_string()));
+        self.description.push(intent.description.clone());
+        self.line_description.push(line.description.clone());
+        self.cost_center.push(line.cost_center.clone());
+        self.external_reference.push(intent.external_reference.clone());
+        let entry = self
+            .balances
+            .entry((line.account.clone(), intent.period.to_string()))
+            .or_insert((chrono::NaiveDate::MIN, Decimal::ZERO, Decimal::ZERO, 0));
+        entry.1 += line.base_debit();
+        entry.2 += line.base_credit();
+        entry.3 += 1;
+    }
+
+    fn push_intent(&mut self, intent: &BookedIntent, first_seq: i64) {
+        self.i_id.push(intent.intent_id);
+        self.i_kind.push(intent.kind.as_str().to_string());
+        self.i_date.push(intent.booking_date);
+        self.i_period.push(intent.period.to_string());
+        self.i_description.push(intent.description.clone());
+        self.i_ref.push(intent.external_reference.clone());
+        self.i_doc.push(intent.document_id);
+        self.i_meta.push(intent.custom_metadata.clone().map(Value::Object));
+        self.i_currency.push(
+            intent
+                .lines
+                .first()
+                .map(|l| l.currency.code().to_string())
+                .unwrap_or_else(|| intent.base_currency.code().to_string()),
+        );
+        self.i_fx.push(intent.fx_rate);
+        self.i_first_seq.push(first_seq);
+        self.i_count.push(intent.lines.len() as i32);
+        self.i_debit.push(intent.total_base_debit());
+        self.i_credit.push(intent.total_base_credit());
+        self.i_reversal_of.push(intent.reversal_of);
+        self.i_mode.push(intent.posting_mode.map(|m| m.as_str().to_string()));
+        self.i_reason.push(intent.reason.clone());
+        self.i_actor.push(intent.actor.to_json());
+        self.i_recorded.push(intent.recorded_at);
+    }
+
+    async fn write(
+        mut self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        tenant_id: Uuid,
+        calendar: journal::FiscalCalendar,
+        last_seq: i64,
+        last_hash: &Hash32,
+    ) -> Result<(), StoreError> {
+        let mut b_account = Vec::new();
+        let mut b_period = Vec::new();
+        let mut b_month = Vec::new();
+        let mut b_debit = Vec::new();
+        let mut b_credit = Vec::new();
+        let mut b_count = Vec::new();
+        for ((account, period), (_, d, c, n)) in std::mem::take(&mut self.balances) {
+            let p: PeriodId = period.parse().map_err(|_| StoreError::Internal("period".into()))?;
+            b_month.push(calendar.bounds(p).0);
+            b_account.push(account);
+            b_period.push(period);
+            b_debit.push(d);
+            b_credit.push(c);
+            b_count.push(n);
+        }
+        let events = tx
+            .prepare_cached(
+                "INSERT INTO journal_events (tenant_id, seq, intent_id, period, payload, prev_hash, hash, recorded_at)
+                 SELECT $1, * FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::jsonb[], $6::bytea[], $7::bytea[], $8::timestamptz[])",
+            )
+            .await?;
+        let intents = tx
+            .prepare_cached(
+                "INSERT INTO intents (tenant_id, intent_id, kind, booking_date, period, description, external_reference,
+                        document_id, custom_metadata, currency, fx_rate, first_seq, event_count, total_debit, total_credit,
+                        reversal_of, posting_mode, reason, actor, recorded_at)
+                 SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::date[], $5::text[], $6::text[], $7::text[],
+                        $8::uuid[], $9::jsonb[], $10::text[], $11::numeric[], $12::bigint[], $13::int[], $14::numeric[],
+                        $15::numeric[], $16::uuid[], $17::text[], $18::text[], $19::jsonb[], $20::timestamptz[])",
+            )
+            .await?;
+        let entries = tx
+            .prepare_cached(
+                "INSERT INTO entries (tenant_id, seq, intent_id, line_no, account, booking_date, period, debit, credit,
+                        currency, amount, tax_code, generated, description, line_description, cost_center, external_reference)
+                 SELECT $1, * FROM unnest($2::bigint[], $3::uuid[], $4::int[], $5::text[], $6::date[], $7::text[],
+                        $8::numeric[], $9::numeric[], $10::text[], $11::numeric[], $12::text[], $13::text[], $14::text[],
+                        $15::text[], $16::text[], $17::text[])",
+            )
+            .await?;
+        let balances = tx
+            .prepare_cached(
+                "INSERT INTO account_balances AS b (tenant_id, account, period, month_start, debit, credit, entry_count)
+                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::date[], $5::numeric[], $6::numeric[], $7::bigint[])
+                 ON CONFLICT (tenant_id, account, period) DO UPDATE
+                    SET debit = b.debit + EXCLUDED.debit, credit = b.credit + EXCLUDED.credit,
+                        entry_count = b.entry_count + EXCLUDED.entry_count",
+            )
+            .await?;
+        let head = tx
+            .prepare_cached("UPDATE journal_heads SET last_seq = $2, last_hash = $3 WHERE tenant_id = $1")
+            .await?;
+        let last_hash = last_hash.to_vec();
+        let event_params: [&Param; 8] = [
+            &tenant_id, &self.seq, &self.intent, &self.period, &self.payload, &self.prev_hash, &self.hash, &self.recorded_at,
+        ];
+        let intent_params: [&Param; 20] = [
+            &tenant_id, &self.i_id, &self.i_kind, &self.i_date, &self.i_period, &self.i_description, &self.i_ref,
+            &self.i_doc, &self.i_meta, &self.i_currency, &self.i_fx, &self.i_first_seq, &self.i_count, &self.i_debit,
+            &self.i_credit, &self.i_reversal_of, &self.i_mode, &self.i_reason, &self.i_actor, &self.i_recorded,
+        ];
+        let entry_params: [&Param; 17] = [
+            &tenant_id, &self.seq, &self.intent, &self.line_no, &self.account, &self.booking_date, &self.period,
+            &self.debit, &self.credit, &self.currency, &self.amount, &self.tax_code, &self.generated, &self.description,
+            &self.line_description, &self.cost_center, &self.external_reference,
+        ];
+        let balance_params: [&Param; 7] = [&tenant_id, &b_account, &b_period, &b_month, &b_debit, &b_credit, &b_count];
+        let head_params: [&Param; 3] = [&tenant_id, &last_seq, &last_hash];
+        // Pipelined on one connection: the statements run in this order, one round trip.
+        futures_util::try_join!(
+            tx.execute(&events, &event_params),
+            tx.execute(&intents, &intent_params),
+            tx.execute(&entries, &entry_params),
+            tx.execute(&balances, &balance_params),
+            tx.execute(&head, &head_params),
+        )?;
+        Ok(())
+    }
+}

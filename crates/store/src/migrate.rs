@@ -1,0 +1,60 @@
+//! Applies `schema/*.sql` in order, once each, under an advisory lock so that replicas starting
+//! together do not race. An applied migration whose file changed afterwards stops start-up.
+
+use crate::StoreError;
+use tokio_postgres::Client;
+
+/// The migrations, in order. Files are embedded at build time.
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_foundation", include_str!("../../../schema/0001_foundation.sql")),
+];
+
+const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"
+
+pub async fn migrate(client: &mut Client) -> Result<Vec<String>, StoreError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    text PRIMARY KEY,
+                 checksum   text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
+    client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
+    let result = apply(client).await;
+    client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await?;
+    result
+}
+
+async fn apply(client: &mut Client) -> Result<Vec<String>, StoreError> {
+    let mut applied = Vec::new();
+    for (version, sql) in MIGRATIONS {
+        let checksum = blake3::hash(sql.as_bytes()).to_hex().to_string();
+        let row = client
+            .query_opt("SELECT checksum FROM schema_migrations WHERE version = $1", &[version])
+            .await?;
+        match row {
+            Some(row) => {
+                let stored: String = row.get(0);
+                if stored != checksum {
+                    return Err(StoreError::Config(format!(
+                        "migration {version} was changed after it was applied (checksum {stored} in the database, {checksum} in schema/); add a new migration instead"
+                    )));
+                }
+            }
+            None => {
+                let tx = client.transaction().await?;
+                tx.batch_execute(sql).await?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)",
+                    &[version, &checksum],
+                )
+                .await?;
+                tx.commit().await?;
+                applied.push(version.to_string());
+            }
+        }
+    }
+    Ok(applied)
+}

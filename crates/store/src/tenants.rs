@@ -1,0 +1,204 @@
+//! Tenants: one company's books, created with a chart of accounts and its tax codes.
+
+use crate::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use journal::chart::Chart;
+use journal::{Currency, FiscalCalendar};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use uuid::Uuid;
+
+pub const SKR03: &str = include_str!("../../../fixtures/charts/skr03.json");
+pub const SKR04: &str = include_str!("../../../fixtures/charts/skr04.json");
+
+pub fn chart(name: &str) -> Option<Chart> {
+    let text = match name {
+        "skr03" => SKR03,
+        "skr04" => SKR04,
+        _ => return None,
+    };
+    Some(Chart::parse(text).expect("charts in fixtures/charts are checked by tests"))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub chart: String,
+    pub base_currency: String,
+    pub fiscal_year_start_month: i16,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the write path needs to know about a tenant. It never changes after creation, so it
+/// is cached per process.
+#[derive(Debug, Clone)]
+pub struct TenantInfo {
+    pub tenant: Tenant,
+    pub base_currency: Currency,
+    pub calendar: FiscalCalendar,
+    pub roles: HashMap<String, String>,
+}
+
+impl TenantInfo {
+    pub fn id(&self) -> Uuid {
+        self.tenant.id
+    }
+    pub fn role(&self, role: &str) -> Option<&str> {
+        self.roles.get(role).map(String::as_str)
+    }
+}
+
+#[derive(Default)]
+pub struct TenantCache(RwLock<HashMap<Uuid, Arc<TenantInfo>>>);
+
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub slug: String,
+    pub name: String,
+    pub chart: String,
+    pub fiscal_year_start_month: u32,
+    pub currency: String,
+}
+
+fn tenant_from_row(row: &tokio_postgres::Row) -> Tenant {
+    Tenant {
+        id: row.get("id"),
+        slug: row.get("slug"),
+        name: row.get("name"),
+        chart: row.get("chart"),
+        base_currency: row.get("base_currency"),
+        fiscal_year_start_month: row.get("fiscal_year_start_month"),
+        created_at: row.get("created_at"),
+    }
+}
+
+const TENANT_COLUMNS: &str =
+    "id, slug, name, chart, base_currency, fiscal_year_start_month, created_at";
+
+impl Store {
+    pub async fn create_tenant(&self, new: NewTenant) -> Result<Tenant, StoreError> {
+        let slug_ok = (2..=63).contains(&new.slug.len())
+            && new
+                .slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !new.slug.starts_with('-');
+        if !slug_ok {
+            return Err(StoreError::invalid(
+                "invalid_slug",
+                "slug must be 2 to 63 characters of a-z, 0-9 and '-', not starting with '-'",
+                Some("slug"),
+            ));
+        }
+        if new.name.trim().is_empty() || new.name.chars().count() > 200 {
+            return Err(StoreError::invalid("invalid_name", "name must be 1 to 200 characters", Some("name")));
+        }
+        let chart = chart(&new.chart).ok_or_else(|| {
+            StoreError::invalid("unknown_chart", format!("unknown chart {:?} (skr03 or skr04)", new.chart), Some("chart"))
+        })?;
+        FiscalCalendar::new(new.fiscal_year_start_month).ok_or_else(|| {
+            StoreError::invalid("invalid_fiscal_year_start_month", "fiscal year start month must be 1 to 12", Some("fiscal_year_start_month"))
+        })?;
+        Currency::from_code(&new.currency)
+            .map_err(|e| StoreError::invalid("unknown_currency", e.to_string(), Some("currency")))?;
+
+        let id = Uuid::now_v7();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_opt(
+                &format!(
+                    "INSERT INTO tenants (id, slug, name, chart, base_currency, fiscal_year_start_month)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (slug) DO NOTHING
+                     RETURNING {TENANT_COLUMNS}"
+                ),
+                &[
+                    &id,
+                    &new.slug,
+                    &new.name.trim(),
+                    &new.chart,
+                    &new.currency,
+                    &(new.fiscal_year_start_month as i16),
+                ],
+            )
+            .await?
+            .ok_or_else(|| StoreError::conflict("slug_taken", format!("a tenant with slug {:?} exists", new.slug)))?;
+        tx.execute("INSERT INTO journal_heads (tenant_id) VALUES ($1)", &[&id]).await?;
+
+        let numbers: Vec<&str> = chart.accounts.iter().map(|a| a.number.as_str()).collect();
+        let names: Vec<&str> = chart.accounts.iter().map(|a| a.name.as_str()).collect();
+        let types: Vec<&str> = chart.accounts.iter().map(|a| a.account_type.as_str()).collect();
+        let categories: Vec<&str> = chart.accounts.iter().map(|a| a.category.as_str()).collect();
+        let groups: Vec<&str> = chart.accounts.iter().map(|a| a.report_group.as_str()).collect();
+        tx.execute(
+            "INSERT INTO accounts (tenant_id, number, name, type, category, report_group, is_system)
+             SELECT $1, * , true FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
+            &[&id, &numbers, &names, &types, &categories, &groups],
+        )
+        .await?;
+        for (role, value) in &chart.roles {
+            if let Some(number) = value.as_str() {
+                tx.execute(
+                    "INSERT INTO account_roles (tenant_id, role, number) VALUES ($1, $2, $3)",
+                    &[&id, role, &number],
+                )
+                .await?;
+            }
+        }
+        for tc in &chart.tax_codes {
+            tx.execute(
+                "INSERT INTO tax_codes (tenant_id, code, label, description, rate, vat_account, self_assess_account, is_system)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, true)",
+                &[&id, &tc.code, &tc.label, &tc.description, &tc.rate, &tc.vat_account, &tc.self_assess_account],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(tenant_from_row(&row))
+    }
+
+    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Tenant, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1"), &[&slug])
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("tenant {slug}")))?;
+        Ok(tenant_from_row(&row))
+    }
+
+    /// The cached write-path view of a tenant.
+    pub async fn tenant_info(&self, tenant_id: Uuid) -> Result<Arc<TenantInfo>, StoreError> {
+        if let Some(info) = self.tenants.0.read().expect("tenant cache").get(&tenant_id) {
+            return Ok(info.clone());
+        }
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"), &[&tenant_id])
+            .await?
+            .ok_or_else(|| StoreError::not_found("tenant"))?;
+        let tenant = tenant_from_row(&row);
+        let roles = client
+            .query("SELECT role, number FROM account_roles WHERE tenant_id = $1", &[&tenant_id])
+            .await?
+            .into_iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+            .collect();
+        let info = Arc::new(TenantInfo {
+            base_currency: Currency::from_code(&tenant.base_currency)
+                .map_err(|e| StoreError::Internal(e.to_string()))?,
+            calendar: FiscalCalendar::new(tenant.fiscal_year_start_month as u32)
+                .ok_or_else(|| StoreError::Internal("bad fiscal year start".into()))?,
+            tenant,
+            roles,
+        });
+        self.tenants
+            .0
+            .write()
+            .expect("tenant cache")
+            .insert(tenant_id, info.clone());
+        Ok(info)
+    }
+}
