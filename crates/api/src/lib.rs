@@ -1,1 +1,99 @@
+//! kontor's HTTP API. Thin: parse, authorize, call the store, map the result.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{web, App, HttpServer};
+use error::{ApiError, REQUEST_ID};
+use std::net::TcpListener;
+use store::Store;
+
+/// Limits and settings of the HTTP layer (from `KONTOR_*` variables, see docs/operations.md).
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest JSON body accepted (413 above).
+    pub max_json_bytes: usize,
+    /// Largest document upload accepted (413 above).
+    pub max_document_bytes: usize,
+    /// HTTP worker threads.
+    pub workers: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            max_json_bytes: 1024 * 1024,
+            max_document_bytes: 20 * 1024 * 1024,
+            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        }
+    }
+}
+
+pub struct AppState {
+    pub store: Store,
+    pub config: ApiConfig,
+    pub auth_cache: auth::AuthCache,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ApiConfig) -> AppState {
+        AppState {
+            store,
+            config,
+            auth_cache: auth::AuthCache::default(),
+        }
+    }
+}
+
+fn request_id_of(req: &actix_web::dev::ServiceRequest) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 100 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+async fn unknown_route() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("No such endpoint"))
+}
+
+/// Starts the HTTP server on an already bound listener (port 0 in tests).
+pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let workers = state.config.workers.max(1);
+    let max_json = state.config.max_json_bytes;
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(max_json))
+            .wrap_fn(|req, srv| {
+                let id = request_id_of(&req);
+                let method = req.method().clone();
+                let path = req.path().to_string();
+                let fut = REQUEST_ID.scope(id.clone(), srv.call(req));
+                async move {
+                    let mut res = fut.await?;
+                    tracing::debug!(request_id = %id, %method, %path, status = res.status().as_u16(), "request");
+                    if let Ok(v) = HeaderValue::from_str(&id) {
+                        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
+                    }
+                    Ok(res)
+                }
+            })
+            .route("/health", web::get().to(routes::meta::health))
+            .route("/openapi.json", web::get().to(routes::meta::openapi_public))
+            .configure(routes::configure)
+            .default_service(web::to(unknown_route))
+    })
+    .workers(workers)
+    .backlog(2048)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,1 +1,170 @@
-fn main() {}
+//! kontor: server and command line. `main` only wires; the work is in the crates below.
+
+mod config;
+mod verify;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use config::Config;
+use serde_json::json;
+use store::tenants::NewTenant;
+use store::Store;
+
+#[derive(Parser)]
+#[command(name = "kontor", version, about = "Event-sourced double-entry ledger service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations, then serve the HTTP API on KONTOR_BIND (default 127.0.0.1:8080).
+    Serve,
+    /// Apply the migrations in schema/ and exit.
+    Migrate,
+    /// Administration: tenants and API keys. Prints JSON on stdout.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Recompute every event hash of the journal (from the database, or from an NDJSON export
+    /// of GET /v1/audit/events) and exit non-zero naming the first event that does not match.
+    Verify {
+        /// Verify only this tenant (slug); default: every tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Verify an NDJSON export file instead of the database.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a tenant with its chart of accounts and a full-scope owner key.
+    CreateTenant {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "skr03", value_parser = ["skr03", "skr04"])]
+        chart: String,
+        #[arg(long, default_value_t = 1)]
+        fiscal_year_start_month: u32,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+    },
+    /// Create an API key for a tenant (tier unlimited).
+    CreateApiKey {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated, e.g. journal:read,journal:write. Default: *
+        #[arg(long, default_value = "*", value_delimiter = ',')]
+        scopes: Vec<String>,
+    },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn"));
+    let json = std::env::var("KONTOR_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let pool = store::connect(&config.database_url, config.pool_size).context("connecting to the database")?;
+    let mut client = pool.get().await.context("connecting to the database")?;
+    let applied = store::migrate::migrate(&mut client).await.context("applying migrations")?;
+    for m in applied {
+        tracing::info!(migration = %m, "applied migration");
+    }
+    let secret = store::keys::installation_secret(&client, config.secret.as_deref())
+        .await
+        .context("loading the installation secret")?;
+    drop(client);
+    Ok(Store::new(pool, secret))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    match cli.command {
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!("{}", json!({"migrated": true}));
+        }
+        Command::Serve => {
+            let store = open_store(&config).await?;
+            let listener = std::net::TcpListener::bind(&config.bind)
+                .with_context(|| format!("binding {}", config.bind))?;
+            tracing::info!(bind = %config.bind, workers = config.api.workers, "kontor listening");
+            let state = api::AppState::new(store, config.api.clone());
+            api::serve(listener, state)?.await?;
+        }
+        Command::Admin { command } => {
+            let store = open_store(&config).await?;
+            match command {
+                AdminCommand::CreateTenant {
+                    slug,
+                    name,
+                    chart,
+                    fiscal_year_start_month,
+                    currency,
+                } => {
+                    let tenant = store
+                        .create_tenant(NewTenant {
+                            slug,
+                            name,
+                            chart,
+                            fiscal_year_start_month,
+                            currency,
+                        })
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let scopes = vec!["*".to_string()];
+                    let (_, key) = store
+                        .create_api_key(tenant.id, "owner (admin CLI)", &scopes, "unlimited", Some("admin-cli"))
+                        .await?;
+                    println!("{}", json!({"tenant": tenant, "api_key": key}));
+                }
+                AdminCommand::CreateApiKey { tenant, name, scopes } => {
+                    let scopes: Vec<String> = scopes.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                    if let Err(e) = api::auth::validate_scopes(&scopes) {
+                        bail!("{e}");
+                    }
+                    if name.trim().is_empty() {
+                        bail!("--name must not be empty");
+                    }
+                    let t = store.tenant_by_slug(&tenant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let (record, key) = store
+                        .create_api_key(t.id, name.trim(), &scopes, "unlimited", Some("admin-cli"))
+                        .await?;
+                    println!("{}", json!({"api_key": key, "id": record.id, "scopes": record.scopes, "tier": record.tier}));
+                }
+            }
+        }
+        Command::Verify { tenant, file } => {
+            let ok = match file {
+                Some(path) => verify::verify_file(&path)?,
+                None => {
+                    let store = open_store(&config).await?;
+                    verify::verify_database(&store, tenant.as_deref()).await?
+                }
+            };
+            if !ok {
+                std::process::exit(1);
+            }
+        }
+    }
+    Ok(())
+}

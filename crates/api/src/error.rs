@@ -1,0 +1,141 @@
+//! The error envelope and the one place that decides every error status code.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use journal::BookingError;
+use serde_json::{json, Map, Value};
+use store::StoreError;
+
+tokio::task_local! {
+    /// The id of the request being served, for the envelope's `request_id`.
+    pub static REQUEST_ID: String;
+}
+
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(|id| id.clone()).unwrap_or_default()
+}
+
+/// An error as the client sees it: status, human message, machine code, optional details.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error")
+    }
+
+    /// Adds `details.field_errors[field] = [message]`.
+    pub fn with_field(mut self, field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let mut errors = Map::new();
+        errors.insert(field.into(), json!([message.into()]));
+        self.details = Some(json!({ "field_errors": errors }));
+        self
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut body = json!({
+            "error": self.message,
+            "code": self.code,
+            "request_id": current_request_id(),
+        });
+        if let Some(d) = &self.details {
+            body["details"] = d.clone();
+        }
+        let mut response = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"kontor\""));
+        }
+        response.json(body)
+    }
+}
+
+impl From<BookingError> for ApiError {
+    fn from(e: BookingError) -> ApiError {
+        let status = if e.is_conflict() {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let message = e.to_string();
+        let error = ApiError::new(status, e.code(), message.clone());
+        match e.field() {
+            Some(field) => error.with_field(field, message),
+            None => error,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Booking(b) => b.into(),
+            StoreError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
+            StoreError::Invalid { code, message, field } => {
+                let error = ApiError::bad_request(code, message.clone());
+                match field {
+                    Some(f) => error.with_field(f, message),
+                    None => error,
+                }
+            }
+            StoreError::Conflict { code, message } => ApiError::conflict(code, message),
+            other => {
+                // Opaque to the client; the cause goes to the log with the request id.
+                tracing::error!(request_id = %current_request_id(), error = %other, "request failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

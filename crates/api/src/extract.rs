@@ -1,0 +1,159 @@
+//! Request extractors: strict JSON bodies, lenient list parameters, decimal amounts.
+
+use crate::error::ApiError;
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest};
+use chrono::NaiveDate;
+use futures_util::future::LocalBoxFuture;
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use std::collections::HashMap;
+
+/// A JSON body: `Content-Type: application/json` (else 415), within the size limit (else 413),
+/// syntactically valid (else 400 `malformed_json`), without unknown fields (400 `unknown_field`)
+/// and with every field of the right type (400 `invalid_field`, naming the field's path).
+pub struct JsonBody<T>(pub T);
+
+pub fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().eq_ignore_ascii_case("application/json"))
+        .unwrap_or(false)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Content-Type must be application/json",
+                ));
+            }
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body is too large")
+                } else {
+                    ApiError::bad_request("malformed_body", format!("Could not read the request body: {e}"))
+                }
+            })?;
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = result.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let clean = message.split(" at line ").next().unwrap_or(&message).to_string();
+                let code = if clean.starts_with("unknown field") {
+                    "unknown_field"
+                } else {
+                    "invalid_field"
+                };
+                let field = if path == "." { "body".to_string() } else { path };
+                ApiError::bad_request(code, format!("{field}: {clean}")).with_field(field, clean)
+            }
+            _ => ApiError::bad_request("malformed_json", format!("Request body is not valid JSON: {message}")),
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("Request body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// Query parameters of list endpoints. A malformed parameter falls back to its default.
+pub struct Params(HashMap<String, String>);
+
+impl FromRequest for Params {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let map = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default();
+        std::future::ready(Ok(Params(map)))
+    }
+}
+
+impl Params {
+    /// 1..500, default 100.
+    pub fn limit(&self) -> i64 {
+        self.0
+            .get("limit")
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|v| (1..=500).contains(v))
+            .unwrap_or(100)
+    }
+
+    pub fn offset(&self) -> i64 {
+        self.0
+            .get("offset")
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|v| *v >= 0)
+            .unwrap_or(0)
+    }
+
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.0
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty() && v.chars().count() <= 200)
+    }
+
+    pub fn date(&self, name: &str) -> Option<NaiveDate> {
+        self.0.get(name).and_then(|v| v.parse().ok())
+    }
+
+    pub fn flag(&self, name: &str) -> bool {
+        matches!(self.0.get(name).map(String::as_str), Some("true" | "1" | "yes"))
+    }
+
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.0.get(name).and_then(|v| v.parse().ok())
+    }
+}
+
+fn decimal_from_value(v: serde_json::Value) -> Result<Decimal, String> {
+    let text = match v {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return Err("must be a decimal amount, as a string (\"119.00\") or a number".into()),
+    };
+    journal::money::parse_decimal(&text).map_err(|_| format!("{text:?} is not a decimal amount"))
+}
+
+/// Deserializes an optional amount given as a string or a JSON number, never via a float.
+pub fn opt_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => decimal_from_value(v).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Deserializes a required amount given as a string or a JSON number.
+pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    decimal_from_value(serde_json::Value::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// For PATCH bodies: distinguishes an absent field (None) from an explicit null (Some(None)).
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

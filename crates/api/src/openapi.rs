@@ -1,0 +1,45 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use crate::routes::{accounts, bookings, documents, journal, tax_codes};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kontor",
+        description = "Event-sourced double-entry ledger for German bookkeeping (GoBD, DATEV, SEPA). \
+            Money is a decimal string with the currency's minor units; dates are YYYY-MM-DD; errors use \
+            one envelope {error, code, details, request_id}. Scopes are resource:read (GET) and resource:write \
+            (everything else); `*` allows all.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        accounts::list, accounts::search, accounts::create, accounts::get, accounts::update, accounts::entries,
+        bookings::book, bookings::opening_balances,
+        journal::list, journal::get,
+        tax_codes::list, tax_codes::get, tax_codes::create, tax_codes::update, tax_codes::deactivate,
+        documents::upload, documents::metadata, documents::file, documents::preview,
+    ),
+    components(schemas(crate::routes::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags((name = "Journal", description = "Accounts, bookings, journal, tax codes, documents"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key: kt_ followed by 48 hex characters"))
+                    .build(),
+            ),
+        );
+    }
+}

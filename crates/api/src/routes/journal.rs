@@ -1,0 +1,174 @@
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Params;
+use crate::routes::accounts::EntryDto;
+use crate::routes::{money, ErrorBody};
+use crate::AppState;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use store::journal::JournalFilter;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Serialize, ToSchema)]
+pub struct JournalList {
+    /// Journal lines, newest booking date first.
+    pub entries: Vec<EntryDto>,
+    pub total: i64,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IntentSummary {
+    /// booking, opening_balance or reversal
+    pub kind: String,
+    #[schema(value_type = String, format = Date)]
+    pub booking_date: chrono::NaiveDate,
+    pub period: String,
+    pub description: String,
+    pub external_reference: Option<String>,
+    /// Currency the intent was booked in.
+    pub currency: String,
+    pub fx_rate: Option<String>,
+    /// Base-currency totals.
+    pub total_debit: String,
+    pub total_credit: String,
+    pub event_count: i32,
+    pub first_seq: i64,
+    pub last_seq: i64,
+    /// True once a reversal of this intent exists.
+    pub reversed: bool,
+    pub reversal_of: Option<Uuid>,
+    pub posting_mode: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LinkedIntent {
+    pub intent_id: Uuid,
+    /// "reversed_by" (the linked intent reverses this one) or "reverses".
+    pub relation: String,
+    #[schema(value_type = String, format = Date)]
+    pub booking_date: chrono::NaiveDate,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventHash {
+    pub seq: i64,
+    /// blake3, lowercase hex.
+    pub hash: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IntentMetadata {
+    /// Who caused the intent: `{"kind": "api_key" | "user", "id": "…"}`.
+    #[schema(value_type = Object)]
+    pub created_by: serde_json::Value,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    #[schema(value_type = Option<Object>)]
+    pub custom_metadata: Option<serde_json::Value>,
+    pub document_id: Option<Uuid>,
+    pub events: Vec<EventHash>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IntentDto {
+    pub intent_id: Uuid,
+    pub entries: Vec<EntryDto>,
+    pub summary: IntentSummary,
+    pub linked_intents: Vec<LinkedIntent>,
+    pub metadata: IntentMetadata,
+}
+
+#[utoipa::path(get, path = "/v1/journal", tag = "Journal",
+    params(("account" = Option<String>, Query), ("startDate" = Option<String>, Query), ("endDate" = Option<String>, Query),
+           ("search" = Option<String>, Query, description = "in description, line description, external reference"),
+           ("externalReference" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = JournalList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["journal:read"])))]
+pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
+    p.require("journal:read")?;
+    let filter = JournalFilter {
+        account: q.text("account"),
+        start_date: q.date("startDate"),
+        end_date: q.date("endDate"),
+        search: q.text("search"),
+        external_reference: q.text("externalReference"),
+        limit: q.limit(),
+        offset: q.offset(),
+    };
+    let base = state.store.tenant_info(p.tenant_id).await?.tenant.base_currency.clone();
+    let (entries, total) = state.store.list_journal(p.tenant_id, &filter).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total-Count", total.to_string()))
+        .json(JournalList {
+            entries: entries.into_iter().map(|e| EntryDto::new(e, &base)).collect(),
+            total,
+            offset: filter.offset,
+            limit: filter.limit,
+        }))
+}
+
+#[utoipa::path(get, path = "/v1/journal/{intent_id}", tag = "Journal",
+    params(("intent_id" = Uuid, Path)),
+    responses((status = 200, body = IntentDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("bearer" = ["journal:read"])))]
+pub async fn get(state: web::Data<AppState>, p: Principal, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    p.require("journal:read")?;
+    let id: Uuid = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("intent {id} not found")))?;
+    let base = state.store.tenant_info(p.tenant_id).await?.tenant.base_currency.clone();
+    let d = state.store.get_intent(p.tenant_id, id).await?;
+    let i = d.intent;
+    let reversed = d.linked.iter().any(|(_, rel, _, _)| *rel == "reversed_by");
+    Ok(HttpResponse::Ok().json(IntentDto {
+        intent_id: i.intent_id,
+        entries: d.entries.into_iter().map(|e| EntryDto::new(e, &base)).collect(),
+        summary: IntentSummary {
+            kind: i.kind,
+            booking_date: i.booking_date,
+            period: i.period,
+            description: i.description,
+            external_reference: i.external_reference,
+            currency: i.currency,
+            fx_rate: i.fx_rate.map(|r| r.normalize().to_string()),
+            total_debit: money(i.total_debit, &base),
+            total_credit: money(i.total_credit, &base),
+            event_count: i.event_count,
+            first_seq: i.first_seq,
+            last_seq: i.first_seq + i64::from(i.event_count) - 1,
+            reversed,
+            reversal_of: i.reversal_of,
+            posting_mode: i.posting_mode,
+            reason: i.reason,
+        },
+        linked_intents: d
+            .linked
+            .into_iter()
+            .map(|(intent_id, relation, booking_date, recorded_at)| LinkedIntent {
+                intent_id,
+                relation: relation.to_string(),
+                booking_date,
+                recorded_at,
+            })
+            .collect(),
+        metadata: IntentMetadata {
+            created_by: i.actor,
+            created_at: i.recorded_at,
+            custom_metadata: i.custom_metadata,
+            document_id: i.document_id,
+            events: d
+                .event_hashes
+                .into_iter()
+                .map(|(seq, hash)| EventHash {
+                    seq,
+                    hash: hex::encode(hash),
+                })
+                .collect(),
+        },
+    }))
+}

@@ -1,0 +1,27 @@
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::openapi::ApiDoc;
+use crate::AppState;
+use actix_web::{web, HttpResponse};
+use utoipa::OpenApi;
+
+/// `GET /v1/openapi.json`: any valid key of any tenant, no scope needed.
+pub async fn openapi_authenticated(_p: Principal) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(ApiDoc::openapi()))
+}
+
+/// `GET /openapi.json`: the same document without credentials, for client generators.
+pub async fn openapi_public() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// `GET /health`: 200 when the database answers, 503 otherwise.
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.client().await {
+        Ok(c) => match c.simple_query("SELECT 1").await {
+            Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+            Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"})),
+        },
+        Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"})),
+    }
+}

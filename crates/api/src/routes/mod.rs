@@ -1,0 +1,61 @@
+//! The `/v1` endpoints. Each handler parses, authorizes, calls the store, and maps the result.
+
+pub mod accounts;
+pub mod bookings;
+pub mod documents;
+pub mod journal;
+pub mod meta;
+pub mod tax_codes;
+
+use actix_web::web;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Formats an amount with exactly the currency's minor units ("1190.00").
+pub fn money(amount: Decimal, currency: &str) -> String {
+    match ::journal::Currency::from_code(currency) {
+        Ok(c) => c.format(amount),
+        Err(_) => amount.normalize().to_string(),
+    }
+}
+
+/// The error envelope (every 4xx/5xx).
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// For humans.
+    #[schema(example = "Booking is not balanced: debit 119.00 != credit 100.00")]
+    pub error: String,
+    /// What clients branch on.
+    #[schema(example = "unbalanced")]
+    pub code: String,
+    /// Optional, e.g. `{"field_errors": {"lines[1].credit": ["must be > 0"]}}`.
+    pub details: Option<serde_json::Value>,
+    pub request_id: String,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/v1")
+            .route("/openapi.json", web::get().to(meta::openapi_authenticated))
+            .route("/accounts", web::get().to(accounts::list))
+            .route("/accounts", web::post().to(accounts::create))
+            .route("/accounts/search", web::get().to(accounts::search))
+            .route("/accounts/{number}", web::get().to(accounts::get))
+            .route("/accounts/{number}", web::patch().to(accounts::update))
+            .route("/accounts/{number}/entries", web::get().to(accounts::entries))
+            .route("/bookings", web::post().to(bookings::book))
+            .route("/bookings/opening-balances", web::post().to(bookings::opening_balances))
+            .route("/journal", web::get().to(journal::list))
+            .route("/journal/{intent_id}", web::get().to(journal::get))
+            .route("/tax-codes", web::get().to(tax_codes::list))
+            .route("/tax-codes", web::post().to(tax_codes::create))
+            .route("/tax-codes/{code}", web::get().to(tax_codes::get))
+            .route("/tax-codes/{code}", web::patch().to(tax_codes::update))
+            .route("/tax-codes/{code}", web::delete().to(tax_codes::deactivate))
+            .route("/documents", web::post().to(documents::upload))
+            .route("/documents/{id}", web::get().to(documents::metadata))
+            .route("/documents/{id}/file", web::get().to(documents::file))
+            .route("/documents/{id}/preview", web::get().to(documents::preview)),
+    );
+}

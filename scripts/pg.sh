@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A local PostgreSQL cluster for `make run`, `make test` and `make bench`.
+#
+#   scripts/pg.sh start DIR   create (once) and start a cluster in DIR on a free loopback port;
+#                             prints the DATABASE_URL of its `kontor` database on stdout
+#   scripts/pg.sh stop DIR    stop the cluster in DIR (by the pid in its postmaster.pid)
+#
+# PostgreSQL refuses to run as root, so when we are root the cluster belongs to the `postgres`
+# system user. Installs Debian's postgresql package when initdb / pg_ctl are missing.
+set -euo pipefail
+
+log() { echo "pg.sh: $*" >&2; }
+
+find_bin() {
+    local name=$1 dir
+    if command -v "$name" >/dev/null 2>&1; then command -v "$name"; return; fi
+    for dir in /usr/lib/postgresql/*/bin; do
+        if [ -x "$dir/$name" ]; then echo "$dir/$name"; return; fi
+    done
+    return 1
+}
+
+ensure_binaries() {
+    if find_bin initdb >/dev/null && find_bin pg_ctl >/dev/null; then return; fi
+    log "initdb/pg_ctl not found: installing the postgresql package"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq postgresql >&2
+    find_bin initdb >/dev/null || { log "postgresql installed but initdb is still missing"; exit 1; }
+}
+
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+start() {
+    local dir=$1
+    ensure_binaries
+    local initdb pg_ctl pg_isready
+    initdb=$(find_bin initdb); pg_ctl=$(find_bin pg_ctl); pg_isready=$(find_bin pg_isready)
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+        chown postgres: "$dir"
+    fi
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        log "creating cluster in $dir/data"
+        as_owner "$initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null 2>&1 \
+            || as_owner "$initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >&2
+    fi
+    local port
+    if [ -f "$dir/port" ]; then port=$(cat "$dir/port"); else port=$(free_port); echo "$port" > "$dir/port"; fi
+    if ! as_owner "$pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        # The saved port may have been taken by something else since; pick a new one then.
+        if ! python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
+            port=$(free_port); echo "$port" > "$dir/port"
+        fi
+        log "starting PostgreSQL on 127.0.0.1:$port"
+        as_owner "$pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir/data' -c max_connections=200 ${PG_EXTRA_OPTS:-}" \
+            start >/dev/null
+    fi
+    local i
+    for i in $(seq 1 60); do
+        "$pg_isready" -q -h 127.0.0.1 -p "$port" && break
+        sleep 0.5
+    done
+    local psql; psql=$(find_bin psql)
+    "$psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'kontor'" | grep -q 1 \
+        || "$psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "CREATE DATABASE kontor" >/dev/null
+    echo "postgres://postgres@127.0.0.1:$port/kontor"
+}
+
+stop() {
+    local dir=$1
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    local pg_ctl; pg_ctl=$(find_bin pg_ctl)
+    as_owner "$pg_ctl" -D "$(cd "$dir" && pwd)/data" -m fast -w stop >/dev/null 2>&1 || {
+        local pid; pid=$(head -1 "$dir/data/postmaster.pid")
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    }
+}
+
+case "${1:-}" in
+    start) start "${2:?directory}" ;;
+    stop) stop "${2:?directory}" ;;
+    *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+esac
