@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use crate::routes::{accounts, bookings, documents, journal, tax_codes};
+use crate::routes::{accounts, audit, bookings, documents, journal, periods, tax_codes};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -17,13 +17,20 @@ use utoipa::{Modify, OpenApi};
     paths(
         accounts::list, accounts::search, accounts::create, accounts::get, accounts::update, accounts::entries,
         bookings::book, bookings::opening_balances,
-        journal::list, journal::get,
+        journal::list, journal::get, journal::reverse,
+        periods::list, periods::soft_lock, periods::reopen, periods::request_lock, periods::lock_status,
+        periods::approve, periods::cancel,
+        audit::events,
         tax_codes::list, tax_codes::get, tax_codes::create, tax_codes::update, tax_codes::deactivate,
         documents::upload, documents::metadata, documents::file, documents::preview,
     ),
     components(schemas(crate::routes::ErrorBody)),
     modifiers(&BearerAuth),
-    tags((name = "Journal", description = "Accounts, bookings, journal, tax codes, documents"))
+    tags(
+        (name = "Journal", description = "Accounts, bookings, journal, reversals, tax codes, documents"),
+        (name = "Periods", description = "Fiscal periods: soft lock, four-eyes lock with closing hash, reopen"),
+        (name = "Audit", description = "The hash-chained event log for auditors")
+    )
 )]
 pub struct ApiDoc;
 

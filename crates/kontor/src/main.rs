@@ -28,8 +28,8 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Recompute every event hash of the journal (from the database, or from an NDJSON export
-    /// of GET /v1/audit/events) and exit non-zero naming the first event that does not match.
+    /// Recompute every event hash and closing hash (from the database, or from an NDJSON export
+    /// of GET /v1/audit/events) and exit 1 naming the first event or period that does not match.
     Verify {
         /// Verify only this tenant (slug); default: every tenant.
         #[arg(long)]
@@ -37,6 +37,9 @@ enum Command {
         /// Verify an NDJSON export file instead of the database.
         #[arg(long)]
         file: Option<std::path::PathBuf>,
+        /// With --file: the JSON of GET /v1/periods, to recompute its closing hashes too.
+        #[arg(long, requires = "file")]
+        periods: Option<std::path::PathBuf>,
     },
 }
 
@@ -97,6 +100,13 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
 async fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
+    if let Command::Verify { file: Some(path), periods, .. } = &cli.command {
+        // An export is verified without any database.
+        if !verify::verify_file(path, periods.as_deref())? {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     let config = Config::from_env()?;
     match cli.command {
         Command::Migrate => {
@@ -153,15 +163,9 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Verify { tenant, file } => {
-            let ok = match file {
-                Some(path) => verify::verify_file(&path)?,
-                None => {
-                    let store = open_store(&config).await?;
-                    verify::verify_database(&store, tenant.as_deref()).await?
-                }
-            };
-            if !ok {
+        Command::Verify { tenant, .. } => {
+            let store = open_store(&config).await?;
+            if !verify::verify_database(&store, tenant.as_deref()).await? {
                 std::process::exit(1);
             }
         }

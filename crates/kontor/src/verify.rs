@@ -1,9 +1,10 @@
-//! `kontor verify`: recompute the hash chain from the database or an NDJSON export.
+//! `kontor verify`: recompute every event hash and every closing hash, from the database or
+//! from an NDJSON export of `GET /v1/audit/events` (plus, optionally, `GET /v1/periods`).
 
 use anyhow::Context;
-use journal::chain::{from_hex, ChainBreak, ChainVerifier, Hash32};
+use journal::chain::{closing_hash, from_hex, to_hex, ChainVerifier, Hash32, ZERO_HASH};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use store::Store;
 use uuid::Uuid;
@@ -18,20 +19,87 @@ fn hash32(bytes: &[u8]) -> Hash32 {
     h
 }
 
-fn report(tenant: &str, result: Result<i64, ChainBreak>) -> bool {
-    match result {
-        Ok(n) => {
-            println!("tenant {tenant}: {n} events verified, chain intact");
-            true
+/// One tenant's verification: the chain, and the event hashes grouped by the period their
+/// (hashed) payload names.
+struct TenantCheck {
+    chain: ChainVerifier,
+    by_period: HashMap<String, Vec<Hash32>>,
+    failure: Option<String>,
+}
+
+impl TenantCheck {
+    fn new() -> TenantCheck {
+        TenantCheck {
+            chain: ChainVerifier::default(),
+            by_period: HashMap::new(),
+            failure: None,
         }
-        Err(b) => {
-            println!("tenant {tenant}: MISMATCH at event seq {}: {b}", b.seq());
-            false
+    }
+
+    fn event(&mut self, seq: i64, prev: &Hash32, hash: &Hash32, payload: &Value) {
+        if self.failure.is_some() {
+            return;
+        }
+        match self.chain.check(seq, prev, hash, payload) {
+            Ok(()) => {
+                let period = payload["period"].as_str().unwrap_or("").to_string();
+                self.by_period.entry(period).or_default().push(*hash);
+            }
+            Err(b) => self.failure = Some(format!("event seq {}: {b}", b.seq())),
+        }
+    }
+
+    /// Closings in lock order: (period, stored previous closing hash if known, stored closing hash).
+    fn closings(&mut self, closings: &[(String, Option<Hash32>, Hash32)]) -> usize {
+        if self.failure.is_some() {
+            return 0;
+        }
+        let mut previous = ZERO_HASH;
+        for (n, (period, stored_prev, stored)) in closings.iter().enumerate() {
+            if let Some(p) = stored_prev {
+                if *p != previous {
+                    self.failure = Some(format!(
+                        "period {period}: stored previous closing hash {} but the previous closing is {}",
+                        to_hex(p),
+                        to_hex(&previous)
+                    ));
+                    return n;
+                }
+            }
+            let hashes = self.by_period.get(period).map(Vec::as_slice).unwrap_or(&[]);
+            let computed = closing_hash(&previous, period, hashes);
+            if &computed != stored {
+                self.failure = Some(format!(
+                    "period {period}: stored closing hash {} but its {} events give {}",
+                    to_hex(stored),
+                    hashes.len(),
+                    to_hex(&computed)
+                ));
+                return n;
+            }
+            previous = computed;
+        }
+        closings.len()
+    }
+
+    fn report(&self, tenant: &str, closings: usize) -> bool {
+        match &self.failure {
+            None => {
+                println!(
+                    "tenant {tenant}: OK — {} events, chain intact; {closings} closing hashes match",
+                    self.chain.verified()
+                );
+                true
+            }
+            Some(f) => {
+                println!("tenant {tenant}: MISMATCH at {f}");
+                false
+            }
         }
     }
 }
 
-/// Verifies every tenant's chain (or one tenant's). Returns false on the first break per tenant.
+/// Verifies every tenant (or one). Returns false if any event or closing does not match.
 pub async fn verify_database(store: &Store, only: Option<&str>) -> anyhow::Result<bool> {
     let client = store.client().await?;
     let tenants: Vec<(Uuid, String)> = client
@@ -48,33 +116,37 @@ pub async fn verify_database(store: &Store, only: Option<&str>) -> anyhow::Resul
     }
     let mut all_ok = true;
     for (id, slug) in tenants {
-        let mut verifier = ChainVerifier::default();
-        let mut outcome = Ok(0);
+        let mut check = TenantCheck::new();
         let mut from = 1;
-        'pages: loop {
+        loop {
             let events = store.events(id, from, PAGE).await?;
-            if events.is_empty() {
+            let Some(last) = events.last() else { break };
+            from = last.seq + 1;
+            for e in &events {
+                check.event(e.seq, &hash32(&e.prev_hash), &hash32(&e.hash), &e.payload);
+            }
+            if check.failure.is_some() {
                 break;
             }
-            for e in &events {
-                if let Err(b) = verifier.check(e.seq, &hash32(&e.prev_hash), &hash32(&e.hash), &e.payload) {
-                    outcome = Err(b);
-                    break 'pages;
-                }
-            }
-            from = events.last().map(|e| e.seq + 1).unwrap_or(from);
         }
-        let outcome = outcome.map(|_: i64| verifier.verified());
-        all_ok &= report(&slug, outcome);
+        let closings: Vec<(String, Option<Hash32>, Hash32)> = store
+            .closings(id)
+            .await?
+            .into_iter()
+            .map(|c| (c.period, Some(hash32(&c.previous_closing_hash)), hash32(&c.closing_hash)))
+            .collect();
+        let n = check.closings(&closings);
+        all_ok &= check.report(&slug, n);
     }
     Ok(all_ok)
 }
 
 /// Verifies an NDJSON export: one object per line with seq, prev_hash, hash (hex) and payload.
-/// Lines of several tenants may be mixed; each tenant's chain is checked on its own.
-pub fn verify_file(path: &std::path::Path) -> anyhow::Result<bool> {
+/// With `periods` (the JSON array of `GET /v1/periods`), the closing hashes of its locked periods
+/// are recomputed too, in the order they were locked.
+pub fn verify_file(path: &std::path::Path, periods: Option<&std::path::Path>) -> anyhow::Result<bool> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut chains: BTreeMap<String, (ChainVerifier, Option<ChainBreak>)> = BTreeMap::new();
+    let mut tenants: BTreeMap<String, TenantCheck> = BTreeMap::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
@@ -86,19 +158,33 @@ pub fn verify_file(path: &std::path::Path) -> anyhow::Result<bool> {
         let hash = v["hash"].as_str().and_then(from_hex).with_context(|| format!("line {}: bad hash", n + 1))?;
         let payload = &v["payload"];
         let tenant = payload["tenant_id"].as_str().unwrap_or("(unknown)").to_string();
-        let (verifier, broken) = chains.entry(tenant).or_insert_with(|| (ChainVerifier::default(), None));
-        if broken.is_none() {
-            if let Err(b) = verifier.check(seq, &prev, &hash, payload) {
-                *broken = Some(b);
-            }
-        }
+        tenants.entry(tenant).or_insert_with(TenantCheck::new).event(seq, &prev, &hash, payload);
+    }
+    let mut closings: Vec<(String, Option<Hash32>, Hash32)> = Vec::new();
+    if let Some(p) = periods {
+        let text = std::fs::read_to_string(p).with_context(|| format!("opening {}", p.display()))?;
+        let list: Vec<Value> = serde_json::from_str(&text).context("the periods file is not a JSON array")?;
+        let mut locked: Vec<(String, String, Hash32)> = list
+            .iter()
+            .filter(|v| v["status"] == "locked")
+            .filter_map(|v| {
+                Some((
+                    v["locked_at"].as_str()?.to_string(),
+                    v["period"].as_str()?.to_string(),
+                    from_hex(v["closing_hash"].as_str()?)?,
+                ))
+            })
+            .collect();
+        locked.sort();
+        closings = locked.into_iter().map(|(_, period, h)| (period, None, h)).collect();
+    }
+    if tenants.len() > 1 && !closings.is_empty() {
+        anyhow::bail!("--periods needs an export of a single tenant");
     }
     let mut all_ok = true;
-    for (tenant, (verifier, broken)) in chains {
-        all_ok &= report(&tenant, match broken {
-            None => Ok(verifier.verified()),
-            Some(b) => Err(b),
-        });
+    for (tenant, mut check) in tenants {
+        let n = check.closings(&closings);
+        all_ok &= check.report(&tenant, n);
     }
     Ok(all_ok)
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod journal;
 pub mod keys;
 pub mod migrate;
+pub mod periods;
 pub mod tax_codes;
 pub mod tenants;
 

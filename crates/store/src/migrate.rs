@@ -7,6 +7,7 @@ use tokio_postgres::Client;
 /// The migrations, in order. Files are embedded at build time.
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_foundation", include_str!("../../../schema/0001_foundation.sql")),
+    ("0002_periods", include_str!("../../../schema/0002_periods.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"

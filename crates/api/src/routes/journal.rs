@@ -172,3 +172,64 @@ pub async fn get(state: web::Data<AppState>, p: Principal, id: web::Path<String>
         },
     }))
 }
+
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReverseRequest {
+    pub intent_id: Uuid,
+    /// Why the booking is reversed (GoBD: corrections must be explained).
+    pub reason: String,
+    /// "swap" (debit and credit exchanged, default) or "negative" (same sides, negative amounts: DATEV Generalumkehr).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "swap")]
+    pub posting_mode: Option<PostingModeRequest>,
+}
+
+#[derive(serde::Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum PostingModeRequest {
+    Swap,
+    Negative,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReverseResponse {
+    pub reversal_intent_id: Uuid,
+    pub original_intent_id: Uuid,
+    pub event_count: usize,
+}
+
+#[utoipa::path(post, path = "/v1/journal/reverse", tag = "Journal", request_body = ReverseRequest,
+    responses((status = 201, body = ReverseResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "already_reversed, reversal_of_reversal, no_open_period")),
+    security(("bearer" = ["journal:write"])))]
+pub async fn reverse(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: crate::extract::JsonBody<ReverseRequest>,
+) -> ApiResult<HttpResponse> {
+    p.require("journal:write")?;
+    let b = body.0;
+    let mode = match b.posting_mode.unwrap_or(PostingModeRequest::Swap) {
+        PostingModeRequest::Swap => ::journal::PostingMode::Swap,
+        PostingModeRequest::Negative => ::journal::PostingMode::Negative,
+    };
+    let appended = state
+        .store
+        .append(
+            p.tenant_id,
+            store::appender::AppendCommand::Reversal(::journal::ReversalCommand {
+                intent_id: b.intent_id,
+                reason: b.reason,
+                posting_mode: mode,
+            }),
+            p.actor.clone(),
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(ReverseResponse {
+        reversal_intent_id: appended.intent_id,
+        original_intent_id: b.intent_id,
+        event_count: appended.event_count,
+    }))
+}

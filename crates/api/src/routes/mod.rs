@@ -1,10 +1,12 @@
 //! The `/v1` endpoints. Each handler parses, authorizes, calls the store, and maps the result.
 
 pub mod accounts;
+pub mod audit;
 pub mod bookings;
 pub mod documents;
 pub mod journal;
 pub mod meta;
+pub mod periods;
 pub mod tax_codes;
 
 use actix_web::web;
@@ -47,7 +49,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/bookings", web::post().to(bookings::book))
             .route("/bookings/opening-balances", web::post().to(bookings::opening_balances))
             .route("/journal", web::get().to(journal::list))
+            .route("/journal/reverse", web::post().to(journal::reverse))
             .route("/journal/{intent_id}", web::get().to(journal::get))
+            .route("/periods", web::get().to(periods::list))
+            .route("/periods/{period}/soft-lock", web::post().to(periods::soft_lock))
+            .route("/periods/{period}/reopen", web::post().to(periods::reopen))
+            .route("/periods/{period}/lock", web::post().to(periods::request_lock))
+            .route("/periods/{period}/lock/status", web::get().to(periods::lock_status))
+            .route("/periods/{period}/lock/{request_id}/approve", web::post().to(periods::approve))
+            .route("/periods/{period}/lock/{request_id}/cancel", web::post().to(periods::cancel))
+            .route("/audit/events", web::get().to(audit::events))
             .route("/tax-codes", web::get().to(tax_codes::list))
             .route("/tax-codes", web::post().to(tax_codes::create))
             .route("/tax-codes/{code}", web::get().to(tax_codes::get))
