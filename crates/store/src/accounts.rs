@@ -169,6 +169,12 @@ impl Store {
 
     /// Debit-positive balance of an account over all bookings dated on or before `through`
     /// (all bookings when None): period balances before its month plus the month's entries.
+    ///
+    /// Period 13 is the exception: its balance row sits on the fiscal year's last month, but its
+    /// bookings may be dated in any month of that year. The period 13 of `through`'s own fiscal
+    /// year (whose row is never before `through`'s month) therefore adds its entries dated
+    /// before that month on their own, found through the events of that period (few, and
+    /// indexed by period) rather than by scanning all entries of the account.
     pub async fn account_balance_through(
         &self,
         client: &tokio_postgres::Client,
@@ -187,13 +193,17 @@ impl Store {
             }
             Some(d) => {
                 let month = month_start(d);
+                let adjustment = self.tenant_info(tenant_id).await?.calendar.adjustment_period_of(d).to_string();
                 client
                     .query_one(
                         "SELECT (SELECT coalesce(sum(debit - credit), 0) FROM account_balances
                                   WHERE tenant_id = $1 AND account = $2 AND month_start < $3)
                               + (SELECT coalesce(sum(debit - credit), 0) FROM entries
-                                  WHERE tenant_id = $1 AND account = $2 AND booking_date >= $3 AND booking_date <= $4)",
-                        &[&tenant_id, &number, &month, &d],
+                                  WHERE tenant_id = $1 AND account = $2 AND booking_date >= $3 AND booking_date <= $4)
+                              + (SELECT coalesce(sum(e.debit - e.credit), 0)
+                                   FROM journal_events j JOIN entries e ON e.tenant_id = j.tenant_id AND e.seq = j.seq
+                                  WHERE j.tenant_id = $1 AND j.period = $5 AND e.account = $2 AND e.booking_date < $3)",
+                        &[&tenant_id, &number, &month, &d, &adjustment],
                     )
                     .await?
             }

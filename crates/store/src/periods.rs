@@ -124,11 +124,11 @@ async fn write_state(
     before_request: Option<PeriodStatus>,
     actor: &str,
     now: DateTime<Utc>,
-    lock: Option<(&str, &[u8])>,
+    lock: Option<(&str, Option<&[u8]>)>,
 ) -> Result<(), StoreError> {
     let p = period.to_string();
     let (locked_by, locked_at, closing) = match lock {
-        Some((by, hash)) => (Some(by), Some(now), Some(hash)),
+        Some((by, hash)) => (Some(by), Some(now), hash),
         None => (None, None, None),
     };
     if to == PeriodStatus::Open {
@@ -267,7 +267,9 @@ impl Store {
         lock_head(&tx, tenant_id).await?;
         let state = current_state(&tx, tenant_id, period).await?;
         let to = transition(period, state.status, action, None)?;
-        write_state(&tx, tenant_id, period, state.status, to, action, None, None, &label, Utc::now(), None).await?;
+        // A soft lock records who closed the period for bookings and when.
+        let lock = (to == PeriodStatus::SoftLocked).then_some((label.as_str(), None));
+        write_state(&tx, tenant_id, period, state.status, to, action, None, None, &label, Utc::now(), lock).await?;
         tx.commit().await?;
         self.get_period(tenant_id, period).await
     }
@@ -420,7 +422,7 @@ impl Store {
             None,
             &label,
             now,
-            Some((&request.requested_by, closing.as_slice())),
+            Some((&request.requested_by, Some(closing.as_slice()))),
         )
         .await?;
         tx.execute(

@@ -135,8 +135,8 @@ pub async fn soft_lock(state: web::Data<AppState>, p: Principal, period: web::Pa
         period: v.period.to_string(),
         period_number: v.period.number,
         status: v.status.as_str().to_string(),
-        locked_by: Some(store::periods::principal_label(&p.actor)),
-        locked_at: Some(chrono::Utc::now()),
+        locked_by: v.locked_by,
+        locked_at: v.locked_at,
     }))
 }
 

@@ -3,3 +3,9 @@
 mod common;
 
 mod bookings;
+mod helpers;
+
+mod accounts;
+mod audit;
+mod periods;
+mod reversals;
