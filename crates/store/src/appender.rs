@@ -13,7 +13,9 @@
 
 use crate::tenants::TenantInfo;
 use crate::{Store, StoreError};
-use journal::booking::{decide_booking, decide_opening_balances, decide_reversal, OriginalIntent, Stamp};
+use journal::booking::{
+    decide_booking, decide_opening_balances, decide_reversal, OriginalIntent, Stamp,
+};
 use journal::calendar::PeriodId;
 use journal::chain::{event_hash, Hash32};
 use journal::event::{Generated, JournalLine, Side};
@@ -65,7 +67,12 @@ pub struct Appenders(Mutex<HashMap<Uuid, mpsc::UnboundedSender<Job>>>);
 
 impl Store {
     /// Decides and appends one command for a tenant, batched with whatever else is queued.
-    pub async fn append(&self, tenant_id: Uuid, cmd: AppendCommand, actor: Actor) -> Result<Appended, StoreError> {
+    pub async fn append(
+        &self,
+        tenant_id: Uuid,
+        cmd: AppendCommand,
+        actor: Actor,
+    ) -> Result<Appended, StoreError> {
         let info = self.tenant_info(tenant_id).await?;
         let (reply, answer) = oneshot::channel();
         let mut job = Job { cmd, actor, reply };
@@ -94,7 +101,10 @@ impl Store {
         }
         let (sender, receiver) = mpsc::unbounded_channel();
         map.insert(info.id(), sender.clone());
-        tokio::spawn(self.clone().run_appender(info.clone(), sender.downgrade(), receiver));
+        tokio::spawn(
+            self.clone()
+                .run_appender(info.clone(), sender.downgrade(), receiver),
+        );
         sender
     }
 
@@ -144,7 +154,8 @@ impl Store {
     }
 
     async fn commit_batch(&self, info: &TenantInfo, batch: Vec<Job>) {
-        let commands: Vec<(&AppendCommand, &Actor)> = batch.iter().map(|j| (&j.cmd, &j.actor)).collect();
+        let commands: Vec<(&AppendCommand, &Actor)> =
+            batch.iter().map(|j| (&j.cmd, &j.actor)).collect();
         match self.try_commit(info, &commands).await {
             Ok(results) => {
                 for (job, result) in batch.into_iter().zip(results) {
@@ -176,95 +187,132 @@ impl Store {
         info: &TenantInfo,
         commands: &[(&AppendCommand, &Actor)],
     ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-        let tenant_id = info.id();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let head_stmt = tx
-            .prepare_cached("SELECT last_seq, last_hash FROM journal_heads WHERE tenant_id = $1 FOR UPDATE")
-            .await?;
-        let head = tx.query_one(&head_stmt, &[&tenant_id]).await?;
-        let mut last_seq: i64 = head.get(0);
-        let mut last_hash: Hash32 = head
-            .get::<_, Vec<u8>>(1)
-            .try_into()
-            .map_err(|_| StoreError::Internal("journal head hash has the wrong length".into()))?;
-
-        let state = load_state(&tx, info, commands).await?;
-        let closed = &state.closed_periods;
-        let mut booked_refs = state.booked_refs;
-        let mut reversed: HashSet<Uuid> = HashSet::new();
-
-        let mut rows = Rows::default();
-        let mut results = Vec::with_capacity(commands.len());
-        let now = chrono::Utc::now();
-        for (cmd, actor) in commands {
-            let ctx = BookingContext {
-                base_currency: info.base_currency,
-                calendar: info.calendar,
-                accounts: &state.accounts,
-                tax_codes: &state.tax_codes,
-                closed_periods: closed,
-                booked_external_references: &booked_refs,
-                documents: &state.documents,
-                fx_rounding_account: info.role("fx_rounding"),
-                opening_balance_account: info.role("opening_balance"),
-            };
-            let stamp = Stamp {
-                intent_id: Uuid::now_v7(),
-                actor: (*actor).clone(),
-                recorded_at: now,
-            };
-            let decided = match cmd {
-                AppendCommand::Booking(c) => decide_booking(&ctx, c, stamp),
-                AppendCommand::OpeningBalances(c) => decide_opening_balances(&ctx, c, stamp),
-                AppendCommand::Reversal(c) => match state.originals.get(&c.intent_id) {
-                    None => {
-                        results.push(Err(StoreError::not_found(format!("intent {}", c.intent_id))));
-                        continue;
-                    }
-                    Some(original) => {
-                        let mut original = original.clone();
-                        original.already_reversed |= reversed.contains(&original.intent_id);
-                        decide_reversal(&ctx, &original, c, |p| first_open_after(closed, p), stamp)
-                    }
-                },
-            };
-            match decided {
-                Ok(intent) => {
-                    if let Some(r) = &intent.external_reference {
-                        booked_refs.insert(r.clone());
-                    }
-                    if let Some(o) = intent.reversal_of {
-                        reversed.insert(o);
-                    }
-                    let first_seq = last_seq + 1;
-                    for i in 0..intent.lines.len() {
-                        let payload = intent.event_payload(tenant_id, first_seq, i);
-                        let hash = event_hash(&last_hash, &payload);
-                        rows.push_event(&intent, i, first_seq + i as i64, payload, last_hash, hash);
-                        last_hash = hash;
-                    }
-                    last_seq += intent.lines.len() as i64;
-                    rows.push_intent(&intent, first_seq);
-                    results.push(Ok(Appended {
-                        intent_id: intent.intent_id,
-                        event_count: intent.lines.len(),
-                        first_seq,
-                        total_debit: intent.total_base_debit(),
-                        total_credit: intent.total_base_credit(),
-                        reversal_of: intent.reversal_of,
-                    }));
-                }
-                Err(e) => results.push(Err(StoreError::Booking(e))),
-            }
+        let results = append_in_tx(&tx, info, commands).await?;
+        if results.iter().any(Result::is_ok) {
+            tx.commit().await?;
         }
-        if rows.seq.is_empty() {
-            return Ok(results);
-        }
-        rows.write(&tx, tenant_id, info.calendar, last_seq, &last_hash).await?;
-        tx.commit().await?;
         Ok(results)
     }
+
+    /// Appends one command inside a transaction the caller owns, so that other rows (an
+    /// invoice, a bank match) are written atomically with the booking. This takes the tenant's
+    /// head row lock for the rest of the transaction: keep such transactions short. The
+    /// command is not batched with others.
+    pub async fn append_in_tx(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        tenant_id: Uuid,
+        cmd: &AppendCommand,
+        actor: &Actor,
+    ) -> Result<Appended, StoreError> {
+        let info = self.tenant_info(tenant_id).await?;
+        append_in_tx(tx, &info, &[(cmd, actor)])
+            .await?
+            .pop()
+            .expect("one result per command")
+    }
+}
+
+/// Decides and writes a batch inside `tx` (which the caller commits). The outer error means
+/// the transaction is unusable; the inner results are per command.
+async fn append_in_tx(
+    tx: &deadpool_postgres::Transaction<'_>,
+    info: &TenantInfo,
+    commands: &[(&AppendCommand, &Actor)],
+) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+    let tenant_id = info.id();
+    let head_stmt = tx
+        .prepare_cached(
+            "SELECT last_seq, last_hash FROM journal_heads WHERE tenant_id = $1 FOR UPDATE",
+        )
+        .await?;
+    let head = tx.query_one(&head_stmt, &[&tenant_id]).await?;
+    let mut last_seq: i64 = head.get(0);
+    let mut last_hash: Hash32 = head
+        .get::<_, Vec<u8>>(1)
+        .try_into()
+        .map_err(|_| StoreError::Internal("journal head hash has the wrong length".into()))?;
+
+    let state = load_state(tx, info, commands).await?;
+    let closed = &state.closed_periods;
+    let mut booked_refs = state.booked_refs;
+    let mut reversed: HashSet<Uuid> = HashSet::new();
+
+    let mut rows = Rows::default();
+    let mut results = Vec::with_capacity(commands.len());
+    let now = chrono::Utc::now();
+    for (cmd, actor) in commands {
+        let ctx = BookingContext {
+            base_currency: info.base_currency,
+            calendar: info.calendar,
+            accounts: &state.accounts,
+            tax_codes: &state.tax_codes,
+            closed_periods: closed,
+            booked_external_references: &booked_refs,
+            documents: &state.documents,
+            fx_rounding_account: info.role("fx_rounding"),
+            opening_balance_account: info.role("opening_balance"),
+        };
+        let stamp = Stamp {
+            intent_id: Uuid::now_v7(),
+            actor: (*actor).clone(),
+            recorded_at: now,
+        };
+        let decided = match cmd {
+            AppendCommand::Booking(c) => decide_booking(&ctx, c, stamp),
+            AppendCommand::OpeningBalances(c) => decide_opening_balances(&ctx, c, stamp),
+            AppendCommand::Reversal(c) => match state.originals.get(&c.intent_id) {
+                None => {
+                    results.push(Err(StoreError::not_found(format!(
+                        "intent {}",
+                        c.intent_id
+                    ))));
+                    continue;
+                }
+                Some(original) => {
+                    let mut original = original.clone();
+                    original.already_reversed |= reversed.contains(&original.intent_id);
+                    decide_reversal(&ctx, &original, c, |p| first_open_after(closed, p), stamp)
+                }
+            },
+        };
+        match decided {
+            Ok(intent) => {
+                if let Some(r) = &intent.external_reference {
+                    booked_refs.insert(r.clone());
+                }
+                if let Some(o) = intent.reversal_of {
+                    reversed.insert(o);
+                }
+                let first_seq = last_seq + 1;
+                for i in 0..intent.lines.len() {
+                    let payload = intent.event_payload(tenant_id, first_seq, i);
+                    let hash = event_hash(&last_hash, &payload);
+                    rows.push_event(&intent, i, first_seq + i as i64, payload, last_hash, hash);
+                    last_hash = hash;
+                }
+                last_seq += intent.lines.len() as i64;
+                rows.push_intent(&intent, first_seq);
+                results.push(Ok(Appended {
+                    intent_id: intent.intent_id,
+                    event_count: intent.lines.len(),
+                    first_seq,
+                    total_debit: intent.total_base_debit(),
+                    total_credit: intent.total_base_credit(),
+                    reversal_of: intent.reversal_of,
+                }));
+            }
+            Err(e) => results.push(Err(StoreError::Booking(e))),
+        }
+    }
+    if rows.seq.is_empty() {
+        return Ok(results);
+    }
+    rows.write(tx, tenant_id, info.calendar, last_seq, &last_hash)
+        .await?;
+    Ok(results)
 }
 
 /// The earliest regular period (not 13) after `p` that is open.
@@ -272,9 +320,15 @@ pub fn first_open_after(closed: &HashSet<PeriodId>, p: PeriodId) -> Option<Perio
     let mut next = p;
     for _ in 0..(13 * 30) {
         next = if next.number >= 12 {
-            PeriodId { fiscal_year: next.fiscal_year + 1, number: 1 }
+            PeriodId {
+                fiscal_year: next.fiscal_year + 1,
+                number: 1,
+            }
         } else {
-            PeriodId { fiscal_year: next.fiscal_year, number: next.number + 1 }
+            PeriodId {
+                fiscal_year: next.fiscal_year,
+                number: next.number + 1,
+            }
         };
         if !closed.contains(&next) {
             return Some(next);
@@ -365,7 +419,10 @@ async fn load_state(
     let mut documents = HashSet::new();
     if !docs.is_empty() {
         let rows = tx
-            .query("SELECT id FROM documents WHERE tenant_id = $1 AND id = ANY($2)", &[&tenant_id, &docs])
+            .query(
+                "SELECT id FROM documents WHERE tenant_id = $1 AND id = ANY($2)",
+                &[&tenant_id, &docs],
+            )
             .await?;
         documents.extend(rows.into_iter().map(|r| r.get::<_, Uuid>(0)));
     }
@@ -379,7 +436,13 @@ async fn load_state(
             .into_iter()
             .map(|r| {
                 let number: String = r.get(0);
-                (number.clone(), AccountRef { number, is_active: r.get(1) })
+                (
+                    number.clone(),
+                    AccountRef {
+                        number,
+                        is_active: r.get(1),
+                    },
+                )
             })
             .collect(),
         tax_codes: code_rows
@@ -431,8 +494,9 @@ async fn load_originals(
     let mut lines: HashMap<Uuid, Vec<JournalLine>> = HashMap::new();
     for row in events {
         let payload: Value = row.get(1);
-        let line = line_from_payload(&payload)
-            .ok_or_else(|| StoreError::Internal("an event payload does not describe a journal line".into()))?;
+        let line = line_from_payload(&payload).ok_or_else(|| {
+            StoreError::Internal("an event payload does not describe a journal line".into())
+        })?;
         lines.entry(row.get(0)).or_default().push(line);
     }
     let mut out = HashMap::new();
@@ -529,7 +593,15 @@ struct Rows {
 }
 
 impl Rows {
-    fn push_event(&mut self, intent: &BookedIntent, i: usize, seq: i64, payload: Value, prev: Hash32, hash: Hash32) {
+    fn push_event(
+        &mut self,
+        intent: &BookedIntent,
+        i: usize,
+        seq: i64,
+        payload: Value,
+        prev: Hash32,
+        hash: Hash32,
+    ) {
         let line = &intent.lines[i];
         self.seq.push(seq);
         self.intent.push(intent.intent_id);
@@ -546,11 +618,13 @@ impl Rows {
         self.currency.push(line.currency.code().to_string());
         self.amount.push(line.amount);
         self.tax_code.push(line.tax_code.clone());
-        self.generated.push(line.generated.map(|g| g.as_str().to_string()));
+        self.generated
+            .push(line.generated.map(|g| g.as_str().to_string()));
         self.description.push(intent.description.clone());
         self.line_description.push(line.description.clone());
         self.cost_center.push(line.cost_center.clone());
-        self.external_reference.push(intent.external_reference.clone());
+        self.external_reference
+            .push(intent.external_reference.clone());
         let entry = self
             .balances
             .entry((line.account.clone(), intent.period.to_string()))
@@ -568,7 +642,8 @@ impl Rows {
         self.i_description.push(intent.description.clone());
         self.i_ref.push(intent.external_reference.clone());
         self.i_doc.push(intent.document_id);
-        self.i_meta.push(intent.custom_metadata.clone().map(Value::Object));
+        self.i_meta
+            .push(intent.custom_metadata.clone().map(Value::Object));
         self.i_currency.push(
             intent
                 .lines
@@ -582,7 +657,8 @@ impl Rows {
         self.i_debit.push(intent.total_base_debit());
         self.i_credit.push(intent.total_base_credit());
         self.i_reversal_of.push(intent.reversal_of);
-        self.i_mode.push(intent.posting_mode.map(|m| m.as_str().to_string()));
+        self.i_mode
+            .push(intent.posting_mode.map(|m| m.as_str().to_string()));
         self.i_reason.push(intent.reason.clone());
         self.i_actor.push(intent.actor.to_json());
         self.i_recorded.push(intent.recorded_at);
@@ -603,7 +679,9 @@ impl Rows {
         let mut b_credit = Vec::new();
         let mut b_count = Vec::new();
         for ((account, period), (_, d, c, n)) in std::mem::take(&mut self.balances) {
-            let p: PeriodId = period.parse().map_err(|_| StoreError::Internal("period".into()))?;
+            let p: PeriodId = period
+                .parse()
+                .map_err(|_| StoreError::Internal("period".into()))?;
             b_month.push(calendar.bounds(p).0);
             b_account.push(account);
             b_period.push(period);
@@ -646,23 +724,65 @@ impl Rows {
             )
             .await?;
         let head = tx
-            .prepare_cached("UPDATE journal_heads SET last_seq = $2, last_hash = $3 WHERE tenant_id = $1")
+            .prepare_cached(
+                "UPDATE journal_heads SET last_seq = $2, last_hash = $3 WHERE tenant_id = $1",
+            )
             .await?;
         let last_hash = last_hash.to_vec();
         let event_params: [&Param; 8] = [
-            &tenant_id, &self.seq, &self.intent, &self.period, &self.payload, &self.prev_hash, &self.hash, &self.recorded_at,
+            &tenant_id,
+            &self.seq,
+            &self.intent,
+            &self.period,
+            &self.payload,
+            &self.prev_hash,
+            &self.hash,
+            &self.recorded_at,
         ];
         let intent_params: [&Param; 20] = [
-            &tenant_id, &self.i_id, &self.i_kind, &self.i_date, &self.i_period, &self.i_description, &self.i_ref,
-            &self.i_doc, &self.i_meta, &self.i_currency, &self.i_fx, &self.i_first_seq, &self.i_count, &self.i_debit,
-            &self.i_credit, &self.i_reversal_of, &self.i_mode, &self.i_reason, &self.i_actor, &self.i_recorded,
+            &tenant_id,
+            &self.i_id,
+            &self.i_kind,
+            &self.i_date,
+            &self.i_period,
+            &self.i_description,
+            &self.i_ref,
+            &self.i_doc,
+            &self.i_meta,
+            &self.i_currency,
+            &self.i_fx,
+            &self.i_first_seq,
+            &self.i_count,
+            &self.i_debit,
+            &self.i_credit,
+            &self.i_reversal_of,
+            &self.i_mode,
+            &self.i_reason,
+            &self.i_actor,
+            &self.i_recorded,
         ];
         let entry_params: [&Param; 17] = [
-            &tenant_id, &self.seq, &self.intent, &self.line_no, &self.account, &self.booking_date, &self.period,
-            &self.debit, &self.credit, &self.currency, &self.amount, &self.tax_code, &self.generated, &self.description,
-            &self.line_description, &self.cost_center, &self.external_reference,
+            &tenant_id,
+            &self.seq,
+            &self.intent,
+            &self.line_no,
+            &self.account,
+            &self.booking_date,
+            &self.period,
+            &self.debit,
+            &self.credit,
+            &self.currency,
+            &self.amount,
+            &self.tax_code,
+            &self.generated,
+            &self.description,
+            &self.line_description,
+            &self.cost_center,
+            &self.external_reference,
         ];
-        let balance_params: [&Param; 7] = [&tenant_id, &b_account, &b_period, &b_month, &b_debit, &b_credit, &b_count];
+        let balance_params: [&Param; 7] = [
+            &tenant_id, &b_account, &b_period, &b_month, &b_debit, &b_credit, &b_count,
+        ];
         let head_params: [&Param; 3] = [&tenant_id, &last_seq, &last_hash];
         // Pipelined on one connection: the statements run in this order, one round trip.
         futures_util::try_join!(

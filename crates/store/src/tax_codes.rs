@@ -96,9 +96,12 @@ impl Store {
         Ok(from_row(&row))
     }
 
-    async fn check_tax_accounts(&self, tenant_id: Uuid, record: &TaxCodeRecord) -> Result<(), StoreError> {
+    /// Checks that the named accounts exist and are active. Only accounts a request sets are
+    /// checked: a code whose account was deactivated later can still be relabelled or
+    /// deactivated itself (bookings with it fail with `tax_code_misconfigured` meanwhile).
+    async fn check_tax_accounts(&self, tenant_id: Uuid, accounts: [(&str, Option<&String>); 2]) -> Result<(), StoreError> {
         let client = self.client().await?;
-        for (field, account) in [("vat_account", &record.vat_account), ("self_assess_account", &record.self_assess_account)] {
+        for (field, account) in accounts {
             if let Some(number) = account {
                 let active: Option<bool> = client
                     .query_opt("SELECT is_active FROM accounts WHERE tenant_id = $1 AND number = $2", &[&tenant_id, number])
@@ -120,7 +123,11 @@ impl Store {
 
     pub async fn create_tax_code(&self, tenant_id: Uuid, record: TaxCodeRecord) -> Result<TaxCodeRecord, StoreError> {
         check(&record)?;
-        self.check_tax_accounts(tenant_id, &record).await?;
+        self.check_tax_accounts(
+            tenant_id,
+            [("vat_account", record.vat_account.as_ref()), ("self_assess_account", record.self_assess_account.as_ref())],
+        )
+        .await?;
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -156,6 +163,8 @@ impl Store {
         if let Some(v) = change.rate {
             record.rate = v;
         }
+        let set_vat = change.vat_account.clone().flatten();
+        let set_own = change.self_assess_account.clone().flatten();
         if let Some(v) = change.vat_account {
             record.vat_account = v;
         }
@@ -166,7 +175,8 @@ impl Store {
             record.is_active = v;
         }
         check(&record)?;
-        self.check_tax_accounts(tenant_id, &record).await?;
+        self.check_tax_accounts(tenant_id, [("vat_account", set_vat.as_ref()), ("self_assess_account", set_own.as_ref())])
+            .await?;
         let client = self.client().await?;
         let row = client
             .query_one(

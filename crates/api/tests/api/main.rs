@@ -6,6 +6,7 @@ mod bookings;
 mod helpers;
 
 mod accounts;
+mod tax_codes;
 mod audit;
 mod periods;
 mod reversals;
