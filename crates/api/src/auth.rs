@@ -8,8 +8,7 @@ use crate::error::ApiError;
 use crate::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use journal::Actor;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -54,34 +53,102 @@ pub fn validate_scopes(scopes: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Whoever made the request.
+/// How the request authenticated.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    ApiKey { key_id: Uuid, scopes: Vec<String>, tier: String },
+    Session { session_id: Uuid, user_id: Uuid, role: String },
+}
+
+/// Whoever made the request, and the tenant it acts in.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub tenant_id: Uuid,
     pub actor: Actor,
-    pub key_id: Uuid,
-    pub scopes: Vec<String>,
-    pub tier: String,
+    pub credential: Credential,
+}
+
+/// What each role may do. `owner` and `accountant` may read and write everything (owners alone
+/// manage users, keys and webhooks, see `require_owner_session`); `auditor` reads everything
+/// including the audit log; `viewer` reads everything but the audit log.
+pub fn role_allows(role: &str, scope: &str) -> bool {
+    let (resource, action) = scope.split_once(':').unwrap_or((scope, ""));
+    match role {
+        "owner" | "accountant" => true,
+        "auditor" => action == "read",
+        "viewer" => action == "read" && resource != "audit",
+        _ => false,
+    }
 }
 
 impl Principal {
     pub fn has_scope(&self, scope: &str) -> bool {
-        let resource = scope.split(':').next().unwrap_or(scope);
-        self.scopes
-            .iter()
-            .any(|s| s == "*" || s == scope || (s.strip_suffix(":*") == Some(resource)))
-    }
-
-    /// 403 `scope_missing` unless the key carries `scope`.
-    pub fn require(&self, scope: &str) -> Result<(), ApiError> {
-        if self.has_scope(scope) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("scope_missing", format!("This API key lacks the scope {scope}"))
-                .with_field("scope", scope.to_string()))
+        match &self.credential {
+            Credential::ApiKey { scopes, .. } => {
+                let resource = scope.split(':').next().unwrap_or(scope);
+                scopes
+                    .iter()
+                    .any(|s| s == "*" || s == scope || (s.strip_suffix(":*") == Some(resource)))
+            }
+            Credential::Session { role, .. } => role_allows(role, scope),
         }
     }
+
+    /// 403 unless the key carries `scope` (`scope_missing`) or the user's role allows it
+    /// (`role_forbidden`).
+    pub fn require(&self, scope: &str) -> Result<(), ApiError> {
+        if self.has_scope(scope) {
+            return Ok(());
+        }
+        let error = match &self.credential {
+            Credential::ApiKey { .. } => {
+                ApiError::forbidden("scope_missing", format!("This API key lacks the scope {scope}"))
+            }
+            Credential::Session { role, .. } => {
+                ApiError::forbidden("role_forbidden", format!("The role {role} does not allow {scope}"))
+            }
+        };
+        Err(error.with_field("scope", scope.to_string()))
+    }
+
+    /// Managing API keys, users and webhooks needs an owner's session, never an API key.
+    pub fn require_owner_session(&self) -> Result<Uuid, ApiError> {
+        match &self.credential {
+            Credential::Session { role, user_id, .. } if role == "owner" => Ok(*user_id),
+            Credential::Session { role, .. } => Err(ApiError::forbidden(
+                "role_forbidden",
+                format!("Only an owner may do this; your role is {role}"),
+            )),
+            Credential::ApiKey { .. } => Err(ApiError::forbidden(
+                "owner_session_required",
+                "API keys cannot manage keys, users or webhooks; log in as an owner",
+            )),
+        }
+    }
+
+    /// The rate-limit tier of an API key (sessions are not rate-limited).
+    pub fn tier(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::ApiKey { tier, .. } => Some(tier),
+            Credential::Session { .. } => None,
+        }
+    }
+
+    pub fn key_id(&self) -> Option<Uuid> {
+        match &self.credential {
+            Credential::ApiKey { key_id, .. } => Some(*key_id),
+            Credential::Session { .. } => None,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        store::periods::principal_label(&self.actor)
+    }
 }
+
+/// Why the credentials presented with a request were refused (kept for the extractor).
+#[derive(Clone)]
+pub struct AuthFailure(pub ApiError);
 
 #[derive(Default)]
 pub struct AuthCache {
@@ -134,44 +201,110 @@ fn bearer(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
 }
 
+async fn resolve_key(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let token_hash = *blake3::hash(token.as_bytes()).as_bytes();
+    let key = match state.auth_cache.get(&token_hash) {
+        Some(k) => k,
+        None => {
+            let found = state.store.authenticate_api_key(token).await.map_err(ApiError::from)?;
+            let key = found.ok_or_else(|| ApiError::unauthorized("Invalid or revoked API key"))?;
+            state.auth_cache.put(token_hash, key.clone());
+            key
+        }
+    };
+    if state.auth_cache.should_touch(key.key_id) {
+        let store = state.store.clone();
+        let key_id = key.key_id;
+        actix_web::rt::spawn(async move {
+            if let Err(e) = store.touch_api_key(key_id).await {
+                tracing::warn!(error = %e, "could not record API key use");
+            }
+        });
+    }
+    Ok(Principal {
+        tenant_id: key.tenant_id,
+        actor: Actor::api_key(key.key_id),
+        credential: Credential::ApiKey {
+            key_id: key.key_id,
+            scopes: key.scopes,
+            tier: key.tier,
+        },
+    })
+}
+
+async fn resolve_session(state: &AppState, req: &HttpRequest, token: &str) -> Result<Principal, ApiError> {
+    let session = state
+        .store
+        .authenticate_session(token)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("Invalid, expired or revoked session; log in again"))?;
+    let slug = req
+        .headers()
+        .get("x-tenant-slug")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let (tenant_id, role) = match slug {
+        Some(slug) => state
+            .store
+            .membership_by_slug(session.user_id, slug)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("tenant {slug} not found")))?,
+        None => {
+            let tenants = state.store.user_tenants(session.user_id).await?;
+            match tenants.as_slice() {
+                [one] => (one.tenant_id, one.role.clone()),
+                [] => return Err(ApiError::forbidden("no_tenant", "This user is not an active member of any tenant")),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "tenant_required",
+                        "This user belongs to several tenants: choose one with the x-tenant-slug header",
+                    ))
+                }
+            }
+        }
+    };
+    Ok(Principal {
+        tenant_id,
+        actor: Actor::user(session.user_id),
+        credential: Credential::Session {
+            session_id: session.session_id,
+            user_id: session.user_id,
+            role,
+        },
+    })
+}
+
+/// Resolves the credentials of a request: None without an Authorization header.
+pub async fn resolve(state: &AppState, req: &HttpRequest) -> Result<Option<Principal>, ApiError> {
+    let Some(token) = bearer(req) else {
+        return Ok(None);
+    };
+    if token.starts_with(store::keys::KEY_PREFIX) {
+        resolve_key(state, &token).await.map(Some)
+    } else if token.starts_with(store::identity::SESSION_PREFIX) {
+        resolve_session(state, req, &token).await.map(Some)
+    } else {
+        Err(ApiError::unauthorized("Unknown credentials: expected an API key (kt_…) or a session token (ks_…)"))
+    }
+}
+
 impl FromRequest for Principal {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
 
+    /// The guard middleware resolved the credentials already; this only reads its result.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(ApiError::internal)?;
-            let token = token.ok_or_else(|| {
-                ApiError::unauthorized("Missing credentials: send Authorization: Bearer <API key>")
-            })?;
-            let token_hash = *blake3::hash(token.as_bytes()).as_bytes();
-            let key = match state.auth_cache.get(&token_hash) {
-                Some(k) => k,
-                None => {
-                    let found = state.store.authenticate_api_key(&token).await.map_err(ApiError::from)?;
-                    let key = found.ok_or_else(|| ApiError::unauthorized("Invalid or revoked API key"))?;
-                    state.auth_cache.put(token_hash, key.clone());
-                    key
-                }
-            };
-            if state.auth_cache.should_touch(key.key_id) {
-                let store = state.store.clone();
-                let key_id = key.key_id;
-                actix_web::rt::spawn(async move {
-                    if let Err(e) = store.touch_api_key(key_id).await {
-                        tracing::warn!(error = %e, "could not record API key use");
-                    }
-                });
-            }
-            Ok(Principal {
-                tenant_id: key.tenant_id,
-                actor: Actor::api_key(key.key_id),
-                key_id: key.key_id,
-                scopes: key.scopes,
-                tier: key.tier,
-            })
-        })
+        let ext = req.extensions();
+        let result = if let Some(p) = ext.get::<Principal>() {
+            Ok(p.clone())
+        } else if let Some(AuthFailure(e)) = ext.get::<AuthFailure>() {
+            Err(e.clone())
+        } else {
+            Err(ApiError::unauthorized(
+                "Missing credentials: send Authorization: Bearer <API key or session token>",
+            ))
+        };
+        std::future::ready(result)
     }
 }

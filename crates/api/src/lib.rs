@@ -3,7 +3,10 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod guard;
+pub mod mailer;
 pub mod openapi;
+pub mod passwords;
 pub mod routes;
 
 use actix_web::dev::{Server, Service};
@@ -22,6 +25,11 @@ pub struct ApiConfig {
     pub max_document_bytes: usize,
     /// HTTP worker threads.
     pub workers: usize,
+    /// Requests per window for each API-key tier.
+    pub rate_limits: guard::RateLimits,
+    /// How long a login session lasts.
+    pub session_ttl: chrono::Duration,
+    pub mail: mailer::MailConfig,
 }
 
 impl Default for ApiConfig {
@@ -30,6 +38,9 @@ impl Default for ApiConfig {
             max_json_bytes: 1024 * 1024,
             max_document_bytes: 20 * 1024 * 1024,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            rate_limits: guard::RateLimits::default(),
+            session_ttl: chrono::Duration::hours(12),
+            mail: mailer::MailConfig::default(),
         }
     }
 }
@@ -38,15 +49,19 @@ pub struct AppState {
     pub store: Store,
     pub config: ApiConfig,
     pub auth_cache: auth::AuthCache,
+    pub mailer: mailer::Mailer,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: ApiConfig) -> AppState {
-        AppState {
+    /// Fails when the mail configuration is unusable (bad sender, unwritable mail folder).
+    pub fn new(store: Store, config: ApiConfig) -> Result<AppState, String> {
+        let mailer = mailer::Mailer::new(&config.mail)?;
+        Ok(AppState {
             store,
             config,
             auth_cache: auth::AuthCache::default(),
-        }
+            mailer,
+        })
     }
 }
 
@@ -72,6 +87,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_json))
+            .wrap(guard::Guard)
             .wrap_fn(|req, srv| {
                 let id = request_id_of(&req);
                 let method = req.method().clone();

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use crate::routes::{accounts, audit, bookings, documents, journal, periods, tax_codes};
+use crate::routes::{accounts, api_keys, audit, bookings, contact, documents, journal, periods, session, tax_codes, users};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -21,6 +21,10 @@ use utoipa::{Modify, OpenApi};
         periods::list, periods::soft_lock, periods::reopen, periods::request_lock, periods::lock_status,
         periods::approve, periods::cancel,
         audit::events,
+        session::login, session::logout, session::me, session::forgot_password, session::setup_password,
+        users::invite, users::list, users::update, users::deactivate,
+        api_keys::create, api_keys::list, api_keys::revoke,
+        contact::contact,
         tax_codes::list, tax_codes::get, tax_codes::create, tax_codes::update, tax_codes::deactivate,
         documents::upload, documents::metadata, documents::file, documents::preview,
     ),
@@ -29,7 +33,8 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "Journal", description = "Accounts, bookings, journal, reversals, tax codes, documents"),
         (name = "Periods", description = "Fiscal periods: soft lock, four-eyes lock with closing hash, reopen"),
-        (name = "Audit", description = "The hash-chained event log for auditors")
+        (name = "Audit", description = "The hash-chained event log for auditors"),
+        (name = "Identity", description = "Login, sessions, users, API keys, contact form")
     )
 )]
 pub struct ApiDoc;

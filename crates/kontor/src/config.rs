@@ -36,7 +36,22 @@ impl Config {
                 max_json_bytes: number("KONTOR_MAX_JSON_BYTES", defaults.max_json_bytes)?,
                 max_document_bytes: number("KONTOR_MAX_DOCUMENT_BYTES", defaults.max_document_bytes)?,
                 workers: number("KONTOR_WORKERS", defaults.workers)?,
+                rate_limits: match var("KONTOR_RATE_LIMITS") {
+                    Some(text) => api::guard::RateLimits::parse(&text).map_err(|e| anyhow::anyhow!("KONTOR_RATE_LIMITS: {e}"))?,
+                    None => defaults.rate_limits,
+                },
+                session_ttl: chrono_hours(number("KONTOR_SESSION_HOURS", 12)?),
+                mail: api::mailer::MailConfig {
+                    smtp_url: var("KONTOR_SMTP_URL"),
+                    from: var("KONTOR_MAIL_FROM").unwrap_or(defaults.mail.from),
+                    dir: var("KONTOR_MAIL_DIR").map(Into::into).unwrap_or(defaults.mail.dir),
+                    public_url: var("KONTOR_PUBLIC_URL").unwrap_or(defaults.mail.public_url),
+                },
             },
         })
     }
+}
+
+fn chrono_hours(h: usize) -> chrono::Duration {
+    chrono::Duration::hours(h.clamp(1, 24 * 30) as i64)
 }

@@ -58,6 +58,20 @@ enum AdminCommand {
         #[arg(long, default_value = "EUR")]
         currency: String,
     },
+    /// Add a user to a tenant; without --password an invite (setup-password mail) is sent.
+    CreateUser {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "owner", value_parser = ["owner", "accountant", "auditor", "viewer"])]
+        role: String,
+        /// Display name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        password: Option<String>,
+    },
     /// Create an API key for a tenant (tier unlimited).
     CreateApiKey {
         #[arg(long)]
@@ -118,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
             let listener = std::net::TcpListener::bind(&config.bind)
                 .with_context(|| format!("binding {}", config.bind))?;
             tracing::info!(bind = %config.bind, workers = config.api.workers, "kontor listening");
-            let state = api::AppState::new(store, config.api.clone());
+            let state = api::AppState::new(store, config.api.clone()).map_err(|e| anyhow::anyhow!(e))?;
             api::serve(listener, state)?.await?;
         }
         Command::Admin { command } => {
@@ -146,6 +160,44 @@ async fn main() -> anyhow::Result<()> {
                         .create_api_key(tenant.id, "owner (admin CLI)", &scopes, "unlimited", Some("admin-cli"))
                         .await?;
                     println!("{}", json!({"tenant": tenant, "api_key": key}));
+                }
+                AdminCommand::CreateUser {
+                    tenant,
+                    email,
+                    role,
+                    name,
+                    password,
+                } => {
+                    let t = store.tenant_by_slug(&tenant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+                    if let Some(p) = &password {
+                        if let Some(problem) = api::passwords::weakness(p) {
+                            bail!("--password: {problem}");
+                        }
+                    }
+                    let member = store
+                        .invite_user(t.id, &email, &name, &role)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    match password {
+                        Some(p) => {
+                            let hash = api::passwords::hash_blocking(&p).map_err(|e| anyhow::anyhow!(e))?;
+                            store.set_password(member.id, &hash).await?;
+                        }
+                        None if !member.has_password => {
+                            let mailer = api::mailer::Mailer::new(&config.api.mail).map_err(|e| anyhow::anyhow!(e))?;
+                            let token = store
+                                .create_auth_token(member.id, "invite", chrono::Duration::days(7))
+                                .await?;
+                            mailer
+                                .send_invite(&member.email, &member.name, &t.name, &token)
+                                .await
+                                .map_err(|e| anyhow::anyhow!("sending the invite: {e}"))?;
+                        }
+                        None => {}
+                    }
+                    let member = store.get_member(t.id, member.id).await?;
+                    println!("{}", json!({"user": member}));
                 }
                 AdminCommand::CreateApiKey { tenant, name, scopes } => {
                     let scopes: Vec<String> = scopes.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();

@@ -62,7 +62,7 @@ pub async fn installation_secret(
         .map_err(|_| StoreError::Internal("instance secret has the wrong length".into()))
 }
 
-fn key_hash(secret: &[u8; 32], key: &str) -> [u8; 32] {
+pub(crate) fn key_hash(secret: &[u8; 32], key: &str) -> [u8; 32] {
     *blake3::keyed_hash(secret, key.as_bytes()).as_bytes()
 }
 

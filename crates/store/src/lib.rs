@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod appender;
 pub mod documents;
 pub mod error;
+pub mod identity;
 pub mod journal;
 pub mod keys;
 pub mod migrate;

@@ -8,6 +8,7 @@ use tokio_postgres::Client;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_foundation", include_str!("../../../schema/0001_foundation.sql")),
     ("0002_periods", include_str!("../../../schema/0002_periods.sql")),
+    ("0003_identity", include_str!("../../../schema/0003_identity.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"

@@ -1,13 +1,17 @@
 //! The `/v1` endpoints. Each handler parses, authorizes, calls the store, and maps the result.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod bookings;
+pub mod contact;
 pub mod documents;
 pub mod journal;
 pub mod meta;
 pub mod periods;
+pub mod session;
 pub mod tax_codes;
+pub mod users;
 
 use actix_web::web;
 use rust_decimal::Decimal;
@@ -40,6 +44,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/v1")
             .route("/openapi.json", web::get().to(meta::openapi_authenticated))
+            .route("/auth/login", web::post().to(session::login))
+            .route("/auth/logout", web::post().to(session::logout))
+            .route("/auth/me", web::get().to(session::me))
+            .route("/auth/forgot-password", web::post().to(session::forgot_password))
+            .route("/auth/setup-password", web::post().to(session::setup_password))
+            .route("/users", web::post().to(users::invite))
+            .route("/users", web::get().to(users::list))
+            .route("/users/{id}", web::patch().to(users::update))
+            .route("/users/{id}", web::delete().to(users::deactivate))
+            .route("/api-keys", web::post().to(api_keys::create))
+            .route("/api-keys", web::get().to(api_keys::list))
+            .route("/api-keys/{id}", web::delete().to(api_keys::revoke))
+            .route("/contact", web::post().to(contact::contact))
             .route("/accounts", web::get().to(accounts::list))
             .route("/accounts", web::post().to(accounts::create))
             .route("/accounts/search", web::get().to(accounts::search))

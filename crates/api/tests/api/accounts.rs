@@ -273,12 +273,24 @@ async fn entries_and_balance_over_date_ranges() {
     assert_eq!(body["entries"][0]["booking_date"], "2026-02-20");
     assert_eq!(body["balance"], "21.90");
 
+    // A page past the end is empty but still knows the total and the balance.
+    let res = app.get("/v1/accounts/1200/entries?startDate=2026-02-01&offset=50").await;
+    let body = res.expect(200, None);
+    assert_eq!(body["entries"], json!([]));
+    assert_eq!((body["total"].as_i64(), body["balance"].as_str()), (Some(4), Some("21.90")));
+    assert_eq!(res.headers["x-total-count"], "4");
+
     app.get("/v1/accounts/1200/entries?startDate=2026-03-01&endDate=2026-02-01")
         .await
         .expect(400, Some("invalid_date_range"));
     app.get("/v1/accounts/8888/entries").await.expect(404, Some("not_found"));
     let (entries, balance) = entries(&app, "1000", "").await;
     assert_eq!((entries.len(), balance), (0, dec("0")));
+    // A balance that comes back to zero is "0.00", never "-0.00".
+    app.book_ok(transfer("2026-04-01", "1000", "1200", "121.90")).await;
+    assert_eq!(app.balance("1200").await, "0.00");
+    let res = app.get("/v1/accounts/1200/entries?startDate=2026-01-01&endDate=2026-04-30").await;
+    assert_eq!(res.expect(200, None)["balance"], "0.00");
 }
 
 #[tokio::test]

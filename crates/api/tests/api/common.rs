@@ -65,6 +65,8 @@ pub async fn create_tenant(store: &Store, chart: &str) -> Tenant {
 
 pub struct TestApp {
     pub address: String,
+    /// Where this app's mailer writes .eml files.
+    pub mail_dir: std::path::PathBuf,
     pub store: Store,
     pub tenant: Tenant,
     pub client: reqwest::Client,
@@ -97,15 +99,19 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(api::ApiConfig { workers: 1, ..Default::default() }, "skr03").await
 }
 
-pub async fn spawn_app_with(config: api::ApiConfig, chart: &str) -> TestApp {
+pub async fn spawn_app_with(mut config: api::ApiConfig, chart: &str) -> TestApp {
+    // Mails of this test go to a folder of its own.
+    let mail_dir = std::env::temp_dir().join(format!("kontor-mail-{:016x}", rand::thread_rng().gen::<u64>()));
+    config.mail.dir = mail_dir.clone();
     let store = test_store().await;
     let tenant = create_tenant(&store, chart).await;
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let server = api::serve(listener, api::AppState::new(store.clone(), config)).expect("server");
+    let server = api::serve(listener, api::AppState::new(store.clone(), config).expect("state")).expect("server");
     tokio::spawn(server);
     TestApp {
         address,
+        mail_dir,
         store,
         tenant,
         client: reqwest::Client::new(),

@@ -118,6 +118,7 @@ pub async fn json_text(app: &TestApp, method: Method, path: &str, key: Option<&s
 pub fn as_tenant(app: &TestApp, tenant: Tenant) -> TestApp {
     TestApp {
         address: app.address.clone(),
+        mail_dir: app.mail_dir.clone(),
         store: app.store.clone(),
         tenant,
         client: app.client.clone(),

@@ -7,6 +7,10 @@ mod helpers;
 
 mod accounts;
 mod tax_codes;
+mod documents;
+mod journal_read;
+mod auth;
+mod properties;
 mod audit;
 mod periods;
 mod reversals;

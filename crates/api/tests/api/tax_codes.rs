@@ -240,6 +240,16 @@ async fn a_tax_code_can_be_deactivated_after_its_account() {
     assert_eq!(res.expect(200, None)["is_active"], false);
     // Changing only the label does not re-check an account the code already had.
     app.patch("/v1/tax-codes/USt7", json!({"label": "alt"})).await.expect(200, None);
+    // Setting it explicitly is checked.
+    app.patch("/v1/tax-codes/USt7", json!({"vat_account": "1771"}))
+        .await
+        .expect(400, Some("unknown_account"));
+    app.patch("/v1/tax-codes/USt7", json!({"is_active": true})).await.expect(200, None);
+    let body = booking(
+        "2026-03-14",
+        json!([{"account": "1400", "debit": "107.00"}, {"account": "8300", "credit": "100.00", "tax_code": "USt7"}]),
+    );
+    app.post("/v1/bookings", body).await.expect(400, Some("tax_code_misconfigured"));
 }
 
 #[tokio::test]

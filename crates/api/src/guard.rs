@@ -1,0 +1,297 @@
+//! The middleware in front of every handler: resolves credentials once, applies the rate limit
+//! of the key's tier, and makes POSTs with an `Idempotency-Key` safe to retry.
+
+use crate::auth::{self, AuthFailure, Principal};
+use crate::error::ApiError;
+use crate::AppState;
+use actix_web::body::{to_bytes, BoxBody, MessageBody};
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
+use futures_util::future::LocalBoxFuture;
+use std::collections::HashMap;
+use std::future::{ready, Ready};
+use std::rc::Rc;
+use std::time::Duration;
+use store::identity::Idempotency;
+
+/// Requests per window for each API-key tier; a tier not listed (e.g. `unlimited`) has no limit.
+#[derive(Debug, Clone)]
+pub struct RateLimits(pub HashMap<String, (u32, u32)>);
+
+impl Default for RateLimits {
+    /// Seed 002's tiers: per 15 minutes, starter 100, professional 500, enterprise 2,000.
+    fn default() -> Self {
+        RateLimits(
+            [("starter", 100), ("professional", 500), ("enterprise", 2000)]
+                .into_iter()
+                .map(|(t, n)| (t.to_string(), (n, 900)))
+                .collect(),
+        )
+    }
+}
+
+impl RateLimits {
+    /// Parses `starter=100/900,professional=500/900` (requests / window seconds).
+    pub fn parse(text: &str) -> Result<RateLimits, String> {
+        let mut map = HashMap::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (tier, rest) = part.split_once('=').ok_or_else(|| format!("{part:?}: expected tier=requests/seconds"))?;
+            let (n, w) = rest.split_once('/').ok_or_else(|| format!("{part:?}: expected tier=requests/seconds"))?;
+            let n: u32 = n.trim().parse().map_err(|_| format!("{part:?}: requests must be a number"))?;
+            let w: u32 = w.trim().parse().map_err(|_| format!("{part:?}: seconds must be a number"))?;
+            if w == 0 {
+                return Err(format!("{part:?}: the window must be at least 1 second"));
+            }
+            map.insert(tier.trim().to_string(), (n, w));
+        }
+        Ok(RateLimits(map))
+    }
+
+    pub fn tiers(&self) -> Vec<String> {
+        let mut t: Vec<String> = self.0.keys().cloned().collect();
+        t.push("unlimited".into());
+        t.sort();
+        t
+    }
+}
+
+struct RateInfo {
+    tier: String,
+    limit: u32,
+    window: u32,
+    remaining: u32,
+    reset: i64,
+    retry_after: u64,
+    exceeded: bool,
+}
+
+/// Counts the request in its key's fixed window (shared by all replicas through the database).
+async fn check_rate(state: &AppState, p: &Principal) -> Result<Option<RateInfo>, ApiError> {
+    let (Some(tier), Some(key_id)) = (p.tier(), p.key_id()) else {
+        return Ok(None);
+    };
+    let Some(&(limit, window)) = state.config.rate_limits.0.get(tier) else {
+        return Ok(None);
+    };
+    let now = chrono::Utc::now();
+    let start = now.timestamp() - now.timestamp().rem_euclid(i64::from(window));
+    let window_start = chrono::DateTime::from_timestamp(start, 0).unwrap_or(now);
+    let count = state.store.count_request(key_id, window_start).await?;
+    let reset = start + i64::from(window);
+    Ok(Some(RateInfo {
+        tier: tier.to_string(),
+        limit,
+        window,
+        remaining: (i64::from(limit) - count).max(0) as u32,
+        reset,
+        retry_after: (reset - now.timestamp()).max(1) as u64,
+        exceeded: count > i64::from(limit),
+    }))
+}
+
+fn set_rate_headers(headers: &mut header::HeaderMap, info: &RateInfo) {
+    for (name, value) in [
+        ("x-ratelimit-limit", info.limit.to_string()),
+        ("x-ratelimit-remaining", info.remaining.to_string()),
+        ("x-ratelimit-reset", info.reset.to_string()),
+        ("x-ratelimit-tier", info.tier.clone()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    }
+}
+
+pub struct Guard;
+
+impl<S, B> Transform<S, ServiceRequest> for Guard
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = Error;
+    type Transform = GuardService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(GuardService {
+            service: Rc::new(service),
+        }))
+    }
+}
+
+pub struct GuardService<S> {
+    service: Rc<S>,
+}
+
+impl<S, B> Service<ServiceRequest> for GuardService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = self.service.clone();
+        Box::pin(async move {
+            let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+                return service.call(req).await.map(ServiceResponse::map_into_boxed_body);
+            };
+            let principal = match auth::resolve(&state, req.request()).await {
+                Ok(p) => p,
+                Err(e) => {
+                    req.extensions_mut().insert(AuthFailure(e));
+                    None
+                }
+            };
+            let mut rate = None;
+            if let Some(p) = &principal {
+                req.extensions_mut().insert(p.clone());
+                match check_rate(&state, p).await {
+                    Ok(Some(info)) if info.exceeded => {
+                        let e = ApiError::too_many(
+                            "rate_limited",
+                            format!(
+                                "Rate limit of {} requests per {} s for tier {} exceeded",
+                                info.limit, info.window, info.tier
+                            ),
+                            info.retry_after,
+                        );
+                        let mut res = e.error_response();
+                        set_rate_headers(res.headers_mut(), &info);
+                        return Ok(req.into_response(res));
+                    }
+                    Ok(info) => rate = info,
+                    Err(e) => return Ok(req.into_response(e.error_response())),
+                }
+            }
+            let idempotency_key = req
+                .headers()
+                .get("idempotency-key")
+                .map(|v| v.to_str().map(str::to_string).unwrap_or_default());
+            let mut res = match (idempotency_key, &principal) {
+                (Some(key), Some(p)) if req.method() == Method::POST => {
+                    idempotent(&state, &service, req, p.tenant_id, key).await?
+                }
+                _ => service.call(req).await?.map_into_boxed_body(),
+            };
+            if let Some(info) = rate {
+                set_rate_headers(res.headers_mut(), &info);
+            }
+            Ok(res)
+        })
+    }
+}
+
+/// How long a retry waits for the first request with the same key to finish.
+const PENDING_WAIT: Duration = Duration::from_secs(15);
+
+async fn idempotent<S, B>(
+    state: &AppState,
+    service: &Rc<S>,
+    mut req: ServiceRequest,
+    tenant_id: uuid::Uuid,
+    key: String,
+) -> Result<ServiceResponse<BoxBody>, Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        let e = ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
+        return Ok(req.into_response(e.error_response()));
+    }
+    let body = match req.extract::<web::Bytes>().await {
+        Ok(b) => b,
+        Err(e) => {
+            let status = e.as_response_error().status_code();
+            let err = if status == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(status, "payload_too_large", "Request body is too large")
+            } else {
+                ApiError::bad_request("malformed_body", format!("Could not read the request body: {e}"))
+            };
+            return Ok(req.into_response(err.error_response()));
+        }
+    };
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(req.method().as_str().as_bytes());
+    hasher.update(b"\0");
+    hasher.update(req.uri().to_string().as_bytes());
+    hasher.update(b"\0");
+    hasher.update(&body);
+    let request_hash = hasher.finalize();
+    req.set_payload(actix_web::dev::Payload::from(body));
+
+    let started = std::time::Instant::now();
+    loop {
+        match state.store.idempotency_begin(tenant_id, &key, request_hash.as_bytes()).await {
+            Err(e) => return Ok(req.into_response(ApiError::from(e).error_response())),
+            Ok(Idempotency::New) => break,
+            Ok(Idempotency::Conflict) => {
+                let e = ApiError::conflict(
+                    "idempotency_conflict",
+                    "This Idempotency-Key was used with a different request; use a new key for a new request",
+                );
+                return Ok(req.into_response(e.error_response()));
+            }
+            Ok(Idempotency::Replay { status, content_type, body }) => {
+                let mut res = HttpResponse::build(
+                    actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+                );
+                if let Some(ct) = content_type {
+                    res.insert_header((header::CONTENT_TYPE, ct));
+                }
+                res.insert_header(("idempotent-replayed", "true"));
+                return Ok(req.into_response(res.body(body)));
+            }
+            Ok(Idempotency::Pending) => {
+                if started.elapsed() > PENDING_WAIT {
+                    let e = ApiError::conflict("idempotency_in_progress", "A request with this Idempotency-Key is still being processed");
+                    return Ok(req.into_response(e.error_response()));
+                }
+                actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+    }
+
+    let res = match service.call(req).await {
+        Ok(res) => res,
+        Err(e) => {
+            let _ = state.store.idempotency_abort(tenant_id, &key).await;
+            return Err(e);
+        }
+    };
+    if res.status().is_server_error() {
+        if let Err(e) = state.store.idempotency_abort(tenant_id, &key).await {
+            tracing::error!(error = %e, "could not release an idempotency key");
+        }
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, response) = res.into_parts();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = match to_bytes(response.into_body()).await {
+        Ok(b) => b,
+        Err(_) => {
+            let _ = state.store.idempotency_abort(tenant_id, &key).await;
+            return Ok(ServiceResponse::new(req, ApiError::internal().error_response()));
+        }
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if let Err(e) = state.store.idempotency_finish(tenant_id, &key, status.as_u16(), content_type, &bytes).await {
+        tracing::error!(error = %e, "could not store an idempotent response");
+    }
+    let mut rebuilt = HttpResponse::build(status);
+    for (name, value) in headers.iter() {
+        rebuilt.append_header((name.clone(), value.clone()));
+    }
+    Ok(ServiceResponse::new(req, rebuilt.body(bytes)))
+}

@@ -1,0 +1,568 @@
+//! Users, memberships, sessions, single-use tokens, login throttling, rate-limit windows,
+//! idempotency keys and contact messages.
+
+use crate::keys::{key_hash, ApiKey};
+use crate::{Store, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use serde::Serialize;
+use uuid::Uuid;
+
+pub const ROLES: [&str; 4] = ["owner", "accountant", "auditor", "viewer"];
+pub const SESSION_PREFIX: &str = "ks_";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub is_active: bool,
+    /// False until the user has set a password through the invite.
+    pub has_password: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserLogin {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub is_active: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantMembership {
+    pub tenant_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionPrincipal {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What `idempotency_begin` found.
+#[derive(Debug, Clone)]
+pub enum Idempotency {
+    /// First use of the key: go ahead, then `idempotency_finish`.
+    New,
+    /// The key was used with the same request: replay this response.
+    Replay { status: u16, content_type: Option<String>, body: Vec<u8> },
+    /// The same request is being served right now.
+    Pending,
+    /// The key was used with a different request.
+    Conflict,
+}
+
+pub fn normalize_email(email: &str) -> Option<String> {
+    let e = email.trim().to_lowercase();
+    let (local, domain) = e.split_once('@')?;
+    let ok = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && e.len() <= 254
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !domain.contains('@');
+    ok.then_some(e)
+}
+
+fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+fn member_from_row(r: &tokio_postgres::Row) -> Member {
+    Member {
+        id: r.get("id"),
+        email: r.get("email"),
+        name: r.get("name"),
+        role: r.get("role"),
+        is_active: r.get("is_active"),
+        has_password: r.get("has_password"),
+        created_at: r.get("created_at"),
+    }
+}
+
+const MEMBER_SELECT: &str = "SELECT u.id, u.email, u.name, m.role, (m.is_active AND u.is_active) AS is_active,
+        u.password_hash IS NOT NULL AS has_password, m.created_at
+   FROM memberships m JOIN users u ON u.id = m.user_id";
+
+impl Store {
+    /// Adds a user to a tenant, creating the user when the email is new. Returns the member and
+    /// whether the user still has to set a password (then an invite is due).
+    pub async fn invite_user(&self, tenant_id: Uuid, email: &str, name: &str, role: &str) -> Result<Member, StoreError> {
+        let email = normalize_email(email)
+            .ok_or_else(|| StoreError::invalid("invalid_email", "email is not a valid address", Some("email")))?;
+        if name.trim().is_empty() || name.chars().count() > 200 {
+            return Err(StoreError::invalid("invalid_name", "name must be 1 to 200 characters", Some("name")));
+        }
+        if !ROLES.contains(&role) {
+            return Err(StoreError::invalid("invalid_role", "role must be owner, accountant, auditor or viewer", Some("role")));
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO users (id, email, name) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING",
+            &[&Uuid::now_v7(), &email, &name.trim()],
+        )
+        .await?;
+        let user_id: Uuid = tx.query_one("SELECT id FROM users WHERE email = $1", &[&email]).await?.get(0);
+        let inserted = tx
+            .execute(
+                "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&tenant_id, &user_id, &role],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(StoreError::conflict("user_exists", format!("{email} is already a user of this tenant")));
+        }
+        let row = tx
+            .query_one(&format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 AND m.user_id = $2"), &[&tenant_id, &user_id])
+            .await?;
+        tx.commit().await?;
+        Ok(member_from_row(&row))
+    }
+
+    pub async fn list_members(&self, tenant_id: Uuid) -> Result<Vec<Member>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(&format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 ORDER BY m.created_at"), &[&tenant_id])
+            .await?;
+        Ok(rows.iter().map(member_from_row).collect())
+    }
+
+    pub async fn get_member(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Member, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 AND m.user_id = $2"), &[&tenant_id, &user_id])
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("user {user_id}")))?;
+        Ok(member_from_row(&row))
+    }
+
+    /// Changes a member's role (and name). The last active owner cannot be demoted.
+    pub async fn update_member(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        role: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<Member, StoreError> {
+        if let Some(r) = role {
+            if !ROLES.contains(&r) {
+                return Err(StoreError::invalid("invalid_role", "role must be owner, accountant, auditor or viewer", Some("role")));
+            }
+        }
+        if let Some(n) = name {
+            if n.trim().is_empty() || n.chars().count() > 200 {
+                return Err(StoreError::invalid("invalid_name", "name must be 1 to 200 characters", Some("name")));
+            }
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let current = tx
+            .query_opt(
+                "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
+                &[&tenant_id, &user_id],
+            )
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("user {user_id}")))?;
+        let current_role: String = current.get(0);
+        if current_role == "owner" && role.is_some_and(|r| r != "owner") {
+            Self::ensure_other_owner(&tx, tenant_id, user_id).await?;
+        }
+        if let Some(r) = role {
+            tx.execute(
+                "UPDATE memberships SET role = $3, updated_at = now() WHERE tenant_id = $1 AND user_id = $2",
+                &[&tenant_id, &user_id, &r],
+            )
+            .await?;
+        }
+        if let Some(n) = name {
+            tx.execute("UPDATE users SET name = $2 WHERE id = $1", &[&user_id, &n.trim()]).await?;
+        }
+        tx.commit().await?;
+        self.get_member(tenant_id, user_id).await
+    }
+
+    async fn ensure_other_owner(tx: &deadpool_postgres::Transaction<'_>, tenant_id: Uuid, user_id: Uuid) -> Result<(), StoreError> {
+        let others: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
+                  WHERE m.tenant_id = $1 AND m.user_id <> $2 AND m.role = 'owner' AND m.is_active AND u.is_active",
+                &[&tenant_id, &user_id],
+            )
+            .await?
+            .get(0);
+        if others == 0 {
+            return Err(StoreError::conflict("last_owner", "a tenant needs at least one active owner"));
+        }
+        Ok(())
+    }
+
+    /// Deactivates a member and ends all of the user's sessions at once.
+    pub async fn deactivate_member(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Member, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let role: String = tx
+            .query_opt(
+                "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
+                &[&tenant_id, &user_id],
+            )
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("user {user_id}")))?
+            .get(0);
+        if role == "owner" {
+            Self::ensure_other_owner(&tx, tenant_id, user_id).await?;
+        }
+        tx.execute(
+            "UPDATE memberships SET is_active = false, updated_at = now() WHERE tenant_id = $1 AND user_id = $2",
+            &[&tenant_id, &user_id],
+        )
+        .await?;
+        tx.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", &[&user_id])
+            .await?;
+        tx.commit().await?;
+        self.get_member(tenant_id, user_id).await
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserLogin>, StoreError> {
+        let Some(email) = normalize_email(email) else {
+            return Ok(None);
+        };
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT id, email, name, password_hash, is_active FROM users WHERE email = $1", &[&email])
+            .await?;
+        Ok(row.map(|r| UserLogin {
+            id: r.get(0),
+            email: r.get(1),
+            name: r.get(2),
+            password_hash: r.get(3),
+            is_active: r.get(4),
+        }))
+    }
+
+    pub async fn user_by_id(&self, user_id: Uuid) -> Result<UserLogin, StoreError> {
+        let client = self.client().await?;
+        let r = client
+            .query_opt("SELECT id, email, name, password_hash, is_active FROM users WHERE id = $1", &[&user_id])
+            .await?
+            .ok_or_else(|| StoreError::not_found("user"))?;
+        Ok(UserLogin {
+            id: r.get(0),
+            email: r.get(1),
+            name: r.get(2),
+            password_hash: r.get(3),
+            is_active: r.get(4),
+        })
+    }
+
+    /// The tenants a user is an active member of.
+    pub async fn user_tenants(&self, user_id: Uuid) -> Result<Vec<TenantMembership>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT t.id, t.slug, t.name, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+                  WHERE m.user_id = $1 AND m.is_active ORDER BY t.slug",
+                &[&user_id],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TenantMembership {
+                tenant_id: r.get(0),
+                slug: r.get(1),
+                name: r.get(2),
+                role: r.get(3),
+            })
+            .collect())
+    }
+
+    pub async fn create_session(&self, user_id: Uuid, ttl: Duration) -> Result<(String, DateTime<Utc>), StoreError> {
+        let token = random_token(SESSION_PREFIX);
+        let prefix = token[SESSION_PREFIX.len()..SESSION_PREFIX.len() + 12].to_string();
+        let expires_at = Utc::now() + ttl;
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO sessions (id, user_id, prefix, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&Uuid::now_v7(), &user_id, &prefix, &key_hash(self.secret(), &token).as_slice(), &expires_at],
+            )
+            .await?;
+        Ok((token, expires_at))
+    }
+
+    /// A live session (not revoked, not expired, user active) for a presented token.
+    pub async fn authenticate_session(&self, token: &str) -> Result<Option<SessionPrincipal>, StoreError> {
+        let Some(random) = token.strip_prefix(SESSION_PREFIX) else {
+            return Ok(None);
+        };
+        if random.len() != 48 || !random.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let client = self.client().await?;
+        let Some(row) = client
+            .query_opt(
+                "SELECT s.id, s.user_id, s.token_hash, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+                  WHERE s.prefix = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active",
+                &[&&random[..12]],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let stored: Vec<u8> = row.get(2);
+        let Ok(stored) = <[u8; 32]>::try_from(stored.as_slice()) else {
+            return Ok(None);
+        };
+        if blake3::Hash::from(stored) != blake3::Hash::from(key_hash(self.secret(), token)) {
+            return Ok(None);
+        }
+        Ok(Some(SessionPrincipal {
+            session_id: row.get(0),
+            user_id: row.get(1),
+            expires_at: row.get(3),
+        }))
+    }
+
+    /// The active role of a user in a tenant named by slug (None: not a member there).
+    pub async fn membership_by_slug(&self, user_id: Uuid, slug: &str) -> Result<Option<(Uuid, String)>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT t.id, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+                  WHERE m.user_id = $1 AND t.slug = $2 AND m.is_active",
+                &[&user_id, &slug],
+            )
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    pub async fn revoke_session(&self, session_id: Uuid) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", &[&session_id])
+            .await?;
+        Ok(())
+    }
+
+    /// A single-use token for an invite or a password reset (its plaintext goes into the mail).
+    pub async fn create_auth_token(&self, user_id: Uuid, purpose: &str, ttl: Duration) -> Result<String, StoreError> {
+        let token = random_token("");
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO auth_tokens (id, user_id, purpose, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&Uuid::now_v7(), &user_id, &purpose, &key_hash(self.secret(), &token).as_slice(), &(Utc::now() + ttl)],
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// Uses a setup/reset token once: sets the password hash and ends the user's sessions.
+    pub async fn consume_auth_token(&self, token: &str, password_hash: &str) -> Result<Uuid, StoreError> {
+        let invalid = || StoreError::invalid("invalid_token", "the token is unknown, used or expired", Some("token"));
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_opt(
+                "SELECT id, user_id, used_at IS NOT NULL, expires_at < now() FROM auth_tokens WHERE token_hash = $1 FOR UPDATE",
+                &[&key_hash(self.secret(), token).as_slice()],
+            )
+            .await?
+            .ok_or_else(invalid)?;
+        if row.get::<_, bool>(2) || row.get::<_, bool>(3) {
+            return Err(invalid());
+        }
+        let (id, user_id): (Uuid, Uuid) = (row.get(0), row.get(1));
+        tx.execute("UPDATE auth_tokens SET used_at = now() WHERE id = $1", &[&id]).await?;
+        // A new password invalidates every other outstanding token of the user.
+        tx.execute(
+            "UPDATE auth_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
+            &[&user_id],
+        )
+        .await?;
+        tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &password_hash]).await?;
+        tx.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", &[&user_id])
+            .await?;
+        tx.commit().await?;
+        Ok(user_id)
+    }
+
+    /// Failed logins of `subject` within the window, and the oldest of them.
+    pub async fn login_failures(&self, subject: &str, window: Duration) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT count(*), min(at) FROM login_failures WHERE subject = $1 AND at > now() - $2 * interval '1 second'",
+                &[&subject, &(window.num_seconds() as f64)],
+            )
+            .await?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    pub async fn record_login_failure(&self, subjects: &[String]) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("INSERT INTO login_failures (subject) SELECT unnest($1::text[])", &[&subjects])
+            .await?;
+        client
+            .execute("DELETE FROM login_failures WHERE at < now() - interval '1 day'", &[])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn clear_login_failures(&self, subject: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.execute("DELETE FROM login_failures WHERE subject = $1", &[&subject]).await?;
+        Ok(())
+    }
+
+    /// Counts a request of an API key in its fixed window; returns the count including it.
+    pub async fn count_request(&self, key_id: Uuid, window_start: DateTime<Utc>) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO rate_limit_windows (key_id, window_start, count) VALUES ($1, $2, 1)
+                 ON CONFLICT (key_id, window_start) DO UPDATE SET count = rate_limit_windows.count + 1
+                 RETURNING count",
+            )
+            .await?;
+        let count: i32 = client.query_one(&stmt, &[&key_id, &window_start]).await?.get(0);
+        Ok(i64::from(count))
+    }
+
+    pub async fn idempotency_begin(&self, tenant_id: Uuid, key: &str, request_hash: &[u8]) -> Result<Idempotency, StoreError> {
+        let client = self.client().await?;
+        let inserted = client
+            .execute(
+                "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status) VALUES ($1, $2, $3, 'pending')
+                 ON CONFLICT (tenant_id, key) DO NOTHING",
+                &[&tenant_id, &key, &request_hash],
+            )
+            .await?;
+        if inserted == 1 {
+            return Ok(Idempotency::New);
+        }
+        let Some(row) = client
+            .query_opt(
+                "SELECT request_hash, status, response_status, response_type, response_body FROM idempotency_keys
+                  WHERE tenant_id = $1 AND key = $2",
+                &[&tenant_id, &key],
+            )
+            .await?
+        else {
+            // Aborted between our insert attempt and this read: try again as new.
+            return Box::pin(self.idempotency_begin(tenant_id, key, request_hash)).await;
+        };
+        if row.get::<_, Vec<u8>>(0) != request_hash {
+            return Ok(Idempotency::Conflict);
+        }
+        if row.get::<_, String>(1) == "pending" {
+            return Ok(Idempotency::Pending);
+        }
+        Ok(Idempotency::Replay {
+            status: row.get::<_, i32>(2) as u16,
+            content_type: row.get(3),
+            body: row.get(4),
+        })
+    }
+
+    pub async fn idempotency_finish(
+        &self,
+        tenant_id: Uuid,
+        key: &str,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE idempotency_keys SET status = 'done', response_status = $3, response_type = $4, response_body = $5
+                  WHERE tenant_id = $1 AND key = $2",
+                &[&tenant_id, &key, &i32::from(status), &content_type, &body],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets a pending key whose request failed with a server error, so that a retry runs.
+    pub async fn idempotency_abort(&self, tenant_id: Uuid, key: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status = 'pending'",
+                &[&tenant_id, &key],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn store_contact_message(&self, name: &str, email: &str, message: &str, client_addr: Option<&str>) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO contact_messages (id, name, email, message, client) VALUES ($1, $2, $3, $4, $5)",
+                &[&Uuid::now_v7(), &name, &email, &message, &client_addr],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn recent_contact_messages(&self, client_addr: &str, window: Duration) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one(
+                "SELECT count(*) FROM contact_messages WHERE client = $1 AND created_at > now() - $2 * interval '1 second'",
+                &[&client_addr, &(window.num_seconds() as f64)],
+            )
+            .await?
+            .get(0))
+    }
+
+    /// Revokes a key of the tenant (404 for another tenant's key).
+    pub async fn revoke_api_key(&self, tenant_id: Uuid, key_id: Uuid, by: &str) -> Result<ApiKey, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, $3)
+                  WHERE tenant_id = $1 AND id = $2
+              RETURNING id, tenant_id, name, prefix, scopes, tier, created_at, last_used_at, revoked_at",
+                &[&tenant_id, &key_id, &by],
+            )
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("API key {key_id}")))?;
+        Ok(ApiKey {
+            id: row.get("id"),
+            tenant_id: row.get("tenant_id"),
+            name: row.get("name"),
+            prefix: row.get("prefix"),
+            scopes: row.get("scopes"),
+            tier: row.get("tier"),
+            created_at: row.get("created_at"),
+            last_used_at: row.get("last_used_at"),
+            revoked_at: row.get("revoked_at"),
+        })
+    }
+}
+
+impl Store {
+    /// Sets a password hash directly (admin CLI `create-user --password`).
+    pub async fn set_password(&self, user_id: Uuid, password_hash: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &password_hash])
+            .await?;
+        Ok(())
+    }
+}
