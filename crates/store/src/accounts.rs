@@ -233,7 +233,19 @@ impl Store {
                 &[&tenant_id, &number, &start, &end, &limit, &offset],
             )
             .await?;
-        let total = rows.first().map(|r| r.get::<_, i64>("total")).unwrap_or(0);
+        // The window count is only there when the page has rows; past the last page count apart.
+        let total = match rows.first() {
+            Some(r) => r.get::<_, i64>("total"),
+            None if offset > 0 => client
+                .query_one(
+                    "SELECT count(*) FROM entries WHERE tenant_id = $1 AND account = $2
+                       AND ($3::date IS NULL OR booking_date >= $3) AND ($4::date IS NULL OR booking_date <= $4)",
+                    &[&tenant_id, &number, &start, &end],
+                )
+                .await?
+                .get(0),
+            None => 0,
+        };
         let through_end = self.account_balance_through(&client, tenant_id, number, end).await?;
         let before_start = match start.and_then(|s| s.pred_opt()) {
             Some(day_before) => self.account_balance_through(&client, tenant_id, number, Some(day_before)).await?,

@@ -117,7 +117,12 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody<
     let user = state.store.user_by_email(&email).await?;
     let stored = user.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.clone());
     let valid = passwords::verify(b.password, stored).await;
-    let Some(user) = user.filter(|_| valid) else {
+    // A user without an active membership anywhere has nothing to log in to.
+    let tenants = match &user {
+        Some(u) if valid => state.store.user_tenants(u.id).await?,
+        _ => Vec::new(),
+    };
+    let Some(user) = user.filter(|_| valid && !tenants.is_empty()) else {
         state.store.record_login_failure(&[account, address]).await?;
         return Err(ApiError::new(
             actix_web::http::StatusCode::UNAUTHORIZED,
@@ -127,7 +132,6 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody<
     };
     state.store.clear_login_failures(&account).await?;
     let (token, expires_at) = state.store.create_session(user.id, state.config.session_ttl).await?;
-    let tenants = state.store.user_tenants(user.id).await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         token,
         expires_at,

@@ -14,3 +14,4 @@ mod properties;
 mod audit;
 mod periods;
 mod reversals;
+mod identity;
