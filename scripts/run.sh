@@ -11,6 +11,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
     export DATABASE_URL
 fi
 export KONTOR_BIND=${KONTOR_BIND:-127.0.0.1:8080}
+# Without KONTOR_SMTP_URL, mails (invites, resets) are written here as .eml files.
+export KONTOR_MAIL_DIR=${KONTOR_MAIL_DIR:-.data/mail}
 
 cargo build --release -p kontor
 bin=target/release/kontor

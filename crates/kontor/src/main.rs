@@ -132,6 +132,16 @@ async fn main() -> anyhow::Result<()> {
             let listener = std::net::TcpListener::bind(&config.bind)
                 .with_context(|| format!("binding {}", config.bind))?;
             tracing::info!(bind = %config.bind, workers = config.api.workers, "kontor listening");
+            let housekeeping = store.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = housekeeping.housekeeping().await {
+                        tracing::warn!(error = %e, "housekeeping failed");
+                    }
+                }
+            });
             let state = api::AppState::new(store, config.api.clone()).map_err(|e| anyhow::anyhow!(e))?;
             api::serve(listener, state)?.await?;
         }

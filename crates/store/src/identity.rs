@@ -566,3 +566,21 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Removes what has served its purpose: rate-limit windows and login failures older than a
+    /// day, idempotency keys older than 24 hours, sessions and tokens expired for a week.
+    pub async fn housekeeping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .batch_execute(
+                "DELETE FROM rate_limit_windows WHERE window_start < now() - interval '1 day';
+                 DELETE FROM login_failures WHERE at < now() - interval '1 day';
+                 DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours';
+                 DELETE FROM sessions WHERE expires_at < now() - interval '7 days';
+                 DELETE FROM auth_tokens WHERE expires_at < now() - interval '7 days';",
+            )
+            .await?;
+        Ok(())
+    }
+}
