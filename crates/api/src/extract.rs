@@ -1,6 +1,5 @@
 //! Request extractors: strict JSON bodies, lenient list parameters, decimal amounts.
 
-use crate::auth::Principal;
 use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
@@ -33,35 +32,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
         let body = web::Bytes::from_request(req, payload);
-        let req = req.clone();
         Box::pin(async move {
-            let result = async {
-                if !json {
-                    return Err(ApiError::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported_media_type",
-                        "Content-Type must be application/json",
-                    ));
+            if !json {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Content-Type must be application/json",
+                ));
+            }
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body is too large")
+                } else {
+                    ApiError::bad_request("malformed_body", format!("Could not read the request body: {e}"))
                 }
-                let bytes = body.await.map_err(|e| {
-                    if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body is too large")
-                    } else {
-                        ApiError::bad_request("malformed_body", format!("Could not read the request body: {e}"))
-                    }
-                })?;
-                parse_json(&bytes).map(JsonBody)
-            }
-            .await;
-            // Extractors run side by side, so a bad body can fail before the key lookup has
-            // answered. Presented credentials are checked first: a client with an invalid key
-            // learns that, not how its body would have been judged. (Without an Authorization
-            // header the principal extractor fails at once and wins anyway; endpoints without
-            // credentials keep their body errors.)
-            if result.is_err() && req.headers().contains_key(header::AUTHORIZATION) {
-                Principal::from_request(&req, &mut Payload::None).await?;
-            }
-            result
+            })?;
+            parse_json(&bytes).map(JsonBody)
         })
     }
 }

@@ -44,6 +44,7 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::enum_variant_names)] // the CLI verbs are create-tenant, create-user, create-api-key
 enum AdminCommand {
     /// Create a tenant with its chart of accounts and a full-scope owner key.
     CreateTenant {

@@ -15,3 +15,4 @@ mod audit;
 mod periods;
 mod reversals;
 mod identity;
+mod meta;
