@@ -23,8 +23,18 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// Resources that scopes name; `resource:read` allows GET/HEAD, `resource:write` the rest,
 /// `resource:*` both, `*` everything. `periods:lock` is needed to request or approve a lock.
 pub const RESOURCES: &[&str] = &[
-    "accounts", "journal", "tax_codes", "documents", "periods", "audit", "bank", "payments", "reports",
-    "customers", "vendors", "invoices",
+    "accounts",
+    "journal",
+    "tax_codes",
+    "documents",
+    "periods",
+    "audit",
+    "bank",
+    "payments",
+    "reports",
+    "customers",
+    "vendors",
+    "invoices",
 ];
 
 /// Checks a scope list for `kontor admin create-api-key` and the key endpoints.
@@ -39,7 +49,8 @@ pub fn validate_scopes(scopes: &[String]) -> Result<(), String> {
         let ok = match s.split_once(':') {
             Some((resource, action)) => {
                 RESOURCES.contains(&resource)
-                    && (matches!(action, "read" | "write" | "*") || (resource == "periods" && action == "lock"))
+                    && (matches!(action, "read" | "write" | "*")
+                        || (resource == "periods" && action == "lock"))
             }
             None => false,
         };
@@ -56,8 +67,16 @@ pub fn validate_scopes(scopes: &[String]) -> Result<(), String> {
 /// How the request authenticated.
 #[derive(Debug, Clone)]
 pub enum Credential {
-    ApiKey { key_id: Uuid, scopes: Vec<String>, tier: String },
-    Session { session_id: Uuid, user_id: Uuid, role: String },
+    ApiKey {
+        key_id: Uuid,
+        scopes: Vec<String>,
+        tier: String,
+    },
+    Session {
+        session_id: Uuid,
+        user_id: Uuid,
+        role: String,
+    },
 }
 
 /// Whoever made the request, and the tenant it acts in.
@@ -101,12 +120,14 @@ impl Principal {
             return Ok(());
         }
         let error = match &self.credential {
-            Credential::ApiKey { .. } => {
-                ApiError::forbidden("scope_missing", format!("This API key lacks the scope {scope}"))
-            }
-            Credential::Session { role, .. } => {
-                ApiError::forbidden("role_forbidden", format!("The role {role} does not allow {scope}"))
-            }
+            Credential::ApiKey { .. } => ApiError::forbidden(
+                "scope_missing",
+                format!("This API key lacks the scope {scope}"),
+            ),
+            Credential::Session { role, .. } => ApiError::forbidden(
+                "role_forbidden",
+                format!("The role {role} does not allow {scope}"),
+            ),
         };
         Err(error.with_field("scope", scope.to_string()))
     }
@@ -177,7 +198,10 @@ impl AuthCache {
 
     /// Forgets every cached key of a tenant (after a key of it is revoked here).
     pub fn forget_tenant(&self, tenant_id: Uuid) {
-        self.keys.lock().expect("auth cache").retain(|_, (p, _)| p.tenant_id != tenant_id);
+        self.keys
+            .lock()
+            .expect("auth cache")
+            .retain(|_, (p, _)| p.tenant_id != tenant_id);
     }
 
     fn should_touch(&self, key_id: Uuid) -> bool {
@@ -198,7 +222,9 @@ impl AuthCache {
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 async fn resolve_key(state: &AppState, token: &str) -> Result<Principal, ApiError> {
@@ -206,7 +232,11 @@ async fn resolve_key(state: &AppState, token: &str) -> Result<Principal, ApiErro
     let key = match state.auth_cache.get(&token_hash) {
         Some(k) => k,
         None => {
-            let found = state.store.authenticate_api_key(token).await.map_err(ApiError::from)?;
+            let found = state
+                .store
+                .authenticate_api_key(token)
+                .await
+                .map_err(ApiError::from)?;
             let key = found.ok_or_else(|| ApiError::unauthorized("Invalid or revoked API key"))?;
             state.auth_cache.put(token_hash, key.clone());
             key
@@ -232,12 +262,18 @@ async fn resolve_key(state: &AppState, token: &str) -> Result<Principal, ApiErro
     })
 }
 
-async fn resolve_session(state: &AppState, req: &HttpRequest, token: &str) -> Result<Principal, ApiError> {
+async fn resolve_session(
+    state: &AppState,
+    req: &HttpRequest,
+    token: &str,
+) -> Result<Principal, ApiError> {
     let session = state
         .store
         .authenticate_session(token)
         .await?
-        .ok_or_else(|| ApiError::unauthorized("Invalid, expired or revoked session; log in again"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("Invalid, expired or revoked session; log in again")
+        })?;
     let slug = req
         .headers()
         .get("x-tenant-slug")
@@ -285,7 +321,9 @@ pub async fn resolve(state: &AppState, req: &HttpRequest) -> Result<Option<Princ
     } else if token.starts_with(store::identity::SESSION_PREFIX) {
         resolve_session(state, req, &token).await.map(Some)
     } else {
-        Err(ApiError::unauthorized("Unknown credentials: expected an API key (kt_…) or a session token (ks_…)"))
+        Err(ApiError::unauthorized(
+            "Unknown credentials: expected an API key (kt_…) or a session token (ks_…)",
+        ))
     }
 }
 

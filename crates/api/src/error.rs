@@ -63,7 +63,11 @@ impl ApiError {
     }
 
     pub fn internal() -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+        )
     }
 
     /// Adds `details.field_errors[field] = [message]`.
@@ -77,7 +81,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -127,7 +137,11 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Booking(b) => b.into(),
             StoreError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
-            StoreError::Invalid { code, message, field } => {
+            StoreError::Invalid {
+                code,
+                message,
+                field,
+            } => {
                 let error = ApiError::bad_request(code, message.clone());
                 match field {
                     Some(f) => error.with_field(f, message),

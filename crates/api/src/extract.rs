@@ -42,9 +42,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             }
             let bytes = body.await.map_err(|e| {
                 if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body is too large")
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "Request body is too large",
+                    )
                 } else {
-                    ApiError::bad_request("malformed_body", format!("Could not read the request body: {e}"))
+                    ApiError::bad_request(
+                        "malformed_body",
+                        format!("Could not read the request body: {e}"),
+                    )
                 }
             })?;
             parse_json(&bytes).map(JsonBody)
@@ -55,8 +62,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first: a truncated or broken document is `malformed_json` even when the typed
     // parse would stop earlier at an unknown field or a wrong type.
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("Request body is not valid JSON: {e}")))?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            format!("Request body is not valid JSON: {e}"),
+        )
+    })?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = result.map_err(|e| {
@@ -65,20 +76,35 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = inner.to_string();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let clean = message.split(" at line ").next().unwrap_or(&message).to_string();
+                let clean = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_string();
                 let code = if clean.starts_with("unknown field") {
                     "unknown_field"
                 } else {
                     "invalid_field"
                 };
-                let field = if path == "." { "body".to_string() } else { path };
+                let field = if path == "." {
+                    "body".to_string()
+                } else {
+                    path
+                };
                 ApiError::bad_request(code, format!("{field}: {clean}")).with_field(field, clean)
             }
-            _ => ApiError::bad_request("malformed_json", format!("Request body is not valid JSON: {message}")),
+            _ => ApiError::bad_request(
+                "malformed_json",
+                format!("Request body is not valid JSON: {message}"),
+            ),
         }
     })?;
-    de.end()
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("Request body is not valid JSON: {e}")))?;
+    de.end().map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            format!("Request body is not valid JSON: {e}"),
+        )
+    })?;
     Ok(value)
 }
 
@@ -127,7 +153,10 @@ impl Params {
     }
 
     pub fn flag(&self, name: &str) -> bool {
-        matches!(self.0.get(name).map(String::as_str), Some("true" | "1" | "yes"))
+        matches!(
+            self.0.get(name).map(String::as_str),
+            Some("true" | "1" | "yes")
+        )
     }
 
     pub fn int(&self, name: &str) -> Option<i64> {
@@ -148,7 +177,9 @@ fn decimal_from_value(v: serde_json::Value) -> Result<Decimal, String> {
 pub fn opt_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
     match Option::<serde_json::Value>::deserialize(d)? {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => decimal_from_value(v).map(Some).map_err(serde::de::Error::custom),
+        Some(v) => decimal_from_value(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
     }
 }
 
@@ -158,6 +189,8 @@ pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
 }
 
 /// For PATCH bodies: distinguishes an absent field (None) from an explicit null (Some(None)).
-pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }

@@ -24,10 +24,14 @@ impl Default for RateLimits {
     /// Seed 002's tiers: per 15 minutes, starter 100, professional 500, enterprise 2,000.
     fn default() -> Self {
         RateLimits(
-            [("starter", 100), ("professional", 500), ("enterprise", 2000)]
-                .into_iter()
-                .map(|(t, n)| (t.to_string(), (n, 900)))
-                .collect(),
+            [
+                ("starter", 100),
+                ("professional", 500),
+                ("enterprise", 2000),
+            ]
+            .into_iter()
+            .map(|(t, n)| (t.to_string(), (n, 900)))
+            .collect(),
         )
     }
 }
@@ -37,10 +41,20 @@ impl RateLimits {
     pub fn parse(text: &str) -> Result<RateLimits, String> {
         let mut map = HashMap::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (tier, rest) = part.split_once('=').ok_or_else(|| format!("{part:?}: expected tier=requests/seconds"))?;
-            let (n, w) = rest.split_once('/').ok_or_else(|| format!("{part:?}: expected tier=requests/seconds"))?;
-            let n: u32 = n.trim().parse().map_err(|_| format!("{part:?}: requests must be a number"))?;
-            let w: u32 = w.trim().parse().map_err(|_| format!("{part:?}: seconds must be a number"))?;
+            let (tier, rest) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?}: expected tier=requests/seconds"))?;
+            let (n, w) = rest
+                .split_once('/')
+                .ok_or_else(|| format!("{part:?}: expected tier=requests/seconds"))?;
+            let n: u32 = n
+                .trim()
+                .parse()
+                .map_err(|_| format!("{part:?}: requests must be a number"))?;
+            let w: u32 = w
+                .trim()
+                .parse()
+                .map_err(|_| format!("{part:?}: seconds must be a number"))?;
             if w == 0 {
                 return Err(format!("{part:?}: the window must be at least 1 second"));
             }
@@ -143,7 +157,10 @@ where
         let service = self.service.clone();
         Box::pin(async move {
             let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-                return service.call(req).await.map(ServiceResponse::map_into_boxed_body);
+                return service
+                    .call(req)
+                    .await
+                    .map(ServiceResponse::map_into_boxed_body);
             };
             let principal = match auth::resolve(&state, req.request()).await {
                 Ok(p) => p,
@@ -206,7 +223,10 @@ where
     B: MessageBody + 'static,
 {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        let e = ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
+        let e = ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        );
         return Ok(req.into_response(e.error_response()));
     }
     let body = match req.extract::<web::Bytes>().await {
@@ -216,7 +236,10 @@ where
             let err = if status == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(status, "payload_too_large", "Request body is too large")
             } else {
-                ApiError::bad_request("malformed_body", format!("Could not read the request body: {e}"))
+                ApiError::bad_request(
+                    "malformed_body",
+                    format!("Could not read the request body: {e}"),
+                )
             };
             return Ok(req.into_response(err.error_response()));
         }
@@ -232,7 +255,11 @@ where
 
     let started = std::time::Instant::now();
     loop {
-        match state.store.idempotency_begin(tenant_id, &key, request_hash.as_bytes()).await {
+        match state
+            .store
+            .idempotency_begin(tenant_id, &key, request_hash.as_bytes())
+            .await
+        {
             Err(e) => return Ok(req.into_response(ApiError::from(e).error_response())),
             Ok(Idempotency::New) => break,
             Ok(Idempotency::Conflict) => {
@@ -242,9 +269,14 @@ where
                 );
                 return Ok(req.into_response(e.error_response()));
             }
-            Ok(Idempotency::Replay { status, content_type, body }) => {
+            Ok(Idempotency::Replay {
+                status,
+                content_type,
+                body,
+            }) => {
                 let mut res = HttpResponse::build(
-                    actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+                    actix_web::http::StatusCode::from_u16(status)
+                        .unwrap_or(actix_web::http::StatusCode::OK),
                 );
                 if let Some(ct) = content_type {
                     res.insert_header((header::CONTENT_TYPE, ct));
@@ -254,7 +286,10 @@ where
             }
             Ok(Idempotency::Pending) => {
                 if started.elapsed() > PENDING_WAIT {
-                    let e = ApiError::conflict("idempotency_in_progress", "A request with this Idempotency-Key is still being processed");
+                    let e = ApiError::conflict(
+                        "idempotency_in_progress",
+                        "A request with this Idempotency-Key is still being processed",
+                    );
                     return Ok(req.into_response(e.error_response()));
                 }
                 actix_web::rt::time::sleep(Duration::from_millis(25)).await;
@@ -282,11 +317,20 @@ where
         Ok(b) => b,
         Err(_) => {
             let _ = state.store.idempotency_abort(tenant_id, &key).await;
-            return Ok(ServiceResponse::new(req, ApiError::internal().error_response()));
+            return Ok(ServiceResponse::new(
+                req,
+                ApiError::internal().error_response(),
+            ));
         }
     };
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    if let Err(e) = state.store.idempotency_finish(tenant_id, &key, status.as_u16(), content_type, &bytes).await {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if let Err(e) = state
+        .store
+        .idempotency_finish(tenant_id, &key, status.as_u16(), content_type, &bytes)
+        .await
+    {
         tracing::error!(error = %e, "could not store an idempotent response");
     }
     let mut rebuilt = HttpResponse::build(status);

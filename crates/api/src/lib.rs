@@ -37,7 +37,9 @@ impl Default for ApiConfig {
         ApiConfig {
             max_json_bytes: 1024 * 1024,
             max_document_bytes: 20 * 1024 * 1024,
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             rate_limits: guard::RateLimits::default(),
             session_ttl: chrono::Duration::hours(12),
             mail: mailer::MailConfig::default(),

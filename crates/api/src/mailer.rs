@@ -38,7 +38,10 @@ pub struct Mailer {
 
 impl Mailer {
     pub fn new(config: &MailConfig) -> Result<Mailer, String> {
-        let from: Mailbox = config.from.parse().map_err(|e| format!("KONTOR_MAIL_FROM: {e}"))?;
+        let from: Mailbox = config
+            .from
+            .parse()
+            .map_err(|e| format!("KONTOR_MAIL_FROM: {e}"))?;
         let transport = match &config.smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -72,7 +75,13 @@ impl Mailer {
         }
     }
 
-    pub async fn send_invite(&self, to: &str, name: &str, tenant: &str, token: &str) -> Result<(), String> {
+    pub async fn send_invite(
+        &self,
+        to: &str,
+        name: &str,
+        tenant: &str,
+        token: &str,
+    ) -> Result<(), String> {
         let body = format!(
             "Hello {name},\n\nyou have been invited to the books of {tenant} in kontor.\n\
              Choose your password here (the link works once and for 7 days):\n\n  {url}/setup-password?token={token}\n\n\

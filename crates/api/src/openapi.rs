@@ -1,6 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use crate::routes::{accounts, api_keys, audit, bookings, contact, documents, journal, periods, session, tax_codes, users};
+use crate::routes::{
+    accounts, api_keys, audit, bookings, contact, documents, journal, periods, session, tax_codes,
+    users,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 

@@ -1,6 +1,8 @@
 //! Password hashing with argon2id (PHC strings), off the async worker threads.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 pub const MIN_LENGTH: usize = 12;
@@ -10,10 +12,17 @@ pub const MAX_LENGTH: usize = 256;
 pub fn weakness(password: &str) -> Option<String> {
     let n = password.chars().count();
     if n < MIN_LENGTH {
-        Some(format!("password must have at least {MIN_LENGTH} characters"))
+        Some(format!(
+            "password must have at least {MIN_LENGTH} characters"
+        ))
     } else if n > MAX_LENGTH {
-        Some(format!("password must have at most {MAX_LENGTH} characters"))
-    } else if password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
+        Some(format!(
+            "password must have at most {MAX_LENGTH} characters"
+        ))
+    } else if password
+        .chars()
+        .all(|c| c == password.chars().next().unwrap_or(' '))
+    {
         Some("password must not repeat a single character".into())
     } else {
         None
@@ -39,7 +48,9 @@ pub fn verify_blocking(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
     ok && real
 }
 

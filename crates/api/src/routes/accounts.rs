@@ -155,7 +155,10 @@ pub struct AccountEntriesDto {
 pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
     p.require("accounts:read")?;
     let (limit, offset) = (q.limit(), q.offset());
-    let (accounts, total) = state.store.list_accounts(p.tenant_id, limit, offset).await?;
+    let (accounts, total) = state
+        .store
+        .list_accounts(p.tenant_id, limit, offset)
+        .await?;
     Ok(HttpResponse::Ok().json(AccountList {
         accounts: accounts.into_iter().map(Into::into).collect(),
         total,
@@ -170,12 +173,21 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
            ("limit" = Option<i64>, Query)),
     responses((status = 200, body = AccountSearchResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["accounts:read"])))]
-pub async fn search(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
+pub async fn search(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: Params,
+) -> ApiResult<HttpResponse> {
     p.require("accounts:read")?;
     let account_type = q.text("type").and_then(|t| t.parse().ok());
     let accounts = state
         .store
-        .search_accounts(p.tenant_id, &q.text("q").unwrap_or_default(), account_type, q.limit())
+        .search_accounts(
+            p.tenant_id,
+            &q.text("q").unwrap_or_default(),
+            account_type,
+            q.limit(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(AccountSearchResult {
         accounts: accounts.into_iter().map(Into::into).collect(),
@@ -187,7 +199,11 @@ pub async fn search(state: web::Data<AppState>, p: Principal, q: Params) -> ApiR
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "account_exists"),
               (status = 415, body = ErrorBody)),
     security(("bearer" = ["accounts:write"])))]
-pub async fn create(state: web::Data<AppState>, p: Principal, body: JsonBody<CreateAccount>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: JsonBody<CreateAccount>,
+) -> ApiResult<HttpResponse> {
     p.require("accounts:write")?;
     let b = body.0;
     let account = state
@@ -211,7 +227,11 @@ pub async fn create(state: web::Data<AppState>, p: Principal, body: JsonBody<Cre
     responses((status = 200, body = AccountDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)),
     security(("bearer" = ["accounts:read"])))]
-pub async fn get(state: web::Data<AppState>, p: Principal, number: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    p: Principal,
+    number: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require("accounts:read")?;
     let account = state.store.get_account(p.tenant_id, &number).await?;
     Ok(HttpResponse::Ok().json(AccountDto::from(account)))
@@ -244,15 +264,29 @@ pub async fn update(
     responses((status = 200, body = AccountEntriesDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)),
     security(("bearer" = ["journal:read"])))]
-pub async fn entries(state: web::Data<AppState>, p: Principal, number: web::Path<String>, q: Params) -> ApiResult<HttpResponse> {
+pub async fn entries(
+    state: web::Data<AppState>,
+    p: Principal,
+    number: web::Path<String>,
+    q: Params,
+) -> ApiResult<HttpResponse> {
     p.require("journal:read")?;
     let (start, end) = (q.date("startDate"), q.date("endDate"));
     if let (Some(s), Some(e)) = (start, end) {
         if s > e {
-            return Err(ApiError::bad_request("invalid_date_range", "startDate is after endDate"));
+            return Err(ApiError::bad_request(
+                "invalid_date_range",
+                "startDate is after endDate",
+            ));
         }
     }
-    let base = state.store.tenant_info(p.tenant_id).await?.tenant.base_currency.clone();
+    let base = state
+        .store
+        .tenant_info(p.tenant_id)
+        .await?
+        .tenant
+        .base_currency
+        .clone();
     let (limit, offset) = (q.limit(), q.offset());
     let result = state
         .store
@@ -261,7 +295,11 @@ pub async fn entries(state: web::Data<AppState>, p: Principal, number: web::Path
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", result.total.to_string()))
         .json(AccountEntriesDto {
-            entries: result.entries.into_iter().map(|e| EntryDto::new(e, &base)).collect(),
+            entries: result
+                .entries
+                .into_iter()
+                .map(|e| EntryDto::new(e, &base))
+                .collect(),
             balance: money(result.balance, &base),
             total: result.total,
             offset,

@@ -65,15 +65,23 @@ impl From<ApiKey> for KeyDto {
     responses((status = 201, body = CreatedKey), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody, description = "owner_session_required, role_forbidden")),
     security(("bearer" = [])))]
-pub async fn create(state: web::Data<AppState>, p: Principal, body: JsonBody<CreateKeyRequest>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: JsonBody<CreateKeyRequest>,
+) -> ApiResult<HttpResponse> {
     let user_id = p.require_owner_session()?;
     let b = body.0;
     let name = b.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::bad_request("invalid_name", "name must be 1 to 100 characters").with_field("name", "1 to 100 characters"));
+        return Err(
+            ApiError::bad_request("invalid_name", "name must be 1 to 100 characters")
+                .with_field("name", "1 to 100 characters"),
+        );
     }
     let scopes = b.scopes.unwrap_or_else(|| vec!["*".into()]);
-    validate_scopes(&scopes).map_err(|e| ApiError::bad_request("invalid_scope", e.clone()).with_field("scopes", e))?;
+    validate_scopes(&scopes)
+        .map_err(|e| ApiError::bad_request("invalid_scope", e.clone()).with_field("scopes", e))?;
     let tier = b.tier.unwrap_or_else(|| "starter".into());
     if !state.config.rate_limits.0.contains_key(&tier) {
         let mut tiers: Vec<&String> = state.config.rate_limits.0.keys().collect();
@@ -83,7 +91,13 @@ pub async fn create(state: web::Data<AppState>, p: Principal, body: JsonBody<Cre
     }
     let (record, key) = state
         .store
-        .create_api_key(p.tenant_id, &name, &scopes, &tier, Some(&format!("user:{user_id}")))
+        .create_api_key(
+            p.tenant_id,
+            &name,
+            &scopes,
+            &tier,
+            Some(&format!("user:{user_id}")),
+        )
         .await?;
     Ok(HttpResponse::Created().json(CreatedKey {
         id: record.id,
@@ -110,10 +124,19 @@ pub async fn list(state: web::Data<AppState>, p: Principal) -> ApiResult<HttpRes
     responses((status = 200, body = KeyDto, description = "revoked; it stops working at once on this replica, within 5 s on others"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn revoke(state: web::Data<AppState>, p: Principal, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require_owner_session()?;
-    let key_id: Uuid = id.parse().map_err(|_| ApiError::not_found(format!("API key {id} not found")))?;
-    let key = state.store.revoke_api_key(p.tenant_id, key_id, &p.label()).await?;
+    let key_id: Uuid = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("API key {id} not found")))?;
+    let key = state
+        .store
+        .revoke_api_key(p.tenant_id, key_id, &p.label())
+        .await?;
     state.auth_cache.forget_tenant(p.tenant_id);
     Ok(HttpResponse::Ok().json(KeyDto::from(key)))
 }

@@ -16,10 +16,17 @@ pub const MAX_EVENTS: i64 = 10_000;
     responses((status = 200, content_type = "application/x-ndjson", description = "one event per line; header X-Next-From-Seq names the next page's from_seq"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["audit:read"])))]
-pub async fn events(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
+pub async fn events(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: Params,
+) -> ApiResult<HttpResponse> {
     p.require("audit:read")?;
     let from = q.int("from_seq").filter(|s| *s >= 1).unwrap_or(1);
-    let limit = q.int("limit").filter(|l| (1..=MAX_EVENTS).contains(l)).unwrap_or(1000);
+    let limit = q
+        .int("limit")
+        .filter(|l| (1..=MAX_EVENTS).contains(l))
+        .unwrap_or(1000);
     let events = state.store.events(p.tenant_id, from, limit).await?;
     let next = events.last().map(|e| e.seq + 1).unwrap_or(from);
     let mut body = Vec::with_capacity(events.len() * 700);

@@ -113,7 +113,11 @@ pub struct OpeningBalancesResponse {
               (status = 409, body = ErrorBody, description = "period_locked or duplicate"),
               (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
     security(("bearer" = ["journal:write"])))]
-pub async fn book(state: web::Data<AppState>, p: Principal, body: JsonBody<BookingRequest>) -> ApiResult<HttpResponse> {
+pub async fn book(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: JsonBody<BookingRequest>,
+) -> ApiResult<HttpResponse> {
     p.require("journal:write")?;
     let b = body.0;
     let cmd = BookingCommand {
@@ -161,9 +165,19 @@ pub async fn opening_balances(
     };
     let appended = state
         .store
-        .append(p.tenant_id, AppendCommand::OpeningBalances(cmd), p.actor.clone())
+        .append(
+            p.tenant_id,
+            AppendCommand::OpeningBalances(cmd),
+            p.actor.clone(),
+        )
         .await?;
-    let base = state.store.tenant_info(p.tenant_id).await?.tenant.base_currency.clone();
+    let base = state
+        .store
+        .tenant_info(p.tenant_id)
+        .await?
+        .tenant
+        .base_currency
+        .clone();
     Ok(HttpResponse::Created().json(OpeningBalancesResponse {
         intent_id: appended.intent_id,
         event_count: appended.event_count,

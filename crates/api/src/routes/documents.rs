@@ -12,7 +12,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The document types kontor keeps: what receipts and (e-)invoices come as.
-const ALLOWED: &[&str] = &["application/pdf", "image/png", "image/jpeg", "image/tiff", "application/xml"];
+const ALLOWED: &[&str] = &[
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/tiff",
+    "application/xml",
+];
 
 /// Detects the type from the content itself; the client's claim is only checked against it.
 pub fn sniff(content: &[u8]) -> Option<&'static str> {
@@ -21,7 +27,10 @@ pub fn sniff(content: &[u8]) -> Option<&'static str> {
         if c.starts_with(&[0xEF, 0xBB, 0xBF]) {
             c = &c[3..];
         }
-        let start = c.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(c.len());
+        let start = c
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(c.len());
         &c[start..]
     };
     if content.starts_with(b"%PDF-") {
@@ -32,7 +41,9 @@ pub fn sniff(content: &[u8]) -> Option<&'static str> {
         Some("image/jpeg")
     } else if content.starts_with(b"II*\0") || content.starts_with(b"MM\0*") {
         Some("image/tiff")
-    } else if trimmed.starts_with(b"<?xml") || (trimmed.starts_with(b"<") && std::str::from_utf8(trimmed).is_ok()) {
+    } else if trimmed.starts_with(b"<?xml")
+        || (trimmed.starts_with(b"<") && std::str::from_utf8(trimmed).is_ok())
+    {
         Some("application/xml")
     } else {
         None
@@ -40,7 +51,12 @@ pub fn sniff(content: &[u8]) -> Option<&'static str> {
 }
 
 fn claimed_matches(claimed: &str, sniffed: &str) -> bool {
-    let claimed = claimed.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let claimed = claimed
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     claimed.is_empty()
         || claimed == "application/octet-stream"
         || claimed == sniffed
@@ -92,7 +108,12 @@ impl From<Document> for DocumentDto {
               (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
               (status = 415, body = ErrorBody, description = "not multipart, or a file type kontor does not keep")),
     security(("bearer" = ["documents:write"])))]
-pub async fn upload(state: web::Data<AppState>, p: Principal, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
+pub async fn upload(
+    state: web::Data<AppState>,
+    p: Principal,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
     p.require("documents:write")?;
     let is_multipart = req
         .headers()
@@ -110,20 +131,36 @@ pub async fn upload(state: web::Data<AppState>, p: Principal, req: HttpRequest, 
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut file: Option<(Vec<u8>, String, String)> = None;
     while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
+        let mut field =
+            field.map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
         let name = field.name().unwrap_or("").to_string();
         if name != "file" {
-            return Err(ApiError::bad_request("unknown_field", format!("unexpected form field {name:?}; send one part named file"))
-                .with_field(name, "unknown field"));
+            return Err(ApiError::bad_request(
+                "unknown_field",
+                format!("unexpected form field {name:?}; send one part named file"),
+            )
+            .with_field(name, "unknown field"));
         }
         if file.is_some() {
-            return Err(ApiError::bad_request("too_many_files", "send exactly one part named file"));
+            return Err(ApiError::bad_request(
+                "too_many_files",
+                "send exactly one part named file",
+            ));
         }
-        let original = clean_name(field.content_disposition().and_then(|cd| cd.get_filename()).unwrap_or(""));
-        let claimed = field.content_type().map(|m| m.essence_str().to_string()).unwrap_or_default();
+        let original = clean_name(
+            field
+                .content_disposition()
+                .and_then(|cd| cd.get_filename())
+                .unwrap_or(""),
+        );
+        let claimed = field
+            .content_type()
+            .map(|m| m.essence_str().to_string())
+            .unwrap_or_default();
         let mut content = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
             if content.len() + chunk.len() > limit {
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -135,18 +172,24 @@ pub async fn upload(state: web::Data<AppState>, p: Principal, req: HttpRequest, 
         }
         file = Some((content, original, claimed));
     }
-    let (content, original_name, claimed) =
-        file.ok_or_else(|| ApiError::bad_request("file_required", "send one part named file").with_field("file", "required"))?;
-    if content.is_empty() {
-        return Err(ApiError::bad_request("empty_file", "the file is empty").with_field("file", "empty"));
-    }
-    let mime = sniff(&content).filter(|m| ALLOWED.contains(m)).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "kontor keeps PDF, PNG, JPEG, TIFF and XML documents; this file is none of them",
-        )
+    let (content, original_name, claimed) = file.ok_or_else(|| {
+        ApiError::bad_request("file_required", "send one part named file")
+            .with_field("file", "required")
     })?;
+    if content.is_empty() {
+        return Err(
+            ApiError::bad_request("empty_file", "the file is empty").with_field("file", "empty")
+        );
+    }
+    let mime = sniff(&content)
+        .filter(|m| ALLOWED.contains(m))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "kontor keeps PDF, PNG, JPEG, TIFF and XML documents; this file is none of them",
+            )
+        })?;
     if !claimed_matches(&claimed, mime) {
         return Err(ApiError::bad_request(
             "content_type_mismatch",
@@ -162,16 +205,24 @@ pub async fn upload(state: web::Data<AppState>, p: Principal, req: HttpRequest, 
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found(format!("document {id} not found")))
+    id.parse()
+        .map_err(|_| ApiError::not_found(format!("document {id} not found")))
 }
 
 #[utoipa::path(get, path = "/v1/documents/{id}", tag = "Journal", params(("id" = Uuid, Path)),
     responses((status = 200, body = DocumentDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)),
     security(("bearer" = ["documents:read"])))]
-pub async fn metadata(state: web::Data<AppState>, p: Principal, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn metadata(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require("documents:read")?;
-    let (doc, _) = state.store.get_document(p.tenant_id, parse_id(&id)?).await?;
+    let (doc, _) = state
+        .store
+        .get_document(p.tenant_id, parse_id(&id)?)
+        .await?;
     Ok(HttpResponse::Ok().json(DocumentDto::from(doc)))
 }
 
@@ -179,7 +230,13 @@ pub async fn metadata(state: web::Data<AppState>, p: Principal, id: web::Path<St
 fn disposition(kind: &str, name: &str) -> String {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii() && c != '"' && c != '\\' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut encoded = String::new();
     for b in name.bytes() {
@@ -192,12 +249,20 @@ fn disposition(kind: &str, name: &str) -> String {
     format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-async fn send(state: web::Data<AppState>, p: Principal, id: &str, kind: &str) -> ApiResult<HttpResponse> {
+async fn send(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: &str,
+    kind: &str,
+) -> ApiResult<HttpResponse> {
     p.require("documents:read")?;
     let (doc, content) = state.store.get_document(p.tenant_id, parse_id(id)?).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, doc.mime_type.clone()))
-        .insert_header((header::CONTENT_DISPOSITION, disposition(kind, &doc.original_name)))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            disposition(kind, &doc.original_name),
+        ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::ETAG, format!("\"{}\"", doc.sha)))
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
@@ -208,7 +273,11 @@ async fn send(state: web::Data<AppState>, p: Principal, id: &str, kind: &str) ->
     responses((status = 200, description = "the file, Content-Disposition: attachment"), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = ["documents:read"])))]
-pub async fn file(state: web::Data<AppState>, p: Principal, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn file(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     send(state, p, &id, "attachment").await
 }
 
@@ -216,7 +285,11 @@ pub async fn file(state: web::Data<AppState>, p: Principal, id: web::Path<String
     responses((status = 200, description = "the file, Content-Disposition: inline"), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = ["documents:read"])))]
-pub async fn preview(state: web::Data<AppState>, p: Principal, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn preview(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     send(state, p, &id, "inline").await
 }
 
@@ -227,7 +300,10 @@ mod tests {
     #[test]
     fn sniffs_document_types() {
         assert_eq!(sniff(b"%PDF-1.7\n"), Some("application/pdf"));
-        assert_eq!(sniff(b"\xEF\xBB\xBF  <?xml version=\"1.0\"?><Invoice/>"), Some("application/xml"));
+        assert_eq!(
+            sniff(b"\xEF\xBB\xBF  <?xml version=\"1.0\"?><Invoice/>"),
+            Some("application/xml")
+        );
         assert_eq!(sniff(b"MZ\x90\0"), None);
         assert!(claimed_matches("text/xml", "application/xml"));
         assert!(!claimed_matches("image/png", "application/pdf"));

@@ -99,12 +99,21 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
         limit: q.limit(),
         offset: q.offset(),
     };
-    let base = state.store.tenant_info(p.tenant_id).await?.tenant.base_currency.clone();
+    let base = state
+        .store
+        .tenant_info(p.tenant_id)
+        .await?
+        .tenant
+        .base_currency
+        .clone();
     let (entries, total) = state.store.list_journal(p.tenant_id, &filter).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", total.to_string()))
         .json(JournalList {
-            entries: entries.into_iter().map(|e| EntryDto::new(e, &base)).collect(),
+            entries: entries
+                .into_iter()
+                .map(|e| EntryDto::new(e, &base))
+                .collect(),
             total,
             offset: filter.offset,
             limit: filter.limit,
@@ -116,18 +125,32 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
     responses((status = 200, body = IntentDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)),
     security(("bearer" = ["journal:read"])))]
-pub async fn get(state: web::Data<AppState>, p: Principal, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require("journal:read")?;
     let id: Uuid = id
         .parse()
         .map_err(|_| ApiError::not_found(format!("intent {id} not found")))?;
-    let base = state.store.tenant_info(p.tenant_id).await?.tenant.base_currency.clone();
+    let base = state
+        .store
+        .tenant_info(p.tenant_id)
+        .await?
+        .tenant
+        .base_currency
+        .clone();
     let d = state.store.get_intent(p.tenant_id, id).await?;
     let i = d.intent;
     let reversed = d.linked.iter().any(|(_, rel, _, _)| *rel == "reversed_by");
     Ok(HttpResponse::Ok().json(IntentDto {
         intent_id: i.intent_id,
-        entries: d.entries.into_iter().map(|e| EntryDto::new(e, &base)).collect(),
+        entries: d
+            .entries
+            .into_iter()
+            .map(|e| EntryDto::new(e, &base))
+            .collect(),
         summary: IntentSummary {
             kind: i.kind,
             booking_date: i.booking_date,
@@ -149,12 +172,14 @@ pub async fn get(state: web::Data<AppState>, p: Principal, id: web::Path<String>
         linked_intents: d
             .linked
             .into_iter()
-            .map(|(intent_id, relation, booking_date, recorded_at)| LinkedIntent {
-                intent_id,
-                relation: relation.to_string(),
-                booking_date,
-                recorded_at,
-            })
+            .map(
+                |(intent_id, relation, booking_date, recorded_at)| LinkedIntent {
+                    intent_id,
+                    relation: relation.to_string(),
+                    booking_date,
+                    recorded_at,
+                },
+            )
             .collect(),
         metadata: IntentMetadata {
             created_by: i.actor,

@@ -20,8 +20,10 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     match state.store.client().await {
         Ok(c) => match c.simple_query("SELECT 1").await {
             Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
-            Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"})),
+            Err(_) => HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"status": "database unavailable"})),
         },
-        Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"})),
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unavailable"})),
     }
 }

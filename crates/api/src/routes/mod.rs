@@ -47,8 +47,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/auth/login", web::post().to(session::login))
             .route("/auth/logout", web::post().to(session::logout))
             .route("/auth/me", web::get().to(session::me))
-            .route("/auth/forgot-password", web::post().to(session::forgot_password))
-            .route("/auth/setup-password", web::post().to(session::setup_password))
+            .route(
+                "/auth/forgot-password",
+                web::post().to(session::forgot_password),
+            )
+            .route(
+                "/auth/setup-password",
+                web::post().to(session::setup_password),
+            )
             .route("/users", web::post().to(users::invite))
             .route("/users", web::get().to(users::list))
             .route("/users/{id}", web::patch().to(users::update))
@@ -62,19 +68,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/accounts/search", web::get().to(accounts::search))
             .route("/accounts/{number}", web::get().to(accounts::get))
             .route("/accounts/{number}", web::patch().to(accounts::update))
-            .route("/accounts/{number}/entries", web::get().to(accounts::entries))
+            .route(
+                "/accounts/{number}/entries",
+                web::get().to(accounts::entries),
+            )
             .route("/bookings", web::post().to(bookings::book))
-            .route("/bookings/opening-balances", web::post().to(bookings::opening_balances))
+            .route(
+                "/bookings/opening-balances",
+                web::post().to(bookings::opening_balances),
+            )
             .route("/journal", web::get().to(journal::list))
             .route("/journal/reverse", web::post().to(journal::reverse))
             .route("/journal/{intent_id}", web::get().to(journal::get))
             .route("/periods", web::get().to(periods::list))
-            .route("/periods/{period}/soft-lock", web::post().to(periods::soft_lock))
+            .route(
+                "/periods/{period}/soft-lock",
+                web::post().to(periods::soft_lock),
+            )
             .route("/periods/{period}/reopen", web::post().to(periods::reopen))
-            .route("/periods/{period}/lock", web::post().to(periods::request_lock))
-            .route("/periods/{period}/lock/status", web::get().to(periods::lock_status))
-            .route("/periods/{period}/lock/{request_id}/approve", web::post().to(periods::approve))
-            .route("/periods/{period}/lock/{request_id}/cancel", web::post().to(periods::cancel))
+            .route(
+                "/periods/{period}/lock",
+                web::post().to(periods::request_lock),
+            )
+            .route(
+                "/periods/{period}/lock/status",
+                web::get().to(periods::lock_status),
+            )
+            .route(
+                "/periods/{period}/lock/{request_id}/approve",
+                web::post().to(periods::approve),
+            )
+            .route(
+                "/periods/{period}/lock/{request_id}/cancel",
+                web::post().to(periods::cancel),
+            )
             .route("/audit/events", web::get().to(audit::events))
             .route("/tax-codes", web::get().to(tax_codes::list))
             .route("/tax-codes", web::post().to(tax_codes::create))

@@ -1,8 +1,8 @@
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Params;
 use crate::routes::ErrorBody;
 use crate::AppState;
-use crate::extract::Params;
 use actix_web::{web, HttpResponse};
 use journal::PeriodId;
 use serde::Serialize;
@@ -102,12 +102,15 @@ pub struct CancelledDto {
 }
 
 fn parse_period(text: &str) -> Result<PeriodId, ApiError> {
-    text.parse::<PeriodId>()
-        .map_err(|e| ApiError::bad_request("invalid_period", e.to_string()).with_field("period", "expected YYYY-PP, PP 01..13"))
+    text.parse::<PeriodId>().map_err(|e| {
+        ApiError::bad_request("invalid_period", e.to_string())
+            .with_field("period", "expected YYYY-PP, PP 01..13")
+    })
 }
 
 fn parse_request_id(text: &str) -> Result<Uuid, ApiError> {
-    text.parse().map_err(|_| ApiError::not_found(format!("lock request {text} not found")))
+    text.parse()
+        .map_err(|_| ApiError::not_found(format!("lock request {text} not found")))
 }
 
 #[utoipa::path(get, path = "/v1/periods", tag = "Periods",
@@ -116,9 +119,15 @@ fn parse_request_id(text: &str) -> Result<Uuid, ApiError> {
     security(("bearer" = ["periods:read"])))]
 pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
     p.require("periods:read")?;
-    let fiscal_year = q.int("fiscal_year").filter(|y| (1900..=9999).contains(y)).map(|y| y as i32);
+    let fiscal_year = q
+        .int("fiscal_year")
+        .filter(|y| (1900..=9999).contains(y))
+        .map(|y| y as i32);
     let today = chrono::Utc::now().date_naive();
-    let periods = state.store.list_periods(p.tenant_id, fiscal_year, today).await?;
+    let periods = state
+        .store
+        .list_periods(p.tenant_id, fiscal_year, today)
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", periods.len().to_string()))
         .json(periods.into_iter().map(PeriodDto::from).collect::<Vec<_>>()))
@@ -128,9 +137,16 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
     responses((status = 200, body = SoftLockDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_transition, period_final")),
     security(("bearer" = ["periods:write"])))]
-pub async fn soft_lock(state: web::Data<AppState>, p: Principal, period: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn soft_lock(
+    state: web::Data<AppState>,
+    p: Principal,
+    period: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require("periods:write")?;
-    let v = state.store.soft_lock_period(p.tenant_id, parse_period(&period)?, &p.actor).await?;
+    let v = state
+        .store
+        .soft_lock_period(p.tenant_id, parse_period(&period)?, &p.actor)
+        .await?;
     Ok(HttpResponse::Ok().json(SoftLockDto {
         period: v.period.to_string(),
         period_number: v.period.number,
@@ -144,9 +160,16 @@ pub async fn soft_lock(state: web::Data<AppState>, p: Principal, period: web::Pa
     responses((status = 200, body = ReopenDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "only a soft-locked period reopens; locked is final")),
     security(("bearer" = ["periods:write"])))]
-pub async fn reopen(state: web::Data<AppState>, p: Principal, period: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn reopen(
+    state: web::Data<AppState>,
+    p: Principal,
+    period: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require("periods:write")?;
-    let v = state.store.reopen_period(p.tenant_id, parse_period(&period)?, &p.actor).await?;
+    let v = state
+        .store
+        .reopen_period(p.tenant_id, parse_period(&period)?, &p.actor)
+        .await?;
     Ok(HttpResponse::Ok().json(ReopenDto {
         period: v.period.to_string(),
         period_number: v.period.number,
@@ -158,9 +181,16 @@ pub async fn reopen(state: web::Data<AppState>, p: Principal, period: web::Path<
     responses((status = 201, body = LockRequestDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_transition, period_final, out_of_order")),
     security(("bearer" = ["periods:lock"])))]
-pub async fn request_lock(state: web::Data<AppState>, p: Principal, period: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn request_lock(
+    state: web::Data<AppState>,
+    p: Principal,
+    period: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require("periods:lock")?;
-    let r = state.store.request_period_lock(p.tenant_id, parse_period(&period)?, &p.actor).await?;
+    let r = state
+        .store
+        .request_period_lock(p.tenant_id, parse_period(&period)?, &p.actor)
+        .await?;
     Ok(HttpResponse::Created().json(LockRequestDto {
         request_id: r.id,
         period: r.period.to_string(),
@@ -177,9 +207,16 @@ pub async fn request_lock(state: web::Data<AppState>, p: Principal, period: web:
     responses((status = 200, body = LockStatusDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)),
     security(("bearer" = ["periods:read"])))]
-pub async fn lock_status(state: web::Data<AppState>, p: Principal, period: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn lock_status(
+    state: web::Data<AppState>,
+    p: Principal,
+    period: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require("periods:read")?;
-    let r = state.store.pending_lock_request(p.tenant_id, parse_period(&period)?).await?;
+    let r = state
+        .store
+        .pending_lock_request(p.tenant_id, parse_period(&period)?)
+        .await?;
     Ok(HttpResponse::Ok().json(LockStatusDto {
         has_pending_request: r.is_some(),
         request_id: r.as_ref().map(|r| r.id),
@@ -194,12 +231,21 @@ pub async fn lock_status(state: web::Data<AppState>, p: Principal, period: web::
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "four_eyes, out_of_order, request_not_pending")),
     security(("bearer" = ["periods:lock"])))]
-pub async fn approve(state: web::Data<AppState>, p: Principal, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn approve(
+    state: web::Data<AppState>,
+    p: Principal,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     p.require("periods:lock")?;
     let (period, request) = path.into_inner();
     let c = state
         .store
-        .approve_period_lock(p.tenant_id, parse_period(&period)?, parse_request_id(&request)?, &p.actor)
+        .approve_period_lock(
+            p.tenant_id,
+            parse_period(&period)?,
+            parse_request_id(&request)?,
+            &p.actor,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(ApprovedDto {
         period: c.view.period.to_string(),
@@ -218,12 +264,21 @@ pub async fn approve(state: web::Data<AppState>, p: Principal, path: web::Path<(
     responses((status = 200, body = CancelledDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = ["periods:lock"])))]
-pub async fn cancel(state: web::Data<AppState>, p: Principal, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn cancel(
+    state: web::Data<AppState>,
+    p: Principal,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     p.require("periods:lock")?;
     let (period, request) = path.into_inner();
     let r = state
         .store
-        .cancel_period_lock(p.tenant_id, parse_period(&period)?, parse_request_id(&request)?, &p.actor)
+        .cancel_period_lock(
+            p.tenant_id,
+            parse_period(&period)?,
+            parse_request_id(&request)?,
+            &p.actor,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(CancelledDto {
         ok: true,

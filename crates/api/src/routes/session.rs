@@ -83,7 +83,9 @@ pub struct Ok {
 }
 
 pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 async fn throttled(state: &AppState, subject: &str, max: i64) -> Result<(), ApiError> {
@@ -107,7 +109,11 @@ async fn throttled(state: &AppState, subject: &str, max: i64) -> Result<(), ApiE
               (status = 401, body = ErrorBody, description = "invalid_credentials"),
               (status = 429, body = ErrorBody, description = "too_many_attempts, with Retry-After")),
     security(()))]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody<LoginRequest>) -> ApiResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<LoginRequest>,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
     let email = b.email.trim().to_lowercase();
     let account = format!("login:account:{email}");
@@ -115,7 +121,10 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody<
     throttled(&state, &account, MAX_FAILURES_PER_ACCOUNT).await?;
     throttled(&state, &address, MAX_FAILURES_PER_ADDRESS).await?;
     let user = state.store.user_by_email(&email).await?;
-    let stored = user.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.clone());
+    let stored = user
+        .as_ref()
+        .filter(|u| u.is_active)
+        .and_then(|u| u.password_hash.clone());
     let valid = passwords::verify(b.password, stored).await;
     // A user without an active membership anywhere has nothing to log in to.
     let tenants = match &user {
@@ -123,7 +132,10 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody<
         _ => Vec::new(),
     };
     let Some(user) = user.filter(|_| valid && !tenants.is_empty()) else {
-        state.store.record_login_failure(&[account, address]).await?;
+        state
+            .store
+            .record_login_failure(&[account, address])
+            .await?;
         return Err(ApiError::new(
             actix_web::http::StatusCode::UNAUTHORIZED,
             "invalid_credentials",
@@ -131,7 +143,10 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody<
         ));
     };
     state.store.clear_login_failures(&account).await?;
-    let (token, expires_at) = state.store.create_session(user.id, state.config.session_ttl).await?;
+    let (token, expires_at) = state
+        .store
+        .create_session(user.id, state.config.session_ttl)
+        .await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         token,
         expires_at,
@@ -166,7 +181,10 @@ pub async fn logout(state: web::Data<AppState>, p: Principal) -> ApiResult<HttpR
     security(("bearer" = [])))]
 pub async fn me(state: web::Data<AppState>, p: Principal) -> ApiResult<HttpResponse> {
     let Credential::Session { user_id, .. } = p.credential else {
-        return Err(ApiError::bad_request("not_a_session", "this endpoint describes a logged-in user"));
+        return Err(ApiError::bad_request(
+            "not_a_session",
+            "this endpoint describes a logged-in user",
+        ));
     };
     let user = state.store.user_by_id(user_id).await?;
     let tenants = state.store.user_tenants(user_id).await?;
@@ -182,11 +200,22 @@ pub async fn me(state: web::Data<AppState>, p: Principal) -> ApiResult<HttpRespo
     responses((status = 202, body = Ok, description = "the same answer whether or not the address exists"),
               (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(()))]
-pub async fn forgot_password(state: web::Data<AppState>, req: HttpRequest, body: JsonBody<ForgotRequest>) -> ApiResult<HttpResponse> {
+pub async fn forgot_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<ForgotRequest>,
+) -> ApiResult<HttpResponse> {
     let address = format!("forgot:address:{}", client_address(&req));
-    let (count, _) = state.store.login_failures(&address, Duration::hours(1)).await?;
+    let (count, _) = state
+        .store
+        .login_failures(&address, Duration::hours(1))
+        .await?;
     if count >= MAX_RESETS_PER_ADDRESS_PER_HOUR {
-        return Err(ApiError::too_many("too_many_attempts", "Too many reset requests; try again later", 3600));
+        return Err(ApiError::too_many(
+            "too_many_attempts",
+            "Too many reset requests; try again later",
+            3600,
+        ));
     }
     state.store.record_login_failure(&[address]).await?;
     // The answer and its timing do not depend on the address: the work happens afterwards.
@@ -194,10 +223,22 @@ pub async fn forgot_password(state: web::Data<AppState>, req: HttpRequest, body:
     let email = body.0.email;
     actix_web::rt::spawn(async move {
         let result: Result<(), String> = async {
-            let Some(user) = state.store.user_by_email(&email).await.map_err(|e| e.to_string())? else {
+            let Some(user) = state
+                .store
+                .user_by_email(&email)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
                 return Ok(());
             };
-            if !user.is_active || state.store.user_tenants(user.id).await.map_err(|e| e.to_string())?.is_empty() {
+            if !user.is_active
+                || state
+                    .store
+                    .user_tenants(user.id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_empty()
+            {
                 return Ok(());
             }
             let token = state
@@ -205,7 +246,10 @@ pub async fn forgot_password(state: web::Data<AppState>, req: HttpRequest, body:
                 .create_auth_token(user.id, "reset", Duration::hours(RESET_TTL_HOURS))
                 .await
                 .map_err(|e| e.to_string())?;
-            state.mailer.send_reset(&user.email, &user.name, &token).await
+            state
+                .mailer
+                .send_reset(&user.email, &user.name, &token)
+                .await
         }
         .await;
         if let Err(e) = result {
@@ -218,27 +262,49 @@ pub async fn forgot_password(state: web::Data<AppState>, req: HttpRequest, body:
 #[utoipa::path(post, path = "/v1/auth/setup-password", tag = "Identity", request_body = SetupRequest,
     responses((status = 200, body = Ok), (status = 400, body = ErrorBody, description = "invalid_token, weak_password")),
     security(()))]
-pub async fn setup_password(state: web::Data<AppState>, body: JsonBody<SetupRequest>) -> ApiResult<HttpResponse> {
+pub async fn setup_password(
+    state: web::Data<AppState>,
+    body: JsonBody<SetupRequest>,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
     if let Some(problem) = passwords::weakness(&b.password) {
-        return Err(ApiError::bad_request("weak_password", problem.clone()).with_field("password", problem));
+        return Err(
+            ApiError::bad_request("weak_password", problem.clone()).with_field("password", problem)
+        );
     }
     let hash = passwords::hash(b.password).await.map_err(|e| {
         tracing::error!(error = %e, "password hashing failed");
         ApiError::internal()
     })?;
-    state.store.consume_auth_token(b.token.trim(), &hash).await?;
+    state
+        .store
+        .consume_auth_token(b.token.trim(), &hash)
+        .await?;
     Ok(HttpResponse::Ok().json(Ok { ok: true }))
 }
 
 /// Sends the invite mail for a member who has no password yet.
-pub async fn send_invite(state: &AppState, user_id: Uuid, email: &str, name: &str, tenant: &str) -> Result<(), ApiError> {
+pub async fn send_invite(
+    state: &AppState,
+    user_id: Uuid,
+    email: &str,
+    name: &str,
+    tenant: &str,
+) -> Result<(), ApiError> {
     let token = state
         .store
         .create_auth_token(user_id, "invite", Duration::hours(INVITE_TTL_HOURS))
         .await?;
-    state.mailer.send_invite(email, name, tenant, &token).await.map_err(|e| {
-        tracing::error!(error = %e, "invite mail failed");
-        ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, "mail_failed", "The invite mail could not be sent")
-    })
+    state
+        .mailer
+        .send_invite(email, name, tenant, &token)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "invite mail failed");
+            ApiError::new(
+                actix_web::http::StatusCode::BAD_GATEWAY,
+                "mail_failed",
+                "The invite mail could not be sent",
+            )
+        })
 }

@@ -100,7 +100,10 @@ pub struct DeactivatedTaxCode {
     security(("bearer" = ["tax_codes:read"])))]
 pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
     p.require("tax_codes:read")?;
-    let codes = state.store.list_tax_codes(p.tenant_id, q.flag("include_inactive")).await?;
+    let codes = state
+        .store
+        .list_tax_codes(p.tenant_id, q.flag("include_inactive"))
+        .await?;
     Ok(HttpResponse::Ok().json(TaxCodeList {
         tax_codes: codes.into_iter().map(Into::into).collect(),
     }))
@@ -110,7 +113,11 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
     responses((status = 200, body = TaxCodeDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)),
     security(("bearer" = ["tax_codes:read"])))]
-pub async fn get(state: web::Data<AppState>, p: Principal, code: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    p: Principal,
+    code: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require("tax_codes:read")?;
     let t = state.store.get_tax_code(p.tenant_id, &code).await?;
     Ok(HttpResponse::Ok().json(TaxCodeDto::from(t)))
@@ -120,7 +127,11 @@ pub async fn get(state: web::Data<AppState>, p: Principal, code: web::Path<Strin
     responses((status = 201, body = TaxCodeDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "tax_code_exists")),
     security(("bearer" = ["tax_codes:write"])))]
-pub async fn create(state: web::Data<AppState>, p: Principal, body: JsonBody<CreateTaxCode>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: JsonBody<CreateTaxCode>,
+) -> ApiResult<HttpResponse> {
     p.require("tax_codes:write")?;
     let b = body.0;
     let t = state
@@ -177,7 +188,11 @@ pub async fn update(
     responses((status = 200, body = DeactivatedTaxCode, description = "deactivated; bookings that used it stay"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = ["tax_codes:write"])))]
-pub async fn deactivate(state: web::Data<AppState>, p: Principal, code: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    p: Principal,
+    code: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require("tax_codes:write")?;
     let t = state
         .store

@@ -56,7 +56,8 @@ pub struct UpdateUserRequest {
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found(format!("user {id} not found")))
+    id.parse()
+        .map_err(|_| ApiError::not_found(format!("user {id} not found")))
 }
 
 #[utoipa::path(post, path = "/v1/users", tag = "Identity", request_body = InviteRequest,
@@ -65,13 +66,27 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
               (status = 403, body = ErrorBody, description = "owner_session_required, role_forbidden"),
               (status = 409, body = ErrorBody, description = "user_exists")),
     security(("bearer" = [])))]
-pub async fn invite(state: web::Data<AppState>, p: Principal, body: JsonBody<InviteRequest>) -> ApiResult<HttpResponse> {
+pub async fn invite(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: JsonBody<InviteRequest>,
+) -> ApiResult<HttpResponse> {
     p.require_owner_session()?;
     let b = body.0;
-    let member = state.store.invite_user(p.tenant_id, &b.email, &b.name, &b.role).await?;
+    let member = state
+        .store
+        .invite_user(p.tenant_id, &b.email, &b.name, &b.role)
+        .await?;
     if !member.has_password {
         let tenant = state.store.tenant_info(p.tenant_id).await?;
-        send_invite(&state, member.id, &member.email, &member.name, &tenant.tenant.name).await?;
+        send_invite(
+            &state,
+            member.id,
+            &member.email,
+            &member.name,
+            &tenant.tenant.name,
+        )
+        .await?;
     }
     Ok(HttpResponse::Created().json(UserDto::from(member)))
 }
@@ -103,7 +118,12 @@ pub async fn update(
     let b = body.0;
     let member = state
         .store
-        .update_member(p.tenant_id, parse_id(&id)?, b.role.as_deref(), b.name.as_deref())
+        .update_member(
+            p.tenant_id,
+            parse_id(&id)?,
+            b.role.as_deref(),
+            b.name.as_deref(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(member)))
 }
@@ -113,8 +133,15 @@ pub async fn update(
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "last_owner")),
     security(("bearer" = [])))]
-pub async fn deactivate(state: web::Data<AppState>, p: Principal, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     p.require_owner_session()?;
-    let member = state.store.deactivate_member(p.tenant_id, parse_id(&id)?).await?;
+    let member = state
+        .store
+        .deactivate_member(p.tenant_id, parse_id(&id)?)
+        .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(member)))
 }

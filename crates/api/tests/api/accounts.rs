@@ -14,7 +14,12 @@ fn numbers(body: &Value) -> Vec<String> {
 }
 
 fn chart_numbers(chart: &str) -> Vec<String> {
-    let mut n: Vec<String> = store::tenants::chart(chart).unwrap().accounts.into_iter().map(|a| a.number).collect();
+    let mut n: Vec<String> = store::tenants::chart(chart)
+        .unwrap()
+        .accounts
+        .into_iter()
+        .map(|a| a.number)
+        .collect();
     n.sort();
     n
 }
@@ -23,22 +28,39 @@ fn chart_numbers(chart: &str) -> Vec<String> {
 async fn list_is_an_object_with_paging() {
     let app = spawn_app().await;
     let all = chart_numbers("skr03");
-    assert!(all.len() > 100, "the test needs a chart larger than one default page");
+    assert!(
+        all.len() > 100,
+        "the test needs a chart larger than one default page"
+    );
 
     let res = app.get("/v1/accounts").await;
     let body = res.expect(200, None);
     assert_eq!(body["total"], all.len() as i64);
-    assert_eq!((body["offset"].clone(), body["limit"].clone()), (json!(0), json!(100)));
+    assert_eq!(
+        (body["offset"].clone(), body["limit"].clone()),
+        (json!(0), json!(100))
+    );
     assert_eq!(numbers(body), all[..100]);
     let first = &body["accounts"][0];
-    for field in ["number", "name", "type", "category", "report_group", "is_system", "is_active"] {
+    for field in [
+        "number",
+        "name",
+        "type",
+        "category",
+        "report_group",
+        "is_system",
+        "is_active",
+    ] {
         assert!(first.get(field).is_some(), "{field} missing in {first}");
     }
 
     let res = app.get("/v1/accounts?limit=5&offset=2").await;
     let body = res.expect(200, None);
     assert_eq!(numbers(body), all[2..7]);
-    assert_eq!((body["offset"].clone(), body["limit"].clone()), (json!(2), json!(5)));
+    assert_eq!(
+        (body["offset"].clone(), body["limit"].clone()),
+        (json!(2), json!(5))
+    );
 
     let res = app.get("/v1/accounts?limit=500").await;
     assert_eq!(numbers(res.expect(200, None)), all);
@@ -46,7 +68,15 @@ async fn list_is_an_object_with_paging() {
     assert_eq!(numbers(res.expect(200, None)).len(), 1);
 
     // Malformed or out-of-range parameters fall back to their defaults.
-    for q in ["limit=abc", "limit=0", "limit=501", "limit=-3", "limit=1.5", "offset=-1&limit=x", "offset=abc"] {
+    for q in [
+        "limit=abc",
+        "limit=0",
+        "limit=501",
+        "limit=-3",
+        "limit=1.5",
+        "offset=-1&limit=x",
+        "offset=abc",
+    ] {
         let res = app.get(&format!("/v1/accounts?{q}")).await;
         let body = res.expect(200, None);
         assert_eq!(body["limit"], 100, "{q}");
@@ -75,8 +105,16 @@ async fn search_by_number_prefix_name_and_type() {
     let res = app.get("/v1/accounts/search?q=vorsteuer&type=asset").await;
     let body = res.expect(200, None);
     assert!(numbers(body).contains(&"1576".to_string()));
-    assert!(body["accounts"].as_array().unwrap().iter().all(|a| a["type"] == "asset"
-        && a["name"].as_str().unwrap().to_lowercase().contains("vorsteuer")));
+    assert!(body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["type"] == "asset"
+            && a["name"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("vorsteuer")));
     // 4300 "Nicht abziehbare Vorsteuer" is an expense.
     assert!(!numbers(body).contains(&"4300".to_string()));
 
@@ -126,43 +164,89 @@ async fn create_get_and_update_an_account() {
     assert_eq!(res.expect(200, None)["name"], "Betriebsbedarf Lager");
     let res = app.get("/v1/accounts?limit=500").await;
     assert!(numbers(res.expect(200, None)).contains(&"4981".to_string()));
-    app.book_ok(transfer("2026-03-14", "4981", "1200", "12.00")).await;
+    app.book_ok(transfer("2026-03-14", "4981", "1200", "12.00"))
+        .await;
     assert_eq!(app.balance("4981").await, "12.00");
 
-    let res = app.post("/v1/accounts", json!({"number": "1200", "name": "Bank 2", "type": "asset"})).await;
+    let res = app
+        .post(
+            "/v1/accounts",
+            json!({"number": "1200", "name": "Bank 2", "type": "asset"}),
+        )
+        .await;
     res.expect(409, Some("account_exists"));
-    let res = app.post("/v1/accounts", json!({"number": "4981", "name": "again", "type": "expense"})).await;
+    let res = app
+        .post(
+            "/v1/accounts",
+            json!({"number": "4981", "name": "again", "type": "expense"}),
+        )
+        .await;
     res.expect(409, Some("account_exists"));
 
     for number in ["123", "1234567890", "12a4", "", "-1200", " 1200"] {
-        let res = app.post("/v1/accounts", json!({"number": number, "name": "x", "type": "asset"})).await;
+        let res = app
+            .post(
+                "/v1/accounts",
+                json!({"number": number, "name": "x", "type": "asset"}),
+            )
+            .await;
         res.expect(400, Some("invalid_account_number"));
         assert_eq!(field_errors(&res.body), ["number"], "{number:?}");
     }
-    app.post("/v1/accounts", json!({"number": "123456789", "name": "Debitor", "type": "asset"}))
-        .await
-        .expect(201, None);
-    app.post("/v1/accounts", json!({"number": "4982", "name": "  ", "type": "asset"}))
-        .await
-        .expect(400, Some("invalid_name"));
-    let res = app.post("/v1/accounts", json!({"number": "4982", "name": "x", "type": "cost"})).await;
+    app.post(
+        "/v1/accounts",
+        json!({"number": "123456789", "name": "Debitor", "type": "asset"}),
+    )
+    .await
+    .expect(201, None);
+    app.post(
+        "/v1/accounts",
+        json!({"number": "4982", "name": "  ", "type": "asset"}),
+    )
+    .await
+    .expect(400, Some("invalid_name"));
+    let res = app
+        .post(
+            "/v1/accounts",
+            json!({"number": "4982", "name": "x", "type": "cost"}),
+        )
+        .await;
     res.expect(400, Some("invalid_field"));
     assert_eq!(field_errors(&res.body), ["type"]);
 
-    let res = app.patch("/v1/accounts/4981", json!({"name": "Lagerbedarf", "is_active": false})).await;
+    let res = app
+        .patch(
+            "/v1/accounts/4981",
+            json!({"name": "Lagerbedarf", "is_active": false}),
+        )
+        .await;
     let body = res.expect(200, None);
-    assert_eq!((body["name"].as_str(), body["is_active"].as_bool()), (Some("Lagerbedarf"), Some(false)));
+    assert_eq!(
+        (body["name"].as_str(), body["is_active"].as_bool()),
+        (Some("Lagerbedarf"), Some(false))
+    );
     // An inactive account keeps its history and its number.
     assert_eq!(app.balance("4981").await, "12.00");
-    app.post("/v1/bookings", transfer("2026-03-15", "4981", "1200", "1.00"))
-        .await
-        .expect(400, Some("unknown_account"));
+    app.post(
+        "/v1/bookings",
+        transfer("2026-03-15", "4981", "1200", "1.00"),
+    )
+    .await
+    .expect(400, Some("unknown_account"));
     let res = app.patch("/v1/accounts/4981", json!({})).await;
     assert_eq!(res.expect(200, None)["is_active"], false);
-    app.patch("/v1/accounts/4981", json!({"name": ""})).await.expect(400, Some("invalid_name"));
-    app.patch("/v1/accounts/8888", json!({"name": "x"})).await.expect(404, Some("not_found"));
-    app.get("/v1/accounts/8888").await.expect(404, Some("not_found"));
-    app.patch("/v1/accounts/4981", json!({"number": "4999"})).await.expect(400, Some("unknown_field"));
+    app.patch("/v1/accounts/4981", json!({"name": ""}))
+        .await
+        .expect(400, Some("invalid_name"));
+    app.patch("/v1/accounts/8888", json!({"name": "x"}))
+        .await
+        .expect(404, Some("not_found"));
+    app.get("/v1/accounts/8888")
+        .await
+        .expect(404, Some("not_found"));
+    app.patch("/v1/accounts/4981", json!({"number": "4999"}))
+        .await
+        .expect(400, Some("unknown_field"));
 }
 
 #[tokio::test]
@@ -193,16 +277,29 @@ async fn skr03_chart_has_the_named_accounts_and_roles() {
     ] {
         let res = app.get(&format!("/v1/accounts/{number}")).await;
         let a = res.expect(200, None);
-        assert!(a["name"].as_str().unwrap().contains(name_part), "{number}: {a}");
+        assert!(
+            a["name"].as_str().unwrap().contains(name_part),
+            "{number}: {a}"
+        );
         assert_eq!(a["type"], kind, "{number}");
         assert_eq!(a["is_system"], true);
-        assert!(!a["report_group"].as_str().unwrap().is_empty(), "{number} has no report group");
+        assert!(
+            !a["report_group"].as_str().unwrap().is_empty(),
+            "{number} has no report group"
+        );
     }
 }
 
 #[tokio::test]
 async fn skr04_chart_has_the_named_accounts() {
-    let app = spawn_app_with(api::ApiConfig { workers: 1, ..Default::default() }, "skr04").await;
+    let app = spawn_app_with(
+        api::ApiConfig {
+            workers: 1,
+            ..Default::default()
+        },
+        "skr04",
+    )
+    .await;
     for (number, name_part, kind) in [
         ("1600", "Kasse", "asset"),
         ("1800", "Bank", "asset"),
@@ -219,7 +316,10 @@ async fn skr04_chart_has_the_named_accounts() {
     ] {
         let res = app.get(&format!("/v1/accounts/{number}")).await;
         let a = res.expect(200, None);
-        assert!(a["name"].as_str().unwrap().contains(name_part), "{number}: {a}");
+        assert!(
+            a["name"].as_str().unwrap().contains(name_part),
+            "{number}: {a}"
+        );
         assert_eq!(a["type"], kind, "{number}");
     }
     let res = app.get("/v1/accounts?limit=500").await;
@@ -228,10 +328,16 @@ async fn skr04_chart_has_the_named_accounts() {
 
 /// Books on 1200 in January, February (twice) and March.
 async fn three_months(app: &TestApp) {
-    for (date, amount) in [("2026-01-15", "100.00"), ("2026-02-10", "20.00"), ("2026-02-20", "3.00"), ("2026-03-05", "0.40")] {
+    for (date, amount) in [
+        ("2026-01-15", "100.00"),
+        ("2026-02-10", "20.00"),
+        ("2026-02-20", "3.00"),
+        ("2026-03-05", "0.40"),
+    ] {
         app.book_ok(transfer(date, "1200", "8400", amount)).await;
     }
-    app.book_ok(transfer("2026-02-25", "4930", "1200", "1.50")).await;
+    app.book_ok(transfer("2026-02-25", "4930", "1200", "1.50"))
+        .await;
 }
 
 #[tokio::test]
@@ -255,41 +361,67 @@ async fn entries_and_balance_over_date_ranges() {
         let (entries, got) = entries(&app, "1200", query).await;
         assert_eq!(entries.len(), count, "{query}");
         assert_eq!(got, dec(balance), "{query}");
-        assert_eq!(sum_entries(&entries), got, "{query}: balance is not the sum of the entries");
+        assert_eq!(
+            sum_entries(&entries),
+            got,
+            "{query}: balance is not the sum of the entries"
+        );
     }
-    let res = app.get("/v1/accounts/1200/entries?startDate=2026-02-01&endDate=2026-03-31").await;
+    let res = app
+        .get("/v1/accounts/1200/entries?startDate=2026-02-01&endDate=2026-03-31")
+        .await;
     let body = res.expect(200, None);
     assert_eq!(res.headers["x-total-count"], "4");
     assert_eq!(body["total"], 4);
-    let dates: Vec<&str> = body["entries"].as_array().unwrap().iter().map(|e| e["booking_date"].as_str().unwrap()).collect();
-    assert_eq!(dates, ["2026-02-10", "2026-02-20", "2026-02-25", "2026-03-05"]);
+    let dates: Vec<&str> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["booking_date"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dates,
+        ["2026-02-10", "2026-02-20", "2026-02-25", "2026-03-05"]
+    );
     assert_eq!(body["entries"][2]["credit"], "1.50");
     assert_eq!(body["entries"][2]["debit"], Value::Null);
 
     // A page shows fewer entries, the balance stays the range's.
-    let res = app.get("/v1/accounts/1200/entries?startDate=2026-02-01&endDate=2026-03-31&limit=1&offset=1").await;
+    let res = app
+        .get("/v1/accounts/1200/entries?startDate=2026-02-01&endDate=2026-03-31&limit=1&offset=1")
+        .await;
     let body = res.expect(200, None);
     assert_eq!(body["entries"].as_array().unwrap().len(), 1);
     assert_eq!(body["entries"][0]["booking_date"], "2026-02-20");
     assert_eq!(body["balance"], "21.90");
 
     // A page past the end is empty but still knows the total and the balance.
-    let res = app.get("/v1/accounts/1200/entries?startDate=2026-02-01&offset=50").await;
+    let res = app
+        .get("/v1/accounts/1200/entries?startDate=2026-02-01&offset=50")
+        .await;
     let body = res.expect(200, None);
     assert_eq!(body["entries"], json!([]));
-    assert_eq!((body["total"].as_i64(), body["balance"].as_str()), (Some(4), Some("21.90")));
+    assert_eq!(
+        (body["total"].as_i64(), body["balance"].as_str()),
+        (Some(4), Some("21.90"))
+    );
     assert_eq!(res.headers["x-total-count"], "4");
 
     app.get("/v1/accounts/1200/entries?startDate=2026-03-01&endDate=2026-02-01")
         .await
         .expect(400, Some("invalid_date_range"));
-    app.get("/v1/accounts/8888/entries").await.expect(404, Some("not_found"));
+    app.get("/v1/accounts/8888/entries")
+        .await
+        .expect(404, Some("not_found"));
     let (entries, balance) = entries(&app, "1000", "").await;
     assert_eq!((entries.len(), balance), (0, dec("0")));
     // A balance that comes back to zero is "0.00", never "-0.00".
-    app.book_ok(transfer("2026-04-01", "1000", "1200", "121.90")).await;
+    app.book_ok(transfer("2026-04-01", "1000", "1200", "121.90"))
+        .await;
     assert_eq!(app.balance("1200").await, "0.00");
-    let res = app.get("/v1/accounts/1200/entries?startDate=2026-01-01&endDate=2026-04-30").await;
+    let res = app
+        .get("/v1/accounts/1200/entries?startDate=2026-01-01&endDate=2026-04-30")
+        .await;
     assert_eq!(res.expect(200, None)["balance"], "0.00");
 }
 
@@ -298,8 +430,12 @@ async fn adjustment_bookings_count_in_the_range_of_their_booking_date() {
     let app = spawn_app().await;
     three_months(&app).await;
     // Booked into period 13 but dated in March.
-    app.book_ok(with(transfer("2026-03-20", "1200", "8400", "7.00"), "adjustment_period", json!(true)))
-        .await;
+    app.book_ok(with(
+        transfer("2026-03-20", "1200", "8400", "7.00"),
+        "adjustment_period",
+        json!(true),
+    ))
+    .await;
     for query in [
         "",
         "startDate=2026-03-01&endDate=2026-03-31",
@@ -311,7 +447,11 @@ async fn adjustment_bookings_count_in_the_range_of_their_booking_date() {
         "startDate=2026-12-01&endDate=2026-12-31",
     ] {
         let (entries, balance) = entries(&app, "1200", query).await;
-        assert_eq!(sum_entries(&entries), balance, "{query}: balance is not the sum of the entries");
+        assert_eq!(
+            sum_entries(&entries),
+            balance,
+            "{query}: balance is not the sum of the entries"
+        );
     }
     let (_, balance) = entries(&app, "1200", "startDate=2026-03-01&endDate=2026-03-31").await;
     assert_eq!(balance, dec("7.40"));
@@ -331,16 +471,33 @@ async fn adjustment_bookings_with_a_fiscal_year_from_july() {
         })
         .await
         .unwrap();
-    let (_, key) = app.store.create_api_key(tenant.id, "k", &["*".to_string()], "unlimited", None).await.unwrap();
-    let app = as_tenant(&app, Tenant { id: tenant.id, slug: tenant.slug, key });
+    let (_, key) = app
+        .store
+        .create_api_key(tenant.id, "k", &["*".to_string()], "unlimited", None)
+        .await
+        .unwrap();
+    let app = as_tenant(
+        &app,
+        Tenant {
+            id: tenant.id,
+            slug: tenant.slug,
+            key,
+        },
+    );
     // Fiscal year 2026 runs from 2026-07-01 to 2027-06-30; its period 13 sits on June 2027.
     let id = app
-        .book_ok(with(transfer("2026-09-10", "1200", "8400", "7.00"), "adjustment_period", json!(true)))
+        .book_ok(with(
+            transfer("2026-09-10", "1200", "8400", "7.00"),
+            "adjustment_period",
+            json!(true),
+        ))
         .await;
     let res = app.get(&format!("/v1/journal/{id}")).await;
     assert_eq!(res.expect(200, None)["summary"]["period"], "2026-13");
-    app.book_ok(transfer("2026-08-01", "1200", "8400", "1.00")).await;
-    app.book_ok(transfer("2027-06-15", "1200", "8400", "2.00")).await;
+    app.book_ok(transfer("2026-08-01", "1200", "8400", "1.00"))
+        .await;
+    app.book_ok(transfer("2027-06-15", "1200", "8400", "2.00"))
+        .await;
     for (query, expected) in [
         ("", "10.00"),
         ("startDate=2026-09-01&endDate=2026-09-30", "7.00"),

@@ -33,7 +33,9 @@ async fn audit_events_stream_the_chain_as_ndjson_in_pages() {
     for e in first.iter().chain(&second) {
         let prev = from_hex(e["prev_hash"].as_str().unwrap()).unwrap();
         let hash = from_hex(e["hash"].as_str().unwrap()).unwrap();
-        verifier.check(e["seq"].as_i64().unwrap(), &prev, &hash, &e["payload"]).unwrap();
+        verifier
+            .check(e["seq"].as_i64().unwrap(), &prev, &hash, &e["payload"])
+            .unwrap();
         assert_eq!(e["payload"]["actor"]["kind"], "api_key");
         assert!(e["payload"]["recorded_at"].as_str().unwrap().ends_with('Z'));
     }
@@ -49,14 +51,22 @@ async fn audit_events_need_the_audit_scope_and_stay_within_the_tenant() {
     let app = spawn_app().await;
     app.book_ok(sale("2026-03-14", "100.00", "119.00")).await;
     let other = app.other_tenant().await;
-    let res = app.send(Method::GET, "/v1/audit/events", Some(&other.key), None).await;
+    let res = app
+        .send(Method::GET, "/v1/audit/events", Some(&other.key), None)
+        .await;
     res.expect(200, None);
     assert!(parse_ndjson(&res.bytes).is_empty());
     let journal_only = app.key_with_scopes(&["journal:read"]).await;
-    app.send(Method::GET, "/v1/audit/events", Some(&journal_only), None).await.expect(403, Some("scope_missing"));
-    app.send(Method::GET, "/v1/audit/events", None, None).await.expect(401, Some("unauthenticated"));
+    app.send(Method::GET, "/v1/audit/events", Some(&journal_only), None)
+        .await
+        .expect(403, Some("scope_missing"));
+    app.send(Method::GET, "/v1/audit/events", None, None)
+        .await
+        .expect(401, Some("unauthenticated"));
     let auditor = app.key_with_scopes(&["audit:read"]).await;
-    app.send(Method::GET, "/v1/audit/events", Some(&auditor), None).await.expect(200, None);
+    app.send(Method::GET, "/v1/audit/events", Some(&auditor), None)
+        .await
+        .expect(200, None);
 }
 
 #[derive(Debug, Clone)]
@@ -80,7 +90,11 @@ fn step() -> impl Strategy<Value = Step> {
 /// closing hashes all verify, with the trial balance at zero.
 #[test]
 fn random_histories_always_verify() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
         cases: 8,
         ..Default::default()

@@ -21,7 +21,12 @@ enum Body {
     Document,
 }
 
-fn ep(method: Method, path: impl Into<String>, scope: Option<&'static str>, body: Body) -> Endpoint {
+fn ep(
+    method: Method,
+    path: impl Into<String>,
+    scope: Option<&'static str>,
+    body: Body,
+) -> Endpoint {
     Endpoint {
         method,
         path: path.into(),
@@ -32,7 +37,9 @@ fn ep(method: Method, path: impl Into<String>, scope: Option<&'static str>, body
 
 /// Every /v1 endpoint of this issue, with ids that exist for `app`'s tenant.
 async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
-    let intent = app.book_ok(transfer("2026-03-14", "1400", "8400", "1.00")).await;
+    let intent = app
+        .book_ok(transfer("2026-03-14", "1400", "8400", "1.00"))
+        .await;
     let doc = upload_pdf(app, "a.pdf").await;
     use Body::{Document, Empty, Json};
     vec![
@@ -44,19 +51,51 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             Some("accounts:write"),
             Json(json!({"number": "4990", "name": "x", "type": "expense"})),
         ),
-        ep(Method::GET, "/v1/accounts/search?q=12", Some("accounts:read"), Empty),
-        ep(Method::GET, "/v1/accounts/1200", Some("accounts:read"), Empty),
-        ep(Method::PATCH, "/v1/accounts/1200", Some("accounts:write"), Json(json!({"name": "Bank"}))),
-        ep(Method::GET, "/v1/accounts/1200/entries", Some("journal:read"), Empty),
-        ep(Method::POST, "/v1/bookings", Some("journal:write"), Json(transfer("2026-03-14", "1400", "8400", "1.00"))),
+        ep(
+            Method::GET,
+            "/v1/accounts/search?q=12",
+            Some("accounts:read"),
+            Empty,
+        ),
+        ep(
+            Method::GET,
+            "/v1/accounts/1200",
+            Some("accounts:read"),
+            Empty,
+        ),
+        ep(
+            Method::PATCH,
+            "/v1/accounts/1200",
+            Some("accounts:write"),
+            Json(json!({"name": "Bank"})),
+        ),
+        ep(
+            Method::GET,
+            "/v1/accounts/1200/entries",
+            Some("journal:read"),
+            Empty,
+        ),
+        ep(
+            Method::POST,
+            "/v1/bookings",
+            Some("journal:write"),
+            Json(transfer("2026-03-14", "1400", "8400", "1.00")),
+        ),
         ep(
             Method::POST,
             "/v1/bookings/opening-balances",
             Some("journal:write"),
-            Json(json!({"booking_date": "2026-01-01", "balances": [{"account": "1200", "debit": "1.00"}]})),
+            Json(
+                json!({"booking_date": "2026-01-01", "balances": [{"account": "1200", "debit": "1.00"}]}),
+            ),
         ),
         ep(Method::GET, "/v1/journal", Some("journal:read"), Empty),
-        ep(Method::GET, format!("/v1/journal/{intent}"), Some("journal:read"), Empty),
+        ep(
+            Method::GET,
+            format!("/v1/journal/{intent}"),
+            Some("journal:read"),
+            Empty,
+        ),
         ep(Method::GET, "/v1/tax-codes", Some("tax_codes:read"), Empty),
         ep(
             Method::POST,
@@ -64,13 +103,48 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             Some("tax_codes:write"),
             Json(json!({"code": "T1", "label": "x", "rate": "0"})),
         ),
-        ep(Method::GET, "/v1/tax-codes/USt19", Some("tax_codes:read"), Empty),
-        ep(Method::PATCH, "/v1/tax-codes/USt19", Some("tax_codes:write"), Json(json!({"label": "USt"}))),
-        ep(Method::DELETE, "/v1/tax-codes/EXP", Some("tax_codes:write"), Empty),
-        ep(Method::POST, "/v1/documents", Some("documents:write"), Document),
-        ep(Method::GET, format!("/v1/documents/{doc}"), Some("documents:read"), Empty),
-        ep(Method::GET, format!("/v1/documents/{doc}/file"), Some("documents:read"), Empty),
-        ep(Method::GET, format!("/v1/documents/{doc}/preview"), Some("documents:read"), Empty),
+        ep(
+            Method::GET,
+            "/v1/tax-codes/USt19",
+            Some("tax_codes:read"),
+            Empty,
+        ),
+        ep(
+            Method::PATCH,
+            "/v1/tax-codes/USt19",
+            Some("tax_codes:write"),
+            Json(json!({"label": "USt"})),
+        ),
+        ep(
+            Method::DELETE,
+            "/v1/tax-codes/EXP",
+            Some("tax_codes:write"),
+            Empty,
+        ),
+        ep(
+            Method::POST,
+            "/v1/documents",
+            Some("documents:write"),
+            Document,
+        ),
+        ep(
+            Method::GET,
+            format!("/v1/documents/{doc}"),
+            Some("documents:read"),
+            Empty,
+        ),
+        ep(
+            Method::GET,
+            format!("/v1/documents/{doc}/file"),
+            Some("documents:read"),
+            Empty,
+        ),
+        ep(
+            Method::GET,
+            format!("/v1/documents/{doc}/preview"),
+            Some("documents:read"),
+            Empty,
+        ),
     ]
 }
 
@@ -78,7 +152,9 @@ async fn call(app: &TestApp, e: &Endpoint, key: Option<&str>) -> Res {
     match &e.body {
         Body::Empty => app.send(e.method.clone(), &e.path, key, None).await,
         Body::Json(v) => app.send(e.method.clone(), &e.path, key, Some(v)).await,
-        Body::Document => upload_part(app, key, "file", pdf("scoped"), "s.pdf", "application/pdf").await,
+        Body::Document => {
+            upload_part(app, key, "file", pdf("scoped"), "s.pdf", "application/pdf").await
+        }
     }
 }
 
@@ -99,17 +175,37 @@ async fn every_endpoint_needs_a_valid_key() {
     let revoked = app.key_with_scopes(&["*"]).await;
     sql()
         .await
-        .execute("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND name = 'scoped'", &[&app.tenant.id])
+        .execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND name = 'scoped'",
+            &[&app.tenant.id],
+        )
         .await
         .unwrap();
     let unknown = format!("kt_{}", "ab".repeat(24));
     for e in &endpoints {
         let res = call(&app, e, None).await;
         res.expect(401, Some("unauthenticated"));
-        assert_eq!(res.headers["www-authenticate"], "Bearer realm=\"kontor\"", "{}", e.path);
-        for key in [unknown.as_str(), "nope", "kt_", revoked.as_str(), &format!("{}0", app.tenant.key)] {
+        assert_eq!(
+            res.headers["www-authenticate"], "Bearer realm=\"kontor\"",
+            "{}",
+            e.path
+        );
+        for key in [
+            unknown.as_str(),
+            "nope",
+            "kt_",
+            revoked.as_str(),
+            &format!("{}0", app.tenant.key),
+        ] {
             let res = call(&app, e, Some(key)).await;
-            assert_eq!(res.status.as_u16(), 401, "{} {} with {key}: {}", e.method, e.path, res.body);
+            assert_eq!(
+                res.status.as_u16(),
+                401,
+                "{} {} with {key}: {}",
+                e.method,
+                e.path,
+                res.body
+            );
             res.expect(401, Some("unauthenticated"));
         }
         // Another scheme than Bearer.
@@ -141,28 +237,62 @@ async fn every_endpoint_checks_its_scope() {
         let scope = e.scope.unwrap();
         let key = app.key_with_scopes(&all_scopes_but(scope)).await;
         let res = call(&app, e, Some(&key)).await;
-        assert_eq!(res.status.as_u16(), 403, "{} {}: {}", e.method, e.path, res.body);
+        assert_eq!(
+            res.status.as_u16(),
+            403,
+            "{} {}: {}",
+            e.method,
+            e.path,
+            res.body
+        );
         res.expect(403, Some("scope_missing"));
-        assert_eq!(res.body["details"]["field_errors"]["scope"], json!([scope]), "{}", e.path);
+        assert_eq!(
+            res.body["details"]["field_errors"]["scope"],
+            json!([scope]),
+            "{}",
+            e.path
+        );
     }
     // Nothing was written by the refused requests.
     assert_eq!(app.get("/v1/journal").await.expect(200, None)["total"], 2);
-    app.get("/v1/accounts/4990").await.expect(404, Some("not_found"));
+    app.get("/v1/accounts/4990")
+        .await
+        .expect(404, Some("not_found"));
 
     for e in &endpoints {
         let scopes: Vec<&str> = e.scope.into_iter().collect();
-        let key = if scopes.is_empty() { app.key_with_scopes(&["documents:read"]).await } else { app.key_with_scopes(&scopes).await };
+        let key = if scopes.is_empty() {
+            app.key_with_scopes(&["documents:read"]).await
+        } else {
+            app.key_with_scopes(&scopes).await
+        };
         let res = call(&app, e, Some(&key)).await;
-        assert!(res.status.is_success(), "{} {} with only {scopes:?}: {} {}", e.method, e.path, res.status, res.body);
+        assert!(
+            res.status.is_success(),
+            "{} {} with only {scopes:?}: {} {}",
+            e.method,
+            e.path,
+            res.status,
+            res.body
+        );
         // resource:* and * allow it too.
-        let resource = e.scope.map(|s| s.split(':').next().unwrap()).unwrap_or("documents");
+        let resource = e
+            .scope
+            .map(|s| s.split(':').next().unwrap())
+            .unwrap_or("documents");
         for wide in [format!("{resource}:*"), "*".to_string()] {
             if e.method != Method::GET {
                 continue; // writes were checked once; keep the data as it is
             }
             let key = app.key_with_scopes(&[wide.as_str()]).await;
             let res = call(&app, e, Some(&key)).await;
-            assert!(res.status.is_success(), "{} {} with {wide}: {}", e.method, e.path, res.body);
+            assert!(
+                res.status.is_success(),
+                "{} {} with {wide}: {}",
+                e.method,
+                e.path,
+                res.body
+            );
         }
     }
     // :write does not include :read.
@@ -176,38 +306,64 @@ async fn other_tenants_ids_are_not_found() {
     let app = spawn_app().await;
     let other = as_tenant(&app, app.other_tenant().await);
     other
-        .post("/v1/accounts", json!({"number": "4991", "name": "Nur bei denen", "type": "expense"}))
+        .post(
+            "/v1/accounts",
+            json!({"number": "4991", "name": "Nur bei denen", "type": "expense"}),
+        )
         .await
         .expect(201, None);
     other
-        .post("/v1/tax-codes", json!({"code": "THEIRS", "label": "x", "rate": "0"}))
+        .post(
+            "/v1/tax-codes",
+            json!({"code": "THEIRS", "label": "x", "rate": "0"}),
+        )
         .await
         .expect(201, None);
-    let intent = other.book_ok(transfer("2026-03-14", "4991", "1200", "5.00")).await;
+    let intent = other
+        .book_ok(transfer("2026-03-14", "4991", "1200", "5.00"))
+        .await;
     let doc = upload_pdf(&other, "theirs.pdf").await;
 
     for (method, path, body) in [
         (Method::GET, "/v1/accounts/4991".to_string(), None),
-        (Method::PATCH, "/v1/accounts/4991".to_string(), Some(json!({"is_active": false}))),
+        (
+            Method::PATCH,
+            "/v1/accounts/4991".to_string(),
+            Some(json!({"is_active": false})),
+        ),
         (Method::GET, "/v1/accounts/4991/entries".to_string(), None),
         (Method::GET, format!("/v1/journal/{intent}"), None),
         (Method::GET, "/v1/tax-codes/THEIRS".to_string(), None),
-        (Method::PATCH, "/v1/tax-codes/THEIRS".to_string(), Some(json!({"label": "mine"}))),
+        (
+            Method::PATCH,
+            "/v1/tax-codes/THEIRS".to_string(),
+            Some(json!({"label": "mine"})),
+        ),
         (Method::DELETE, "/v1/tax-codes/THEIRS".to_string(), None),
         (Method::GET, format!("/v1/documents/{doc}"), None),
         (Method::GET, format!("/v1/documents/{doc}/file"), None),
         (Method::GET, format!("/v1/documents/{doc}/preview"), None),
     ] {
-        let res = app.send(method.clone(), &path, Some(&app.tenant.key), body.as_ref()).await;
+        let res = app
+            .send(method.clone(), &path, Some(&app.tenant.key), body.as_ref())
+            .await;
         assert_eq!(res.status.as_u16(), 404, "{method} {path}: {}", res.body);
         res.expect(404, Some("not_found"));
     }
     // Their things in my bookings are unknown to me.
-    app.post("/v1/bookings", transfer("2026-03-14", "4991", "1200", "1.00"))
+    app.post(
+        "/v1/bookings",
+        transfer("2026-03-14", "4991", "1200", "1.00"),
+    )
+    .await
+    .expect(400, Some("unknown_account"));
+    let body = booking(
+        "2026-03-14",
+        json!([{"account": "1400", "debit": "1.00"}, {"account": "8400", "credit": "1.00", "tax_code": "THEIRS"}]),
+    );
+    app.post("/v1/bookings", body)
         .await
-        .expect(400, Some("unknown_account"));
-    let body = booking("2026-03-14", json!([{"account": "1400", "debit": "1.00"}, {"account": "8400", "credit": "1.00", "tax_code": "THEIRS"}]));
-    app.post("/v1/bookings", body).await.expect(400, Some("unknown_tax_code"));
+        .expect(400, Some("unknown_tax_code"));
     // Lists and searches show none of it.
     let res = app.get("/v1/accounts/search?q=Nur bei").await;
     assert_eq!(res.expect(200, None)["accounts"], json!([]));
@@ -226,16 +382,32 @@ async fn other_tenants_ids_are_not_found() {
 /// The JSON endpoints with a valid body each.
 fn json_endpoints() -> Vec<(Method, &'static str, Value)> {
     vec![
-        (Method::POST, "/v1/accounts", json!({"number": "4990", "name": "x", "type": "expense"})),
+        (
+            Method::POST,
+            "/v1/accounts",
+            json!({"number": "4990", "name": "x", "type": "expense"}),
+        ),
         (Method::PATCH, "/v1/accounts/1200", json!({"name": "Bank"})),
-        (Method::POST, "/v1/bookings", transfer("2026-03-14", "1400", "8400", "1.00")),
+        (
+            Method::POST,
+            "/v1/bookings",
+            transfer("2026-03-14", "1400", "8400", "1.00"),
+        ),
         (
             Method::POST,
             "/v1/bookings/opening-balances",
             json!({"booking_date": "2026-01-01", "balances": [{"account": "1200", "debit": "1.00"}]}),
         ),
-        (Method::POST, "/v1/tax-codes", json!({"code": "T1", "label": "x", "rate": "0"})),
-        (Method::PATCH, "/v1/tax-codes/USt19", json!({"label": "USt"})),
+        (
+            Method::POST,
+            "/v1/tax-codes",
+            json!({"code": "T1", "label": "x", "rate": "0"}),
+        ),
+        (
+            Method::PATCH,
+            "/v1/tax-codes/USt19",
+            json!({"label": "USt"}),
+        ),
     ]
 }
 
@@ -246,57 +418,182 @@ async fn malformed_json_unknown_fields_and_wrong_types() {
     for (method, path, valid) in json_endpoints() {
         for text in ["{\"a\":", "", "{} x", "[1,2", "nul", "{'a': 1}"] {
             let res = json_text(&app, method.clone(), path, key, text).await;
-            assert_eq!(res.status.as_u16(), 400, "{method} {path} {text:?}: {}", res.body);
+            assert_eq!(
+                res.status.as_u16(),
+                400,
+                "{method} {path} {text:?}: {}",
+                res.body
+            );
             res.expect(400, Some("malformed_json"));
         }
-        let res = app.send(method.clone(), path, key, Some(&with(valid.clone(), "bogus_field", json!(1)))).await;
-        assert_eq!(res.body["code"], "unknown_field", "{method} {path}: {}", res.body);
+        let res = app
+            .send(
+                method.clone(),
+                path,
+                key,
+                Some(&with(valid.clone(), "bogus_field", json!(1))),
+            )
+            .await;
+        assert_eq!(
+            res.body["code"], "unknown_field",
+            "{method} {path}: {}",
+            res.body
+        );
         res.expect(400, Some("unknown_field"));
-        assert!(res.body["error"].as_str().unwrap().contains("bogus_field"), "{}", res.body);
+        assert!(
+            res.body["error"].as_str().unwrap().contains("bogus_field"),
+            "{}",
+            res.body
+        );
         assert!(!field_errors(&res.body).is_empty(), "{}", res.body);
         // A JSON value that is not an object.
-        let res = app.send(method.clone(), path, key, Some(&json!([valid.clone()]))).await;
+        let res = app
+            .send(method.clone(), path, key, Some(&json!([valid.clone()])))
+            .await;
         res.expect(400, Some("invalid_field"));
     }
     // Wrong types name the field.
     let cases = [
-        ("/v1/accounts", Method::POST, json!({"number": 4990, "name": "x", "type": "expense"}), "number"),
-        ("/v1/accounts/1200", Method::PATCH, json!({"is_active": "no"}), "is_active"),
-        ("/v1/bookings", Method::POST, with(transfer("2026-03-14", "1400", "8400", "1.00"), "booking_date", json!("2026-02-30")), "booking_date"),
-        ("/v1/bookings", Method::POST, with(transfer("2026-03-14", "1400", "8400", "1.00"), "lines", json!("none")), "lines"),
-        ("/v1/bookings", Method::POST, with(transfer("2026-03-14", "1400", "8400", "1.00"), "skip_duplicate_check", json!("yes")), "skip_duplicate_check"),
-        ("/v1/bookings", Method::POST, booking("2026-03-14", json!([{"account": 1400, "debit": "1"}])), "lines[0].account"),
-        ("/v1/bookings", Method::POST, with(transfer("2026-03-14", "1400", "8400", "1.00"), "fx", json!({"currency": "USD", "rate": "x"})), "fx.rate"),
-        ("/v1/bookings/opening-balances", Method::POST, json!({"booking_date": "1.1.2026", "balances": []}), "booking_date"),
-        ("/v1/tax-codes", Method::POST, json!({"code": "T1", "label": "x", "rate": [19]}), "rate"),
-        ("/v1/tax-codes/USt19", Method::PATCH, json!({"is_active": 1}), "is_active"),
+        (
+            "/v1/accounts",
+            Method::POST,
+            json!({"number": 4990, "name": "x", "type": "expense"}),
+            "number",
+        ),
+        (
+            "/v1/accounts/1200",
+            Method::PATCH,
+            json!({"is_active": "no"}),
+            "is_active",
+        ),
+        (
+            "/v1/bookings",
+            Method::POST,
+            with(
+                transfer("2026-03-14", "1400", "8400", "1.00"),
+                "booking_date",
+                json!("2026-02-30"),
+            ),
+            "booking_date",
+        ),
+        (
+            "/v1/bookings",
+            Method::POST,
+            with(
+                transfer("2026-03-14", "1400", "8400", "1.00"),
+                "lines",
+                json!("none"),
+            ),
+            "lines",
+        ),
+        (
+            "/v1/bookings",
+            Method::POST,
+            with(
+                transfer("2026-03-14", "1400", "8400", "1.00"),
+                "skip_duplicate_check",
+                json!("yes"),
+            ),
+            "skip_duplicate_check",
+        ),
+        (
+            "/v1/bookings",
+            Method::POST,
+            booking("2026-03-14", json!([{"account": 1400, "debit": "1"}])),
+            "lines[0].account",
+        ),
+        (
+            "/v1/bookings",
+            Method::POST,
+            with(
+                transfer("2026-03-14", "1400", "8400", "1.00"),
+                "fx",
+                json!({"currency": "USD", "rate": "x"}),
+            ),
+            "fx.rate",
+        ),
+        (
+            "/v1/bookings/opening-balances",
+            Method::POST,
+            json!({"booking_date": "1.1.2026", "balances": []}),
+            "booking_date",
+        ),
+        (
+            "/v1/tax-codes",
+            Method::POST,
+            json!({"code": "T1", "label": "x", "rate": [19]}),
+            "rate",
+        ),
+        (
+            "/v1/tax-codes/USt19",
+            Method::PATCH,
+            json!({"is_active": 1}),
+            "is_active",
+        ),
     ];
     for (path, method, body, field) in cases {
         let res = app.send(method.clone(), path, key, Some(&body)).await;
-        assert_eq!(res.body["code"], "invalid_field", "{method} {path}: {}", res.body);
+        assert_eq!(
+            res.body["code"], "invalid_field",
+            "{method} {path}: {}",
+            res.body
+        );
         res.expect(400, Some("invalid_field"));
-        assert_eq!(field_errors(&res.body), [field], "{method} {path}: {}", res.body);
+        assert_eq!(
+            field_errors(&res.body),
+            [field],
+            "{method} {path}: {}",
+            res.body
+        );
         let messages = &res.body["details"]["field_errors"][field];
-        assert!(messages[0].as_str().is_some_and(|m| !m.is_empty()), "{}", res.body);
+        assert!(
+            messages[0].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            res.body
+        );
     }
     // A missing required field.
-    let res = app.post("/v1/bookings", json!({"booking_date": "2026-03-14", "lines": []})).await;
+    let res = app
+        .post(
+            "/v1/bookings",
+            json!({"booking_date": "2026-03-14", "lines": []}),
+        )
+        .await;
     res.expect(400, Some("invalid_field"));
-    assert!(res.body["error"].as_str().unwrap().contains("description"), "{}", res.body);
+    assert!(
+        res.body["error"].as_str().unwrap().contains("description"),
+        "{}",
+        res.body
+    );
     // Nothing was booked or created.
     assert_eq!(app.get("/v1/journal").await.expect(200, None)["total"], 0);
-    app.get("/v1/accounts/4990").await.expect(404, Some("not_found"));
+    app.get("/v1/accounts/4990")
+        .await
+        .expect(404, Some("not_found"));
 }
 
 #[tokio::test]
 async fn unknown_nested_fields_are_rejected() {
     let app = spawn_app().await;
-    let line = booking("2026-03-14", json!([{"account": "1400", "debit": "1.00", "amount": "1.00"}, {"account": "8400", "credit": "1.00"}]));
+    let line = booking(
+        "2026-03-14",
+        json!([{"account": "1400", "debit": "1.00", "amount": "1.00"}, {"account": "8400", "credit": "1.00"}]),
+    );
     let res = app.post("/v1/bookings", line).await;
     res.expect(400, Some("unknown_field"));
-    assert!(field_errors(&res.body)[0].starts_with("lines[0]"), "{}", res.body);
-    let fx = with(transfer("2026-03-14", "1200", "8400", "1.00"), "fx", json!({"currency": "USD", "rate": "1.1", "date": "x"}));
-    app.post("/v1/bookings", fx).await.expect(400, Some("unknown_field"));
+    assert!(
+        field_errors(&res.body)[0].starts_with("lines[0]"),
+        "{}",
+        res.body
+    );
+    let fx = with(
+        transfer("2026-03-14", "1200", "8400", "1.00"),
+        "fx",
+        json!({"currency": "USD", "rate": "1.1", "date": "x"}),
+    );
+    app.post("/v1/bookings", fx)
+        .await
+        .expect(400, Some("unknown_field"));
 }
 
 #[tokio::test]
@@ -304,14 +601,38 @@ async fn wrong_content_type_is_415() {
     let app = spawn_app().await;
     let key = Some(app.tenant.key.as_str());
     for (method, path, valid) in json_endpoints() {
-        for ct in ["text/plain", "application/x-www-form-urlencoded", "application/jsonx", ""] {
-            let res = app.raw(method.clone(), path, key, ct, valid.to_string().into_bytes()).await;
-            assert_eq!(res.status.as_u16(), 415, "{method} {path} {ct:?}: {}", res.body);
+        for ct in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "application/jsonx",
+            "",
+        ] {
+            let res = app
+                .raw(
+                    method.clone(),
+                    path,
+                    key,
+                    ct,
+                    valid.to_string().into_bytes(),
+                )
+                .await;
+            assert_eq!(
+                res.status.as_u16(),
+                415,
+                "{method} {path} {ct:?}: {}",
+                res.body
+            );
             res.expect(415, Some("unsupported_media_type"));
         }
         // Parameters and case do not matter.
         let res = app
-            .raw(method.clone(), path, key, "Application/JSON; charset=utf-8", valid.to_string().into_bytes())
+            .raw(
+                method.clone(),
+                path,
+                key,
+                "Application/JSON; charset=utf-8",
+                valid.to_string().into_bytes(),
+            )
             .await;
         assert!(res.status.is_success(), "{method} {path}: {}", res.body);
     }
@@ -319,7 +640,15 @@ async fn wrong_content_type_is_415() {
 
 #[tokio::test]
 async fn oversized_bodies_are_413() {
-    let app = spawn_app_with(api::ApiConfig { workers: 1, max_json_bytes: 512, ..Default::default() }, "skr03").await;
+    let app = spawn_app_with(
+        api::ApiConfig {
+            workers: 1,
+            max_json_bytes: 512,
+            ..Default::default()
+        },
+        "skr03",
+    )
+    .await;
     let key = Some(app.tenant.key.as_str());
     for (method, path, valid) in json_endpoints() {
         let padded = with(valid.clone(), "description", json!("x".repeat(1000)));
@@ -328,13 +657,22 @@ async fn oversized_bodies_are_413() {
         res.expect(413, Some("payload_too_large"));
     }
     // Below the limit the same endpoint works.
-    app.book_ok(transfer("2026-03-14", "1400", "8400", "1.00")).await;
+    app.book_ok(transfer("2026-03-14", "1400", "8400", "1.00"))
+        .await;
     assert_eq!(app.get("/v1/journal").await.expect(200, None)["total"], 2);
 }
 
 #[tokio::test]
 async fn unauthenticated_requests_get_401_whatever_their_body() {
-    let app = spawn_app_with(api::ApiConfig { workers: 1, max_json_bytes: 512, ..Default::default() }, "skr03").await;
+    let app = spawn_app_with(
+        api::ApiConfig {
+            workers: 1,
+            max_json_bytes: 512,
+            ..Default::default()
+        },
+        "skr03",
+    )
+    .await;
     let unknown = format!("kt_{}", "cd".repeat(24));
     for (method, path, _) in json_endpoints() {
         for key in [None, Some(unknown.as_str())] {
@@ -345,7 +683,12 @@ async fn unauthenticated_requests_get_401_whatever_their_body() {
                 ("application/json", vec![b' '; 2048]),
             ] {
                 let res = app.raw(method.clone(), path, key, ct, body).await;
-                assert_eq!(res.status.as_u16(), 401, "{method} {path} key {key:?} {ct}: {}", res.body);
+                assert_eq!(
+                    res.status.as_u16(),
+                    401,
+                    "{method} {path} key {key:?} {ct}: {}",
+                    res.body
+                );
                 res.expect(401, Some("unauthenticated"));
             }
         }
@@ -380,8 +723,14 @@ async fn every_response_carries_a_request_id() {
     for e in &endpoints {
         for key in [Some(app.tenant.key.as_str()), None] {
             let res = call(&app, e, key).await;
-            let id = res.headers.get("x-request-id").unwrap_or_else(|| panic!("{} {}: no X-Request-Id", e.method, e.path));
-            assert!(seen.insert(id.to_str().unwrap().to_string()), "request ids repeat");
+            let id = res
+                .headers
+                .get("x-request-id")
+                .unwrap_or_else(|| panic!("{} {}: no X-Request-Id", e.method, e.path));
+            assert!(
+                seen.insert(id.to_str().unwrap().to_string()),
+                "request ids repeat"
+            );
             if !res.status.is_success() {
                 assert_eq!(res.body["request_id"], id.to_str().unwrap());
             }
@@ -412,7 +761,9 @@ async fn openapi_documents_every_endpoint() {
     let public = app.send(Method::GET, "/openapi.json", None, None).await;
     let doc = public.expect(200, None);
     let key = app.key_with_scopes(&["documents:read"]).await;
-    let authed = app.send(Method::GET, "/v1/openapi.json", Some(&key), None).await;
+    let authed = app
+        .send(Method::GET, "/v1/openapi.json", Some(&key), None)
+        .await;
     assert_eq!(authed.expect(200, None), doc);
     for (method, path) in [
         ("get", "/v1/accounts"),
@@ -435,6 +786,9 @@ async fn openapi_documents_every_endpoint() {
         ("get", "/v1/documents/{id}/file"),
         ("get", "/v1/documents/{id}/preview"),
     ] {
-        assert!(doc["paths"][path][method].is_object(), "{method} {path} is not in the OpenAPI document");
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not in the OpenAPI document"
+        );
     }
 }

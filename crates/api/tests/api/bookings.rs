@@ -4,7 +4,9 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn a_sale_with_tax_code_writes_three_lines() {
     let app = spawn_app().await;
-    let res = app.post("/v1/bookings", sale("2026-03-14", "100.00", "119.00")).await;
+    let res = app
+        .post("/v1/bookings", sale("2026-03-14", "100.00", "119.00"))
+        .await;
     let body = res.expect(201, None);
     assert_eq!(body["event_count"], 3);
     assert_eq!(app.balance("1400").await, "119.00");
@@ -46,14 +48,22 @@ async fn no_lines() {
 #[tokio::test]
 async fn too_many_lines_and_the_limit_itself() {
     let app = spawn_app().await;
-    let mut lines: Vec<Value> = (0..500).map(|_| json!({"account": "1400", "debit": "1.00"})).collect();
+    let mut lines: Vec<Value> = (0..500)
+        .map(|_| json!({"account": "1400", "debit": "1.00"}))
+        .collect();
     lines.push(json!({"account": "8400", "credit": "500.00"}));
-    let res = app.post("/v1/bookings", booking(D, Value::Array(lines))).await;
+    let res = app
+        .post("/v1/bookings", booking(D, Value::Array(lines)))
+        .await;
     res.expect(400, Some("too_many_lines"));
 
-    let mut lines: Vec<Value> = (0..499).map(|_| json!({"account": "1400", "debit": "1.00"})).collect();
+    let mut lines: Vec<Value> = (0..499)
+        .map(|_| json!({"account": "1400", "debit": "1.00"}))
+        .collect();
     lines.push(json!({"account": "8400", "credit": "499.00"}));
-    let res = app.post("/v1/bookings", booking(D, Value::Array(lines))).await;
+    let res = app
+        .post("/v1/bookings", booking(D, Value::Array(lines)))
+        .await;
     assert_eq!(res.expect(201, None)["event_count"], 500);
     assert_eq!(app.balance("1400").await, "499.00");
 }
@@ -69,23 +79,36 @@ async fn debit_xor_credit_both_and_neither() {
     res.expect(400, Some("debit_xor_credit"));
     assert_eq!(field_errors(&res.body), ["lines[0]"]);
 
-    let neither = booking(D, json!([{"account": "1400", "debit": "10.00"}, {"account": "8400"}]));
+    let neither = booking(
+        D,
+        json!([{"account": "1400", "debit": "10.00"}, {"account": "8400"}]),
+    );
     let res = app.post("/v1/bookings", neither).await;
     res.expect(400, Some("debit_xor_credit"));
     assert_eq!(field_errors(&res.body), ["lines[1]"]);
 
-    let nulls = booking(D, json!([{"account": "1400", "debit": null, "credit": null}, {"account": "8400", "credit": "1"}]));
-    app.post("/v1/bookings", nulls).await.expect(400, Some("debit_xor_credit"));
+    let nulls = booking(
+        D,
+        json!([{"account": "1400", "debit": null, "credit": null}, {"account": "8400", "credit": "1"}]),
+    );
+    app.post("/v1/bookings", nulls)
+        .await
+        .expect(400, Some("debit_xor_credit"));
 }
 
 #[tokio::test]
 async fn non_positive_amount_zero_and_negative() {
     let app = spawn_app().await;
-    let res = app.post("/v1/bookings", transfer(D, "1400", "8400", "0.00")).await;
+    let res = app
+        .post("/v1/bookings", transfer(D, "1400", "8400", "0.00"))
+        .await;
     res.expect(400, Some("non_positive_amount"));
     assert_eq!(field_errors(&res.body), ["lines[0].debit"]);
 
-    let negative = booking(D, json!([{"account": "1400", "credit": "-5.00"}, {"account": "8400", "credit": "5.00"}]));
+    let negative = booking(
+        D,
+        json!([{"account": "1400", "credit": "-5.00"}, {"account": "8400", "credit": "5.00"}]),
+    );
     let res = app.post("/v1/bookings", negative).await;
     res.expect(400, Some("non_positive_amount"));
     assert_eq!(field_errors(&res.body), ["lines[0].credit"]);
@@ -95,19 +118,33 @@ async fn non_positive_amount_zero_and_negative() {
 #[tokio::test]
 async fn amount_precision_in_eur_and_in_jpy() {
     let app = spawn_app().await;
-    let res = app.post("/v1/bookings", transfer(D, "1400", "8400", "10.001")).await;
+    let res = app
+        .post("/v1/bookings", transfer(D, "1400", "8400", "10.001"))
+        .await;
     res.expect(400, Some("amount_precision"));
     assert_eq!(field_errors(&res.body), ["lines[0].debit"]);
     // Trailing zeros are not extra precision.
     app.book_ok(transfer(D, "1400", "8400", "10.0000")).await;
     assert_eq!(app.balance("1400").await, "10.00");
 
-    let jpy = with(transfer(D, "1200", "8400", "1000.5"), "fx", json!({"currency": "JPY", "rate": "160"}));
+    let jpy = with(
+        transfer(D, "1200", "8400", "1000.5"),
+        "fx",
+        json!({"currency": "JPY", "rate": "160"}),
+    );
     let res = app.post("/v1/bookings", jpy).await;
     res.expect(400, Some("amount_precision"));
-    assert!(res.body["error"].as_str().unwrap().contains("JPY"), "{}", res.body);
+    assert!(
+        res.body["error"].as_str().unwrap().contains("JPY"),
+        "{}",
+        res.body
+    );
 
-    let jpy = with(transfer(D, "1200", "8400", "16000"), "fx", json!({"currency": "JPY", "rate": "160"}));
+    let jpy = with(
+        transfer(D, "1200", "8400", "16000"),
+        "fx",
+        json!({"currency": "JPY", "rate": "160"}),
+    );
     app.book_ok(jpy).await;
     assert_eq!(app.balance("1200").await, "100.00");
 }
@@ -115,11 +152,17 @@ async fn amount_precision_in_eur_and_in_jpy() {
 #[tokio::test]
 async fn amount_too_large() {
     let app = spawn_app().await;
-    let res = app.post("/v1/bookings", transfer(D, "1400", "8400", "1000000000000.01")).await;
+    let res = app
+        .post(
+            "/v1/bookings",
+            transfer(D, "1400", "8400", "1000000000000.01"),
+        )
+        .await;
     res.expect(400, Some("amount_too_large"));
     assert_eq!(field_errors(&res.body), ["lines[0].debit"]);
     // The limit itself is allowed.
-    app.book_ok(transfer(D, "1400", "8400", "1000000000000")).await;
+    app.book_ok(transfer(D, "1400", "8400", "1000000000000"))
+        .await;
     assert_eq!(app.balance("1400").await, "1000000000000.00");
 }
 
@@ -139,13 +182,27 @@ async fn too_long_description_reference_and_line_fields() {
     let app = spawn_app().await;
     let long = |n: usize| "x".repeat(n);
     let res = app
-        .post("/v1/bookings", with(transfer(D, "1400", "8400", "1.00"), "description", json!(long(501))))
+        .post(
+            "/v1/bookings",
+            with(
+                transfer(D, "1400", "8400", "1.00"),
+                "description",
+                json!(long(501)),
+            ),
+        )
         .await;
     res.expect(400, Some("too_long"));
     assert_eq!(field_errors(&res.body), ["description"]);
 
     let res = app
-        .post("/v1/bookings", with(transfer(D, "1400", "8400", "1.00"), "external_reference", json!(long(201))))
+        .post(
+            "/v1/bookings",
+            with(
+                transfer(D, "1400", "8400", "1.00"),
+                "external_reference",
+                json!(long(201)),
+            ),
+        )
         .await;
     res.expect(400, Some("too_long"));
     assert_eq!(field_errors(&res.body), ["external_reference"]);
@@ -159,23 +216,39 @@ async fn too_long_description_reference_and_line_fields() {
     assert_eq!(field_errors(&res.body), ["lines[0].description"]);
 
     // Characters, not bytes: 500 umlauts are fine.
-    let body = with(transfer(D, "1400", "8400", "1.00"), "description", json!("ä".repeat(500)));
+    let body = with(
+        transfer(D, "1400", "8400", "1.00"),
+        "description",
+        json!("ä".repeat(500)),
+    );
     app.book_ok(body).await;
 }
 
 #[tokio::test]
 async fn unknown_account_missing_and_inactive() {
     let app = spawn_app().await;
-    let res = app.post("/v1/bookings", transfer(D, "1400", "8888", "1.00")).await;
+    let res = app
+        .post("/v1/bookings", transfer(D, "1400", "8888", "1.00"))
+        .await;
     res.expect(400, Some("unknown_account"));
     assert_eq!(field_errors(&res.body), ["lines[1].account"]);
 
-    app.patch("/v1/accounts/4930", json!({"is_active": false})).await.expect(200, None);
-    let res = app.post("/v1/bookings", transfer(D, "4930", "1200", "1.00")).await;
+    app.patch("/v1/accounts/4930", json!({"is_active": false}))
+        .await
+        .expect(200, None);
+    let res = app
+        .post("/v1/bookings", transfer(D, "4930", "1200", "1.00"))
+        .await;
     res.expect(400, Some("unknown_account"));
-    assert!(res.body["error"].as_str().unwrap().contains("inactive"), "{}", res.body);
+    assert!(
+        res.body["error"].as_str().unwrap().contains("inactive"),
+        "{}",
+        res.body
+    );
 
-    app.patch("/v1/accounts/4930", json!({"is_active": true})).await.expect(200, None);
+    app.patch("/v1/accounts/4930", json!({"is_active": true}))
+        .await
+        .expect(200, None);
     app.book_ok(transfer(D, "4930", "1200", "1.00")).await;
     assert_eq!(app.balance("4930").await, "1.00");
 }
@@ -183,14 +256,22 @@ async fn unknown_account_missing_and_inactive() {
 #[tokio::test]
 async fn unknown_tax_code_missing_and_inactive() {
     let app = spawn_app().await;
-    let res = app.post("/v1/bookings", sale_with(D, "100.00", "119.00", "UST19")).await;
+    let res = app
+        .post("/v1/bookings", sale_with(D, "100.00", "119.00", "UST19"))
+        .await;
     res.expect(400, Some("unknown_tax_code"));
     assert_eq!(field_errors(&res.body), ["lines[1].tax_code"]);
 
     app.delete("/v1/tax-codes/USt19").await.expect(200, None);
-    let res = app.post("/v1/bookings", sale("2026-03-14", "100.00", "119.00")).await;
+    let res = app
+        .post("/v1/bookings", sale("2026-03-14", "100.00", "119.00"))
+        .await;
     res.expect(400, Some("unknown_tax_code"));
-    assert!(res.body["error"].as_str().unwrap().contains("inactive"), "{}", res.body);
+    assert!(
+        res.body["error"].as_str().unwrap().contains("inactive"),
+        "{}",
+        res.body
+    );
     assert_eq!(app.balance("1400").await, "0.00");
 }
 
@@ -204,11 +285,17 @@ fn sale_with(date: &str, net: &str, gross: &str, code: &str) -> Value {
 #[tokio::test]
 async fn tax_code_misconfigured_when_its_account_is_inactive() {
     let app = spawn_app().await;
-    app.patch("/v1/accounts/1776", json!({"is_active": false})).await.expect(200, None);
+    app.patch("/v1/accounts/1776", json!({"is_active": false}))
+        .await
+        .expect(200, None);
     let res = app.post("/v1/bookings", sale(D, "100.00", "119.00")).await;
     res.expect(400, Some("tax_code_misconfigured"));
     assert_eq!(field_errors(&res.body), ["lines[1].tax_code"]);
-    assert!(res.body["error"].as_str().unwrap().contains("1776"), "{}", res.body);
+    assert!(
+        res.body["error"].as_str().unwrap().contains("1776"),
+        "{}",
+        res.body
+    );
 }
 
 #[tokio::test]
@@ -217,13 +304,22 @@ async fn unbalanced_after_tax_expansion() {
     // 100 net + 19 tax on the credit side against a debit of only 100.
     let res = app.post("/v1/bookings", sale(D, "100.00", "100.00")).await;
     res.expect(400, Some("unbalanced"));
-    assert_eq!(res.body["error"], "Booking is not balanced: debit 100.00 != credit 119.00");
+    assert_eq!(
+        res.body["error"],
+        "Booking is not balanced: debit 100.00 != credit 119.00"
+    );
 }
 
 #[tokio::test]
 async fn fx_rules_unknown_currency_invalid_rate_and_base_currency() {
     let app = spawn_app().await;
-    let fx = |currency: &str, rate: Value| with(transfer(D, "1200", "8400", "10.00"), "fx", json!({"currency": currency, "rate": rate}));
+    let fx = |currency: &str, rate: Value| {
+        with(
+            transfer(D, "1200", "8400", "10.00"),
+            "fx",
+            json!({"currency": currency, "rate": rate}),
+        )
+    };
     let res = app.post("/v1/bookings", fx("XYZ", json!("1.1"))).await;
     res.expect(400, Some("unknown_currency"));
     assert_eq!(field_errors(&res.body), ["fx.currency"]);
@@ -245,17 +341,29 @@ async fn invalid_metadata() {
     res.expect(400, Some("invalid_metadata"));
     assert_eq!(field_errors(&res.body), ["custom_metadata"]);
 
-    let many: serde_json::Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
-    app.post("/v1/bookings", meta(Value::Object(many))).await.expect(400, Some("invalid_metadata"));
-    let fifty: serde_json::Map<String, Value> = (0..50).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let many: serde_json::Map<String, Value> =
+        (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
+    app.post("/v1/bookings", meta(Value::Object(many)))
+        .await
+        .expect(400, Some("invalid_metadata"));
+    let fifty: serde_json::Map<String, Value> =
+        (0..50).map(|i| (format!("k{i}"), json!("v"))).collect();
     app.book_ok(meta(Value::Object(fifty))).await;
 
     let mut long_key = serde_json::Map::new();
     long_key.insert("k".repeat(41), json!("v"));
-    app.post("/v1/bookings", meta(Value::Object(long_key))).await.expect(400, Some("invalid_metadata"));
-    app.post("/v1/bookings", meta(json!({"": "v"}))).await.expect(400, Some("invalid_metadata"));
-    app.post("/v1/bookings", meta(json!({"note": "v".repeat(501)}))).await.expect(400, Some("invalid_metadata"));
-    app.post("/v1/bookings", meta(json!({"nested": {"a": "b"}}))).await.expect(400, Some("invalid_metadata"));
+    app.post("/v1/bookings", meta(Value::Object(long_key)))
+        .await
+        .expect(400, Some("invalid_metadata"));
+    app.post("/v1/bookings", meta(json!({"": "v"})))
+        .await
+        .expect(400, Some("invalid_metadata"));
+    app.post("/v1/bookings", meta(json!({"note": "v".repeat(501)})))
+        .await
+        .expect(400, Some("invalid_metadata"));
+    app.post("/v1/bookings", meta(json!({"nested": {"a": "b"}})))
+        .await
+        .expect(400, Some("invalid_metadata"));
     // Not an object at all is a type error of the body.
     let res = app.post("/v1/bookings", meta(json!(["a"]))).await;
     res.expect(400, Some("invalid_field"));
@@ -265,12 +373,23 @@ async fn invalid_metadata() {
 #[tokio::test]
 async fn unknown_document() {
     let app = spawn_app().await;
-    let body = with(transfer(D, "1400", "8400", "1.00"), "document_id", json!(uuid::Uuid::now_v7().to_string()));
+    let body = with(
+        transfer(D, "1400", "8400", "1.00"),
+        "document_id",
+        json!(uuid::Uuid::now_v7().to_string()),
+    );
     let res = app.post("/v1/bookings", body).await;
     res.expect(400, Some("unknown_document"));
     assert_eq!(field_errors(&res.body), ["document_id"]);
     let res = app
-        .post("/v1/bookings", with(transfer(D, "1400", "8400", "1.00"), "document_id", json!("not-a-uuid")))
+        .post(
+            "/v1/bookings",
+            with(
+                transfer(D, "1400", "8400", "1.00"),
+                "document_id",
+                json!("not-a-uuid"),
+            ),
+        )
         .await;
     res.expect(400, Some("invalid_field"));
     assert_eq!(field_errors(&res.body), ["document_id"]);
@@ -281,20 +400,31 @@ async fn another_tenants_document_is_unknown() {
     let app = spawn_app().await;
     let other = as_tenant(&app, app.other_tenant().await);
     let doc = upload_pdf(&other, "other.pdf").await;
-    let body = with(transfer(D, "1400", "8400", "1.00"), "document_id", json!(doc));
-    app.post("/v1/bookings", body.clone()).await.expect(400, Some("unknown_document"));
+    let body = with(
+        transfer(D, "1400", "8400", "1.00"),
+        "document_id",
+        json!(doc),
+    );
+    app.post("/v1/bookings", body.clone())
+        .await
+        .expect(400, Some("unknown_document"));
     other.book_ok(body).await;
 }
 
 #[tokio::test]
 async fn duplicate_external_reference_and_skip_duplicate_check() {
     let app = spawn_app().await;
-    let body = with(transfer(D, "1400", "8400", "1.00"), "external_reference", json!("INV-2026-0042"));
+    let body = with(
+        transfer(D, "1400", "8400", "1.00"),
+        "external_reference",
+        json!("INV-2026-0042"),
+    );
     app.book_ok(body.clone()).await;
     let res = app.post("/v1/bookings", body.clone()).await;
     res.expect(409, Some("duplicate"));
     assert_eq!(field_errors(&res.body), ["external_reference"]);
-    app.book_ok(with(body.clone(), "skip_duplicate_check", json!(true))).await;
+    app.book_ok(with(body.clone(), "skip_duplicate_check", json!(true)))
+        .await;
     assert_eq!(app.balance("1400").await, "2.00");
     // Another tenant may use the same reference.
     let other = as_tenant(&app, app.other_tenant().await);
@@ -304,8 +434,14 @@ async fn duplicate_external_reference_and_skip_duplicate_check() {
 #[tokio::test]
 async fn duplicate_within_concurrent_requests_books_once() {
     let app = spawn_app().await;
-    let body = with(transfer(D, "1400", "8400", "1.00"), "external_reference", json!("RACE-1"));
-    let results = futures_util::future::join_all((0..16).map(|_| app.post("/v1/bookings", body.clone()))).await;
+    let body = with(
+        transfer(D, "1400", "8400", "1.00"),
+        "external_reference",
+        json!("RACE-1"),
+    );
+    let results =
+        futures_util::future::join_all((0..16).map(|_| app.post("/v1/bookings", body.clone())))
+            .await;
     let created = results.iter().filter(|r| r.status.as_u16() == 201).count();
     assert_eq!(created, 1);
     for r in results.iter().filter(|r| r.status.as_u16() != 201) {
@@ -319,18 +455,40 @@ async fn amounts_as_json_numbers_and_strings() {
     let app = spawn_app().await;
     let text = r#"{"booking_date": "2026-03-14", "description": "numbers",
         "lines": [{"account": "1400", "debit": 119.00}, {"account": "8400", "credit": 100, "tax_code": "USt19"}]}"#;
-    let res = json_text(&app, Method::POST, "/v1/bookings", Some(&app.tenant.key), text).await;
+    let res = json_text(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        Some(&app.tenant.key),
+        text,
+    )
+    .await;
     assert_eq!(res.expect(201, None)["event_count"], 3);
     // A number with more precision than a float holds is taken exactly.
     let text = r#"{"booking_date": "2026-03-14", "description": "precise",
         "lines": [{"account": "1400", "debit": 12345678901.23}, {"account": "8400", "credit": "12345678901.23"}]}"#;
-    json_text(&app, Method::POST, "/v1/bookings", Some(&app.tenant.key), text).await.expect(201, None);
+    json_text(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        Some(&app.tenant.key),
+        text,
+    )
+    .await
+    .expect(201, None);
     assert_eq!(app.balance("1400").await, "12345679020.23");
     for bad in [r#"1e2"#, r#""12,50""#, r#""abc""#, r#"true"#] {
         let text = format!(
             r#"{{"booking_date": "2026-03-14", "description": "x", "lines": [{{"account": "1400", "debit": {bad}}}, {{"account": "8400", "credit": "100"}}]}}"#
         );
-        let res = json_text(&app, Method::POST, "/v1/bookings", Some(&app.tenant.key), &text).await;
+        let res = json_text(
+            &app,
+            Method::POST,
+            "/v1/bookings",
+            Some(&app.tenant.key),
+            &text,
+        )
+        .await;
         res.expect(400, Some("invalid_field"));
         assert_eq!(field_errors(&res.body), ["lines[0].debit"], "{bad}");
     }
@@ -357,8 +515,18 @@ async fn lines_of(app: &TestApp, intent: &str) -> Vec<(String, String, String, S
         .collect()
 }
 
-fn line(account: &str, debit: &str, credit: &str, generated: &str) -> (String, String, String, String) {
-    (account.into(), debit.into(), credit.into(), generated.into())
+fn line(
+    account: &str,
+    debit: &str,
+    credit: &str,
+    generated: &str,
+) -> (String, String, String, String) {
+    (
+        account.into(),
+        debit.into(),
+        credit.into(),
+        generated.into(),
+    )
 }
 
 #[tokio::test]
@@ -368,12 +536,22 @@ async fn tax_is_rounded_half_away_from_zero_per_line() {
     let id = app.book_ok(sale(D, "0.05", "0.06")).await;
     assert_eq!(
         lines_of(&app, &id).await,
-        [line("1400", "0.06", "", ""), line("8400", "", "0.05", ""), line("1776", "", "0.01", "tax")]
+        [
+            line("1400", "0.06", "", ""),
+            line("8400", "", "0.05", ""),
+            line("1776", "", "0.01", "tax")
+        ]
     );
     // 10.50 × 7 % = 0.735 → 0.74
-    let body = booking(D, json!([{"account": "1400", "debit": "11.24"}, {"account": "8300", "credit": "10.50", "tax_code": "USt7"}]));
+    let body = booking(
+        D,
+        json!([{"account": "1400", "debit": "11.24"}, {"account": "8300", "credit": "10.50", "tax_code": "USt7"}]),
+    );
     let id = app.book_ok(body).await;
-    assert_eq!(lines_of(&app, &id).await[2], line("1771", "", "0.74", "tax"));
+    assert_eq!(
+        lines_of(&app, &id).await[2],
+        line("1771", "", "0.74", "tax")
+    );
     assert_eq!(app.balance("1771").await, "-0.74");
     // Per line, not per booking: 2 × round(0.03 × 19 %) = 0.02, while round(0.06 × 19 %) would be 0.01.
     let body = booking(
@@ -386,15 +564,24 @@ async fn tax_is_rounded_half_away_from_zero_per_line() {
     assert_eq!(res.expect(201, None)["event_count"], 5);
     assert_eq!(app.balance("1776").await, "-0.03");
     // Input VAT on the debit side.
-    let body = booking(D, json!([{"account": "4930", "debit": "10.50", "tax_code": "VSt19"}, {"account": "1600", "credit": "12.50"}]));
+    let body = booking(
+        D,
+        json!([{"account": "4930", "debit": "10.50", "tax_code": "VSt19"}, {"account": "1600", "credit": "12.50"}]),
+    );
     let id = app.book_ok(body).await;
-    assert_eq!(lines_of(&app, &id).await[2], line("1576", "2.00", "", "tax"));
+    assert_eq!(
+        lines_of(&app, &id).await[2],
+        line("1576", "2.00", "", "tax")
+    );
 }
 
 #[tokio::test]
 async fn reverse_charge_books_input_and_self_assessed_output_vat() {
     let app = spawn_app().await;
-    let body = booking(D, json!([{"account": "3125", "debit": "1000.00", "tax_code": "RC19"}, {"account": "1600", "credit": "1000.00"}]));
+    let body = booking(
+        D,
+        json!([{"account": "3125", "debit": "1000.00", "tax_code": "RC19"}, {"account": "1600", "credit": "1000.00"}]),
+    );
     let res = app.post("/v1/bookings", body).await;
     assert_eq!(res.expect(201, None)["event_count"], 4);
     let id = res.body["intent_id"].as_str().unwrap();
@@ -411,7 +598,10 @@ async fn reverse_charge_books_input_and_self_assessed_output_vat() {
     assert_eq!(app.balance("1787").await, "-190.00");
     assert_eq!(app.balance("1600").await, "-1000.00");
 
-    let body = booking(D, json!([{"account": "3425", "debit": "200.00", "tax_code": "IGE19"}, {"account": "1600", "credit": "200.00"}]));
+    let body = booking(
+        D,
+        json!([{"account": "3425", "debit": "200.00", "tax_code": "IGE19"}, {"account": "1600", "credit": "200.00"}]),
+    );
     let res = app.post("/v1/bookings", body).await;
     assert_eq!(res.expect(201, None)["event_count"], 4);
     assert_eq!(app.balance("1574").await, "38.00");
@@ -423,8 +613,12 @@ async fn reverse_charge_books_input_and_self_assessed_output_vat() {
 async fn zero_rate_codes_write_no_tax_line() {
     let app = spawn_app().await;
     for (account, code) in [("8125", "IGL"), ("8120", "EXP"), ("8100", "USt0")] {
-        let body = sale_with(D, "100.00", "100.00", code).to_string().replace("8400", account);
-        let res = app.post("/v1/bookings", serde_json::from_str(&body).unwrap()).await;
+        let body = sale_with(D, "100.00", "100.00", code)
+            .to_string()
+            .replace("8400", account);
+        let res = app
+            .post("/v1/bookings", serde_json::from_str(&body).unwrap())
+            .await;
         assert_eq!(res.expect(201, None)["event_count"], 2, "{code}");
         let id = res.body["intent_id"].as_str().unwrap();
         let lines = app.get(&format!("/v1/journal/{id}")).await;
@@ -466,11 +660,18 @@ async fn fx_booking_rounds_base_amounts_onto_the_fx_rounding_account() {
     assert_eq!(s["total_debit"], "92.17");
     assert_eq!(s["total_credit"], "92.17");
     let e = &intent.body["entries"][0];
-    assert_eq!((e["currency"].as_str(), e["amount"].as_str()), (Some("USD"), Some("100.00")));
+    assert_eq!(
+        (e["currency"].as_str(), e["amount"].as_str()),
+        (Some("USD"), Some("100.00"))
+    );
     assert_eq!(app.balance("2150").await, "-0.01");
     assert_eq!(app.balance("1200").await, "92.17");
     // Without a rounding difference, no rounding line.
-    let body = with(transfer(D, "1200", "8400", "10.85"), "fx", json!({"currency": "USD", "rate": "1.0850"}));
+    let body = with(
+        transfer(D, "1200", "8400", "10.85"),
+        "fx",
+        json!({"currency": "USD", "rate": "1.0850"}),
+    );
     let res = app.post("/v1/bookings", body).await;
     assert_eq!(res.expect(201, None)["event_count"], 2);
     assert_eq!(app.balance("1200").await, "102.17");
@@ -480,14 +681,20 @@ async fn fx_booking_rounds_base_amounts_onto_the_fx_rounding_account() {
 async fn adjustment_period_books_into_period_13() {
     let app = spawn_app().await;
     let id = app
-        .book_ok(with(transfer("2026-12-31", "4930", "1200", "5.00"), "adjustment_period", json!(true)))
+        .book_ok(with(
+            transfer("2026-12-31", "4930", "1200", "5.00"),
+            "adjustment_period",
+            json!(true),
+        ))
         .await;
     let res = app.get(&format!("/v1/journal/{id}")).await;
     let body = res.expect(200, None);
     assert_eq!(body["summary"]["period"], "2026-13");
     assert_eq!(body["summary"]["booking_date"], "2026-12-31");
     assert_eq!(body["entries"][0]["period"], "2026-13");
-    let id = app.book_ok(transfer("2026-12-31", "4930", "1200", "5.00")).await;
+    let id = app
+        .book_ok(transfer("2026-12-31", "4930", "1200", "5.00"))
+        .await;
     let res = app.get(&format!("/v1/journal/{id}")).await;
     assert_eq!(res.expect(200, None)["summary"]["period"], "2026-12");
 }
@@ -532,30 +739,50 @@ async fn opening_balance_errors() {
     let app = spawn_app().await;
     let ob = |balances: Value| json!({"booking_date": "2026-01-01", "balances": balances});
     let path = "/v1/bookings/opening-balances";
-    app.post(path, ob(json!([]))).await.expect(400, Some("no_lines"));
-    let res = app.post(path, ob(json!([{"account": "8888", "debit": "1.00"}]))).await;
+    app.post(path, ob(json!([])))
+        .await
+        .expect(400, Some("no_lines"));
+    let res = app
+        .post(path, ob(json!([{"account": "8888", "debit": "1.00"}])))
+        .await;
     res.expect(400, Some("unknown_account"));
     assert_eq!(field_errors(&res.body), ["balances[0].account"]);
-    app.post(path, ob(json!([{"account": "1200", "debit": "1.00", "credit": "1.00"}])))
-        .await
-        .expect(400, Some("debit_xor_credit"));
+    app.post(
+        path,
+        ob(json!([{"account": "1200", "debit": "1.00", "credit": "1.00"}])),
+    )
+    .await
+    .expect(400, Some("debit_xor_credit"));
     app.post(path, ob(json!([{"account": "1200", "debit": "-1.00"}])))
         .await
         .expect(400, Some("non_positive_amount"));
     app.post(path, ob(json!([{"account": "1200", "debit": "1.001"}])))
         .await
         .expect(400, Some("amount_precision"));
-    app.post(path, ob(json!([{"account": "1200", "debit": "1.00", "tax_code": "USt19"}])))
+    app.post(
+        path,
+        ob(json!([{"account": "1200", "debit": "1.00", "tax_code": "USt19"}])),
+    )
+    .await
+    .expect(400, Some("unknown_tax_code"));
+    app.post(
+        path,
+        ob(json!([{"account": "1200", "debit": "1.00", "foo": 1}])),
+    )
+    .await
+    .expect(400, Some("unknown_field"));
+    let too_many: Vec<Value> = (0..251)
+        .map(|_| json!({"account": "1200", "debit": "1.00"}))
+        .collect();
+    app.post(path, ob(Value::Array(too_many)))
         .await
-        .expect(400, Some("unknown_tax_code"));
-    app.post(path, ob(json!([{"account": "1200", "debit": "1.00", "foo": 1}])))
-        .await
-        .expect(400, Some("unknown_field"));
-    let too_many: Vec<Value> = (0..251).map(|_| json!({"account": "1200", "debit": "1.00"})).collect();
-    app.post(path, ob(Value::Array(too_many))).await.expect(400, Some("too_many_lines"));
-    app.post(path, json!({"balances": [{"account": "1200", "debit": "1.00"}]}))
-        .await
-        .expect(400, Some("invalid_field"));
+        .expect(400, Some("too_many_lines"));
+    app.post(
+        path,
+        json!({"balances": [{"account": "1200", "debit": "1.00"}]}),
+    )
+    .await
+    .expect(400, Some("invalid_field"));
     soft_lock(app.tenant.id, "2026-01").await;
     app.post(path, ob(json!([{"account": "1200", "debit": "1.00"}])))
         .await
@@ -575,7 +802,10 @@ async fn custom_metadata_and_document_id_are_kept_with_the_intent() {
     let id = app.book_ok(body).await;
     let res = app.get(&format!("/v1/journal/{id}")).await;
     let m = &res.expect(200, None)["metadata"];
-    assert_eq!(m["custom_metadata"], json!({"crm_id": "42", "Kunde": "Müller"}));
+    assert_eq!(
+        m["custom_metadata"],
+        json!({"crm_id": "42", "Kunde": "Müller"})
+    );
     assert_eq!(m["document_id"], json!(doc));
     assert_eq!(res.body["summary"]["external_reference"], "INV-2026-0042");
 }
@@ -584,30 +814,62 @@ async fn custom_metadata_and_document_id_are_kept_with_the_intent() {
 async fn period_locked() {
     let app = spawn_app().await;
     soft_lock(app.tenant.id, "2026-02").await;
-    let res = app.post("/v1/bookings", transfer("2026-02-10", "1400", "8400", "1.00")).await;
-    res.expect(409, Some("period_locked"));
-    assert!(res.body["error"].as_str().unwrap().contains("2026-02"), "{}", res.body);
-    // Neighbouring periods stay open; an adjustment booking of a locked period 13 does not.
-    app.book_ok(transfer("2026-03-01", "1400", "8400", "1.00")).await;
-    app.book_ok(transfer("2026-01-31", "1400", "8400", "1.00")).await;
-    soft_lock(app.tenant.id, "2026-13").await;
     let res = app
-        .post("/v1/bookings", with(transfer("2026-12-31", "1400", "8400", "1.00"), "adjustment_period", json!(true)))
+        .post(
+            "/v1/bookings",
+            transfer("2026-02-10", "1400", "8400", "1.00"),
+        )
         .await;
     res.expect(409, Some("period_locked"));
-    app.book_ok(transfer("2026-12-31", "1400", "8400", "1.00")).await;
+    assert!(
+        res.body["error"].as_str().unwrap().contains("2026-02"),
+        "{}",
+        res.body
+    );
+    // Neighbouring periods stay open; an adjustment booking of a locked period 13 does not.
+    app.book_ok(transfer("2026-03-01", "1400", "8400", "1.00"))
+        .await;
+    app.book_ok(transfer("2026-01-31", "1400", "8400", "1.00"))
+        .await;
+    soft_lock(app.tenant.id, "2026-13").await;
+    let res = app
+        .post(
+            "/v1/bookings",
+            with(
+                transfer("2026-12-31", "1400", "8400", "1.00"),
+                "adjustment_period",
+                json!(true),
+            ),
+        )
+        .await;
+    res.expect(409, Some("period_locked"));
+    app.book_ok(transfer("2026-12-31", "1400", "8400", "1.00"))
+        .await;
     assert_eq!(app.balance("1400").await, "3.00");
 }
 
 #[tokio::test]
 async fn skr04_books_with_its_own_tax_accounts() {
-    let app = spawn_app_with(api::ApiConfig { workers: 1, ..Default::default() }, "skr04").await;
-    let body = booking(D, json!([{"account": "1200", "debit": "119.00"}, {"account": "4400", "credit": "100.00", "tax_code": "USt19"}]));
+    let app = spawn_app_with(
+        api::ApiConfig {
+            workers: 1,
+            ..Default::default()
+        },
+        "skr04",
+    )
+    .await;
+    let body = booking(
+        D,
+        json!([{"account": "1200", "debit": "119.00"}, {"account": "4400", "credit": "100.00", "tax_code": "USt19"}]),
+    );
     app.book_ok(body).await;
     assert_eq!(app.balance("3806").await, "-19.00");
     assert_eq!(app.balance("1200").await, "119.00");
     let fx = with(
-        booking(D, json!([{"account": "1800", "debit": "100.00"}, {"account": "4400", "credit": "50.00"}, {"account": "4300", "credit": "50.00"}])),
+        booking(
+            D,
+            json!([{"account": "1800", "debit": "100.00"}, {"account": "4400", "credit": "50.00"}, {"account": "4300", "credit": "50.00"}]),
+        ),
         "fx",
         json!({"currency": "USD", "rate": "1.0850"}),
     );

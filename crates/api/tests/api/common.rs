@@ -25,7 +25,9 @@ static SECRET: OnceLock<[u8; 32]> = OnceLock::new();
 pub async fn test_store() -> Store {
     let pool = store::connect(&database_url(), 8).expect("pool");
     let mut client = pool.get().await.expect("database connection");
-    store::migrate::migrate(&mut client).await.expect("migrations");
+    store::migrate::migrate(&mut client)
+        .await
+        .expect("migrations");
     let secret = *SECRET.get_or_init(|| rand::thread_rng().gen());
     drop(client);
     Store::new(pool, secret)
@@ -53,7 +55,13 @@ pub async fn create_tenant(store: &Store, chart: &str) -> Tenant {
         .await
         .expect("tenant");
     let (_, key) = store
-        .create_api_key(tenant.id, "test owner", &["*".to_string()], "unlimited", None)
+        .create_api_key(
+            tenant.id,
+            "test owner",
+            &["*".to_string()],
+            "unlimited",
+            None,
+        )
         .await
         .expect("key");
     Tenant {
@@ -84,30 +92,64 @@ impl Res {
     /// Asserts the status and, for errors, the envelope's code; returns the body.
     #[track_caller]
     pub fn expect(&self, status: u16, code: Option<&str>) -> &Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         if let Some(code) = code {
-            assert_eq!(self.body["code"], code, "unexpected error code; body: {}", self.body);
-            assert!(self.body["error"].as_str().is_some_and(|e| !e.is_empty()), "error message missing");
-            assert!(self.body["request_id"].as_str().is_some_and(|e| !e.is_empty()), "request_id missing");
+            assert_eq!(
+                self.body["code"], code,
+                "unexpected error code; body: {}",
+                self.body
+            );
+            assert!(
+                self.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "error message missing"
+            );
+            assert!(
+                self.body["request_id"]
+                    .as_str()
+                    .is_some_and(|e| !e.is_empty()),
+                "request_id missing"
+            );
         }
-        assert!(self.headers.contains_key("x-request-id"), "X-Request-Id missing");
+        assert!(
+            self.headers.contains_key("x-request-id"),
+            "X-Request-Id missing"
+        );
         &self.body
     }
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(api::ApiConfig { workers: 1, ..Default::default() }, "skr03").await
+    spawn_app_with(
+        api::ApiConfig {
+            workers: 1,
+            ..Default::default()
+        },
+        "skr03",
+    )
+    .await
 }
 
 pub async fn spawn_app_with(mut config: api::ApiConfig, chart: &str) -> TestApp {
     // Mails of this test go to a folder of its own.
-    let mail_dir = std::env::temp_dir().join(format!("kontor-mail-{:016x}", rand::thread_rng().gen::<u64>()));
+    let mail_dir = std::env::temp_dir().join(format!(
+        "kontor-mail-{:016x}",
+        rand::thread_rng().gen::<u64>()
+    ));
     config.mail.dir = mail_dir.clone();
     let store = test_store().await;
     let tenant = create_tenant(&store, chart).await;
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let server = api::serve(listener, api::AppState::new(store.clone(), config).expect("state")).expect("server");
+    let server = api::serve(
+        listener,
+        api::AppState::new(store.clone(), config).expect("state"),
+    )
+    .expect("server");
     tokio::spawn(server);
     TestApp {
         address,
@@ -134,8 +176,16 @@ impl TestApp {
             .1
     }
 
-    pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>) -> Res {
-        let mut req = self.client.request(method, format!("{}{}", self.address, path));
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Res {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
         if let Some(k) = key {
             req = req.bearer_auth(k);
         }
@@ -145,7 +195,14 @@ impl TestApp {
         into_res(req.send().await.expect("request")).await
     }
 
-    pub async fn raw(&self, method: Method, path: &str, key: Option<&str>, content_type: &str, body: Vec<u8>) -> Res {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Res {
         let mut req = self
             .client
             .request(method, format!("{}{}", self.address, path))
@@ -158,31 +215,51 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Res {
-        self.send(Method::GET, path, Some(&self.tenant.key.clone()), None).await
+        self.send(Method::GET, path, Some(&self.tenant.key.clone()), None)
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Res {
-        self.send(Method::POST, path, Some(&self.tenant.key.clone()), Some(&body)).await
+        self.send(
+            Method::POST,
+            path,
+            Some(&self.tenant.key.clone()),
+            Some(&body),
+        )
+        .await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Res {
-        self.send(Method::PATCH, path, Some(&self.tenant.key.clone()), Some(&body)).await
+        self.send(
+            Method::PATCH,
+            path,
+            Some(&self.tenant.key.clone()),
+            Some(&body),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str) -> Res {
-        self.send(Method::DELETE, path, Some(&self.tenant.key.clone()), None).await
+        self.send(Method::DELETE, path, Some(&self.tenant.key.clone()), None)
+            .await
     }
 
     /// Posts a booking and asserts 201; returns the intent id.
     pub async fn book_ok(&self, body: Value) -> String {
         let res = self.post("/v1/bookings", body).await;
-        res.expect(201, None)["intent_id"].as_str().unwrap().to_string()
+        res.expect(201, None)["intent_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Debit-positive balance of an account over all dates, as a string.
     pub async fn balance(&self, account: &str) -> String {
         let res = self.get(&format!("/v1/accounts/{account}/entries")).await;
-        res.expect(200, None)["balance"].as_str().unwrap().to_string()
+        res.expect(200, None)["balance"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 }
 

@@ -9,7 +9,13 @@ use serde_json::json;
 async fn upload_a_pdf_and_get_it_back() {
     let app = spawn_app().await;
     let content = pdf("invoice 42");
-    let res = upload(&app, content.clone(), "Rechnung 2026-0042.pdf", "application/pdf").await;
+    let res = upload(
+        &app,
+        content.clone(),
+        "Rechnung 2026-0042.pdf",
+        "application/pdf",
+    )
+    .await;
     let body = res.expect(201, None);
     assert_eq!(body["mime_type"], "application/pdf");
     assert_eq!(body["original_name"], "Rechnung 2026-0042.pdf");
@@ -24,18 +30,27 @@ async fn upload_a_pdf_and_get_it_back() {
     assert_eq!(res.bytes, content);
     assert_eq!(res.headers["content-type"], "application/pdf");
     let cd = res.headers["content-disposition"].to_str().unwrap();
-    assert!(cd.starts_with("attachment; filename=\"Rechnung 2026-0042.pdf\""), "{cd}");
+    assert!(
+        cd.starts_with("attachment; filename=\"Rechnung 2026-0042.pdf\""),
+        "{cd}"
+    );
 
     let res = app.get(&format!("/v1/documents/{id}/preview")).await;
     assert_eq!(res.status.as_u16(), 200);
     assert_eq!(res.bytes, content);
     let cd = res.headers["content-disposition"].to_str().unwrap();
-    assert!(cd.starts_with("inline; filename=\"Rechnung 2026-0042.pdf\""), "{cd}");
+    assert!(
+        cd.starts_with("inline; filename=\"Rechnung 2026-0042.pdf\""),
+        "{cd}"
+    );
     assert_eq!(res.headers["x-content-type-options"], "nosniff");
 
     let res = app.get(&format!("/v1/documents/{id}")).await;
     let meta = res.expect(200, None);
-    assert_eq!((meta["id"].as_str(), meta["original_name"].as_str()), (Some(id.as_str()), Some("Rechnung 2026-0042.pdf")));
+    assert_eq!(
+        (meta["id"].as_str(), meta["original_name"].as_str()),
+        (Some(id.as_str()), Some("Rechnung 2026-0042.pdf"))
+    );
 }
 
 #[tokio::test]
@@ -57,9 +72,17 @@ async fn names_are_cleaned_and_other_types_are_kept() {
     let b = upload(&app, pdf("same"), "2.pdf", "application/pdf").await;
     assert_ne!(a.expect(201, None)["id"], b.expect(201, None)["id"]);
     assert_eq!(a.body["blake3"], b.body["blake3"]);
-    let res = app.get(&format!("/v1/documents/{}/file", b.body["id"].as_str().unwrap())).await;
+    let res = app
+        .get(&format!(
+            "/v1/documents/{}/file",
+            b.body["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(res.bytes, pdf("same"));
-    assert!(res.headers["content-disposition"].to_str().unwrap().contains("filename=\"2.pdf\""));
+    assert!(res.headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("filename=\"2.pdf\""));
 }
 
 #[tokio::test]
@@ -85,14 +108,24 @@ async fn a_mismatched_part_content_type_is_refused() {
 
 #[tokio::test]
 async fn a_too_large_document_is_refused() {
-    let app = spawn_app_with(api::ApiConfig { workers: 1, max_document_bytes: 1024, ..Default::default() }, "skr03").await;
+    let app = spawn_app_with(
+        api::ApiConfig {
+            workers: 1,
+            max_document_bytes: 1024,
+            ..Default::default()
+        },
+        "skr03",
+    )
+    .await;
     let mut big = pdf("big");
     big.resize(4096, b' ');
     let res = upload(&app, big, "big.pdf", "application/pdf").await;
     res.expect(413, Some("payload_too_large"));
     let mut fits = pdf("fits");
     fits.resize(1024, b' ');
-    upload(&app, fits, "fits.pdf", "application/pdf").await.expect(201, None);
+    upload(&app, fits, "fits.pdf", "application/pdf")
+        .await
+        .expect(201, None);
 }
 
 #[tokio::test]
@@ -100,29 +133,71 @@ async fn missing_file_part_and_non_multipart_bodies() {
     let app = spawn_app().await;
     let key = app.tenant.key.clone();
     // A part with another name.
-    let res = upload_part(&app, Some(&key), "document", pdf("x"), "x.pdf", "application/pdf").await;
+    let res = upload_part(
+        &app,
+        Some(&key),
+        "document",
+        pdf("x"),
+        "x.pdf",
+        "application/pdf",
+    )
+    .await;
     res.expect(400, Some("unknown_field"));
     // Only a text field.
     let form = reqwest::multipart::Form::new().text("note", "no file here");
-    let res = app.client.post(format!("{}/v1/documents", app.address)).bearer_auth(&key).multipart(form).send().await;
+    let res = app
+        .client
+        .post(format!("{}/v1/documents", app.address))
+        .bearer_auth(&key)
+        .multipart(form)
+        .send()
+        .await;
     let res = into_res(res.unwrap()).await;
     res.expect(400, Some("unknown_field"));
     assert_eq!(field_errors(&res.body), ["note"]);
     // No part at all (RFC 2046 needs at least one), an empty or a broken multipart body.
     let ct = "multipart/form-data; boundary=XyZ";
-    let res = app.raw(Method::POST, "/v1/documents", Some(&key), ct, b"--XyZ--\r\n".to_vec()).await;
+    let res = app
+        .raw(
+            Method::POST,
+            "/v1/documents",
+            Some(&key),
+            ct,
+            b"--XyZ--\r\n".to_vec(),
+        )
+        .await;
     res.expect(400, Some("malformed_multipart"));
-    let res = app.raw(Method::POST, "/v1/documents", Some(&key), ct, Vec::new()).await;
+    let res = app
+        .raw(Method::POST, "/v1/documents", Some(&key), ct, Vec::new())
+        .await;
     res.expect(400, Some("malformed_multipart"));
-    let res = app.raw(Method::POST, "/v1/documents", Some(&key), ct, b"--XyZ\r\nContent-Disp".to_vec()).await;
+    let res = app
+        .raw(
+            Method::POST,
+            "/v1/documents",
+            Some(&key),
+            ct,
+            b"--XyZ\r\nContent-Disp".to_vec(),
+        )
+        .await;
     res.expect(400, Some("malformed_multipart"));
     // An empty file.
     let res = upload(&app, Vec::new(), "empty.pdf", "application/pdf").await;
     res.expect(400, Some("empty_file"));
     // Not multipart.
-    let res = app.raw(Method::POST, "/v1/documents", Some(&key), "application/pdf", pdf("raw")).await;
+    let res = app
+        .raw(
+            Method::POST,
+            "/v1/documents",
+            Some(&key),
+            "application/pdf",
+            pdf("raw"),
+        )
+        .await;
     res.expect(415, Some("unsupported_media_type"));
-    let res = app.post("/v1/documents", json!({"file": "JVBERi0xLjQ="})).await;
+    let res = app
+        .post("/v1/documents", json!({"file": "JVBERi0xLjQ="}))
+        .await;
     res.expect(415, Some("unsupported_media_type"));
 }
 
@@ -132,10 +207,14 @@ async fn another_tenants_document_is_not_found() {
     let other = as_tenant(&app, app.other_tenant().await);
     let id = upload_pdf(&other, "theirs.pdf").await;
     for suffix in ["", "/file", "/preview"] {
-        app.get(&format!("/v1/documents/{id}{suffix}")).await.expect(404, Some("not_found"));
+        app.get(&format!("/v1/documents/{id}{suffix}"))
+            .await
+            .expect(404, Some("not_found"));
         let res = other.get(&format!("/v1/documents/{id}{suffix}")).await;
         assert_eq!(res.status.as_u16(), 200, "{suffix}");
-        app.get(&format!("/v1/documents/not-a-uuid{suffix}")).await.expect(404, Some("not_found"));
+        app.get(&format!("/v1/documents/not-a-uuid{suffix}"))
+            .await
+            .expect(404, Some("not_found"));
         app.get(&format!("/v1/documents/{}{suffix}", uuid::Uuid::now_v7()))
             .await
             .expect(404, Some("not_found"));
@@ -147,7 +226,11 @@ async fn a_booking_can_name_its_document() {
     let app = spawn_app().await;
     let id = upload_pdf(&app, "beleg.pdf").await;
     let intent = app
-        .book_ok(with(transfer("2026-03-14", "4930", "1200", "9.99"), "document_id", json!(id)))
+        .book_ok(with(
+            transfer("2026-03-14", "4930", "1200", "9.99"),
+            "document_id",
+            json!(id),
+        ))
         .await;
     let res = app.get(&format!("/v1/journal/{intent}")).await;
     assert_eq!(res.expect(200, None)["metadata"]["document_id"], json!(id));
@@ -160,5 +243,7 @@ async fn a_booking_can_name_its_document() {
         .await
         .unwrap();
     assert_eq!(events.len(), 2);
-    assert!(events.iter().all(|r| r.get::<_, Option<String>>(0).as_deref() == Some(id.as_str())));
+    assert!(events
+        .iter()
+        .all(|r| r.get::<_, Option<String>>(0).as_deref() == Some(id.as_str())));
 }

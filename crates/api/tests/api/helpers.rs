@@ -31,7 +31,9 @@ pub fn dec(s: &str) -> Decimal {
 
 /// A decimal from a JSON string value (amounts on the wire).
 pub fn dec_of(v: &Value) -> Decimal {
-    dec(v.as_str().unwrap_or_else(|| panic!("{v} is not a string amount")))
+    dec(v
+        .as_str()
+        .unwrap_or_else(|| panic!("{v} is not a string amount")))
 }
 
 /// A direct connection to the test database (for configuration rows and checks on the tables).
@@ -84,13 +86,23 @@ pub async fn into_res(r: reqwest::Response) -> Res {
 }
 
 /// `POST /v1/documents` with one multipart part named `name`.
-pub async fn upload_part(app: &TestApp, key: Option<&str>, name: &str, content: Vec<u8>, file_name: &str, mime: &str) -> Res {
+pub async fn upload_part(
+    app: &TestApp,
+    key: Option<&str>,
+    name: &str,
+    content: Vec<u8>,
+    file_name: &str,
+    mime: &str,
+) -> Res {
     let part = reqwest::multipart::Part::bytes(content)
         .file_name(file_name.to_string())
         .mime_str(mime)
         .expect("mime");
     let form = reqwest::multipart::Form::new().part(name.to_string(), part);
-    let mut req = app.client.post(format!("{}/v1/documents", app.address)).multipart(form);
+    let mut req = app
+        .client
+        .post(format!("{}/v1/documents", app.address))
+        .multipart(form);
     if let Some(k) = key {
         req = req.bearer_auth(k);
     }
@@ -106,12 +118,28 @@ pub async fn upload(app: &TestApp, content: Vec<u8>, file_name: &str, mime: &str
 /// Uploads a PDF and returns its document id.
 pub async fn upload_pdf(app: &TestApp, file_name: &str) -> String {
     let res = upload(app, pdf(file_name), file_name, "application/pdf").await;
-    res.expect(201, None)["id"].as_str().expect("id").to_string()
+    res.expect(201, None)["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
 }
 
 /// A request with the given key (None: no Authorization header) and raw JSON text.
-pub async fn json_text(app: &TestApp, method: Method, path: &str, key: Option<&str>, text: &str) -> Res {
-    app.raw(method, path, key, "application/json", text.as_bytes().to_vec()).await
+pub async fn json_text(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    text: &str,
+) -> Res {
+    app.raw(
+        method,
+        path,
+        key,
+        "application/json",
+        text.as_bytes().to_vec(),
+    )
+    .await
 }
 
 /// A view of the same server acting as another tenant.
@@ -127,7 +155,9 @@ pub fn as_tenant(app: &TestApp, tenant: Tenant) -> TestApp {
 
 /// Entries and balance of an account for a query string such as `startDate=2026-02-01`.
 pub async fn entries(app: &TestApp, account: &str, query: &str) -> (Vec<Value>, Decimal) {
-    let res = app.get(&format!("/v1/accounts/{account}/entries?{query}")).await;
+    let res = app
+        .get(&format!("/v1/accounts/{account}/entries?{query}"))
+        .await;
     let body = res.expect(200, None);
     let entries = body["entries"].as_array().expect("entries").clone();
     (entries, dec_of(&body["balance"]))

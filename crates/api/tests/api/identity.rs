@@ -10,14 +10,24 @@ const PASSWORD: &str = "correct horse battery staple";
 /// A user of the app's tenant with a password; returns (user id, email).
 async fn user(app: &TestApp, role: &str) -> (Uuid, String) {
     let email = format!("{}-{}@acme.test", role, Uuid::now_v7().simple());
-    let member = app.store.invite_user(app.tenant.id, &email, "Anna Test", role).await.unwrap();
+    let member = app
+        .store
+        .invite_user(app.tenant.id, &email, "Anna Test", role)
+        .await
+        .unwrap();
     let hash = api::passwords::hash_blocking(PASSWORD).unwrap();
     app.store.set_password(member.id, &hash).await.unwrap();
     (member.id, email)
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> Res {
-    app.send(Method::POST, "/v1/auth/login", None, Some(&json!({"email": email, "password": password}))).await
+    app.send(
+        Method::POST,
+        "/v1/auth/login",
+        None,
+        Some(&json!({"email": email, "password": password})),
+    )
+    .await
 }
 
 async fn session(app: &TestApp, role: &str) -> (Uuid, String) {
@@ -39,12 +49,17 @@ fn last_mail(app: &TestApp) -> String {
 }
 
 fn mail_count(app: &TestApp) -> usize {
-    std::fs::read_dir(&app.mail_dir).map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir(&app.mail_dir)
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 fn token_in(mail: &str) -> String {
     // Quoted-printable may wrap lines; the token is the 48 hex characters after "token=".
-    let flat = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let flat = mail
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
     let at = flat.find("token=").expect("token in mail") + "token=".len();
     flat[at..at + 48].to_string()
 }
@@ -59,39 +74,88 @@ async fn login_gives_a_session_that_works_like_a_key() {
     assert_eq!(body["user"]["tenants"][0]["role"], "accountant");
     assert!(body["expires_at"].as_str().is_some());
     let token = body["token"].as_str().unwrap();
-    app.send(Method::GET, "/v1/accounts", Some(token), None).await.expect(200, None);
-    let res = app.send(Method::POST, "/v1/bookings", Some(token), Some(&sale("2026-03-14", "10.00", "11.90"))).await;
-    let intent = res.expect(201, None)["intent_id"].as_str().unwrap().to_string();
+    app.send(Method::GET, "/v1/accounts", Some(token), None)
+        .await
+        .expect(200, None);
+    let res = app
+        .send(
+            Method::POST,
+            "/v1/bookings",
+            Some(token),
+            Some(&sale("2026-03-14", "10.00", "11.90")),
+        )
+        .await;
+    let intent = res.expect(201, None)["intent_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The journal records the user as the cause.
     let res = app.get(&format!("/v1/journal/{intent}")).await;
-    assert_eq!(res.expect(200, None)["metadata"]["created_by"], json!({"kind": "user", "id": id.to_string()}));
-    let me = app.send(Method::GET, "/v1/auth/me", Some(token), None).await;
+    assert_eq!(
+        res.expect(200, None)["metadata"]["created_by"],
+        json!({"kind": "user", "id": id.to_string()})
+    );
+    let me = app
+        .send(Method::GET, "/v1/auth/me", Some(token), None)
+        .await;
     assert_eq!(me.expect(200, None)["email"], email.as_str());
 
     // Logout ends it at once.
-    app.send(Method::POST, "/v1/auth/logout", Some(token), None).await.expect(200, None);
-    app.send(Method::GET, "/v1/accounts", Some(token), None).await.expect(401, Some("unauthenticated"));
+    app.send(Method::POST, "/v1/auth/logout", Some(token), None)
+        .await
+        .expect(200, None);
+    app.send(Method::GET, "/v1/accounts", Some(token), None)
+        .await
+        .expect(401, Some("unauthenticated"));
 }
 
 #[tokio::test]
 async fn wrong_passwords_unknown_users_and_expired_sessions_are_refused() {
     let app = spawn_app().await;
     let (id, email) = user(&app, "viewer").await;
-    login(&app, &email, "not the password at all").await.expect(401, Some("invalid_credentials"));
-    login(&app, "nobody@nowhere.test", PASSWORD).await.expect(401, Some("invalid_credentials"));
-    app.send(Method::POST, "/v1/auth/login", None, Some(&json!({"email": email})))
+    login(&app, &email, "not the password at all")
         .await
-        .expect(400, Some("invalid_field"));
+        .expect(401, Some("invalid_credentials"));
+    login(&app, "nobody@nowhere.test", PASSWORD)
+        .await
+        .expect(401, Some("invalid_credentials"));
+    app.send(
+        Method::POST,
+        "/v1/auth/login",
+        None,
+        Some(&json!({"email": email})),
+    )
+    .await
+    .expect(400, Some("invalid_field"));
     // An expired session, a made-up one and garbage.
-    let (token, _) = app.store.create_session(id, chrono::Duration::seconds(-1)).await.unwrap();
-    app.send(Method::GET, "/v1/accounts", Some(&token), None).await.expect(401, Some("unauthenticated"));
+    let (token, _) = app
+        .store
+        .create_session(id, chrono::Duration::seconds(-1))
+        .await
+        .unwrap();
+    app.send(Method::GET, "/v1/accounts", Some(&token), None)
+        .await
+        .expect(401, Some("unauthenticated"));
     let fake = format!("ks_{}", "ab".repeat(24));
-    app.send(Method::GET, "/v1/accounts", Some(&fake), None).await.expect(401, Some("unauthenticated"));
-    app.send(Method::GET, "/v1/accounts", Some("hello"), None).await.expect(401, Some("unauthenticated"));
+    app.send(Method::GET, "/v1/accounts", Some(&fake), None)
+        .await
+        .expect(401, Some("unauthenticated"));
+    app.send(Method::GET, "/v1/accounts", Some("hello"), None)
+        .await
+        .expect(401, Some("unauthenticated"));
     // A deactivated user cannot log in.
     let owner = session(&app, "owner").await.1;
-    app.send(Method::DELETE, &format!("/v1/users/{id}"), Some(&owner), None).await.expect(200, None);
-    login(&app, &email, PASSWORD).await.expect(401, Some("invalid_credentials"));
+    app.send(
+        Method::DELETE,
+        &format!("/v1/users/{id}"),
+        Some(&owner),
+        None,
+    )
+    .await
+    .expect(200, None);
+    login(&app, &email, PASSWORD)
+        .await
+        .expect(401, Some("invalid_credentials"));
 }
 
 #[tokio::test]
@@ -99,12 +163,18 @@ async fn repeated_failed_logins_are_throttled_per_account() {
     let app = spawn_app().await;
     let (_, email) = user(&app, "viewer").await;
     for _ in 0..5 {
-        login(&app, &email, "wrong wrong wrong").await.expect(401, Some("invalid_credentials"));
+        login(&app, &email, "wrong wrong wrong")
+            .await
+            .expect(401, Some("invalid_credentials"));
     }
     // Even the right password waits now.
     let res = login(&app, &email, PASSWORD).await;
     res.expect(429, Some("too_many_attempts"));
-    let retry: u64 = res.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = res.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry > 0 && retry <= 900);
     // Another account from the same address is not locked by it.
     let (_, other) = user(&app, "viewer").await;
@@ -119,25 +189,63 @@ async fn roles_decide_what_a_session_may_do() {
     let accountant = session(&app, "accountant").await.1;
     let booking = sale("2026-03-14", "10.00", "11.90");
 
-    app.send(Method::GET, "/v1/journal", Some(&viewer), None).await.expect(200, None);
-    app.send(Method::POST, "/v1/bookings", Some(&viewer), Some(&booking)).await.expect(403, Some("role_forbidden"));
-    app.send(Method::GET, "/v1/audit/events", Some(&viewer), None).await.expect(403, Some("role_forbidden"));
+    app.send(Method::GET, "/v1/journal", Some(&viewer), None)
+        .await
+        .expect(200, None);
+    app.send(Method::POST, "/v1/bookings", Some(&viewer), Some(&booking))
+        .await
+        .expect(403, Some("role_forbidden"));
+    app.send(Method::GET, "/v1/audit/events", Some(&viewer), None)
+        .await
+        .expect(403, Some("role_forbidden"));
 
-    app.send(Method::GET, "/v1/audit/events", Some(&auditor), None).await.expect(200, None);
-    app.send(Method::POST, "/v1/bookings", Some(&auditor), Some(&booking)).await.expect(403, Some("role_forbidden"));
-    app.send(Method::POST, "/v1/periods/2026-01/soft-lock", Some(&auditor), None).await.expect(403, Some("role_forbidden"));
+    app.send(Method::GET, "/v1/audit/events", Some(&auditor), None)
+        .await
+        .expect(200, None);
+    app.send(Method::POST, "/v1/bookings", Some(&auditor), Some(&booking))
+        .await
+        .expect(403, Some("role_forbidden"));
+    app.send(
+        Method::POST,
+        "/v1/periods/2026-01/soft-lock",
+        Some(&auditor),
+        None,
+    )
+    .await
+    .expect(403, Some("role_forbidden"));
 
-    app.send(Method::POST, "/v1/bookings", Some(&accountant), Some(&booking)).await.expect(201, None);
-    app.send(Method::POST, "/v1/periods/2026-01/lock", Some(&accountant), None).await.expect(201, None);
+    app.send(
+        Method::POST,
+        "/v1/bookings",
+        Some(&accountant),
+        Some(&booking),
+    )
+    .await
+    .expect(201, None);
+    app.send(
+        Method::POST,
+        "/v1/periods/2026-01/lock",
+        Some(&accountant),
+        None,
+    )
+    .await
+    .expect(201, None);
     // Only owners manage keys and users.
     for (method, path) in [(Method::GET, "/v1/api-keys"), (Method::GET, "/v1/users")] {
         for token in [&viewer, &auditor, &accountant] {
-            app.send(method.clone(), path, Some(token), None).await.expect(403, Some("role_forbidden"));
+            app.send(method.clone(), path, Some(token), None)
+                .await
+                .expect(403, Some("role_forbidden"));
         }
     }
-    app.send(Method::POST, "/v1/api-keys", Some(&accountant), Some(&json!({"name": "x"})))
-        .await
-        .expect(403, Some("role_forbidden"));
+    app.send(
+        Method::POST,
+        "/v1/api-keys",
+        Some(&accountant),
+        Some(&json!({"name": "x"})),
+    )
+    .await
+    .expect(403, Some("role_forbidden"));
 }
 
 #[tokio::test]
@@ -147,18 +255,38 @@ async fn api_keys_never_manage_keys_or_users_even_an_owners_full_scope_key() {
     for (method, path, body) in [
         (Method::GET, "/v1/api-keys", None),
         (Method::POST, "/v1/api-keys", Some(json!({"name": "x"}))),
-        (Method::DELETE, &format!("/v1/api-keys/{}", Uuid::now_v7()) as &str, None),
+        (
+            Method::DELETE,
+            &format!("/v1/api-keys/{}", Uuid::now_v7()) as &str,
+            None,
+        ),
         (Method::GET, "/v1/users", None),
-        (Method::POST, "/v1/users", Some(json!({"email": "a@b.test", "name": "A", "role": "viewer"}))),
-        (Method::PATCH, &format!("/v1/users/{}", Uuid::now_v7()) as &str, Some(json!({"role": "viewer"}))),
-        (Method::DELETE, &format!("/v1/users/{}", Uuid::now_v7()) as &str, None),
+        (
+            Method::POST,
+            "/v1/users",
+            Some(json!({"email": "a@b.test", "name": "A", "role": "viewer"})),
+        ),
+        (
+            Method::PATCH,
+            &format!("/v1/users/{}", Uuid::now_v7()) as &str,
+            Some(json!({"role": "viewer"})),
+        ),
+        (
+            Method::DELETE,
+            &format!("/v1/users/{}", Uuid::now_v7()) as &str,
+            None,
+        ),
     ] {
         let res = app.send(method, path, Some(&key), body.as_ref()).await;
         res.expect(403, Some("owner_session_required"));
     }
     // Without credentials: 401.
-    app.send(Method::GET, "/v1/api-keys", None, None).await.expect(401, Some("unauthenticated"));
-    app.send(Method::GET, "/v1/users", None, None).await.expect(401, Some("unauthenticated"));
+    app.send(Method::GET, "/v1/api-keys", None, None)
+        .await
+        .expect(401, Some("unauthenticated"));
+    app.send(Method::GET, "/v1/users", None, None)
+        .await
+        .expect(401, Some("unauthenticated"));
 }
 
 #[tokio::test]
@@ -166,7 +294,12 @@ async fn owners_create_list_and_revoke_keys() {
     let app = spawn_app().await;
     let owner = session(&app, "owner").await.1;
     let res = app
-        .send(Method::POST, "/v1/api-keys", Some(&owner), Some(&json!({"name": "Shop", "scopes": ["journal:read"]})))
+        .send(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&owner),
+            Some(&json!({"name": "Shop", "scopes": ["journal:read"]})),
+        )
         .await;
     let created = res.expect(201, None).clone();
     assert_eq!(created["tier"], "starter");
@@ -174,12 +307,21 @@ async fn owners_create_list_and_revoke_keys() {
     let key = created["key"].as_str().unwrap().to_string();
     assert!(key.starts_with("kt_") && key.contains(created["prefix"].as_str().unwrap()));
     // The key works within its scope only.
-    app.send(Method::GET, "/v1/journal", Some(&key), None).await.expect(200, None);
-    app.send(Method::POST, "/v1/bookings", Some(&key), Some(&sale("2026-03-14", "1.00", "1.19")))
+    app.send(Method::GET, "/v1/journal", Some(&key), None)
         .await
-        .expect(403, Some("scope_missing"));
+        .expect(200, None);
+    app.send(
+        Method::POST,
+        "/v1/bookings",
+        Some(&key),
+        Some(&sale("2026-03-14", "1.00", "1.19")),
+    )
+    .await
+    .expect(403, Some("scope_missing"));
     // Listed without its secret.
-    let list = app.send(Method::GET, "/v1/api-keys", Some(&owner), None).await;
+    let list = app
+        .send(Method::GET, "/v1/api-keys", Some(&owner), None)
+        .await;
     let list = list.expect(200, None).as_array().unwrap().clone();
     let listed = list.iter().find(|k| k["id"] == created["id"]).unwrap();
     assert!(listed.get("key").is_none());
@@ -187,21 +329,35 @@ async fn owners_create_list_and_revoke_keys() {
     // Bad input.
     for (body, code) in [
         (json!({"name": ""}), "invalid_name"),
-        (json!({"name": "x", "scopes": ["journal:delete"]}), "invalid_scope"),
+        (
+            json!({"name": "x", "scopes": ["journal:delete"]}),
+            "invalid_scope",
+        ),
         (json!({"name": "x", "tier": "unlimited"}), "invalid_tier"),
         (json!({"name": "x", "colour": "red"}), "unknown_field"),
     ] {
-        app.send(Method::POST, "/v1/api-keys", Some(&owner), Some(&body)).await.expect(400, Some(code));
+        app.send(Method::POST, "/v1/api-keys", Some(&owner), Some(&body))
+            .await
+            .expect(400, Some(code));
     }
     // Revoked: refused at once.
     let path = format!("/v1/api-keys/{}", created["id"].as_str().unwrap());
     let res = app.send(Method::DELETE, &path, Some(&owner), None).await;
     assert!(res.expect(200, None)["revoked_at"].as_str().is_some());
-    app.send(Method::GET, "/v1/journal", Some(&key), None).await.expect(401, Some("unauthenticated"));
+    app.send(Method::GET, "/v1/journal", Some(&key), None)
+        .await
+        .expect(401, Some("unauthenticated"));
     // Another tenant's key id is not found.
     let other = app.other_tenant().await;
     let theirs = app.store.list_api_keys(other.id).await.unwrap()[0].id;
-    app.send(Method::DELETE, &format!("/v1/api-keys/{theirs}"), Some(&owner), None).await.expect(404, Some("not_found"));
+    app.send(
+        Method::DELETE,
+        &format!("/v1/api-keys/{theirs}"),
+        Some(&owner),
+        None,
+    )
+    .await
+    .expect(404, Some("not_found"));
 }
 
 #[tokio::test]
@@ -210,7 +366,12 @@ async fn invited_users_set_their_password_once() {
     let owner = session(&app, "owner").await.1;
     let email = format!("invitee-{}@acme.test", Uuid::now_v7().simple());
     let res = app
-        .send(Method::POST, "/v1/users", Some(&owner), Some(&json!({"email": email, "name": "Ina Vite", "role": "accountant"})))
+        .send(
+            Method::POST,
+            "/v1/users",
+            Some(&owner),
+            Some(&json!({"email": email, "name": "Ina Vite", "role": "accountant"})),
+        )
         .await;
     let invited = res.expect(201, None).clone();
     assert_eq!(invited["has_password"], false);
@@ -219,22 +380,49 @@ async fn invited_users_set_their_password_once() {
     assert!(mail.contains(&email));
     let token = token_in(&mail);
     // No password yet: no login.
-    login(&app, &email, PASSWORD).await.expect(401, Some("invalid_credentials"));
+    login(&app, &email, PASSWORD)
+        .await
+        .expect(401, Some("invalid_credentials"));
     let setup = |password: &str| json!({"token": token, "password": password});
-    app.send(Method::POST, "/v1/auth/setup-password", None, Some(&setup("short"))).await.expect(400, Some("weak_password"));
-    app.send(Method::POST, "/v1/auth/setup-password", None, Some(&setup(PASSWORD))).await.expect(200, None);
+    app.send(
+        Method::POST,
+        "/v1/auth/setup-password",
+        None,
+        Some(&setup("short")),
+    )
+    .await
+    .expect(400, Some("weak_password"));
+    app.send(
+        Method::POST,
+        "/v1/auth/setup-password",
+        None,
+        Some(&setup(PASSWORD)),
+    )
+    .await
+    .expect(200, None);
     login(&app, &email, PASSWORD).await.expect(200, None);
     // The token is single-use.
-    app.send(Method::POST, "/v1/auth/setup-password", None, Some(&setup("another fine password")))
-        .await
-        .expect(400, Some("invalid_token"));
+    app.send(
+        Method::POST,
+        "/v1/auth/setup-password",
+        None,
+        Some(&setup("another fine password")),
+    )
+    .await
+    .expect(400, Some("invalid_token"));
     // Inviting the same address again is a conflict; bad input is refused.
     let again = json!({"email": email, "name": "Ina", "role": "viewer"});
-    app.send(Method::POST, "/v1/users", Some(&owner), Some(&again)).await.expect(409, Some("user_exists"));
+    app.send(Method::POST, "/v1/users", Some(&owner), Some(&again))
+        .await
+        .expect(409, Some("user_exists"));
     let bad = json!({"email": "not-an-email", "name": "X", "role": "viewer"});
-    app.send(Method::POST, "/v1/users", Some(&owner), Some(&bad)).await.expect(400, Some("invalid_email"));
+    app.send(Method::POST, "/v1/users", Some(&owner), Some(&bad))
+        .await
+        .expect(400, Some("invalid_email"));
     let bad = json!({"email": "x@y.test", "name": "X", "role": "admin"});
-    app.send(Method::POST, "/v1/users", Some(&owner), Some(&bad)).await.expect(400, Some("invalid_role"));
+    app.send(Method::POST, "/v1/users", Some(&owner), Some(&bad))
+        .await
+        .expect(400, Some("invalid_role"));
 }
 
 #[tokio::test]
@@ -243,9 +431,21 @@ async fn password_reset_answers_the_same_for_unknown_addresses() {
     let (_, email) = user(&app, "viewer").await;
     let before = mail_count(&app);
     let unknown = app
-        .send(Method::POST, "/v1/auth/forgot-password", None, Some(&json!({"email": "ghost@acme.test"})))
+        .send(
+            Method::POST,
+            "/v1/auth/forgot-password",
+            None,
+            Some(&json!({"email": "ghost@acme.test"})),
+        )
         .await;
-    let known = app.send(Method::POST, "/v1/auth/forgot-password", None, Some(&json!({"email": email}))).await;
+    let known = app
+        .send(
+            Method::POST,
+            "/v1/auth/forgot-password",
+            None,
+            Some(&json!({"email": email})),
+        )
+        .await;
     assert_eq!(unknown.status.as_u16(), 202);
     assert_eq!(known.status.as_u16(), 202);
     assert_eq!(unknown.body, known.body);
@@ -256,25 +456,46 @@ async fn password_reset_answers_the_same_for_unknown_addresses() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert_eq!(mail_count(&app), before + 1, "exactly one mail, for the known address");
+    assert_eq!(
+        mail_count(&app),
+        before + 1,
+        "exactly one mail, for the known address"
+    );
     let mail = last_mail(&app);
     assert!(mail.contains(&email));
     let token = token_in(&mail);
     let (_, old_session) = {
         let res = login(&app, &email, PASSWORD).await;
-        ((), res.expect(200, None)["token"].as_str().unwrap().to_string())
+        (
+            (),
+            res.expect(200, None)["token"].as_str().unwrap().to_string(),
+        )
     };
     let new_password = "a completely new passphrase";
-    app.send(Method::POST, "/v1/auth/setup-password", None, Some(&json!({"token": token, "password": new_password})))
+    app.send(
+        Method::POST,
+        "/v1/auth/setup-password",
+        None,
+        Some(&json!({"token": token, "password": new_password})),
+    )
+    .await
+    .expect(200, None);
+    login(&app, &email, PASSWORD)
         .await
-        .expect(200, None);
-    login(&app, &email, PASSWORD).await.expect(401, Some("invalid_credentials"));
+        .expect(401, Some("invalid_credentials"));
     login(&app, &email, new_password).await.expect(200, None);
     // The reset ended the sessions that existed before it; the token cannot be replayed.
-    app.send(Method::GET, "/v1/accounts", Some(&old_session), None).await.expect(401, Some("unauthenticated"));
-    app.send(Method::POST, "/v1/auth/setup-password", None, Some(&json!({"token": token, "password": "yet another passphrase"})))
+    app.send(Method::GET, "/v1/accounts", Some(&old_session), None)
         .await
-        .expect(400, Some("invalid_token"));
+        .expect(401, Some("unauthenticated"));
+    app.send(
+        Method::POST,
+        "/v1/auth/setup-password",
+        None,
+        Some(&json!({"token": token, "password": "yet another passphrase"})),
+    )
+    .await
+    .expect(400, Some("invalid_token"));
 }
 
 #[tokio::test]
@@ -283,27 +504,70 @@ async fn owners_change_roles_and_deactivation_ends_sessions_at_once() {
     let (owner_id, owner) = session(&app, "owner").await;
     let (id, token) = session(&app, "accountant").await;
     let path = format!("/v1/users/{id}");
-    let res = app.send(Method::PATCH, &path, Some(&owner), Some(&json!({"role": "viewer"}))).await;
+    let res = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&owner),
+            Some(&json!({"role": "viewer"})),
+        )
+        .await;
     assert_eq!(res.expect(200, None)["role"], "viewer");
-    app.send(Method::POST, "/v1/bookings", Some(&token), Some(&sale("2026-03-14", "1.00", "1.19")))
-        .await
-        .expect(403, Some("role_forbidden"));
+    app.send(
+        Method::POST,
+        "/v1/bookings",
+        Some(&token),
+        Some(&sale("2026-03-14", "1.00", "1.19")),
+    )
+    .await
+    .expect(403, Some("role_forbidden"));
     let list = app.send(Method::GET, "/v1/users", Some(&owner), None).await;
     assert!(list.expect(200, None).as_array().unwrap().len() >= 2);
-    app.send(Method::DELETE, &path, Some(&owner), None).await.expect(200, None);
-    app.send(Method::GET, "/v1/journal", Some(&token), None).await.expect(401, Some("unauthenticated"));
+    app.send(Method::DELETE, &path, Some(&owner), None)
+        .await
+        .expect(200, None);
+    app.send(Method::GET, "/v1/journal", Some(&token), None)
+        .await
+        .expect(401, Some("unauthenticated"));
     // The last owner stays.
     let own = format!("/v1/users/{owner_id}");
-    app.send(Method::PATCH, &own, Some(&owner), Some(&json!({"role": "viewer"}))).await.expect(409, Some("last_owner"));
-    app.send(Method::DELETE, &own, Some(&owner), None).await.expect(409, Some("last_owner"));
+    app.send(
+        Method::PATCH,
+        &own,
+        Some(&owner),
+        Some(&json!({"role": "viewer"})),
+    )
+    .await
+    .expect(409, Some("last_owner"));
+    app.send(Method::DELETE, &own, Some(&owner), None)
+        .await
+        .expect(409, Some("last_owner"));
     // Another tenant's user is not found; bad bodies are refused.
     let other = app.other_tenant().await;
-    let stranger = app.store.invite_user(other.id, "stranger@else.test", "S", "viewer").await.unwrap();
-    app.send(Method::PATCH, &format!("/v1/users/{}", stranger.id), Some(&owner), Some(&json!({"role": "viewer"})))
+    let stranger = app
+        .store
+        .invite_user(other.id, "stranger@else.test", "S", "viewer")
         .await
-        .expect(404, Some("not_found"));
-    app.send(Method::DELETE, &format!("/v1/users/{}", stranger.id), Some(&owner), None).await.expect(404, Some("not_found"));
-    app.send(Method::PATCH, &own, Some(&owner), Some(&json!({"role": 7}))).await.expect(400, Some("invalid_field"));
+        .unwrap();
+    app.send(
+        Method::PATCH,
+        &format!("/v1/users/{}", stranger.id),
+        Some(&owner),
+        Some(&json!({"role": "viewer"})),
+    )
+    .await
+    .expect(404, Some("not_found"));
+    app.send(
+        Method::DELETE,
+        &format!("/v1/users/{}", stranger.id),
+        Some(&owner),
+        None,
+    )
+    .await
+    .expect(404, Some("not_found"));
+    app.send(Method::PATCH, &own, Some(&owner), Some(&json!({"role": 7})))
+        .await
+        .expect(400, Some("invalid_field"));
 }
 
 #[tokio::test]
@@ -312,9 +576,15 @@ async fn a_user_of_several_tenants_chooses_one_with_x_tenant_slug() {
     let (id, token) = session(&app, "accountant").await;
     let email = app.store.user_by_id(id).await.unwrap().email;
     let other = app.other_tenant().await;
-    app.store.invite_user(other.id, &email, "Anna", "viewer").await.unwrap();
+    app.store
+        .invite_user(other.id, &email, "Anna", "viewer")
+        .await
+        .unwrap();
     let get = |slug: Option<&str>| {
-        let mut req = app.client.get(format!("{}/v1/journal", app.address)).bearer_auth(&token);
+        let mut req = app
+            .client
+            .get(format!("{}/v1/journal", app.address))
+            .bearer_auth(&token);
         if let Some(s) = slug {
             req = req.header("x-tenant-slug", s);
         }
@@ -322,8 +592,14 @@ async fn a_user_of_several_tenants_chooses_one_with_x_tenant_slug() {
     };
     let res = get(None).await.unwrap();
     assert_eq!(res.status().as_u16(), 400);
-    assert_eq!(res.json::<Value>().await.unwrap()["code"], "tenant_required");
-    assert_eq!(get(Some(&app.tenant.slug)).await.unwrap().status().as_u16(), 200);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "tenant_required"
+    );
+    assert_eq!(
+        get(Some(&app.tenant.slug)).await.unwrap().status().as_u16(),
+        200
+    );
     assert_eq!(get(Some(&other.slug)).await.unwrap().status().as_u16(), 200);
     let res = get(Some("no-such-tenant")).await.unwrap();
     assert_eq!(res.status().as_u16(), 404);
@@ -346,21 +622,47 @@ async fn rate_limits_follow_the_key_tier() {
         workers: 1,
         ..Default::default()
     };
-    config.rate_limits = api::guard::RateLimits::parse("starter=3/3600,professional=10/3600").unwrap();
+    config.rate_limits =
+        api::guard::RateLimits::parse("starter=3/3600,professional=10/3600").unwrap();
     let app = spawn_app_with(config, "skr03").await;
     let scopes = vec!["*".to_string()];
-    let (_, key) = app.store.create_api_key(app.tenant.id, "s", &scopes, "starter", None).await.unwrap();
+    let (_, key) = app
+        .store
+        .create_api_key(app.tenant.id, "s", &scopes, "starter", None)
+        .await
+        .unwrap();
     for remaining in [2, 1, 0] {
-        let res = app.send(Method::GET, "/v1/accounts", Some(&key), None).await;
+        let res = app
+            .send(Method::GET, "/v1/accounts", Some(&key), None)
+            .await;
         res.expect(200, None);
         assert_eq!(res.headers["x-ratelimit-limit"], "3");
-        assert_eq!(res.headers["x-ratelimit-remaining"], remaining.to_string().as_str());
+        assert_eq!(
+            res.headers["x-ratelimit-remaining"],
+            remaining.to_string().as_str()
+        );
         assert_eq!(res.headers["x-ratelimit-tier"], "starter");
-        assert!(res.headers["x-ratelimit-reset"].to_str().unwrap().parse::<i64>().unwrap() > chrono::Utc::now().timestamp());
+        assert!(
+            res.headers["x-ratelimit-reset"]
+                .to_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+                > chrono::Utc::now().timestamp()
+        );
     }
-    let res = app.send(Method::GET, "/v1/accounts", Some(&key), None).await;
+    let res = app
+        .send(Method::GET, "/v1/accounts", Some(&key), None)
+        .await;
     res.expect(429, Some("rate_limited"));
-    assert!(res.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 0);
+    assert!(
+        res.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
     assert_eq!(res.headers["x-ratelimit-remaining"], "0");
     // The unlimited admin key has no limit headers.
     let res = app.get("/v1/accounts").await;
@@ -389,12 +691,20 @@ async fn an_idempotency_key_replays_the_first_response() {
     assert_eq!(again.json::<Value>().await.unwrap(), first);
     assert_eq!(app.balance("1400").await, "119.00");
     // Same key, another body.
-    let other = post("order-42", sale("2026-03-14", "1.00", "1.19")).await.unwrap();
+    let other = post("order-42", sale("2026-03-14", "1.00", "1.19"))
+        .await
+        .unwrap();
     assert_eq!(other.status().as_u16(), 409);
-    assert_eq!(other.json::<Value>().await.unwrap()["code"], "idempotency_conflict");
+    assert_eq!(
+        other.json::<Value>().await.unwrap()["code"],
+        "idempotency_conflict"
+    );
     // A refused request is replayed as refused too.
     let bad = json!({"booking_date": "2026-03-14", "description": "x", "lines": []});
-    assert_eq!(post("bad-1", bad.clone()).await.unwrap().status().as_u16(), 400);
+    assert_eq!(
+        post("bad-1", bad.clone()).await.unwrap().status().as_u16(),
+        400
+    );
     assert_eq!(post("bad-1", bad).await.unwrap().status().as_u16(), 400);
     // Keys are per tenant: another tenant may use the same key.
     let stranger = app.other_tenant().await;
@@ -408,7 +718,10 @@ async fn an_idempotency_key_replays_the_first_response() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 201);
-    assert_ne!(res.json::<Value>().await.unwrap()["intent_id"], first["intent_id"]);
+    assert_ne!(
+        res.json::<Value>().await.unwrap()["intent_id"],
+        first["intent_id"]
+    );
     // A malformed key.
     let res = app
         .client
@@ -424,7 +737,14 @@ async fn an_idempotency_key_replays_the_first_response() {
 
 #[tokio::test]
 async fn twenty_concurrent_identical_requests_create_exactly_one_booking() {
-    let app = spawn_app_with(api::ApiConfig { workers: 2, ..Default::default() }, "skr03").await;
+    let app = spawn_app_with(
+        api::ApiConfig {
+            workers: 2,
+            ..Default::default()
+        },
+        "skr03",
+    )
+    .await;
     let body = sale("2026-03-14", "100.00", "119.00");
     let requests = (0..20).map(|_| {
         app.client
@@ -439,7 +759,12 @@ async fn twenty_concurrent_identical_requests_create_exactly_one_booking() {
     for r in responses {
         let r = r.unwrap();
         assert_eq!(r.status().as_u16(), 201);
-        ids.insert(r.json::<Value>().await.unwrap()["intent_id"].as_str().unwrap().to_string());
+        ids.insert(
+            r.json::<Value>().await.unwrap()["intent_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     assert_eq!(ids.len(), 1, "one booking, replayed to every request");
     assert_eq!(app.balance("1400").await, "119.00");
@@ -453,21 +778,57 @@ async fn the_contact_form_is_public_guarded_and_stored() {
     let marker = Uuid::now_v7().to_string();
     let msg = |extra: Value| {
         let mut m = json!({"name": "Lea", "email": "lea@example.test", "message": format!("Hallo {marker}")});
-        m.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        m.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         m
     };
-    app.send(Method::POST, "/v1/contact", None, Some(&msg(json!({})))).await.expect(200, None);
+    app.send(Method::POST, "/v1/contact", None, Some(&msg(json!({}))))
+        .await
+        .expect(200, None);
     // A bot filling the honeypot gets the same answer, nothing is stored.
-    let res = app.send(Method::POST, "/v1/contact", None, Some(&msg(json!({"_honeypot": "http://spam"})))).await;
+    let res = app
+        .send(
+            Method::POST,
+            "/v1/contact",
+            None,
+            Some(&msg(json!({"_honeypot": "http://spam"}))),
+        )
+        .await;
     assert_eq!(res.expect(200, None)["ok"], true);
     let db = app.store.client().await.unwrap();
     let stored: i64 = db
-        .query_one("SELECT count(*) FROM contact_messages WHERE message = $1", &[&format!("Hallo {marker}")])
+        .query_one(
+            "SELECT count(*) FROM contact_messages WHERE message = $1",
+            &[&format!("Hallo {marker}")],
+        )
         .await
         .unwrap()
         .get(0);
     assert_eq!(stored, 1);
-    app.send(Method::POST, "/v1/contact", None, Some(&msg(json!({"email": "nope"})))).await.expect(400, Some("invalid_email"));
-    app.send(Method::POST, "/v1/contact", None, Some(&msg(json!({"phone": "1"})))).await.expect(400, Some("unknown_field"));
-    app.raw(Method::POST, "/v1/contact", None, "text/plain", b"hi".to_vec()).await.expect(415, Some("unsupported_media_type"));
+    app.send(
+        Method::POST,
+        "/v1/contact",
+        None,
+        Some(&msg(json!({"email": "nope"}))),
+    )
+    .await
+    .expect(400, Some("invalid_email"));
+    app.send(
+        Method::POST,
+        "/v1/contact",
+        None,
+        Some(&msg(json!({"phone": "1"}))),
+    )
+    .await
+    .expect(400, Some("unknown_field"));
+    app.raw(
+        Method::POST,
+        "/v1/contact",
+        None,
+        "text/plain",
+        b"hi".to_vec(),
+    )
+    .await
+    .expect(415, Some("unsupported_media_type"));
 }

@@ -33,7 +33,12 @@ fn pairs(body: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["booking_date"].as_str().unwrap().to_string(), e["account"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["booking_date"].as_str().unwrap().to_string(),
+                e["account"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -77,15 +82,44 @@ async fn filters_account_dates_search_reference_and_limit() {
     let app = spawn_app().await;
     some_bookings(&app).await;
     let cases: Vec<(&str, Vec<(String, String)>)> = vec![
-        ("account=4210", vec![p("2026-02-10", "4210"), p("2026-01-10", "4210")]),
-        ("startDate=2026-02-15", vec![p("2026-03-05", "1200"), p("2026-03-05", "4920"), p("2026-02-20", "1200"), p("2026-02-20", "4930")]),
-        ("endDate=2026-01-31", vec![p("2026-01-10", "1200"), p("2026-01-10", "4210")]),
-        ("startDate=2026-02-10&endDate=2026-02-10&account=1200", vec![p("2026-02-10", "1200")]),
-        ("search=miete&account=4210", vec![p("2026-02-10", "4210"), p("2026-01-10", "4210")]),
-        ("search=SCHREIB", vec![p("2026-02-20", "1200"), p("2026-02-20", "4930")]),
-        ("search=tel-0", vec![p("2026-03-05", "1200"), p("2026-03-05", "4920")]),
+        (
+            "account=4210",
+            vec![p("2026-02-10", "4210"), p("2026-01-10", "4210")],
+        ),
+        (
+            "startDate=2026-02-15",
+            vec![
+                p("2026-03-05", "1200"),
+                p("2026-03-05", "4920"),
+                p("2026-02-20", "1200"),
+                p("2026-02-20", "4930"),
+            ],
+        ),
+        (
+            "endDate=2026-01-31",
+            vec![p("2026-01-10", "1200"), p("2026-01-10", "4210")],
+        ),
+        (
+            "startDate=2026-02-10&endDate=2026-02-10&account=1200",
+            vec![p("2026-02-10", "1200")],
+        ),
+        (
+            "search=miete&account=4210",
+            vec![p("2026-02-10", "4210"), p("2026-01-10", "4210")],
+        ),
+        (
+            "search=SCHREIB",
+            vec![p("2026-02-20", "1200"), p("2026-02-20", "4930")],
+        ),
+        (
+            "search=tel-0",
+            vec![p("2026-03-05", "1200"), p("2026-03-05", "4920")],
+        ),
         ("search=%25", vec![]),
-        ("externalReference=RENT-02", vec![p("2026-02-10", "1200"), p("2026-02-10", "4210")]),
+        (
+            "externalReference=RENT-02",
+            vec![p("2026-02-10", "1200"), p("2026-02-10", "4210")],
+        ),
         ("externalReference=RENT", vec![]),
         ("account=9999", vec![]),
     ];
@@ -93,7 +127,11 @@ async fn filters_account_dates_search_reference_and_limit() {
         let res = app.get(&format!("/v1/journal?{query}")).await;
         let body = res.expect(200, None);
         assert_eq!(pairs(body), expected, "{query}");
-        assert_eq!(res.headers["x-total-count"], expected.len().to_string().as_str(), "{query}");
+        assert_eq!(
+            res.headers["x-total-count"],
+            expected.len().to_string().as_str(),
+            "{query}"
+        );
     }
     let res = app.get("/v1/journal?limit=3").await;
     let body = res.expect(200, None);
@@ -101,7 +139,10 @@ async fn filters_account_dates_search_reference_and_limit() {
     assert_eq!(res.headers["x-total-count"], "8");
     assert_eq!(body["limit"], 3);
     let res = app.get("/v1/journal?limit=3&offset=6").await;
-    assert_eq!(pairs(res.expect(200, None)), [p("2026-01-10", "1200"), p("2026-01-10", "4210")]);
+    assert_eq!(
+        pairs(res.expect(200, None)),
+        [p("2026-01-10", "1200"), p("2026-01-10", "4210")]
+    );
     // A page past the end is empty, the total stays.
     let res = app.get("/v1/journal?offset=100").await;
     let body = res.expect(200, None);
@@ -123,7 +164,9 @@ async fn one_intent_with_entries_summary_and_metadata() {
     body["description"] = json!("  Invoice 1  ");
     body["lines"][1]["description"] = json!("Beratung");
     body["lines"][1]["cost_center"] = json!("KST-1");
-    let first = app.book_ok(transfer("2026-03-01", "1200", "8400", "1.00")).await;
+    let first = app
+        .book_ok(transfer("2026-03-01", "1200", "8400", "1.00"))
+        .await;
     let id = app.book_ok(body).await;
     let res = app.get(&format!("/v1/journal/{id}")).await;
     let body = res.expect(200, None);
@@ -147,7 +190,10 @@ async fn one_intent_with_entries_summary_and_metadata() {
     );
     assert_eq!(body["linked_intents"], json!([]));
     let m = &body["metadata"];
-    assert_eq!(m["created_by"], json!({"kind": "api_key", "id": owner_key_id(&app).await}));
+    assert_eq!(
+        m["created_by"],
+        json!({"kind": "api_key", "id": owner_key_id(&app).await})
+    );
     assert!(m["created_at"].as_str().unwrap().ends_with('Z'), "{m}");
     assert_eq!(m["custom_metadata"], Value::Null);
     assert_eq!(m["document_id"], Value::Null);
@@ -155,18 +201,41 @@ async fn one_intent_with_entries_summary_and_metadata() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["seq"].as_i64().unwrap(), e["hash"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["seq"].as_i64().unwrap(),
+                e["hash"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let stored = app.store.events(app.tenant.id, 3, 3).await.unwrap();
-    assert_eq!(hashes, stored.iter().map(|e| (e.seq, hex::encode(&e.hash))).collect::<Vec<_>>());
-    assert!(hashes.iter().all(|(_, h)| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())));
+    assert_eq!(
+        hashes,
+        stored
+            .iter()
+            .map(|e| (e.seq, hex::encode(&e.hash)))
+            .collect::<Vec<_>>()
+    );
+    assert!(hashes.iter().all(|(_, h)| h.len() == 64
+        && h.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())));
 
     // A key's own id: a second key shows up as the creator of what it books.
-    let key = app.key_with_scopes(&["journal:write", "journal:read"]).await;
-    let res = app
-        .send(reqwest::Method::POST, "/v1/bookings", Some(&key), Some(&transfer("2026-03-02", "1200", "8400", "1.00")))
+    let key = app
+        .key_with_scopes(&["journal:write", "journal:read"])
         .await;
-    let second = res.expect(201, None)["intent_id"].as_str().unwrap().to_string();
+    let res = app
+        .send(
+            reqwest::Method::POST,
+            "/v1/bookings",
+            Some(&key),
+            Some(&transfer("2026-03-02", "1200", "8400", "1.00")),
+        )
+        .await;
+    let second = res.expect(201, None)["intent_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let res = app.get(&format!("/v1/journal/{second}")).await;
     let by = &res.expect(200, None)["metadata"]["created_by"];
     assert_eq!(by["kind"], "api_key");
@@ -179,12 +248,23 @@ async fn one_intent_with_entries_summary_and_metadata() {
 async fn unknown_malformed_and_other_tenants_intents_are_not_found() {
     let app = spawn_app().await;
     let other = as_tenant(&app, app.other_tenant().await);
-    let theirs = other.book_ok(transfer("2026-03-14", "1200", "8400", "1.00")).await;
-    app.get(&format!("/v1/journal/{theirs}")).await.expect(404, Some("not_found"));
-    other.get(&format!("/v1/journal/{theirs}")).await.expect(200, None);
-    app.get(&format!("/v1/journal/{}", uuid::Uuid::now_v7())).await.expect(404, Some("not_found"));
+    let theirs = other
+        .book_ok(transfer("2026-03-14", "1200", "8400", "1.00"))
+        .await;
+    app.get(&format!("/v1/journal/{theirs}"))
+        .await
+        .expect(404, Some("not_found"));
+    other
+        .get(&format!("/v1/journal/{theirs}"))
+        .await
+        .expect(200, None);
+    app.get(&format!("/v1/journal/{}", uuid::Uuid::now_v7()))
+        .await
+        .expect(404, Some("not_found"));
     for bad in ["not-a-uuid", "123", "01a2-xyz"] {
-        app.get(&format!("/v1/journal/{bad}")).await.expect(404, Some("not_found"));
+        app.get(&format!("/v1/journal/{bad}"))
+            .await
+            .expect(404, Some("not_found"));
     }
     // Their lines are not in my journal.
     let res = app.get("/v1/journal").await;

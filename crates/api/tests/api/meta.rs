@@ -29,11 +29,19 @@ async fn openapi_describes_every_route() {
     assert!(routes.len() >= 40, "routes parsed: {}", routes.len());
     for (method, path) in routes {
         let op = &doc["paths"][&path][&method];
-        assert!(op.is_object(), "{method} {path} is not in the OpenAPI document");
-        assert!(op["responses"].is_object(), "{method} {path} has no responses");
+        assert!(
+            op.is_object(),
+            "{method} {path} is not in the OpenAPI document"
+        );
+        assert!(
+            op["responses"].is_object(),
+            "{method} {path} has no responses"
+        );
     }
     // The same document under /v1 needs a key.
-    app.send(Method::GET, "/v1/openapi.json", None, None).await.expect(401, Some("unauthenticated"));
+    app.send(Method::GET, "/v1/openapi.json", None, None)
+        .await
+        .expect(401, Some("unauthenticated"));
     let res = app.get("/v1/openapi.json").await;
     assert_eq!(res.expect(200, None)["paths"], doc["paths"]);
 }

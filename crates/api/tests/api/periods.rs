@@ -14,7 +14,14 @@ async fn post_as(app: &TestApp, key: &str, path: &str) -> Res {
 }
 
 async fn request_lock(app: &TestApp, period: &str) -> String {
-    let res = app.send(Method::POST, &format!("/v1/periods/{period}/lock"), Some(&app.tenant.key.clone()), None).await;
+    let res = app
+        .send(
+            Method::POST,
+            &format!("/v1/periods/{period}/lock"),
+            Some(&app.tenant.key.clone()),
+            None,
+        )
+        .await;
     let body = res.expect(201, None);
     assert_eq!(body["status"], "pending");
     assert_eq!(body["period"], period);
@@ -25,12 +32,21 @@ async fn request_lock(app: &TestApp, period: &str) -> String {
 /// Requests with the tenant's key, approves with `approver`; returns the approve response body.
 async fn lock(app: &TestApp, approver: &str, period: &str) -> Value {
     let id = request_lock(app, period).await;
-    let res = post_as(app, approver, &format!("/v1/periods/{period}/lock/{id}/approve")).await;
+    let res = post_as(
+        app,
+        approver,
+        &format!("/v1/periods/{period}/lock/{id}/approve"),
+    )
+    .await;
     res.expect(200, None).clone()
 }
 
 fn period_of<'a>(list: &'a Value, period: &str) -> &'a Value {
-    list.as_array().unwrap().iter().find(|p| p["period"] == period).expect("period listed")
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == period)
+        .expect("period listed")
 }
 
 #[tokio::test]
@@ -45,15 +61,26 @@ async fn periods_exist_without_being_created() {
     assert_eq!(list[1]["end_date"], "2026-02-28");
     assert_eq!(list[12]["period"], "2026-13");
     assert_eq!(list[12]["period_number"], 13);
-    assert!(list.iter().all(|p| p["status"] == "open" && p["closing_hash"].is_null()));
+    assert!(list
+        .iter()
+        .all(|p| p["status"] == "open" && p["closing_hash"].is_null()));
 
     // Without fiscal_year: every year with bookings, and the current one.
     app.book_ok(sale("2024-05-02", "10.00", "11.90")).await;
     let res = app.get("/v1/periods").await;
     let all = res.expect(200, None).as_array().unwrap().clone();
-    let years: std::collections::BTreeSet<i64> = all.iter().map(|p| p["fiscal_year"].as_i64().unwrap()).collect();
+    let years: std::collections::BTreeSet<i64> = all
+        .iter()
+        .map(|p| p["fiscal_year"].as_i64().unwrap())
+        .collect();
     assert!(years.contains(&2024));
-    assert!(years.contains(&(chrono::Utc::now().format("%Y").to_string().parse::<i64>().unwrap())));
+    assert!(years.contains(
+        &(chrono::Utc::now()
+            .format("%Y")
+            .to_string()
+            .parse::<i64>()
+            .unwrap())
+    ));
     assert_eq!(all.len(), years.len() * 13);
 }
 
@@ -66,16 +93,22 @@ async fn soft_lock_refuses_bookings_and_reopen_allows_them_again() {
     assert_eq!(body["period_number"], 2);
     assert!(body["locked_by"].as_str().unwrap().starts_with("api_key:"));
 
-    let refused = app.post("/v1/bookings", sale("2026-02-10", "10.00", "11.90")).await;
+    let refused = app
+        .post("/v1/bookings", sale("2026-02-10", "10.00", "11.90"))
+        .await;
     refused.expect(409, Some("period_locked"));
     // Soft-locking twice is not a transition.
-    app.post("/v1/periods/2026-02/soft-lock", json!(null)).await.expect(409, Some("invalid_transition"));
+    app.post("/v1/periods/2026-02/soft-lock", json!(null))
+        .await
+        .expect(409, Some("invalid_transition"));
 
     let res = app.post("/v1/periods/2026-02/reopen", json!(null)).await;
     assert_eq!(res.expect(200, None)["status"], "open");
     app.book_ok(sale("2026-02-10", "10.00", "11.90")).await;
     // Reopening an open period is refused.
-    app.post("/v1/periods/2026-02/reopen", json!(null)).await.expect(409, Some("invalid_transition"));
+    app.post("/v1/periods/2026-02/reopen", json!(null))
+        .await
+        .expect(409, Some("invalid_transition"));
 }
 
 #[tokio::test]
@@ -89,15 +122,30 @@ async fn lock_needs_four_eyes_and_stores_the_closing_hash() {
     let status = status.expect(200, None);
     assert_eq!(status["has_pending_request"], true);
     assert_eq!(status["request_id"], id);
-    assert!(status["requested_by"].as_str().unwrap().starts_with("api_key:"));
+    assert!(status["requested_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("api_key:"));
 
     // Booking while the lock is requested is refused.
-    app.post("/v1/bookings", sale("2026-01-20", "1.00", "1.19")).await.expect(409, Some("period_locked"));
+    app.post("/v1/bookings", sale("2026-01-20", "1.00", "1.19"))
+        .await
+        .expect(409, Some("period_locked"));
     // The requester cannot approve.
-    let own = app.post(&format!("/v1/periods/2026-01/lock/{id}/approve"), json!(null)).await;
+    let own = app
+        .post(
+            &format!("/v1/periods/2026-01/lock/{id}/approve"),
+            json!(null),
+        )
+        .await;
     own.expect(409, Some("four_eyes"));
 
-    let res = post_as(&app, &other, &format!("/v1/periods/2026-01/lock/{id}/approve")).await;
+    let res = post_as(
+        &app,
+        &other,
+        &format!("/v1/periods/2026-01/lock/{id}/approve"),
+    )
+    .await;
     let body = res.expect(200, None);
     assert_eq!(body["status"], "locked");
     assert_eq!(body["request_id"], id);
@@ -122,12 +170,26 @@ async fn lock_needs_four_eyes_and_stores_the_closing_hash() {
     assert_eq!(status.expect(200, None)["has_pending_request"], false);
 
     // Locked is final.
-    app.post("/v1/periods/2026-01/reopen", json!(null)).await.expect(409, Some("period_final"));
-    app.post("/v1/periods/2026-01/soft-lock", json!(null)).await.expect(409, Some("period_final"));
-    app.post("/v1/periods/2026-01/lock", json!(null)).await.expect(409, Some("period_final"));
-    app.post("/v1/bookings", sale("2026-01-31", "1.00", "1.19")).await.expect(409, Some("period_locked"));
+    app.post("/v1/periods/2026-01/reopen", json!(null))
+        .await
+        .expect(409, Some("period_final"));
+    app.post("/v1/periods/2026-01/soft-lock", json!(null))
+        .await
+        .expect(409, Some("period_final"));
+    app.post("/v1/periods/2026-01/lock", json!(null))
+        .await
+        .expect(409, Some("period_final"));
+    app.post("/v1/bookings", sale("2026-01-31", "1.00", "1.19"))
+        .await
+        .expect(409, Some("period_locked"));
     // Approving the same request again.
-    post_as(&app, &other, &format!("/v1/periods/2026-01/lock/{id}/approve")).await.expect(409, Some("request_not_pending"));
+    post_as(
+        &app,
+        &other,
+        &format!("/v1/periods/2026-01/lock/{id}/approve"),
+    )
+    .await
+    .expect(409, Some("request_not_pending"));
 }
 
 #[tokio::test]
@@ -145,12 +207,18 @@ async fn closing_hashes_chain_from_one_locked_period_to_the_next() {
     for e in events.iter().filter(|e| e.period == "2026-02") {
         input.extend_from_slice(&e.hash);
     }
-    assert_eq!(feb["closing_hash"], blake3::hash(&input).to_hex().to_string());
+    assert_eq!(
+        feb["closing_hash"],
+        blake3::hash(&input).to_hex().to_string()
+    );
     // A period without events locks too; its hash covers the previous closing and its id.
     let mar = lock(&app, &other, "2026-03").await;
     let mut input = hex::decode(feb["closing_hash"].as_str().unwrap()).unwrap();
     input.extend_from_slice(b"2026-03");
-    assert_eq!(mar["closing_hash"], blake3::hash(&input).to_hex().to_string());
+    assert_eq!(
+        mar["closing_hash"],
+        blake3::hash(&input).to_hex().to_string()
+    );
 }
 
 #[tokio::test]
@@ -161,9 +229,13 @@ async fn periods_lock_in_order_within_a_fiscal_year() {
     res.expect(409, Some("out_of_order"));
     assert!(res.body["error"].as_str().unwrap().contains("2026-01"));
     lock(&app, &other, "2026-01").await;
-    app.post("/v1/periods/2026-03/lock", json!(null)).await.expect(409, Some("out_of_order"));
+    app.post("/v1/periods/2026-03/lock", json!(null))
+        .await
+        .expect(409, Some("out_of_order"));
     // Period 13 only after 12.
-    app.post("/v1/periods/2026-13/lock", json!(null)).await.expect(409, Some("out_of_order"));
+    app.post("/v1/periods/2026-13/lock", json!(null))
+        .await
+        .expect(409, Some("out_of_order"));
     // Another fiscal year is independent.
     lock(&app, &other, "2027-01").await;
 }
@@ -172,23 +244,51 @@ async fn periods_lock_in_order_within_a_fiscal_year() {
 async fn cancel_returns_the_period_to_its_state_before_the_request() {
     let app = spawn_app().await;
     let other = second_key(&app).await;
-    app.post("/v1/periods/2026-01/soft-lock", json!(null)).await.expect(200, None);
+    app.post("/v1/periods/2026-01/soft-lock", json!(null))
+        .await
+        .expect(200, None);
     let id = request_lock(&app, "2026-01").await;
     // A second request while one is pending.
-    app.post("/v1/periods/2026-01/lock", json!(null)).await.expect(409, Some("invalid_transition"));
-    let res = post_as(&app, &other, &format!("/v1/periods/2026-01/lock/{id}/cancel")).await;
+    app.post("/v1/periods/2026-01/lock", json!(null))
+        .await
+        .expect(409, Some("invalid_transition"));
+    let res = post_as(
+        &app,
+        &other,
+        &format!("/v1/periods/2026-01/lock/{id}/cancel"),
+    )
+    .await;
     let body = res.expect(200, None);
     assert_eq!(body["ok"], true);
     assert_eq!(body["status"], "cancelled");
     let list = app.get("/v1/periods?fiscal_year=2026").await;
-    assert_eq!(period_of(list.expect(200, None), "2026-01")["status"], "soft_locked");
+    assert_eq!(
+        period_of(list.expect(200, None), "2026-01")["status"],
+        "soft_locked"
+    );
     // The cancelled request cannot be approved or cancelled again.
-    post_as(&app, &other, &format!("/v1/periods/2026-01/lock/{id}/approve")).await.expect(409, Some("request_not_pending"));
-    app.post(&format!("/v1/periods/2026-01/lock/{id}/cancel"), json!(null)).await.expect(409, Some("request_not_pending"));
+    post_as(
+        &app,
+        &other,
+        &format!("/v1/periods/2026-01/lock/{id}/approve"),
+    )
+    .await
+    .expect(409, Some("request_not_pending"));
+    app.post(
+        &format!("/v1/periods/2026-01/lock/{id}/cancel"),
+        json!(null),
+    )
+    .await
+    .expect(409, Some("request_not_pending"));
 
     // From open, cancel goes back to open and bookings are accepted again.
     let id = request_lock(&app, "2027-01").await;
-    app.post(&format!("/v1/periods/2027-01/lock/{id}/cancel"), json!(null)).await.expect(200, None);
+    app.post(
+        &format!("/v1/periods/2027-01/lock/{id}/cancel"),
+        json!(null),
+    )
+    .await
+    .expect(200, None);
     app.book_ok(sale("2027-01-10", "10.00", "11.90")).await;
 }
 
@@ -198,34 +298,98 @@ async fn lock_requests_are_refused_for_wrong_ids_scopes_and_tenants() {
     let id = request_lock(&app, "2026-01").await;
     // Unknown request id, a non-UUID, and the request under another period.
     let unknown = uuid::Uuid::now_v7();
-    app.post(&format!("/v1/periods/2026-01/lock/{unknown}/approve"), json!(null)).await.expect(404, Some("not_found"));
-    app.post("/v1/periods/2026-01/lock/not-a-uuid/approve", json!(null)).await.expect(404, Some("not_found"));
-    app.post(&format!("/v1/periods/2026-02/lock/{id}/approve"), json!(null)).await.expect(404, Some("not_found"));
+    app.post(
+        &format!("/v1/periods/2026-01/lock/{unknown}/approve"),
+        json!(null),
+    )
+    .await
+    .expect(404, Some("not_found"));
+    app.post("/v1/periods/2026-01/lock/not-a-uuid/approve", json!(null))
+        .await
+        .expect(404, Some("not_found"));
+    app.post(
+        &format!("/v1/periods/2026-02/lock/{id}/approve"),
+        json!(null),
+    )
+    .await
+    .expect(404, Some("not_found"));
     // Malformed period.
-    app.post("/v1/periods/2026-14/soft-lock", json!(null)).await.expect(400, Some("invalid_period"));
-    app.get("/v1/periods/26-1/lock/status").await.expect(400, Some("invalid_period"));
+    app.post("/v1/periods/2026-14/soft-lock", json!(null))
+        .await
+        .expect(400, Some("invalid_period"));
+    app.get("/v1/periods/26-1/lock/status")
+        .await
+        .expect(400, Some("invalid_period"));
 
     // Another tenant's key cannot see or approve the request.
     let other = app.other_tenant().await;
-    let res = app.send(Method::POST, &format!("/v1/periods/2026-01/lock/{id}/approve"), Some(&other.key), None).await;
+    let res = app
+        .send(
+            Method::POST,
+            &format!("/v1/periods/2026-01/lock/{id}/approve"),
+            Some(&other.key),
+            None,
+        )
+        .await;
     res.expect(404, Some("not_found"));
-    let res = app.send(Method::GET, "/v1/periods/2026-01/lock/status", Some(&other.key), None).await;
+    let res = app
+        .send(
+            Method::GET,
+            "/v1/periods/2026-01/lock/status",
+            Some(&other.key),
+            None,
+        )
+        .await;
     assert_eq!(res.expect(200, None)["has_pending_request"], false);
 
     // Scopes: periods:read for GET, periods:write for soft-lock/reopen, periods:lock for lock.
     let reader = app.key_with_scopes(&["periods:read"]).await;
     let writer = app.key_with_scopes(&["periods:write"]).await;
-    app.send(Method::GET, "/v1/periods", Some(&reader), None).await.expect(200, None);
-    app.send(Method::POST, "/v1/periods/2026-05/soft-lock", Some(&reader), None).await.expect(403, Some("scope_missing"));
-    app.send(Method::POST, "/v1/periods/2026-05/soft-lock", Some(&writer), None).await.expect(200, None);
-    app.send(Method::POST, "/v1/periods/2026-05/lock", Some(&writer), None).await.expect(403, Some("scope_missing"));
-    app.send(Method::POST, &format!("/v1/periods/2026-01/lock/{id}/approve"), Some(&writer), None)
+    app.send(Method::GET, "/v1/periods", Some(&reader), None)
+        .await
+        .expect(200, None);
+    app.send(
+        Method::POST,
+        "/v1/periods/2026-05/soft-lock",
+        Some(&reader),
+        None,
+    )
+    .await
+    .expect(403, Some("scope_missing"));
+    app.send(
+        Method::POST,
+        "/v1/periods/2026-05/soft-lock",
+        Some(&writer),
+        None,
+    )
+    .await
+    .expect(200, None);
+    app.send(
+        Method::POST,
+        "/v1/periods/2026-05/lock",
+        Some(&writer),
+        None,
+    )
+    .await
+    .expect(403, Some("scope_missing"));
+    app.send(
+        Method::POST,
+        &format!("/v1/periods/2026-01/lock/{id}/approve"),
+        Some(&writer),
+        None,
+    )
+    .await
+    .expect(403, Some("scope_missing"));
+    app.send(Method::GET, "/v1/periods", Some(&writer), None)
         .await
         .expect(403, Some("scope_missing"));
-    app.send(Method::GET, "/v1/periods", Some(&writer), None).await.expect(403, Some("scope_missing"));
     // No credentials.
-    app.send(Method::GET, "/v1/periods", None, None).await.expect(401, Some("unauthenticated"));
-    app.send(Method::POST, "/v1/periods/2026-05/reopen", None, None).await.expect(401, Some("unauthenticated"));
+    app.send(Method::GET, "/v1/periods", None, None)
+        .await
+        .expect(401, Some("unauthenticated"));
+    app.send(Method::POST, "/v1/periods/2026-05/reopen", None, None)
+        .await
+        .expect(401, Some("unauthenticated"));
 }
 
 #[tokio::test]
@@ -236,14 +400,22 @@ async fn adjustment_period_13_is_separate_from_period_12() {
     let id = app.book_ok(body).await;
     let intent = app.get(&format!("/v1/journal/{id}")).await;
     assert_eq!(intent.expect(200, None)["summary"]["period"], "2026-13");
-    app.post("/v1/periods/2026-12/soft-lock", json!(null)).await.expect(200, None);
+    app.post("/v1/periods/2026-12/soft-lock", json!(null))
+        .await
+        .expect(200, None);
     // December is closed, period 13 still takes adjustments.
-    app.post("/v1/bookings", sale("2026-12-31", "1.00", "1.19")).await.expect(409, Some("period_locked"));
+    app.post("/v1/bookings", sale("2026-12-31", "1.00", "1.19"))
+        .await
+        .expect(409, Some("period_locked"));
     let mut adj = sale("2026-12-31", "1.00", "1.19");
     adj["adjustment_period"] = json!(true);
     app.book_ok(adj).await;
-    app.post("/v1/periods/2026-13/soft-lock", json!(null)).await.expect(200, None);
+    app.post("/v1/periods/2026-13/soft-lock", json!(null))
+        .await
+        .expect(200, None);
     let mut adj = sale("2026-12-31", "1.00", "1.19");
     adj["adjustment_period"] = json!(true);
-    app.post("/v1/bookings", adj).await.expect(409, Some("period_locked"));
+    app.post("/v1/bookings", adj)
+        .await
+        .expect(409, Some("period_locked"));
 }

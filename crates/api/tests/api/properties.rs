@@ -12,10 +12,14 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Active SKR03 accounts the random bookings use.
-const ACCOUNTS: [&str; 12] = ["1000", "1200", "1400", "1600", "4210", "4920", "4930", "3400", "8400", "8300", "0800", "2650"];
+const ACCOUNTS: [&str; 12] = [
+    "1000", "1200", "1400", "1600", "4210", "4920", "4930", "3400", "8400", "8300", "0800", "2650",
+];
 
 /// (code, rate, vat account, self-assessment account) as seeded for SKR03; None = no tax code.
-const CODES: [Option<(&str, i64, &str, Option<&str>)>; 9] = [
+type SeededCode = Option<(&'static str, i64, &'static str, Option<&'static str>)>;
+
+const CODES: [SeededCode; 9] = [
     None,
     None,
     Some(("USt19", 19, "1776", None)),
@@ -45,7 +49,14 @@ struct RandomBooking {
 }
 
 fn booking_strategy() -> impl Strategy<Value = RandomBooking> {
-    let leg = (0..ACCOUNTS.len(), 1i64..5_000_000, 0..CODES.len()).prop_map(|(account, cents, code)| Leg { account, cents, code });
+    let leg =
+        (0..ACCOUNTS.len(), 1i64..5_000_000, 0..CODES.len()).prop_map(|(account, cents, code)| {
+            Leg {
+                account,
+                cents,
+                code,
+            }
+        });
     (
         prop::collection::vec(leg, 1..4),
         0..ACCOUNTS.len(),
@@ -54,14 +65,16 @@ fn booking_strategy() -> impl Strategy<Value = RandomBooking> {
         1u32..=28,
         prop::bool::weighted(0.15),
     )
-        .prop_map(|(legs, counter, legs_on_debit, month, day, adjustment)| RandomBooking {
-            legs,
-            counter,
-            legs_on_debit,
-            month,
-            day,
-            adjustment,
-        })
+        .prop_map(
+            |(legs, counter, legs_on_debit, month, day, adjustment)| RandomBooking {
+                legs,
+                counter,
+                legs_on_debit,
+                month,
+                day,
+                adjustment,
+            },
+        )
 }
 
 fn money(cents: i64) -> Decimal {
@@ -80,9 +93,21 @@ impl RandomBooking {
     /// The request body, the number of lines the service should write, and what each account
     /// should move by (debit-positive).
     fn expand(&self) -> (Value, usize, BTreeMap<&'static str, Decimal>) {
-        let sign = if self.legs_on_debit { Decimal::ONE } else { -Decimal::ONE };
-        let side = if self.legs_on_debit { "debit" } else { "credit" };
-        let other = if self.legs_on_debit { "credit" } else { "debit" };
+        let sign = if self.legs_on_debit {
+            Decimal::ONE
+        } else {
+            -Decimal::ONE
+        };
+        let side = if self.legs_on_debit {
+            "debit"
+        } else {
+            "credit"
+        };
+        let other = if self.legs_on_debit {
+            "credit"
+        } else {
+            "debit"
+        };
         let mut moves: BTreeMap<&'static str, Decimal> = BTreeMap::new();
         let mut lines = Vec::new();
         let mut count = 0;
@@ -121,7 +146,11 @@ impl RandomBooking {
     }
 }
 
-async fn check_case(app: &TestApp, bookings: Vec<RandomBooking>, range: (u32, u32)) -> Result<(), TestCaseError> {
+async fn check_case(
+    app: &TestApp,
+    bookings: Vec<RandomBooking>,
+    range: (u32, u32),
+) -> Result<(), TestCaseError> {
     let app = as_tenant(app, app.other_tenant().await);
     let mut model: BTreeMap<&'static str, Decimal> = BTreeMap::new();
     let mut lines = 0;
@@ -129,7 +158,12 @@ async fn check_case(app: &TestApp, bookings: Vec<RandomBooking>, range: (u32, u3
         let (body, count, moves) = b.expand();
         let res = app.post("/v1/bookings", body.clone()).await;
         prop_assert_eq!(res.status.as_u16(), 201, "{} for {}", res.body, body);
-        prop_assert_eq!(res.body["event_count"].as_u64(), Some(count as u64), "{}", body);
+        prop_assert_eq!(
+            res.body["event_count"].as_u64(),
+            Some(count as u64),
+            "{}",
+            body
+        );
         lines += count;
         for (account, amount) in moves {
             *model.entry(account).or_default() += amount;
@@ -148,10 +182,21 @@ async fn check_case(app: &TestApp, bookings: Vec<RandomBooking>, range: (u32, u3
         )
         .await
         .unwrap();
-    prop_assert_eq!(row.get::<_, Decimal>(0), Decimal::ZERO, "trial balance is not zero");
-    prop_assert_eq!(row.get::<_, Decimal>(1), row.get::<_, Decimal>(2), "entries: debit != credit");
+    prop_assert_eq!(
+        row.get::<_, Decimal>(0),
+        Decimal::ZERO,
+        "trial balance is not zero"
+    );
+    prop_assert_eq!(
+        row.get::<_, Decimal>(1),
+        row.get::<_, Decimal>(2),
+        "entries: debit != credit"
+    );
     prop_assert_eq!(row.get::<_, i64>(3), lines as i64);
-    prop_assert_eq!(row.get::<_, Vec<i64>>(4), (1..=lines as i64).collect::<Vec<_>>());
+    prop_assert_eq!(
+        row.get::<_, Vec<i64>>(4),
+        (1..=lines as i64).collect::<Vec<_>>()
+    );
 
     let stored: BTreeMap<String, Decimal> = db
         .query(
@@ -163,21 +208,45 @@ async fn check_case(app: &TestApp, bookings: Vec<RandomBooking>, range: (u32, u3
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let (start, end) = (format!("2026-{:02}-01", range.0), format!("2026-{:02}-15", range.1));
+    let (start, end) = (
+        format!("2026-{:02}-01", range.0),
+        format!("2026-{:02}-15", range.1),
+    );
     for (account, expected) in &model {
-        prop_assert_eq!(stored.get(*account).copied().unwrap_or_default(), *expected, "account_balances of {}", account);
+        prop_assert_eq!(
+            stored.get(*account).copied().unwrap_or_default(),
+            *expected,
+            "account_balances of {}",
+            account
+        );
         let (all, balance) = entries(&app, account, "limit=500").await;
         prop_assert_eq!(balance, *expected, "balance of {}", account);
         prop_assert_eq!(sum_entries(&all), balance, "entries of {}", account);
-        let (some, balance) = entries(&app, account, &format!("startDate={start}&endDate={end}&limit=500")).await;
-        prop_assert_eq!(sum_entries(&some), balance, "entries of {} from {} to {}", account, start, end);
+        let (some, balance) = entries(
+            &app,
+            account,
+            &format!("startDate={start}&endDate={end}&limit=500"),
+        )
+        .await;
+        prop_assert_eq!(
+            sum_entries(&some),
+            balance,
+            "entries of {} from {} to {}",
+            account,
+            start,
+            end
+        );
     }
     Ok(())
 }
 
 #[test]
 fn random_valid_bookings_keep_the_books_balanced() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let app = rt.block_on(spawn_app());
     let mut runner = TestRunner::new(Config {
         cases: 16,
@@ -189,7 +258,9 @@ fn random_valid_bookings_keep_the_books_balanced() {
         prop::collection::vec(booking_strategy(), 1..=10),
         (1u32..=12).prop_flat_map(|s| (Just(s), s..=12)),
     );
-    let result = runner.run(&strategy, |(bookings, range)| rt.block_on(check_case(&app, bookings, range)));
+    let result = runner.run(&strategy, |(bookings, range)| {
+        rt.block_on(check_case(&app, bookings, range))
+    });
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -201,7 +272,14 @@ fn hash32(bytes: &[u8]) -> Hash32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_posting_keeps_seq_gapless_and_the_chain_valid() {
-    let app = spawn_app_with(api::ApiConfig { workers: 2, ..Default::default() }, "skr03").await;
+    let app = spawn_app_with(
+        api::ApiConfig {
+            workers: 2,
+            ..Default::default()
+        },
+        "skr03",
+    )
+    .await;
     let bodies: Vec<Value> = (0..200)
         .map(|i| {
             let date = format!("2026-{:02}-{:02}", i % 12 + 1, i % 28 + 1);
@@ -223,10 +301,11 @@ async fn concurrent_posting_keeps_seq_gapless_and_the_chain_valid() {
             body
         })
         .collect();
-    let results: Vec<Res> = futures_util::stream::iter(bodies.into_iter().map(|b| app.post("/v1/bookings", b)))
-        .buffer_unordered(32)
-        .collect()
-        .await;
+    let results: Vec<Res> =
+        futures_util::stream::iter(bodies.into_iter().map(|b| app.post("/v1/bookings", b)))
+            .buffer_unordered(32)
+            .collect()
+            .await;
     let mut total = 0i64;
     for r in &results {
         total += r.expect(201, None)["event_count"].as_i64().unwrap();
@@ -236,7 +315,10 @@ async fn concurrent_posting_keeps_seq_gapless_and_the_chain_valid() {
 
     let db = sql().await;
     let seqs: Vec<i64> = db
-        .query("SELECT seq FROM journal_events WHERE tenant_id = $1 ORDER BY seq", &[&app.tenant.id])
+        .query(
+            "SELECT seq FROM journal_events WHERE tenant_id = $1 ORDER BY seq",
+            &[&app.tenant.id],
+        )
         .await
         .unwrap()
         .iter()
@@ -244,7 +326,10 @@ async fn concurrent_posting_keeps_seq_gapless_and_the_chain_valid() {
         .collect();
     assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
     let head = db
-        .query_one("SELECT last_seq, last_hash FROM journal_heads WHERE tenant_id = $1", &[&app.tenant.id])
+        .query_one(
+            "SELECT last_seq, last_hash FROM journal_heads WHERE tenant_id = $1",
+            &[&app.tenant.id],
+        )
         .await
         .unwrap();
     assert_eq!(head.get::<_, i64>(0), total);
@@ -274,10 +359,16 @@ async fn concurrent_posting_keeps_seq_gapless_and_the_chain_valid() {
     assert_eq!(intents.len(), 200);
     for r in &intents {
         let (first, count): (i64, i32) = (r.get(0), r.get(1));
-        assert_eq!((r.get::<_, i64>(2), r.get::<_, i64>(3), r.get::<_, i64>(4)), (first, first + count as i64 - 1, count as i64));
+        assert_eq!(
+            (r.get::<_, i64>(2), r.get::<_, i64>(3), r.get::<_, i64>(4)),
+            (first, first + count as i64 - 1, count as i64)
+        );
     }
     let zero: Decimal = db
-        .query_one("SELECT coalesce(sum(debit - credit), 0) FROM account_balances WHERE tenant_id = $1", &[&app.tenant.id])
+        .query_one(
+            "SELECT coalesce(sum(debit - credit), 0) FROM account_balances WHERE tenant_id = $1",
+            &[&app.tenant.id],
+        )
         .await
         .unwrap()
         .get(0);

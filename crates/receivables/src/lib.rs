@@ -1,0 +1,21 @@
+//! Receivables and payables: the pure rules behind customers, vendors, invoices and open items.
+//!
+//! Like `journal`, nothing in here does I/O or reads a clock: the date an open item is aged
+//! against comes in as an argument, so the same inputs always give the same status.
+
+pub mod bic;
+pub mod iban;
+pub mod invoice;
+pub mod partner;
+pub mod status;
+pub mod vat_id;
+
+pub use bic::{validate_bic, BicError};
+pub use iban::{validate_iban, IbanError};
+pub use invoice::{
+    compute_invoice, line_amounts, split_gross, ComputedInvoice, Direction, GivenTotals, InvoiceError,
+    InvoiceType, LineAmounts, LineInput, Totals,
+};
+pub use partner::{validate_partner, Address, PartnerError, PartnerInput, PartnerKind, ValidPartner};
+pub use status::{aging_bucket, days_overdue, derive_status, AgingBucket, InvoiceStatus, OpenItemState};
+pub use vat_id::{validate_vat_id, VatIdError};
