@@ -291,6 +291,8 @@ async fn resolve_session(
             match tenants.as_slice() {
                 [one] => (one.tenant_id, one.role.clone()),
                 [] => return Err(ApiError::forbidden("no_tenant", "This user is not an active member of any tenant")),
+                // /v1/auth/me and /v1/auth/logout concern the user, not a tenant.
+                [first, ..] if req.path().starts_with("/v1/auth/") => (first.tenant_id, first.role.clone()),
                 _ => {
                     return Err(ApiError::bad_request(
                         "tenant_required",

@@ -151,7 +151,8 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { code, message } => ApiError::conflict(code, message),
             other => {
                 // Opaque to the client; the cause goes to the log with the request id.
-                tracing::error!(request_id = %current_request_id(), error = %other, "request failed");
+                // Debug shows the database's own message, detail and SQLSTATE, not just "db error".
+                tracing::error!(request_id = %current_request_id(), error = ?other, "request failed");
                 ApiError::internal()
             }
         }

@@ -153,8 +153,13 @@ where
 
     forward_ready!(service);
 
-    fn call(&self, req: ServiceRequest) -> Self::Future {
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
         let service = self.service.clone();
+        // HEAD is answered as GET without the body (`:read` scopes allow GET and HEAD).
+        let head = req.method() == Method::HEAD;
+        if head {
+            req.head_mut().method = Method::GET;
+        }
         Box::pin(async move {
             let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
                 return service
@@ -202,6 +207,9 @@ where
             };
             if let Some(info) = rate {
                 set_rate_headers(res.headers_mut(), &info);
+            }
+            if head {
+                res = res.map_body(|_, _| BoxBody::new(()));
             }
             Ok(res)
         })

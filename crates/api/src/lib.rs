@@ -30,6 +30,14 @@ pub struct ApiConfig {
     /// How long a login session lasts.
     pub session_ttl: chrono::Duration,
     pub mail: mailer::MailConfig,
+    /// Failed logins that block an account, and a client address, for 15 minutes.
+    pub login_failures_per_account: i64,
+    pub login_failures_per_address: i64,
+    /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
+    /// that sets it); else the TCP peer address is used.
+    pub trust_forwarded_for: bool,
+    /// Requests per client address and hour to the public forms (contact, forgot-password).
+    pub public_requests_per_address_per_hour: i64,
 }
 
 impl Default for ApiConfig {
@@ -43,6 +51,10 @@ impl Default for ApiConfig {
             rate_limits: guard::RateLimits::default(),
             session_ttl: chrono::Duration::hours(12),
             mail: mailer::MailConfig::default(),
+            login_failures_per_account: 5,
+            login_failures_per_address: 20,
+            trust_forwarded_for: false,
+            public_requests_per_address_per_hour: 10,
         }
     }
 }

@@ -167,6 +167,8 @@ pub struct Stamp {
 pub enum BookingError {
     #[error("A booking needs at least one line")]
     NoLines,
+    #[error("Opening balances need at least one balance")]
+    NoBalances,
     #[error("A booking may have at most {MAX_LINES} lines")]
     TooManyLines,
     #[error("{field}: exactly one of debit or credit must be given")]
@@ -237,7 +239,7 @@ pub enum BookingError {
 impl BookingError {
     pub fn code(&self) -> &'static str {
         match self {
-            BookingError::NoLines => "no_lines",
+            BookingError::NoLines | BookingError::NoBalances => "no_lines",
             BookingError::TooManyLines => "too_many_lines",
             BookingError::DebitXorCredit { .. } => "debit_xor_credit",
             BookingError::NonPositiveAmount { .. } => "non_positive_amount",
@@ -289,6 +291,7 @@ impl BookingError {
             | BookingError::UnknownTaxCode { field, .. }
             | BookingError::TaxCodeMisconfigured { field, .. } => Some(field.clone()),
             BookingError::NoLines | BookingError::TooManyLines => Some("lines".into()),
+            BookingError::NoBalances => Some("balances".into()),
             BookingError::DescriptionRequired => Some("description".into()),
             BookingError::InvalidMetadata(_) => Some("custom_metadata".into()),
             BookingError::UnknownDocument(_) => Some("document_id".into()),
@@ -665,7 +668,7 @@ pub fn decide_opening_balances(
     stamp: Stamp,
 ) -> Result<BookedIntent, BookingError> {
     if cmd.balances.is_empty() {
-        return Err(BookingError::NoLines);
+        return Err(BookingError::NoBalances);
     }
     if cmd.balances.len() * 2 > MAX_LINES {
         return Err(BookingError::TooManyLines);

@@ -41,6 +41,10 @@ impl Config {
                     None => defaults.rate_limits,
                 },
                 session_ttl: chrono_hours(number("KONTOR_SESSION_HOURS", 12)?),
+                login_failures_per_account: number("KONTOR_LOGIN_FAILURES_PER_ACCOUNT", 5)? as i64,
+                login_failures_per_address: number("KONTOR_LOGIN_FAILURES_PER_ADDRESS", 20)? as i64,
+                public_requests_per_address_per_hour: number("KONTOR_PUBLIC_REQUESTS_PER_HOUR", 10)? as i64,
+                trust_forwarded_for: var("KONTOR_TRUST_FORWARDED_FOR").is_some_and(|v| v == "true" || v == "1"),
                 mail: api::mailer::MailConfig {
                     smtp_url: var("KONTOR_SMTP_URL"),
                     from: var("KONTOR_MAIL_FROM").unwrap_or(defaults.mail.from),

@@ -227,7 +227,10 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Verify { tenant, .. } => {
-            let store = open_store(&config).await?;
+            // Read-only: an auditor's database role needs no write access (no migration, no
+            // installation secret; neither is involved in verification).
+            let pool = store::connect(&config.database_url, 2).context("connecting to the database")?;
+            let store = Store::new(pool, [0u8; 32]);
             if !verify::verify_database(&store, tenant.as_deref()).await? {
                 std::process::exit(1);
             }

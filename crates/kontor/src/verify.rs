@@ -45,12 +45,18 @@ impl TenantCheck {
                 let period = payload["period"].as_str().unwrap_or("").to_string();
                 self.by_period.entry(period).or_default().push(*hash);
             }
-            Err(b) => self.failure = Some(format!("event seq {}: {b}", b.seq())),
+            Err(b) => self.failure = Some(b.to_string()),
         }
     }
 
     /// Closings in lock order: (period, stored previous closing hash if known, stored closing hash).
     fn closings(&mut self, closings: &[(String, Option<Hash32>, Hash32)]) -> usize {
+        self.closings_shown(closings, &[])
+    }
+
+    /// Like `closings`, and also compares what the API shows for each period (`shown`, in the
+    /// same order; may be shorter) with the recorded closing.
+    fn closings_shown(&mut self, closings: &[(String, Option<Hash32>, Hash32)], shown: &[Option<Hash32>]) -> usize {
         if self.failure.is_some() {
             return 0;
         }
@@ -76,6 +82,16 @@ impl TenantCheck {
                     to_hex(&computed)
                 ));
                 return n;
+            }
+            if let Some(Some(api)) = shown.get(n) {
+                if api != stored {
+                    self.failure = Some(format!(
+                        "period {period}: the closing hash shown by the API {} differs from the recorded {}",
+                        to_hex(api),
+                        to_hex(stored)
+                    ));
+                    return n;
+                }
             }
             previous = computed;
         }
@@ -129,13 +145,16 @@ pub async fn verify_database(store: &Store, only: Option<&str>) -> anyhow::Resul
                 break;
             }
         }
-        let closings: Vec<(String, Option<Hash32>, Hash32)> = store
-            .closings(id)
-            .await?
+        let records = store.closings(id).await?;
+        let shown: Vec<Option<Hash32>> = records
+            .iter()
+            .map(|c| Some(c.shown_closing_hash.as_deref().map(hash32).unwrap_or(ZERO_HASH)))
+            .collect();
+        let closings: Vec<(String, Option<Hash32>, Hash32)> = records
             .into_iter()
             .map(|c| (c.period, Some(hash32(&c.previous_closing_hash)), hash32(&c.closing_hash)))
             .collect();
-        let n = check.closings(&closings);
+        let n = check.closings_shown(&closings, &shown);
         all_ok &= check.report(&slug, n);
     }
     Ok(all_ok)
@@ -164,12 +183,12 @@ pub fn verify_file(path: &std::path::Path, periods: Option<&std::path::Path>) ->
     if let Some(p) = periods {
         let text = std::fs::read_to_string(p).with_context(|| format!("opening {}", p.display()))?;
         let list: Vec<Value> = serde_json::from_str(&text).context("the periods file is not a JSON array")?;
-        let mut locked: Vec<(String, String, Hash32)> = list
+        let mut locked: Vec<(chrono::DateTime<chrono::FixedOffset>, String, Hash32)> = list
             .iter()
             .filter(|v| v["status"] == "locked")
             .filter_map(|v| {
                 Some((
-                    v["locked_at"].as_str()?.to_string(),
+                    chrono::DateTime::parse_from_rfc3339(v["locked_at"].as_str()?).ok()?,
                     v["period"].as_str()?.to_string(),
                     from_hex(v["closing_hash"].as_str()?)?,
                 ))

@@ -138,7 +138,7 @@ async fn verify_names_a_changed_closing_hash_and_a_broken_link() {
     db.execute("DELETE FROM journal_events WHERE tenant_id = $1 AND seq = 3", &[&tenant_id]).await.unwrap();
     let (ok, out) = verify(&["--tenant", &slug]);
     assert!(!ok, "{out}");
-    assert!(out.contains("MISMATCH at event seq 4: event seq 4: expected seq 3"), "{out}");
+    assert!(out.contains("MISMATCH at event seq 4: expected seq 3"), "{out}");
 }
 
 #[tokio::test]

@@ -115,9 +115,12 @@ impl Store {
         )
         .await?;
         let user_id: Uuid = tx.query_one("SELECT id FROM users WHERE email = $1", &[&email]).await?.get(0);
+        // A deactivated member invited again is reactivated with the new role.
         let inserted = tx
             .execute(
-                "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant_id, user_id) DO UPDATE SET is_active = true, role = EXCLUDED.role, updated_at = now()
+                  WHERE NOT memberships.is_active",
                 &[&tenant_id, &user_id, &role],
             )
             .await?;
@@ -579,6 +582,21 @@ impl Store {
                  DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours';
                  DELETE FROM sessions WHERE expires_at < now() - interval '7 days';
                  DELETE FROM auth_tokens WHERE expires_at < now() - interval '7 days';",
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Takes back an invite whose mail could not be sent (the membership is deactivated; inviting
+    /// again reactivates it and sends a new mail).
+    pub async fn withdraw_invite(&self, tenant_id: Uuid, user_id: Uuid) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE memberships SET is_active = false, updated_at = now() WHERE tenant_id = $1 AND user_id = $2",
+                &[&tenant_id, &user_id],
             )
             .await?;
         Ok(())

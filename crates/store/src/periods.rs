@@ -59,6 +59,8 @@ pub struct ClosingRecord {
     pub previous_closing_hash: Vec<u8>,
     pub closing_hash: Vec<u8>,
     pub event_count: i64,
+    /// What `GET /v1/periods` shows for the period (period_states.closing_hash).
+    pub shown_closing_hash: Option<Vec<u8>>,
 }
 
 struct CurrentState {
@@ -474,8 +476,10 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT period, lock_seq, previous_closing_hash, closing_hash, event_count FROM period_closings
-                  WHERE tenant_id = $1 ORDER BY lock_seq",
+                "SELECT c.period, c.lock_seq, c.previous_closing_hash, c.closing_hash, c.event_count, s.closing_hash
+                   FROM period_closings c
+                   LEFT JOIN period_states s ON s.tenant_id = c.tenant_id AND s.period = c.period
+                  WHERE c.tenant_id = $1 ORDER BY c.lock_seq",
                 &[&tenant_id],
             )
             .await?;
@@ -487,6 +491,7 @@ impl Store {
                 previous_closing_hash: r.get(2),
                 closing_hash: r.get(3),
                 event_count: r.get(4),
+                shown_closing_hash: r.get(5),
             })
             .collect())
     }

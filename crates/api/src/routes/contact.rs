@@ -9,8 +9,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-pub const MAX_PER_ADDRESS_PER_HOUR: i64 = 5;
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactRequest {
@@ -54,12 +52,12 @@ pub async fn contact(
         )
         .with_field("message", "1 to 5000 characters"));
     }
-    let address = client_address(&req);
+    let address = client_address(&state, &req);
     let recent = state
         .store
         .recent_contact_messages(&address, chrono::Duration::hours(1))
         .await?;
-    if recent >= MAX_PER_ADDRESS_PER_HOUR {
+    if recent >= state.config.public_requests_per_address_per_hour {
         return Err(ApiError::too_many(
             "rate_limited",
             "Too many messages from this address; try again later",

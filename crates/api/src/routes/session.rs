@@ -12,13 +12,10 @@ use store::identity::TenantMembership;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Failed logins allowed per account, and per client address, within `THROTTLE_WINDOW`.
-pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
-pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+/// Failed logins count within this window (limits in `ApiConfig`).
 pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
 const INVITE_TTL_HOURS: i64 = 7 * 24;
 const RESET_TTL_HOURS: i64 = 1;
-const MAX_RESETS_PER_ADDRESS_PER_HOUR: i64 = 10;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -82,7 +79,20 @@ pub struct Ok {
     pub ok: bool,
 }
 
-pub fn client_address(req: &HttpRequest) -> String {
+/// The client's address: the TCP peer, or the first `X-Forwarded-For` entry when configured.
+pub fn client_address(state: &AppState, req: &HttpRequest) -> String {
+    if state.config.trust_forwarded_for {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= 64)
+        {
+            return first.to_string();
+        }
+    }
     req.peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
@@ -117,9 +127,9 @@ pub async fn login(
     let b = body.0;
     let email = b.email.trim().to_lowercase();
     let account = format!("login:account:{email}");
-    let address = format!("login:address:{}", client_address(&req));
-    throttled(&state, &account, MAX_FAILURES_PER_ACCOUNT).await?;
-    throttled(&state, &address, MAX_FAILURES_PER_ADDRESS).await?;
+    let address = format!("login:address:{}", client_address(&state, &req));
+    throttled(&state, &account, state.config.login_failures_per_account).await?;
+    throttled(&state, &address, state.config.login_failures_per_address).await?;
     let user = state.store.user_by_email(&email).await?;
     let stored = user
         .as_ref()
@@ -205,12 +215,12 @@ pub async fn forgot_password(
     req: HttpRequest,
     body: JsonBody<ForgotRequest>,
 ) -> ApiResult<HttpResponse> {
-    let address = format!("forgot:address:{}", client_address(&req));
+    let address = format!("forgot:address:{}", client_address(&state, &req));
     let (count, _) = state
         .store
         .login_failures(&address, Duration::hours(1))
         .await?;
-    if count >= MAX_RESETS_PER_ADDRESS_PER_HOUR {
+    if count >= state.config.public_requests_per_address_per_hour {
         return Err(ApiError::too_many(
             "too_many_attempts",
             "Too many reset requests; try again later",

@@ -141,6 +141,15 @@ pub async fn spawn_app_with(mut config: api::ApiConfig, chart: &str) -> TestApp 
         rand::thread_rng().gen::<u64>()
     ));
     config.mail.dir = mail_dir.clone();
+    // All tests come from 127.0.0.1 into one database: the per-address login throttle would let
+    // them block each other, so it is tested on its own with X-Forwarded-For addresses.
+    let defaults = api::ApiConfig::default();
+    if config.login_failures_per_address == defaults.login_failures_per_address {
+        config.login_failures_per_address = 1_000_000;
+    }
+    if config.public_requests_per_address_per_hour == defaults.public_requests_per_address_per_hour {
+        config.public_requests_per_address_per_hour = 1_000_000;
+    }
     let store = test_store().await;
     let tenant = create_tenant(&store, chart).await;
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

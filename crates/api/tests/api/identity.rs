@@ -832,3 +832,79 @@ async fn the_contact_form_is_public_guarded_and_stored() {
     .await
     .expect(415, Some("unsupported_media_type"));
 }
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_client_address_too() {
+    let config = api::ApiConfig {
+        workers: 1,
+        login_failures_per_address: 3,
+        trust_forwarded_for: true,
+        ..Default::default()
+    };
+    let app = spawn_app_with(config, "skr03").await;
+    let address = format!("203.0.113.{}", rand::random::<u8>());
+    let attempt = |email: String, password: &'static str, from: String| {
+        app.client
+            .post(format!("{}/v1/auth/login", app.address))
+            .header("x-forwarded-for", format!("{from}, 10.0.0.1"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+    };
+    // Three different accounts fail from one address.
+    for _ in 0..3 {
+        let (_, email) = user(&app, "viewer").await;
+        let res = attempt(email, "wrong wrong wrong", address.clone()).await.unwrap();
+        assert_eq!(res.status().as_u16(), 401);
+    }
+    let (_, email) = user(&app, "viewer").await;
+    let res = attempt(email.clone(), PASSWORD, address.clone()).await.unwrap();
+    assert_eq!(res.status().as_u16(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // The same account from another address is fine.
+    let res = attempt(email, PASSWORD, "198.51.100.7".into()).await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn text_with_u0000_is_refused_as_input_not_a_server_error() {
+    let app = spawn_app().await;
+    let body = json!({"booking_date": "2026-03-14", "description": "a\u{0}b",
+        "lines": [{"account": "1400", "debit": "1.00"}, {"account": "8400", "credit": "1.00"}]});
+    let res = app.post("/v1/bookings", body).await;
+    res.expect(400, Some("invalid_character"));
+    assert!(res.body["details"]["field_errors"]["description"].is_array());
+}
+
+#[tokio::test]
+async fn public_forms_are_limited_per_client_address() {
+    let config = api::ApiConfig {
+        workers: 1,
+        public_requests_per_address_per_hour: 2,
+        trust_forwarded_for: true,
+        ..Default::default()
+    };
+    let app = spawn_app_with(config, "skr03").await;
+    let address = format!("192.0.2.{}", rand::random::<u8>());
+    let contact = || {
+        app.client
+            .post(format!("{}/v1/contact", app.address))
+            .header("x-forwarded-for", &address)
+            .json(&json!({"name": "Lea", "email": "lea@example.test", "message": "Hallo"}))
+            .send()
+    };
+    assert_eq!(contact().await.unwrap().status().as_u16(), 200);
+    assert_eq!(contact().await.unwrap().status().as_u16(), 200);
+    let res = contact().await.unwrap();
+    assert_eq!(res.status().as_u16(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let forgot = || {
+        app.client
+            .post(format!("{}/v1/auth/forgot-password", app.address))
+            .header("x-forwarded-for", &address)
+            .json(&json!({"email": "x@example.test"}))
+            .send()
+    };
+    assert_eq!(forgot().await.unwrap().status().as_u16(), 202);
+    assert_eq!(forgot().await.unwrap().status().as_u16(), 202);
+    assert_eq!(forgot().await.unwrap().status().as_u16(), 429);
+}
