@@ -2,7 +2,7 @@
 --
 -- Environment (set by benches/run.sh):
 --   BENCH_KEY    the tenant's API key
---   BENCH_PHASE  a label unique per wrk run (part of every external_reference)
+--   BENCH_PHASE  a label unique per wrk run: every external_reference is "<phase>-<thread>-<n>"
 --
 -- Each request is a balanced two-line booking with a varying amount, one of a few account pairs
 -- and a unique external_reference, so the server's duplicate check runs for every booking.
@@ -55,7 +55,7 @@ function request()
     local cents = math.random(100, 999999)
     local amount = string.format("%d.%02d", math.floor(cents / 100), cents % 100)
     local body = string.format(
-        '{"booking_date":"%s","description":"bench %s","external_reference":"bench-%s-%d-%d",'
+        '{"booking_date":"%s","description":"bench %s","external_reference":"%s-%d-%d",'
             .. '"lines":[{"account":"%s","debit":"%s"},{"account":"%s","credit":"%s"}]}',
         p[3], phase, phase, tid, sent, p[1], amount, p[2], amount)
     return wrk.format("POST", "/v1/bookings", headers, body)

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # `make bench`: HTTP booking throughput of kontor at concurrency 1, 16 and 64.
 #
-# Builds the release binary, starts a PostgreSQL cluster of its own under .bench-data/pg
-# (durable defaults: fsync and synchronous_commit stay on), creates a fresh tenant, starts
-# `kontor serve` on a free loopback port and drives POST /v1/bookings with wrk
+# Builds the release binary, creates a fresh PostgreSQL cluster of its own under .bench-data/pg
+# (durable defaults: fsync, synchronous_commit and full_page_writes stay on), creates a tenant,
+# starts `kontor serve` on a free loopback port and drives POST /v1/bookings with wrk
 # (benches/bookings.lua). Prints a table and checks the journal afterwards: every booking has
 # exactly two events, every 201 is in the journal, and `kontor verify` accepts the chain.
 # Everything it starts is stopped again by its pid, also on error. See benches/README.md.
 #
 # Knobs (environment):
 #   BENCH_DURATION=20          seconds measured per concurrency level
-#   BENCH_WARMUP=5             seconds of warm-up (concurrency 16, not measured) before the levels
+#   BENCH_WARMUP=5             seconds of warm-up (concurrency 16, not reported) before the levels
 #   BENCH_CONCURRENCY="1 16 64"
 #   BENCH_WRK_THREADS=1        wrk threads (one is plenty and leaves the cores to the server)
-#   PG_EXTRA_OPTS              PostgreSQL settings (default below), read by scripts/pg.sh
-#   KONTOR_WORKERS, KONTOR_DB_POOL_SIZE   passed to the server if set (defaults: nproc, 16)
+#   PG_EXTRA_OPTS              PostgreSQL settings, read by scripts/pg.sh (default below)
+#   KONTOR_WORKERS, KONTOR_DB_POOL_SIZE   passed on to the server when set (defaults: nproc, 16)
 #   CARGO_TARGET_DIR           respected (default target/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,8 @@ LEVELS=${BENCH_CONCURRENCY:-"1 16 64"}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 DATA=.bench-data
 PG_DIR=$DATA/pg
-# Memory settings only; durability (fsync, synchronous_commit, full_page_writes) stays default.
+# Memory and checkpoint spacing only; durability (fsync, synchronous_commit, full_page_writes,
+# wal_sync_method) stays at PostgreSQL's defaults.
 export PG_EXTRA_OPTS=${PG_EXTRA_OPTS:-"-c shared_buffers=512MB -c wal_buffers=64MB -c max_wal_size=4GB -c checkpoint_timeout=15min"}
 
 log() { echo "bench: $*" >&2; }
@@ -61,31 +62,35 @@ if ! command -v wrk >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2 && apt-get install -y -qq wrk >&2
 fi
-command -v curl >/dev/null 2>&1 || { log "curl is needed"; exit 1; }
+for tool in curl psql python3; do
+    command -v "$tool" >/dev/null 2>&1 || { log "$tool is needed"; exit 1; }
+done
 
 log "building the release binary"
 cargo build --release -p kontor >&2
 bin=${CARGO_TARGET_DIR:-target}/release/kontor
 [ -x "$bin" ] || { log "no binary at $bin"; exit 1; }
 
-# --- database ------------------------------------------------------------------------------
+# --- database: a fresh cluster every run, so that runs are comparable -------------------------
 mkdir -p "$DATA"
-# A cluster left running by an interrupted earlier bench would keep its old settings: restart it.
 if [ -f "$PG_DIR/data/postmaster.pid" ]; then
-    log "a bench cluster is still running in $PG_DIR: restarting it with the bench settings"
+    log "stopping the bench cluster an interrupted earlier run left in $PG_DIR"
     scripts/pg.sh stop "$PG_DIR"
 fi
+rm -rf "$PG_DIR"
 pg_started=1
 DATABASE_URL=$(scripts/pg.sh start "$PG_DIR")
 export DATABASE_URL
-unset KONTOR_BIND
+postmaster_pid=$(head -1 "$PG_DIR/data/postmaster.pid")
 psql_q() { psql "$DATABASE_URL" -X -q -tA -v ON_ERROR_STOP=1 -c "$1"; }
 
 export RUST_LOG=${RUST_LOG:-warn}
+unset KONTOR_BIND
 "$bin" migrate >/dev/null
 slug="bench-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
 tenant_json=$("$bin" admin create-tenant --slug "$slug" --name Bench)
 key=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])' <<<"$tenant_json")
+tenant_id=$(psql_q "SELECT id FROM tenants WHERE slug = '$slug'")
 
 # --- server --------------------------------------------------------------------------------
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
@@ -99,39 +104,56 @@ for _ in $(seq 1 100); do
 done
 curl -fsS -o /dev/null "http://$KONTOR_BIND/health" || { log "kontor did not come up"; exit 1; }
 
-# A first booking by hand, so a broken request fails loudly before any load.
-probe=$(curl -sS -o /dev/null -w '%{http_code}' "http://$KONTOR_BIND/v1/bookings" \
+# A first booking by hand, so that a broken request fails loudly before any load.
+probe=$(curl -sS -o "$DATA/probe.json" -w '%{http_code}' "http://$KONTOR_BIND/v1/bookings" \
     -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-    -d '{"booking_date":"2026-03-14","description":"bench probe","external_reference":"bench-probe",
+    -d '{"booking_date":"2026-03-14","description":"bench probe","external_reference":"probe",
          "lines":[{"account":"1200","debit":"10.00"},{"account":"8400","credit":"10.00"}]}')
-[ "$probe" = 201 ] || { log "probe booking answered HTTP $probe"; exit 1; }
+[ "$probe" = 201 ] || { log "probe booking answered HTTP $probe: $(cat "$DATA/probe.json")"; exit 1; }
 
 # --- machine -------------------------------------------------------------------------------
+cores=$(nproc)
 cpu_model=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 pg_version=$(psql_q "SHOW server_version")
 pg_settings=$(psql_q "SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER BY name) FROM pg_settings
                       WHERE name IN ('fsync','synchronous_commit','full_page_writes','wal_sync_method','shared_buffers',
                                      'wal_buffers','max_wal_size','commit_delay','commit_siblings','checkpoint_timeout')")
-log "machine: $(nproc) cores, $cpu_model; PostgreSQL $pg_version"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-log "load before the run: $load_before"
+log "machine: $cores cores, $cpu_model; PostgreSQL $pg_version; load average $load_before"
+
+# CPU time (clock ticks) of the machine and of what this benchmark runs, to tell how much of the
+# machine other processes took during a level.
+clk=$(getconf CLK_TCK)
+ticks_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_sample() { # busy-machine server postgres waited-children(wrk)
+    local pg p
+    pg=$(ticks_of "$postmaster_pid")
+    for p in $(ps -o pid= --ppid "$postmaster_pid"); do pg=$((pg + $(ticks_of "$p"))); done
+    echo "$(awk '/^cpu /{ print $2 + $3 + $4 }' /proc/stat) $(ticks_of "$server_pid") $pg $(awk '{ print $16 + $17 }' /proc/$$/stat)"
+}
 
 # --- load ----------------------------------------------------------------------------------
 results=$DATA/results.txt
 : >"$results"
 run_wrk() { # phase connections seconds
-    local phase=$1 conns=$2 secs=$3 threads=$WRK_THREADS
+    local phase=$1 conns=$2 secs=$3 threads=$WRK_THREADS before after
     [ "$threads" -gt "$conns" ] && threads=$conns
+    before=$(cpu_sample)
     BENCH_KEY=$key BENCH_PHASE="$slug-$phase" \
         wrk -t "$threads" -c "$conns" -d "${secs}s" --timeout 10s -s benches/bookings.lua \
         "http://$KONTOR_BIND" >"$DATA/wrk-$phase.txt" 2>"$DATA/wrk-$phase.err" &
     wrk_pid=$!
     wait "$wrk_pid"
     wrk_pid=""
+    after=$(cpu_sample)
     cat "$DATA/wrk-$phase.err" >&2
     local line
     line=$(grep '^RESULT ' "$DATA/wrk-$phase.txt") || { log "wrk gave no result:"; cat "$DATA/wrk-$phase.txt" >&2; exit 1; }
-    echo "$line conns=$conns" >>"$results"
+    # seconds of CPU: machine busy, server, postgres, wrk
+    local cpu
+    cpu=$(awk -v b="$before" -v a="$after" -v clk="$clk" 'BEGIN { split(b, x, " "); split(a, y, " ");
+          printf "cpu_busy=%.2f cpu_server=%.2f cpu_pg=%.2f cpu_wrk=%.2f", (y[1]-x[1])/clk, (y[2]-x[2])/clk, (y[3]-x[3])/clk, (y[4]-x[4])/clk }')
+    echo "$line conns=$conns secs=$secs $cpu" >>"$results"
 }
 
 if [ "$WARMUP" -gt 0 ]; then
@@ -143,19 +165,21 @@ for c in $LEVELS; do
     run_wrk "c$c" "$c" "$DURATION"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-sleep 1  # let requests that wrk abandoned at its deadline finish
+sleep 1  # let the requests that wrk abandoned at its deadline finish
 
 # --- report --------------------------------------------------------------------------------
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+{
 echo
-echo "kontor POST /v1/bookings (two-line bookings), ${DURATION}s per level, wrk -t$WRK_THREADS"
-echo "machine: $(nproc) cores, $cpu_model, PostgreSQL $pg_version"
+echo "kontor POST /v1/bookings, two-line bookings, ${DURATION}s per level, wrk -t$WRK_THREADS, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "machine: $cores cores, $cpu_model; PostgreSQL $pg_version"
 echo "postgres: $pg_settings"
-echo "server: KONTOR_WORKERS=${KONTOR_WORKERS:-default(nproc)} KONTOR_DB_POOL_SIZE=${KONTOR_DB_POOL_SIZE:-default(16)}"
-echo "load average (1/5/15 min) before/after: $load_before / $load_after"
+echo "server: KONTOR_WORKERS=${KONTOR_WORKERS:-$cores (default)} KONTOR_DB_POOL_SIZE=${KONTOR_DB_POOL_SIZE:-16 (default)}"
+echo "load average (1/5/15 min) before / after: $load_before / $load_after"
 echo
-printf '| %11s | %10s | %9s | %9s | %9s | %s\n' concurrency bookings/s "p50 ms" "p99 ms" "max ms" errors
-printf '|%s|%s|%s|%s|%s|%s\n' ------------- ------------ ----------- ----------- ----------- --------
+echo "| concurrency | bookings/s | p50 ms | p99 ms | max ms | bookings/commit | CPU server / postgres / wrk / other (cores) | errors |"
+echo "|------------:|-----------:|-------:|-------:|-------:|----------------:|:-------------------------------------------:|:-------|"
+} | tee "$DATA/report.md"
 total_created=0 total_non201=0 total_sock=0 total_cutoff=0
 while read -r line; do
     created=$(field created "$line"); non201=$(field non201 "$line"); sock=$(field sock_errors "$line")
@@ -164,36 +188,38 @@ while read -r line; do
     total_sock=$((total_sock + sock)); total_cutoff=$((total_cutoff + sent - responses))
     phase=$(field phase "$line")
     [ "${phase##*-}" = warmup ] && continue
+    # Every intent of one appender transaction carries the same recorded_at: that gives the batch size.
+    per_commit=$(psql_q "SELECT round(count(*)::numeric / greatest(count(DISTINCT recorded_at), 1), 1) FROM intents
+                          WHERE tenant_id = '$tenant_id' AND external_reference LIKE '$phase-%'")
     awk -v c="$(field conns "$line")" -v n="$created" -v d="$(field duration_us "$line")" \
         -v p50="$(field p50_us "$line")" -v p99="$(field p99_us "$line")" -v mx="$(field max_us "$line")" \
-        -v e="$non201" -v st="$(field statuses "$line")" -v se="$sock" \
+        -v e="$non201" -v st="$(field statuses "$line")" -v se="$sock" -v pc="$per_commit" -v secs="$(field secs "$line")" \
+        -v busy="$(field cpu_busy "$line")" -v srv="$(field cpu_server "$line")" -v pg="$(field cpu_pg "$line")" -v wrk="$(field cpu_wrk "$line")" \
         'BEGIN { err = e " non-201"; if (e > 0) err = err " (" st ")"; if (se > 0) err = err ", " se " socket";
-                 printf "| %11d | %10.0f | %9.2f | %9.2f | %9.2f | %s\n", c, n / (d / 1e6), p50 / 1000, p99 / 1000, mx / 1000, err }'
-done <"$results"
+                 other = busy - srv - pg - wrk; if (other < 0) other = 0;
+                 printf "| %d | %.0f | %.2f | %.2f | %.2f | %s | %.2f / %.2f / %.2f / %.2f | %s |\n",
+                        c, n / (d / 1e6), p50 / 1000, p99 / 1000, mx / 1000, pc, srv / secs, pg / secs, wrk / secs, other / secs, err }'
+done <"$results" >"$DATA/rows.md"
+tee -a "$DATA/report.md" <"$DATA/rows.md"
 echo
 
 # --- verification --------------------------------------------------------------------------
-tenant_id=$(psql_q "SELECT id FROM tenants WHERE slug = '$slug'")
 events=$(psql_q "SELECT count(*) FROM journal_events WHERE tenant_id = '$tenant_id'")
 intents=$(psql_q "SELECT count(*) FROM intents WHERE tenant_id = '$tenant_id'")
 odd=$(psql_q "SELECT count(*) FROM intents WHERE tenant_id = '$tenant_id' AND event_count <> 2")
 booked=$((total_created + 1))  # + the probe booking
 ok=1
 echo "verification ($slug):"
-echo "  201 responses: $booked (incl. 1 probe), non-201: $total_non201, socket errors: $total_sock"
-echo "  requests abandoned in flight by wrk at its deadlines: $total_cutoff"
-echo "  intents in the journal: $intents, journal events: $events"
+echo "  201 responses: $booked (incl. the probe), non-201: $total_non201, socket errors: $total_sock"
+echo "  requests still in flight when wrk stopped at its deadlines (not counted): $total_cutoff"
+echo "  bookings in the journal: $intents, journal events: $events"
 if [ "$events" -eq $((2 * intents)) ] && [ "$odd" -eq 0 ]; then
     echo "  ok: journal events = 2 x bookings ($events = 2 x $intents)"
 else
-    echo "  FAIL: journal events ($events) != 2 x bookings ($intents), or $odd intents without exactly two lines"; ok=0
+    echo "  FAIL: journal events ($events) != 2 x bookings ($intents), or $odd bookings without exactly two lines"; ok=0
 fi
 if [ "$intents" -ge "$booked" ] && [ "$intents" -le $((booked + total_cutoff)) ]; then
-    if [ "$intents" -eq "$booked" ]; then
-        echo "  ok: bookings in the journal = 201 responses ($intents)"
-    else
-        echo "  ok: bookings in the journal = 201 responses + $((intents - booked)) of the $total_cutoff requests wrk abandoned"
-    fi
+    echo "  ok: bookings in the journal = 201 responses + $((intents - booked)) of the $total_cutoff uncounted in-flight requests"
 else
     echo "  FAIL: $intents bookings in the journal, expected $booked..$((booked + total_cutoff))"; ok=0
 fi

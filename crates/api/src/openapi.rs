@@ -4,6 +4,7 @@ use crate::routes::{
     accounts, api_keys, audit, bookings, contact, documents, journal, periods, session, tax_codes,
     users,
 };
+use crate::routes::{invoices, partners};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -30,6 +31,14 @@ use utoipa::{Modify, OpenApi};
         contact::contact,
         tax_codes::list, tax_codes::get, tax_codes::create, tax_codes::update, tax_codes::deactivate,
         documents::upload, documents::metadata, documents::file, documents::preview,
+        partners::list_customers, partners::create_customer, partners::get_customer, partners::update_customer,
+        partners::delete_customer,
+        partners::list_vendors, partners::create_vendor, partners::get_vendor, partners::update_vendor,
+        partners::delete_vendor,
+        invoices::list_outgoing, invoices::create_outgoing, invoices::open_items_outgoing, invoices::get_outgoing,
+        invoices::update_outgoing, invoices::cancel_outgoing,
+        invoices::list_incoming, invoices::create_incoming, invoices::open_items_incoming, invoices::get_incoming,
+        invoices::update_incoming, invoices::cancel_incoming,
     ),
     components(schemas(crate::routes::ErrorBody)),
     modifiers(&BearerAuth),
@@ -37,7 +46,9 @@ use utoipa::{Modify, OpenApi};
         (name = "Journal", description = "Accounts, bookings, journal, reversals, tax codes, documents"),
         (name = "Periods", description = "Fiscal periods: soft lock, four-eyes lock with closing hash, reopen"),
         (name = "Audit", description = "The hash-chained event log for auditors"),
-        (name = "Identity", description = "Login, sessions, users, API keys, contact form")
+        (name = "Identity", description = "Login, sessions, users, API keys, contact form"),
+        (name = "Receivables", description = "Customers with debtor accounts, outgoing invoices, open items"),
+        (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items")
     )
 )]
 pub struct ApiDoc;

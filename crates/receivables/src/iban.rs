@@ -4,17 +4,94 @@
 /// IBAN length per country (SWIFT IBAN registry): every SEPA country and the other countries
 /// that issue IBANs. A country missing here is refused rather than guessed.
 pub const IBAN_LENGTHS: &[(&str, usize)] = &[
-    ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16), ("BG", 22),
-    ("BH", 22), ("BI", 27), ("BR", 29), ("BY", 28), ("CH", 21), ("CR", 22), ("CY", 28), ("CZ", 24),
-    ("DE", 22), ("DJ", 27), ("DK", 18), ("DO", 28), ("EE", 20), ("EG", 29), ("ES", 24), ("FI", 18),
-    ("FK", 18), ("FO", 18), ("FR", 27), ("GB", 22), ("GE", 22), ("GI", 23), ("GL", 18), ("GR", 27),
-    ("GT", 28), ("HR", 21), ("HU", 28), ("IE", 22), ("IL", 23), ("IQ", 23), ("IS", 26), ("IT", 27),
-    ("JO", 30), ("KW", 30), ("KZ", 20), ("LB", 28), ("LC", 32), ("LI", 21), ("LT", 20), ("LU", 20),
-    ("LV", 21), ("LY", 25), ("MC", 27), ("MD", 24), ("ME", 22), ("MK", 19), ("MN", 20), ("MR", 27),
-    ("MT", 31), ("MU", 30), ("NI", 28), ("NL", 18), ("NO", 15), ("OM", 23), ("PK", 24), ("PL", 28),
-    ("PS", 29), ("PT", 25), ("QA", 29), ("RO", 24), ("RS", 22), ("RU", 33), ("SA", 24), ("SC", 31),
-    ("SD", 18), ("SE", 24), ("SI", 19), ("SK", 24), ("SM", 27), ("SO", 23), ("ST", 25), ("SV", 28),
-    ("TL", 23), ("TN", 24), ("TR", 26), ("UA", 29), ("VA", 22), ("VG", 24), ("XK", 20), ("YE", 30),
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BI", 27),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DJ", 27),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FK", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("LY", 25),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MN", 20),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NI", 28),
+    ("NL", 18),
+    ("NO", 15),
+    ("OM", 23),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("RU", 33),
+    ("SA", 24),
+    ("SC", 31),
+    ("SD", 18),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("SO", 23),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
+    ("YE", 30),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,7 +116,10 @@ pub enum IbanError {
 
 /// The registered length of `country`'s IBANs.
 pub fn iban_length(country: &str) -> Option<usize> {
-    IBAN_LENGTHS.iter().find(|(c, _)| *c == country).map(|(_, n)| *n)
+    IBAN_LENGTHS
+        .iter()
+        .find(|(c, _)| *c == country)
+        .map(|(_, n)| *n)
 }
 
 /// The electronic form: without spaces, upper case.
@@ -80,7 +160,8 @@ pub fn validate_iban(input: &str) -> Result<String, IbanError> {
         return Err(IbanError::Malformed);
     }
     let country = &iban[..2];
-    let expected = iban_length(country).ok_or_else(|| IbanError::UnknownCountry(country.to_string()))?;
+    let expected =
+        iban_length(country).ok_or_else(|| IbanError::UnknownCountry(country.to_string()))?;
     if iban.len() != expected {
         return Err(IbanError::WrongLength {
             country: country.to_string(),
@@ -123,12 +204,18 @@ mod tests {
         ] {
             assert!(validate_iban(iban).is_ok(), "{iban}");
         }
-        assert_eq!(validate_iban("de89 3704 0044 0532 0130 00").unwrap(), "DE89370400440532013000");
+        assert_eq!(
+            validate_iban("de89 3704 0044 0532 0130 00").unwrap(),
+            "DE89370400440532013000"
+        );
     }
 
     #[test]
     fn refuses_broken_ibans() {
-        assert_eq!(validate_iban("DE88 3704 0044 0532 0130 00"), Err(IbanError::Checksum));
+        assert_eq!(
+            validate_iban("DE88 3704 0044 0532 0130 00"),
+            Err(IbanError::Checksum)
+        );
         assert_eq!(
             validate_iban("DE89 3704 0044 0532 0130 0"),
             Err(IbanError::WrongLength {
@@ -137,18 +224,27 @@ mod tests {
                 actual: 21
             })
         );
-        assert_eq!(validate_iban("XX89 3704"), Err(IbanError::UnknownCountry("XX".into())));
-        assert_eq!(validate_iban("DE89-3704"), Err(IbanError::InvalidCharacters));
+        assert_eq!(
+            validate_iban("XX89 3704"),
+            Err(IbanError::UnknownCountry("XX".into()))
+        );
+        assert_eq!(
+            validate_iban("DE89-3704"),
+            Err(IbanError::InvalidCharacters)
+        );
         assert_eq!(validate_iban("  "), Err(IbanError::Empty));
-        assert_eq!(validate_iban("1289370400440532013000"), Err(IbanError::Malformed));
+        assert_eq!(
+            validate_iban("1289370400440532013000"),
+            Err(IbanError::Malformed)
+        );
     }
 
     #[test]
     fn every_sepa_country_has_a_length() {
         for c in [
-            "AD", "AT", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GI", "GR",
-            "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MT", "NL", "NO", "PL", "PT", "RO",
-            "SE", "SI", "SK", "SM", "VA",
+            "AD", "AT", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB",
+            "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MT", "NL",
+            "NO", "PL", "PT", "RO", "SE", "SI", "SK", "SM", "VA",
         ] {
             assert!(iban_length(c).is_some(), "{c}");
         }

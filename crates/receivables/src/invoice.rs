@@ -132,8 +132,12 @@ pub enum InvoiceError {
         expected: String,
         given: String,
     },
-    #[error("the invoice's total_gross must be > 0 (it is {0}); use type credit_note for a credit")]
+    #[error(
+        "the invoice's total_gross must be > 0 (it is {0}); use type credit_note for a credit"
+    )]
     NonPositiveTotal(String),
+    #[error("intent_id: the booking does not match the invoice: {0}")]
+    IntentMismatch(String),
 }
 
 impl InvoiceError {
@@ -146,6 +150,7 @@ impl InvoiceError {
             InvoiceError::AmountTooLarge { .. } => "amount_too_large",
             InvoiceError::TotalsMismatch { .. } => "totals_mismatch",
             InvoiceError::NonPositiveTotal(_) => "non_positive_total",
+            InvoiceError::IntentMismatch(_) => "intent_mismatch",
         }
     }
 
@@ -157,12 +162,19 @@ impl InvoiceError {
             | InvoiceError::AmountTooLarge { field }
             | InvoiceError::TotalsMismatch { field, .. } => field.clone(),
             InvoiceError::NonPositiveTotal(_) => "total_gross".into(),
+            InvoiceError::IntentMismatch(_) => "intent_id".into(),
         }
     }
 }
 
 /// The amounts of one line (no checks).
-pub fn line_amounts(currency: Currency, quantity: Decimal, unit_price: Decimal, rate: Decimal, self_assessed: bool) -> LineAmounts {
+pub fn line_amounts(
+    currency: Currency,
+    quantity: Decimal,
+    unit_price: Decimal,
+    rate: Decimal,
+    self_assessed: bool,
+) -> LineAmounts {
     let net = currency.round(quantity * unit_price);
     let tax = if self_assessed {
         currency.round(Decimal::ZERO)
@@ -184,7 +196,12 @@ fn precision(field: String, value: Decimal) -> Result<(), InvoiceError> {
     }
 }
 
-fn agree(currency: Currency, field: String, expected: Decimal, given: Option<Decimal>) -> Result<(), InvoiceError> {
+fn agree(
+    currency: Currency,
+    field: String,
+    expected: Decimal,
+    given: Option<Decimal>,
+) -> Result<(), InvoiceError> {
     match given {
         Some(g) if g != expected => Err(InvoiceError::TotalsMismatch {
             field,
@@ -198,7 +215,11 @@ fn agree(currency: Currency, field: String, expected: Decimal, given: Option<Dec
 /// Computes every line and the totals, and checks what the client stated against them: a
 /// stated line net / tax / gross or total that differs is `totals_mismatch` naming the field.
 /// A line may be negative (a discount) as long as the invoice's gross stays positive.
-pub fn compute_invoice(currency: Currency, lines: &[LineInput], given: &GivenTotals) -> Result<ComputedInvoice, InvoiceError> {
+pub fn compute_invoice(
+    currency: Currency,
+    lines: &[LineInput],
+    given: &GivenTotals,
+) -> Result<ComputedInvoice, InvoiceError> {
     if lines.is_empty() {
         return Err(InvoiceError::NoLines);
     }
@@ -215,15 +236,21 @@ pub fn compute_invoice(currency: Currency, lines: &[LineInput], given: &GivenTot
     for (i, l) in lines.iter().enumerate() {
         let f = |name: &str| format!("lines[{i}].{name}");
         if l.quantity <= Decimal::ZERO {
-            return Err(InvoiceError::NonPositiveQuantity { field: f("quantity") });
+            return Err(InvoiceError::NonPositiveQuantity {
+                field: f("quantity"),
+            });
         }
         precision(f("quantity"), l.quantity)?;
         precision(f("unit_price"), l.unit_price)?;
         if l.quantity > limit {
-            return Err(InvoiceError::AmountTooLarge { field: f("quantity") });
+            return Err(InvoiceError::AmountTooLarge {
+                field: f("quantity"),
+            });
         }
         if l.unit_price.abs() > limit {
-            return Err(InvoiceError::AmountTooLarge { field: f("unit_price") });
+            return Err(InvoiceError::AmountTooLarge {
+                field: f("unit_price"),
+            });
         }
         let product = l
             .quantity
@@ -240,13 +267,17 @@ pub fn compute_invoice(currency: Currency, lines: &[LineInput], given: &GivenTot
         out.push(a);
     }
     if totals.gross.abs() > limit {
-        return Err(InvoiceError::AmountTooLarge { field: "total_gross".into() });
+        return Err(InvoiceError::AmountTooLarge {
+            field: "total_gross".into(),
+        });
     }
     agree(currency, "total_net".into(), totals.net, given.net)?;
     agree(currency, "total_tax".into(), totals.tax, given.tax)?;
     agree(currency, "total_gross".into(), totals.gross, given.gross)?;
     if totals.gross <= Decimal::ZERO {
-        return Err(InvoiceError::NonPositiveTotal(currency.format(totals.gross)));
+        return Err(InvoiceError::NonPositiveTotal(
+            currency.format(totals.gross),
+        ));
     }
     Ok(ComputedInvoice { lines: out, totals })
 }
@@ -255,7 +286,11 @@ pub fn compute_invoice(currency: Currency, lines: &[LineInput], given: &GivenTot
 /// still fits, the tax, and the rest (0 or a few minor units that no net can reach, because
 /// net steps of one cent move the gross by one or two cents). Used to write off a gross
 /// amount with its VAT correction (§ 17 UStG): net and tax on the tax code, the rest without.
-pub fn split_gross(currency: Currency, gross: Decimal, rate: Decimal) -> (Decimal, Decimal, Decimal) {
+pub fn split_gross(
+    currency: Currency,
+    gross: Decimal,
+    rate: Decimal,
+) -> (Decimal, Decimal, Decimal) {
     let unit = Decimal::new(1, currency.minor_units());
     let tax_of = |net: Decimal| currency.round(net * rate / Decimal::ONE_HUNDRED);
     let hundred = Decimal::ONE_HUNDRED;
@@ -312,11 +347,26 @@ mod tests {
     #[test]
     fn totals_are_sums_of_rounded_lines() {
         // 0.05 at 19 %: 0.0095 → 0.01 per line.
-        let lines = vec![line("1", "0.05", "19"), line("1", "0.05", "19"), line("1", "0.05", "19")];
+        let lines = vec![
+            line("1", "0.05", "19"),
+            line("1", "0.05", "19"),
+            line("1", "0.05", "19"),
+        ];
         let c = compute_invoice(EUR, &lines, &GivenTotals::default()).unwrap();
-        assert_eq!(c.totals, Totals { net: d("0.15"), tax: d("0.03"), gross: d("0.18") });
+        assert_eq!(
+            c.totals,
+            Totals {
+                net: d("0.15"),
+                tax: d("0.03"),
+                gross: d("0.18")
+            }
+        );
         // 1.04 at 19 %: 0.1976 → 0.20 per line, three lines 0.60; on the sum 3.12 it would be 0.59.
-        let lines = vec![line("1", "1.04", "19"), line("1", "1.04", "19"), line("1", "1.04", "19")];
+        let lines = vec![
+            line("1", "1.04", "19"),
+            line("1", "1.04", "19"),
+            line("1", "1.04", "19"),
+        ];
         let c = compute_invoice(EUR, &lines, &GivenTotals::default()).unwrap();
         assert_eq!(c.totals.tax, d("0.60"));
         assert_eq!(c.totals.gross.to_string(), "3.72");
@@ -325,11 +375,21 @@ mod tests {
     #[test]
     fn stated_totals_must_agree() {
         let lines = vec![line("2", "50", "19"), line("1", "10", "7")];
-        let ok = GivenTotals { net: Some(d("110")), tax: Some(d("19.70")), gross: Some(d("129.7")) };
+        let ok = GivenTotals {
+            net: Some(d("110")),
+            tax: Some(d("19.70")),
+            gross: Some(d("129.7")),
+        };
         assert!(compute_invoice(EUR, &lines, &ok).is_ok());
-        let bad = GivenTotals { tax: Some(d("19.71")), ..ok };
+        let bad = GivenTotals {
+            tax: Some(d("19.71")),
+            ..ok
+        };
         let e = compute_invoice(EUR, &lines, &bad).unwrap_err();
-        assert_eq!((e.code(), e.field()), ("totals_mismatch", "total_tax".to_string()));
+        assert_eq!(
+            (e.code(), e.field()),
+            ("totals_mismatch", "total_tax".to_string())
+        );
         assert!(e.to_string().contains("19.70"));
         let mut with_line = lines.clone();
         with_line[1].gross = Some(d("10.71"));
@@ -343,11 +403,22 @@ mod tests {
         assert_eq!(e.code(), "no_lines");
         let e = compute_invoice(EUR, &[line("0", "1", "0")], &GivenTotals::default()).unwrap_err();
         assert_eq!(e.field(), "lines[0].quantity");
-        let e = compute_invoice(EUR, &[line("1", "0.0000001", "0")], &GivenTotals::default()).unwrap_err();
+        let e = compute_invoice(EUR, &[line("1", "0.0000001", "0")], &GivenTotals::default())
+            .unwrap_err();
         assert_eq!(e.code(), "amount_precision");
-        let e = compute_invoice(EUR, &[line("1", "10", "0"), line("1", "-20", "0")], &GivenTotals::default()).unwrap_err();
+        let e = compute_invoice(
+            EUR,
+            &[line("1", "10", "0"), line("1", "-20", "0")],
+            &GivenTotals::default(),
+        )
+        .unwrap_err();
         assert_eq!(e.code(), "non_positive_total");
-        let e = compute_invoice(EUR, &[line("1000000", "10000000", "0")], &GivenTotals::default()).unwrap_err();
+        let e = compute_invoice(
+            EUR,
+            &[line("1000000", "10000000", "0")],
+            &GivenTotals::default(),
+        )
+        .unwrap_err();
         assert_eq!(e.code(), "amount_too_large");
     }
 
@@ -356,18 +427,34 @@ mod tests {
         let mut l = line("1", "100", "19");
         l.self_assessed = true;
         let c = compute_invoice(EUR, &[l], &GivenTotals::default()).unwrap();
-        assert_eq!(c.totals, Totals { net: d("100"), tax: d("0"), gross: d("100") });
+        assert_eq!(
+            c.totals,
+            Totals {
+                net: d("100"),
+                tax: d("0"),
+                gross: d("100")
+            }
+        );
     }
 
     #[test]
     fn splits_gross_amounts() {
-        assert_eq!(split_gross(EUR, d("119.00"), d("19")), (d("100.00"), d("19.00"), d("0.00")));
-        assert_eq!(split_gross(EUR, d("10.00"), d("19")), (d("8.40"), d("1.60"), d("0.00")));
+        assert_eq!(
+            split_gross(EUR, d("119.00"), d("19")),
+            (d("100.00"), d("19.00"), d("0.00"))
+        );
+        assert_eq!(
+            split_gross(EUR, d("10.00"), d("19")),
+            (d("8.40"), d("1.60"), d("0.00"))
+        );
         // At 19 % a net of 0.10 gives 0.12 and 0.11 gives 0.13: whatever is unreachable stays as the rest.
         let (net, tax, rest) = split_gross(EUR, d("0.13"), d("19"));
         assert_eq!(net + tax + rest, d("0.13"));
         assert!(rest >= Decimal::ZERO);
-        assert_eq!(split_gross(EUR, d("5.00"), d("0")), (d("5.00"), d("0.00"), d("0.00")));
+        assert_eq!(
+            split_gross(EUR, d("5.00"), d("0")),
+            (d("5.00"), d("0.00"), d("0.00"))
+        );
     }
 
     fn cents() -> impl Strategy<Value = Decimal> {
@@ -375,7 +462,12 @@ mod tests {
     }
 
     fn rate() -> impl Strategy<Value = Decimal> {
-        prop_oneof![Just(d("0")), Just(d("7")), Just(d("19")), (0u32..=2500).prop_map(|r| Decimal::new(r.into(), 2))]
+        prop_oneof![
+            Just(d("0")),
+            Just(d("7")),
+            Just(d("19")),
+            (0u32..=2500).prop_map(|r| Decimal::new(r.into(), 2))
+        ]
     }
 
     proptest! {

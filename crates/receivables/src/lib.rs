@@ -4,6 +4,7 @@
 //! against comes in as an argument, so the same inputs always give the same status.
 
 pub mod bic;
+pub mod booking;
 pub mod iban;
 pub mod invoice;
 pub mod partner;
@@ -13,9 +14,13 @@ pub mod vat_id;
 pub use bic::{validate_bic, BicError};
 pub use iban::{validate_iban, IbanError};
 pub use invoice::{
-    compute_invoice, line_amounts, split_gross, ComputedInvoice, Direction, GivenTotals, InvoiceError,
-    InvoiceType, LineAmounts, LineInput, Totals,
+    compute_invoice, line_amounts, split_gross, ComputedInvoice, Direction, GivenTotals,
+    InvoiceError, InvoiceType, LineAmounts, LineInput, Totals,
 };
-pub use partner::{validate_partner, Address, PartnerError, PartnerInput, PartnerKind, ValidPartner};
-pub use status::{aging_bucket, days_overdue, derive_status, AgingBucket, InvoiceStatus, OpenItemState};
+pub use partner::{
+    validate_partner, Address, PartnerError, PartnerInput, PartnerKind, ValidPartner,
+};
+pub use status::{
+    aging_bucket, days_overdue, derive_status, AgingBucket, InvoiceStatus, OpenItemState,
+};
 pub use vat_id::{validate_vat_id, VatIdError};

@@ -142,7 +142,9 @@ impl PartnerError {
 }
 
 fn clean(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 fn max_len(field: &'static str, value: &Option<String>, max: usize) -> Result<(), PartnerError> {
@@ -162,11 +164,16 @@ pub fn validate_partner(input: PartnerInput) -> Result<ValidPartner, PartnerErro
     let tax_id = clean(input.tax_id);
     max_len("tax_id", &tax_id, MAX_TAX_ID)?;
     if let Some(t) = &tax_id {
-        if !t.chars().all(|c| c.is_ascii_alphanumeric() || " /-.".contains(c)) {
+        if !t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " /-.".contains(c))
+        {
             return Err(PartnerError::TaxId);
         }
     }
-    let vat_id = clean(input.vat_id).map(|v| validate_vat_id(&v)).transpose()?;
+    let vat_id = clean(input.vat_id)
+        .map(|v| validate_vat_id(&v))
+        .transpose()?;
     let iban = clean(input.iban).map(|v| validate_iban(&v)).transpose()?;
     let bic = clean(input.bic).map(|v| validate_bic(&v)).transpose()?;
     let address = match input.address {
@@ -248,18 +255,73 @@ mod tests {
     #[test]
     fn names_the_field_of_each_error() {
         let cases: Vec<(PartnerInput, &str, &str)> = vec![
-            (PartnerInput { name: " ".into(), ..input() }, "name", "invalid_name"),
-            (PartnerInput { iban: Some("DE00 3704 0044 0532 0130 00".into()), ..input() }, "iban", "invalid_iban"),
-            (PartnerInput { bic: Some("COBA".into()), ..input() }, "bic", "invalid_bic"),
-            (PartnerInput { vat_id: Some("DE12345".into()), ..input() }, "vat_id", "invalid_vat_id"),
-            (PartnerInput { tax_id: Some("12#3".into()), ..input() }, "tax_id", "invalid_tax_id"),
-            (PartnerInput { default_account: Some("84".into()), ..input() }, "default_account", "unknown_account"),
             (
-                PartnerInput { address: Some(Address { country: Some("DEU".into()), ..Default::default() }), ..input() },
+                PartnerInput {
+                    name: " ".into(),
+                    ..input()
+                },
+                "name",
+                "invalid_name",
+            ),
+            (
+                PartnerInput {
+                    iban: Some("DE00 3704 0044 0532 0130 00".into()),
+                    ..input()
+                },
+                "iban",
+                "invalid_iban",
+            ),
+            (
+                PartnerInput {
+                    bic: Some("COBA".into()),
+                    ..input()
+                },
+                "bic",
+                "invalid_bic",
+            ),
+            (
+                PartnerInput {
+                    vat_id: Some("DE12345".into()),
+                    ..input()
+                },
+                "vat_id",
+                "invalid_vat_id",
+            ),
+            (
+                PartnerInput {
+                    tax_id: Some("12#3".into()),
+                    ..input()
+                },
+                "tax_id",
+                "invalid_tax_id",
+            ),
+            (
+                PartnerInput {
+                    default_account: Some("84".into()),
+                    ..input()
+                },
+                "default_account",
+                "unknown_account",
+            ),
+            (
+                PartnerInput {
+                    address: Some(Address {
+                        country: Some("DEU".into()),
+                        ..Default::default()
+                    }),
+                    ..input()
+                },
                 "address.country",
                 "invalid_country",
             ),
-            (PartnerInput { notes: Some("x".repeat(MAX_NOTES + 1)), ..input() }, "notes", "too_long"),
+            (
+                PartnerInput {
+                    notes: Some("x".repeat(MAX_NOTES + 1)),
+                    ..input()
+                },
+                "notes",
+                "too_long",
+            ),
         ];
         for (i, field, code) in cases {
             let e = validate_partner(i).unwrap_err();
@@ -270,7 +332,10 @@ mod tests {
     #[test]
     fn an_empty_address_is_none() {
         let p = validate_partner(PartnerInput {
-            address: Some(Address { city: Some(" ".into()), ..Default::default() }),
+            address: Some(Address {
+                city: Some(" ".into()),
+                ..Default::default()
+            }),
             ..input()
         })
         .unwrap();

@@ -62,7 +62,11 @@ impl OpenItemState {
     /// was applied. Negative only when something was applied to an invoice that was cancelled
     /// afterwards: then the partner has a credit.
     pub fn remaining(&self) -> Decimal {
-        let gross = if self.cancelled { Decimal::ZERO } else { self.gross };
+        let gross = if self.cancelled {
+            Decimal::ZERO
+        } else {
+            self.gross
+        };
         gross - self.settled
     }
 
@@ -167,14 +171,38 @@ mod tests {
     #[test]
     fn statuses_over_an_invoices_life() {
         let today = date("2026-03-31");
-        assert_eq!(state(11900, 0, Some("2026-04-14"), false).status(today), InvoiceStatus::Open);
-        assert_eq!(state(11900, 0, Some("2026-03-31"), false).status(today), InvoiceStatus::Open);
-        assert_eq!(state(11900, 5000, Some("2026-04-14"), false).status(today), InvoiceStatus::PartiallyPaid);
-        assert_eq!(state(11900, 5000, Some("2026-03-30"), false).status(today), InvoiceStatus::Overdue);
-        assert_eq!(state(11900, 0, Some("2026-03-30"), false).status(today), InvoiceStatus::Overdue);
-        assert_eq!(state(11900, 11900, Some("2026-03-01"), false).status(today), InvoiceStatus::Paid);
-        assert_eq!(state(11900, 0, None, false).status(today), InvoiceStatus::Open);
-        assert_eq!(state(11900, 0, Some("2026-03-01"), true).status(today), InvoiceStatus::Cancelled);
+        assert_eq!(
+            state(11900, 0, Some("2026-04-14"), false).status(today),
+            InvoiceStatus::Open
+        );
+        assert_eq!(
+            state(11900, 0, Some("2026-03-31"), false).status(today),
+            InvoiceStatus::Open
+        );
+        assert_eq!(
+            state(11900, 5000, Some("2026-04-14"), false).status(today),
+            InvoiceStatus::PartiallyPaid
+        );
+        assert_eq!(
+            state(11900, 5000, Some("2026-03-30"), false).status(today),
+            InvoiceStatus::Overdue
+        );
+        assert_eq!(
+            state(11900, 0, Some("2026-03-30"), false).status(today),
+            InvoiceStatus::Overdue
+        );
+        assert_eq!(
+            state(11900, 11900, Some("2026-03-01"), false).status(today),
+            InvoiceStatus::Paid
+        );
+        assert_eq!(
+            state(11900, 0, None, false).status(today),
+            InvoiceStatus::Open
+        );
+        assert_eq!(
+            state(11900, 0, Some("2026-03-01"), true).status(today),
+            InvoiceStatus::Cancelled
+        );
     }
 
     #[test]
@@ -183,14 +211,29 @@ mod tests {
         let s = state(11900, 1900, Some("2026-03-01"), false);
         assert_eq!(s.remaining(), Decimal::new(10000, 2));
         assert_eq!(s.days_overdue(today), 30);
-        assert_eq!(state(11900, 11900, Some("2026-03-01"), false).days_overdue(today), 0);
+        assert_eq!(
+            state(11900, 11900, Some("2026-03-01"), false).days_overdue(today),
+            0
+        );
         // Cancelled after a payment: the payment is a credit of the partner.
-        assert_eq!(state(11900, 1000, None, true).remaining(), Decimal::new(-1000, 2));
+        assert_eq!(
+            state(11900, 1000, None, true).remaining(),
+            Decimal::new(-1000, 2)
+        );
     }
 
     #[test]
     fn bucket_edges() {
-        let cases = [(0, "current"), (1, "1_30"), (30, "1_30"), (31, "31_60"), (60, "31_60"), (61, "61_90"), (90, "61_90"), (91, "over_90")];
+        let cases = [
+            (0, "current"),
+            (1, "1_30"),
+            (30, "1_30"),
+            (31, "31_60"),
+            (60, "31_60"),
+            (61, "61_90"),
+            (90, "61_90"),
+            (91, "over_90"),
+        ];
         for (days, bucket) in cases {
             assert_eq!(aging_bucket(days).as_str(), bucket, "{days}");
             assert_eq!(AgingBucket::parse(bucket), Some(aging_bucket(days)));

@@ -248,7 +248,11 @@ mod tests {
             "XIGD123",
             "XIHA123",
         ] {
-            assert!(validate_vat_id(id).is_ok(), "{id}: {:?}", validate_vat_id(id));
+            assert!(
+                validate_vat_id(id).is_ok(),
+                "{id}: {:?}",
+                validate_vat_id(id)
+            );
         }
         assert_eq!(validate_vat_id("de 123.456-789").unwrap(), "DE123456789");
     }
@@ -277,8 +281,14 @@ mod tests {
                 validate_vat_id(id)
             );
         }
-        assert_eq!(validate_vat_id("GR123456789"), Err(VatIdError::UnknownCountry("GR".into())));
-        assert_eq!(validate_vat_id("CHE123456789"), Err(VatIdError::UnknownCountry("CH".into())));
+        assert_eq!(
+            validate_vat_id("GR123456789"),
+            Err(VatIdError::UnknownCountry("GR".into()))
+        );
+        assert_eq!(
+            validate_vat_id("CHE123456789"),
+            Err(VatIdError::UnknownCountry("CH".into()))
+        );
         assert_eq!(validate_vat_id(" "), Err(VatIdError::Empty));
     }
 

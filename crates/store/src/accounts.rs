@@ -55,6 +55,32 @@ fn month_start(d: NaiveDate) -> NaiveDate {
     d.with_day(1).expect("day 1 exists")
 }
 
+/// The condition on `column` that selects account $2's lines: only its own, or for a
+/// collective account (Sammelkonto, e.g. 1400) also those of the personal accounts that roll up
+/// into it (`accounts.collective_account`, schema/0004). The plain form keeps the index order
+/// for ordinary accounts.
+fn account_condition(column: &str, rolled_up: bool) -> String {
+    if rolled_up {
+        format!(
+            "{column} IN (SELECT $2::text UNION ALL
+                          SELECT r.number FROM accounts r WHERE r.tenant_id = $1 AND r.collective_account = $2)"
+        )
+    } else {
+        format!("{column} = $2")
+    }
+}
+
+/// True when personal accounts roll up into `number`.
+async fn has_personal_accounts(client: &tokio_postgres::Client, tenant_id: Uuid, number: &str) -> Result<bool, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $1 AND collective_account = $2)",
+            &[&tenant_id, &number],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
 impl Store {
     pub async fn list_accounts(&self, tenant_id: Uuid, limit: i64, offset: i64) -> Result<(Vec<Account>, i64), StoreError> {
         let client = self.client().await?;
@@ -169,6 +195,7 @@ impl Store {
 
     /// Debit-positive balance of an account over all bookings dated on or before `through`
     /// (all bookings when None): period balances before its month plus the month's entries.
+    /// A collective account's balance includes its personal accounts.
     ///
     /// Period 13 is the exception: its balance row sits on the fiscal year's last month, but its
     /// bookings may be dated in any month of that year. The period 13 of `through`'s own fiscal
@@ -182,11 +209,13 @@ impl Store {
         number: &str,
         through: Option<NaiveDate>,
     ) -> Result<Decimal, StoreError> {
+        let rolled_up = has_personal_accounts(client, tenant_id, number).await?;
+        let (account, e_account) = (account_condition("account", rolled_up), account_condition("e.account", rolled_up));
         let row = match through {
             None => {
                 client
                     .query_one(
-                        "SELECT coalesce(sum(debit - credit), 0) FROM account_balances WHERE tenant_id = $1 AND account = $2",
+                        &format!("SELECT coalesce(sum(debit - credit), 0) FROM account_balances WHERE tenant_id = $1 AND {account}"),
                         &[&tenant_id, &number],
                     )
                     .await?
@@ -196,13 +225,15 @@ impl Store {
                 let adjustment = self.tenant_info(tenant_id).await?.calendar.adjustment_period_of(d).to_string();
                 client
                     .query_one(
-                        "SELECT (SELECT coalesce(sum(debit - credit), 0) FROM account_balances
-                                  WHERE tenant_id = $1 AND account = $2 AND month_start < $3)
-                              + (SELECT coalesce(sum(debit - credit), 0) FROM entries
-                                  WHERE tenant_id = $1 AND account = $2 AND booking_date >= $3 AND booking_date <= $4)
-                              + (SELECT coalesce(sum(e.debit - e.credit), 0)
-                                   FROM journal_events j JOIN entries e ON e.tenant_id = j.tenant_id AND e.seq = j.seq
-                                  WHERE j.tenant_id = $1 AND j.period = $5 AND e.account = $2 AND e.booking_date < $3)",
+                        &format!(
+                            "SELECT (SELECT coalesce(sum(debit - credit), 0) FROM account_balances
+                                      WHERE tenant_id = $1 AND {account} AND month_start < $3)
+                                  + (SELECT coalesce(sum(debit - credit), 0) FROM entries
+                                      WHERE tenant_id = $1 AND {account} AND booking_date >= $3 AND booking_date <= $4)
+                                  + (SELECT coalesce(sum(e.debit - e.credit), 0)
+                                       FROM journal_events j JOIN entries e ON e.tenant_id = j.tenant_id AND e.seq = j.seq
+                                      WHERE j.tenant_id = $1 AND j.period = $5 AND {e_account} AND e.booking_date < $3)"
+                        ),
                         &[&tenant_id, &number, &month, &d, &adjustment],
                     )
                     .await?
@@ -222,11 +253,14 @@ impl Store {
     ) -> Result<AccountEntries, StoreError> {
         self.get_account(tenant_id, number).await?;
         let client = self.client().await?;
+        // A collective account lists its personal accounts' lines too, so that its balance
+        // stays the sum of its entries.
+        let account = account_condition("account", has_personal_accounts(&client, tenant_id, number).await?);
         let rows = client
             .query(
                 &format!(
                     "SELECT {ENTRY_COLUMNS}, count(*) OVER () AS total FROM entries
-                      WHERE tenant_id = $1 AND account = $2
+                      WHERE tenant_id = $1 AND {account}
                         AND ($3::date IS NULL OR booking_date >= $3) AND ($4::date IS NULL OR booking_date <= $4)
                       ORDER BY booking_date, seq LIMIT $5 OFFSET $6"
                 ),
@@ -238,8 +272,10 @@ impl Store {
             Some(r) => r.get::<_, i64>("total"),
             None if offset > 0 => client
                 .query_one(
-                    "SELECT count(*) FROM entries WHERE tenant_id = $1 AND account = $2
-                       AND ($3::date IS NULL OR booking_date >= $3) AND ($4::date IS NULL OR booking_date <= $4)",
+                    &format!(
+                        "SELECT count(*) FROM entries WHERE tenant_id = $1 AND {account}
+                           AND ($3::date IS NULL OR booking_date >= $3) AND ($4::date IS NULL OR booking_date <= $4)"
+                    ),
                     &[&tenant_id, &number, &start, &end],
                 )
                 .await?

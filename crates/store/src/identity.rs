@@ -540,7 +540,7 @@ impl Store {
             .query_opt(
                 "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, $3)
                   WHERE tenant_id = $1 AND id = $2
-              RETURNING id, tenant_id, name, prefix, scopes, tier, created_at, last_used_at, revoked_at",
+              RETURNING id, tenant_id, name, prefix, scopes, tier, created_at, last_used_at, revoked_at, expires_at",
                 &[&tenant_id, &key_id, &by],
             )
             .await?
@@ -555,6 +555,7 @@ impl Store {
             created_at: row.get("created_at"),
             last_used_at: row.get("last_used_at"),
             revoked_at: row.get("revoked_at"),
+            expires_at: row.get("expires_at"),
         })
     }
 }

@@ -22,6 +22,7 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// An authenticated API key.
@@ -86,10 +87,12 @@ fn key_from_row(row: &tokio_postgres::Row) -> ApiKey {
         created_at: row.get("created_at"),
         last_used_at: row.get("last_used_at"),
         revoked_at: row.get("revoked_at"),
+        expires_at: row.get("expires_at"),
     }
 }
 
-const KEY_COLUMNS: &str = "id, tenant_id, name, prefix, scopes, tier, created_at, last_used_at, revoked_at";
+const KEY_COLUMNS: &str =
+    "id, tenant_id, name, prefix, scopes, tier, created_at, last_used_at, revoked_at, expires_at";
 
 impl Store {
     /// Creates a key and returns it with its plaintext, which is not stored anywhere.
@@ -101,6 +104,19 @@ impl Store {
         tier: &str,
         created_by: Option<&str>,
     ) -> Result<(ApiKey, String), StoreError> {
+        self.create_api_key_expiring(tenant_id, name, scopes, tier, created_by, None).await
+    }
+
+    /// Like `create_api_key`, for a key that stops working at `expires_at`.
+    pub async fn create_api_key_expiring(
+        &self,
+        tenant_id: Uuid,
+        name: &str,
+        scopes: &[String],
+        tier: &str,
+        created_by: Option<&str>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(ApiKey, String), StoreError> {
         let mut random = [0u8; RANDOM_HEX / 2];
         rand::thread_rng().fill_bytes(&mut random);
         let plaintext = format!("{KEY_PREFIX}{}", hex::encode(random));
@@ -110,10 +126,10 @@ impl Store {
         let row = client
             .query_one(
                 &format!(
-                    "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, tier, created_by)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {KEY_COLUMNS}"
+                    "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, tier, created_by, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {KEY_COLUMNS}"
                 ),
-                &[&Uuid::now_v7(), &tenant_id, &name, &prefix, &hash.as_slice(), &scopes, &tier, &created_by],
+                &[&Uuid::now_v7(), &tenant_id, &name, &prefix, &hash.as_slice(), &scopes, &tier, &created_by, &expires_at],
             )
             .await?;
         Ok((key_from_row(&row), plaintext))
@@ -127,7 +143,8 @@ impl Store {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT id, tenant_id, key_hash, scopes, tier FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL",
+                "SELECT id, tenant_id, key_hash, scopes, tier FROM api_keys
+                  WHERE prefix = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
             )
             .await?;
         let Some(row) = client.query_opt(&stmt, &[&prefix]).await? else {

@@ -9,6 +9,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_foundation", include_str!("../../../schema/0001_foundation.sql")),
     ("0002_periods", include_str!("../../../schema/0002_periods.sql")),
     ("0003_identity", include_str!("../../../schema/0003_identity.sql")),
+    ("0005_api_key_expiry", include_str!("../../../schema/0005_api_key_expiry.sql")),
+    ("0004_receivables", include_str!("../../../schema/0004_receivables.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"

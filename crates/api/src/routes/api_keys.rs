@@ -21,6 +21,8 @@ pub struct CreateKeyRequest {
     pub scopes: Option<Vec<String>>,
     /// starter (default), professional or enterprise.
     pub tier: Option<String>,
+    /// When the key stops working (RFC 3339, in the future); default: never.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -32,6 +34,7 @@ pub struct CreatedKey {
     pub name: String,
     pub scopes: Vec<String>,
     pub tier: String,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -44,6 +47,7 @@ pub struct KeyDto {
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<ApiKey> for KeyDto {
@@ -57,6 +61,7 @@ impl From<ApiKey> for KeyDto {
             created_at: k.created_at,
             last_used_at: k.last_used_at,
             revoked_at: k.revoked_at,
+            expires_at: k.expires_at,
         }
     }
 }
@@ -89,14 +94,19 @@ pub async fn create(
         let msg = format!("tier must be one of {tiers:?}");
         return Err(ApiError::bad_request("invalid_tier", msg.clone()).with_field("tier", msg));
     }
+    if b.expires_at.is_some_and(|t| t <= chrono::Utc::now()) {
+        return Err(ApiError::bad_request("invalid_expiry", "expires_at must be in the future")
+            .with_field("expires_at", "must be in the future"));
+    }
     let (record, key) = state
         .store
-        .create_api_key(
+        .create_api_key_expiring(
             p.tenant_id,
             &name,
             &scopes,
             &tier,
             Some(&format!("user:{user_id}")),
+            b.expires_at,
         )
         .await?;
     Ok(HttpResponse::Created().json(CreatedKey {
@@ -106,6 +116,7 @@ pub async fn create(
         name: record.name,
         scopes: record.scopes,
         tier: record.tier,
+        expires_at: record.expires_at,
     }))
 }
 

@@ -908,3 +908,28 @@ async fn public_forms_are_limited_per_client_address() {
     assert_eq!(forgot().await.unwrap().status().as_u16(), 202);
     assert_eq!(forgot().await.unwrap().status().as_u16(), 429);
 }
+
+#[tokio::test]
+async fn expired_keys_are_refused_and_expiry_must_lie_ahead() {
+    let app = spawn_app().await;
+    let owner = session(&app, "owner").await.1;
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    app.send(Method::POST, "/v1/api-keys", Some(&owner), Some(&json!({"name": "old", "expires_at": past})))
+        .await
+        .expect(400, Some("invalid_expiry"));
+    let soon = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let res = app.send(Method::POST, "/v1/api-keys", Some(&owner), Some(&json!({"name": "month", "expires_at": soon}))).await;
+    let created = res.expect(201, None).clone();
+    assert!(created["expires_at"].as_str().is_some());
+    let key = created["key"].as_str().unwrap();
+    app.send(Method::GET, "/v1/accounts", Some(key), None).await.expect(200, None);
+    // A key whose time has run out (set in the database, as time passing would).
+    let scopes = vec!["*".to_string()];
+    let expired_at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let (_, expired) = app
+        .store
+        .create_api_key_expiring(app.tenant.id, "expired", &scopes, "unlimited", None, Some(expired_at))
+        .await
+        .unwrap();
+    app.send(Method::GET, "/v1/accounts", Some(&expired), None).await.expect(401, Some("unauthenticated"));
+}

@@ -16,3 +16,6 @@ mod periods;
 mod properties;
 mod reversals;
 mod tax_codes;
+mod invoices;
+mod partners;
+mod receivables_properties;

@@ -1,0 +1,853 @@
+//! Outgoing invoices (`/v1/outgoing-invoices`, to customers) and incoming invoices
+//! (`/v1/invoices`, from vendors): booked on creation, status derived from payments, due date
+//! and reversal, open items with aging.
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{decimal, double_option, is_json, opt_decimal, parse_json, JsonBody, Params};
+use crate::routes::{money, ErrorBody};
+use crate::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use receivables::{Direction, GivenTotals, InvoiceStatus, InvoiceType};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use store::invoices::{
+    Application, Invoice, InvoiceChange, InvoiceFilter, InvoiceLine, NewInvoice, NewInvoiceLine,
+    OpenItem, OpenItemFilter,
+};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+const SCOPE_READ: &str = "invoices:read";
+const SCOPE_WRITE: &str = "invoices:write";
+
+#[derive(Deserialize, Clone, Copy, Default, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceTypeDto {
+    #[default]
+    Invoice,
+    CreditNote,
+}
+
+impl From<InvoiceTypeDto> for InvoiceType {
+    fn from(t: InvoiceTypeDto) -> Self {
+        match t {
+            InvoiceTypeDto::Invoice => InvoiceType::Invoice,
+            InvoiceTypeDto::CreditNote => InvoiceType::CreditNote,
+        }
+    }
+}
+
+/// An invoice line. The service computes net = quantity × unit_price and tax = net × rate / 100,
+/// each rounded half away from zero to the currency's minor unit; `net`, `tax`, `gross` may be
+/// sent to have them checked (400 totals_mismatch when they differ).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceLineRequest {
+    #[schema(example = "Consulting, March")]
+    pub description: Option<String>,
+    /// > 0, up to 6 decimals; default 1.
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>, example = "2")]
+    pub quantity: Option<Decimal>,
+    /// Net unit price, up to 6 decimals; negative for a discount line.
+    #[serde(deserialize_with = "decimal")]
+    #[schema(value_type = String, example = "50.00")]
+    pub unit_price: Decimal,
+    /// Output VAT (USt19, USt7, …) on outgoing, input VAT (VSt19, …) on incoming invoices.
+    #[schema(example = "USt19")]
+    pub tax_code: Option<String>,
+    /// Revenue / expense account; default: the partner's default_account, then 8400 / 4900
+    /// (SKR03) or 4400 / 6300 (SKR04).
+    #[schema(example = "8400")]
+    pub account: Option<String>,
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>)]
+    pub net: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>)]
+    pub tax: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>)]
+    pub gross: Option<Decimal>,
+}
+
+impl From<InvoiceLineRequest> for NewInvoiceLine {
+    fn from(l: InvoiceLineRequest) -> Self {
+        NewInvoiceLine {
+            description: l.description,
+            quantity: l.quantity.unwrap_or(Decimal::ONE),
+            unit_price: l.unit_price,
+            tax_code: l.tax_code,
+            account: l.account,
+            net: l.net,
+            tax: l.tax,
+            gross: l.gross,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOutgoingInvoice {
+    pub customer_id: Uuid,
+    /// The PDF or e-invoice (POST /v1/documents).
+    pub document_id: Option<Uuid>,
+    /// Unique among the tenant's outgoing invoices.
+    #[schema(example = "2026-0042")]
+    pub invoice_number: String,
+    #[schema(value_type = String, format = Date, example = "2026-03-14")]
+    pub invoice_date: NaiveDate,
+    /// Not before invoice_date. Without one the invoice is never overdue.
+    #[schema(value_type = Option<String>, format = Date, example = "2026-03-28")]
+    pub due_date: Option<NaiveDate>,
+    /// Optional; when given, must equal the sum of the lines.
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>, example = "100.00")]
+    pub total_net: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>, example = "19.00")]
+    pub total_tax: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>, example = "119.00")]
+    pub total_gross: Option<Decimal>,
+    /// The tenant's base currency (default); others are refused for now.
+    #[schema(example = "EUR")]
+    pub currency: Option<String>,
+    /// invoice (default) or credit_note.
+    #[serde(rename = "type", default)]
+    #[schema(value_type = Option<String>, example = "invoice")]
+    pub invoice_type: InvoiceTypeDto,
+    /// Link this existing booking instead of booking the invoice; it must move the customer's
+    /// debtor account by total_gross and its VAT lines by total_tax.
+    pub intent_id: Option<Uuid>,
+    pub notes: Option<String>,
+    pub lines: Vec<InvoiceLineRequest>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIncomingInvoice {
+    pub vendor_id: Uuid,
+    pub document_id: Option<Uuid>,
+    /// The vendor's number: unique per vendor.
+    #[schema(example = "R-7781")]
+    pub invoice_number: String,
+    #[schema(value_type = String, format = Date, example = "2026-03-02")]
+    pub invoice_date: NaiveDate,
+    #[schema(value_type = Option<String>, format = Date, example = "2026-03-16")]
+    pub due_date: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>)]
+    pub total_net: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>)]
+    pub total_tax: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>)]
+    pub total_gross: Option<Decimal>,
+    pub currency: Option<String>,
+    /// Addition to seed 003 (which lists no type for incoming invoices): invoice (default) or credit_note.
+    #[serde(rename = "type", default)]
+    #[schema(value_type = Option<String>, example = "invoice")]
+    pub invoice_type: InvoiceTypeDto,
+    /// Link this existing booking; it must move the vendor's creditor account by total_gross.
+    pub intent_id: Option<Uuid>,
+    pub notes: Option<String>,
+    pub lines: Vec<InvoiceLineRequest>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateInvoice {
+    /// Link another booking; only once the current one is reversed (status cancelled).
+    pub intent_id: Option<Uuid>,
+    /// null clears.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+    /// null clears (never overdue).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_date: Option<Option<NaiveDate>>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInvoice {
+    /// Why (GoBD). Default "Invoice cancelled".
+    pub reason: Option<String>,
+    /// swap (default) or negative (DATEV Generalumkehr).
+    #[schema(value_type = Option<String>, example = "swap")]
+    pub posting_mode: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvoiceLineDto {
+    pub line: i32,
+    pub description: String,
+    #[schema(example = "2")]
+    pub quantity: String,
+    #[schema(example = "50.00")]
+    pub unit_price: String,
+    pub tax_code: Option<String>,
+    /// The code's rate when the invoice was written.
+    #[schema(example = "19.00")]
+    pub tax_rate: String,
+    /// Reverse charge / intra-EU acquisition: tax self-assessed in the booking, none on the invoice.
+    pub self_assessed: bool,
+    pub account: String,
+    #[schema(example = "100.00")]
+    pub net: String,
+    #[schema(example = "19.00")]
+    pub tax: String,
+    #[schema(example = "119.00")]
+    pub gross: String,
+}
+
+/// A payment or write-off applied to the invoice.
+#[derive(Serialize, ToSchema)]
+pub struct PaymentDto {
+    pub id: Uuid,
+    /// payment or write_off
+    pub kind: String,
+    pub amount: String,
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    /// Bank / cash, or the write-off account.
+    pub counter_account: String,
+    pub intent_id: Uuid,
+    /// Its booking was reversed: it no longer counts.
+    pub reversed: bool,
+}
+
+/// An invoice or credit note with its derived state.
+#[derive(Serialize, ToSchema)]
+pub struct InvoiceDto {
+    pub id: Uuid,
+    /// invoice or credit_note
+    #[serde(rename = "type")]
+    #[schema(example = "invoice")]
+    pub invoice_type: String,
+    /// Outgoing invoices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    /// Incoming invoices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_name: Option<String>,
+    /// The partner's personal (debtor / creditor) account.
+    #[schema(example = "10000")]
+    pub account_number: String,
+    pub invoice_number: String,
+    #[schema(value_type = String, format = Date)]
+    pub invoice_date: NaiveDate,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_date: Option<NaiveDate>,
+    pub currency: String,
+    pub total_net: String,
+    pub total_tax: String,
+    pub total_gross: String,
+    /// open, partially_paid, paid, overdue or cancelled (on today's date).
+    #[schema(example = "open")]
+    pub status: String,
+    /// Payments and write-offs applied (reversed ones left out).
+    pub paid_amount: String,
+    /// What is still open: total_gross − paid_amount; 0 once cancelled.
+    pub remaining_amount: String,
+    /// Days past due_date while something is open, else 0.
+    pub days_overdue: i64,
+    /// The booking of the invoice.
+    pub intent_id: Uuid,
+    /// The reversal of that booking, once cancelled.
+    pub cancellation_intent_id: Option<Uuid>,
+    pub document_id: Option<Uuid>,
+    pub notes: Option<String>,
+    /// In GET one (and the responses of POST, PATCH, cancel); left out in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<InvoiceLineDto>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payments: Option<Vec<PaymentDto>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An open item: an invoice or credit note with an amount left.
+#[derive(Serialize, ToSchema)]
+pub struct OpenItemDto {
+    pub invoice_id: Uuid,
+    pub invoice_number: String,
+    /// invoice or credit_note
+    #[serde(rename = "type")]
+    pub invoice_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_name: Option<String>,
+    pub account_number: String,
+    #[schema(value_type = String, format = Date)]
+    pub invoice_date: NaiveDate,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_date: Option<NaiveDate>,
+    pub currency: String,
+    pub total_gross: String,
+    pub paid_amount: String,
+    /// Still open, positive for invoices and credit notes alike.
+    #[schema(example = "119.00")]
+    pub remaining_amount: String,
+    /// What the item adds to the partner's open amount: remaining_amount for an invoice, its
+    /// negative for a credit note. Summed over a partner = its personal account's balance
+    /// (debit-positive for customers, credit-positive for vendors).
+    #[schema(example = "119.00")]
+    pub open_amount: String,
+    pub status: String,
+    /// Days past due_date (0 when not yet due or without a due date).
+    pub days_overdue: i64,
+    /// current, 1_30, 31_60, 61_90 or over_90 (days past due).
+    #[schema(example = "1_30")]
+    pub aging_bucket: String,
+}
+
+fn quantity_text(q: Decimal) -> String {
+    q.normalize().to_string()
+}
+
+fn price_text(p: Decimal, currency: &str) -> String {
+    let n = p.normalize();
+    let minor = journal::Currency::from_code(currency)
+        .map(|c| c.minor_units())
+        .unwrap_or(2);
+    if n.scale() < minor {
+        money(n, currency)
+    } else {
+        n.to_string()
+    }
+}
+
+fn rate_text(rate: Decimal) -> String {
+    let mut r = rate.normalize();
+    if r.scale() < 2 {
+        r.rescale(2);
+    }
+    r.to_string()
+}
+
+fn line_dto(l: InvoiceLine, currency: &str) -> InvoiceLineDto {
+    InvoiceLineDto {
+        line: l.line_no,
+        description: l.description,
+        quantity: quantity_text(l.quantity),
+        unit_price: price_text(l.unit_price, currency),
+        tax_code: l.tax_code,
+        tax_rate: rate_text(l.tax_rate),
+        self_assessed: l.self_assessed,
+        account: l.account,
+        net: money(l.net, currency),
+        tax: money(l.tax, currency),
+        gross: money(l.gross, currency),
+    }
+}
+
+fn payment_dto(a: Application, currency: &str) -> PaymentDto {
+    PaymentDto {
+        id: a.id,
+        kind: a.kind,
+        amount: money(a.amount, currency),
+        date: a.date,
+        counter_account: a.counter_account,
+        intent_id: a.intent_id,
+        reversed: a.reversed,
+    }
+}
+
+/// (customer_id, customer_name, vendor_id, vendor_name) of an invoice.
+type PartnerFields = (Option<Uuid>, Option<String>, Option<Uuid>, Option<String>);
+
+fn partner_fields(i: &Invoice) -> PartnerFields {
+    match i.direction {
+        Direction::Outgoing => (Some(i.partner_id), Some(i.partner_name.clone()), None, None),
+        Direction::Incoming => (None, None, Some(i.partner_id), Some(i.partner_name.clone())),
+    }
+}
+
+fn invoice_dto(i: Invoice, today: NaiveDate, with_details: bool) -> InvoiceDto {
+    let (customer_id, customer_name, vendor_id, vendor_name) = partner_fields(&i);
+    let c = i.currency.clone();
+    InvoiceDto {
+        id: i.id,
+        invoice_type: i.invoice_type.as_str().to_string(),
+        customer_id,
+        customer_name,
+        vendor_id,
+        vendor_name,
+        account_number: i.account_number.clone(),
+        invoice_number: i.invoice_number.clone(),
+        invoice_date: i.invoice_date,
+        due_date: i.due_date,
+        total_net: money(i.total_net, &c),
+        total_tax: money(i.total_tax, &c),
+        total_gross: money(i.total_gross, &c),
+        status: i.status(today).as_str().to_string(),
+        paid_amount: money(i.state.settled, &c),
+        remaining_amount: money(i.remaining(), &c),
+        days_overdue: i.state.days_overdue(today),
+        intent_id: i.intent_id,
+        cancellation_intent_id: i.cancellation_intent_id,
+        document_id: i.document_id,
+        notes: i.notes,
+        lines: with_details.then(|| i.lines.into_iter().map(|l| line_dto(l, &c)).collect()),
+        payments: with_details.then(|| {
+            i.applications
+                .into_iter()
+                .map(|a| payment_dto(a, &c))
+                .collect()
+        }),
+        created_at: i.created_at,
+        updated_at: i.updated_at,
+        currency: c,
+    }
+}
+
+fn open_item_dto(o: OpenItem, today: NaiveDate) -> OpenItemDto {
+    let i = o.invoice;
+    let (customer_id, customer_name, vendor_id, vendor_name) = partner_fields(&i);
+    let c = &i.currency;
+    OpenItemDto {
+        invoice_id: i.id,
+        invoice_number: i.invoice_number.clone(),
+        invoice_type: i.invoice_type.as_str().to_string(),
+        customer_id,
+        customer_name,
+        vendor_id,
+        vendor_name,
+        account_number: i.account_number.clone(),
+        invoice_date: i.invoice_date,
+        due_date: i.due_date,
+        total_gross: money(i.total_gross, c),
+        paid_amount: money(i.state.settled, c),
+        remaining_amount: money(i.remaining(), c),
+        open_amount: money(i.signed_remaining(), c),
+        status: i.status(today).as_str().to_string(),
+        days_overdue: o.days_overdue,
+        aging_bucket: o.aging_bucket.as_str().to_string(),
+        currency: i.currency.clone(),
+    }
+}
+
+fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::not_found(format!("invoice {id} not found")))
+}
+
+fn uuid_param(q: &Params, name: &str) -> Option<Uuid> {
+    q.text(name).and_then(|v| v.parse().ok())
+}
+
+async fn respond_with(
+    state: &AppState,
+    p: &Principal,
+    direction: Direction,
+    id: Uuid,
+    status: StatusCode,
+) -> ApiResult<HttpResponse> {
+    let invoice = state
+        .store
+        .get_invoice(p.tenant_id, Some(direction), id)
+        .await?;
+    Ok(HttpResponse::build(status).json(invoice_dto(invoice, today(), true)))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: Params,
+    direction: Direction,
+) -> ApiResult<HttpResponse> {
+    p.require(SCOPE_READ)?;
+    let partner_param = match direction {
+        Direction::Outgoing => "customer_id",
+        Direction::Incoming => "vendor_id",
+    };
+    let filter = InvoiceFilter {
+        partner_id: uuid_param(&q, partner_param),
+        // Comma-separated; unknown values are ignored.
+        statuses: q
+            .text("status")
+            .map(|s| {
+                s.split(',')
+                    .filter_map(|x| InvoiceStatus::parse(x.trim()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        invoice_type: q.text("type").and_then(|t| InvoiceType::parse(&t)),
+        start_date: q.date("start_date"),
+        end_date: q.date("end_date"),
+        limit: q.limit(),
+        offset: q.offset(),
+    };
+    let today = today();
+    let (invoices, total) = state
+        .store
+        .list_invoices(p.tenant_id, direction, &filter, today)
+        .await?;
+    let body: Vec<InvoiceDto> = invoices
+        .into_iter()
+        .map(|i| invoice_dto(i, today, false))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total-Count", total.to_string()))
+        .json(body))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    p: Principal,
+    new: NewInvoice,
+) -> ApiResult<HttpResponse> {
+    p.require(SCOPE_WRITE)?;
+    let direction = new.direction;
+    let id = state
+        .store
+        .create_invoice(p.tenant_id, new, &p.actor)
+        .await?;
+    respond_with(&state, &p, direction, id, StatusCode::CREATED).await
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: &str,
+    direction: Direction,
+) -> ApiResult<HttpResponse> {
+    p.require(SCOPE_READ)?;
+    respond_with(&state, &p, direction, parse_id(id)?, StatusCode::OK).await
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: &str,
+    b: UpdateInvoice,
+    direction: Direction,
+) -> ApiResult<HttpResponse> {
+    p.require(SCOPE_WRITE)?;
+    let id = parse_id(id)?;
+    let change = InvoiceChange {
+        intent_id: b.intent_id,
+        notes: b.notes,
+        due_date: b.due_date,
+    };
+    state
+        .store
+        .update_invoice(p.tenant_id, direction, id, change, &p.actor)
+        .await?;
+    respond_with(&state, &p, direction, id, StatusCode::OK).await
+}
+
+async fn cancel(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: &str,
+    req: HttpRequest,
+    body: web::Bytes,
+    direction: Direction,
+) -> ApiResult<HttpResponse> {
+    p.require(SCOPE_WRITE)?;
+    let id = parse_id(id)?;
+    // The body is optional: nothing (or null) cancels with the defaults.
+    let text = std::str::from_utf8(&body).unwrap_or("x").trim();
+    let b: CancelInvoice = if text.is_empty() || text == "null" {
+        CancelInvoice::default()
+    } else if !is_json(&req) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/json",
+        ));
+    } else {
+        parse_json(&body)?
+    };
+    let mode = match b.posting_mode.as_deref() {
+        None | Some("swap") => journal::PostingMode::Swap,
+        Some("negative") => journal::PostingMode::Negative,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                format!("posting_mode: {other:?} is neither swap nor negative"),
+            )
+            .with_field("posting_mode", "must be swap or negative"))
+        }
+    };
+    let reason = b
+        .reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "Invoice cancelled".to_string());
+    state
+        .store
+        .cancel_invoice(p.tenant_id, direction, id, &reason, mode, &p.actor)
+        .await?;
+    respond_with(&state, &p, direction, id, StatusCode::OK).await
+}
+
+async fn open_items(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: Params,
+    direction: Direction,
+) -> ApiResult<HttpResponse> {
+    p.require(SCOPE_READ)?;
+    let partner_param = match direction {
+        Direction::Outgoing => "customer_id",
+        Direction::Incoming => "vendor_id",
+    };
+    let as_of = q.date("as_of");
+    let today = as_of.unwrap_or_else(today);
+    let (items, total) = state
+        .store
+        .open_items(
+            p.tenant_id,
+            direction,
+            &OpenItemFilter {
+                partner_id: uuid_param(&q, partner_param),
+                as_of,
+                limit: q.limit(),
+                offset: q.offset(),
+            },
+            today,
+        )
+        .await?;
+    let body: Vec<OpenItemDto> = items.into_iter().map(|o| open_item_dto(o, today)).collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total-Count", total.to_string()))
+        .json(body))
+}
+
+fn outgoing(b: CreateOutgoingInvoice) -> NewInvoice {
+    NewInvoice {
+        direction: Direction::Outgoing,
+        invoice_type: b.invoice_type.into(),
+        partner_id: b.customer_id,
+        document_id: b.document_id,
+        invoice_number: b.invoice_number,
+        invoice_date: b.invoice_date,
+        due_date: b.due_date,
+        totals: GivenTotals {
+            net: b.total_net,
+            tax: b.total_tax,
+            gross: b.total_gross,
+        },
+        currency: b.currency,
+        intent_id: b.intent_id,
+        notes: b.notes,
+        lines: b.lines.into_iter().map(Into::into).collect(),
+    }
+}
+
+fn incoming(b: CreateIncomingInvoice) -> NewInvoice {
+    NewInvoice {
+        direction: Direction::Incoming,
+        invoice_type: b.invoice_type.into(),
+        partner_id: b.vendor_id,
+        document_id: b.document_id,
+        invoice_number: b.invoice_number,
+        invoice_date: b.invoice_date,
+        due_date: b.due_date,
+        totals: GivenTotals {
+            net: b.total_net,
+            tax: b.total_tax,
+            gross: b.total_gross,
+        },
+        currency: b.currency,
+        intent_id: b.intent_id,
+        notes: b.notes,
+        lines: b.lines.into_iter().map(Into::into).collect(),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/outgoing-invoices", tag = "Receivables",
+    params(("customer_id" = Option<Uuid>, Query), ("status" = Option<String>, Query, description = "open, partially_paid, paid, overdue, cancelled; comma-separated for several"),
+           ("type" = Option<String>, Query, description = "invoice or credit_note"),
+           ("start_date" = Option<String>, Query, description = "invoice_date from, YYYY-MM-DD"),
+           ("end_date" = Option<String>, Query, description = "invoice_date to, YYYY-MM-DD"),
+           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = [InvoiceDto], description = "bare array, newest invoice_date first, without lines; the total is in X-Total-Count"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["invoices:read"])))]
+pub async fn list_outgoing(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: Params,
+) -> ApiResult<HttpResponse> {
+    list(state, p, q, Direction::Outgoing).await
+}
+
+#[utoipa::path(post, path = "/v1/outgoing-invoices", tag = "Receivables", request_body = CreateOutgoingInvoice,
+    responses((status = 201, body = InvoiceDto, description = "created and booked (debtor debit gross / revenue credit net + output VAT per line); carries its id"),
+              (status = 400, body = ErrorBody, description = "totals_mismatch, no_lines, invalid_quantity, amount_precision, non_positive_total, unknown_customer, unknown_account, unknown_tax_code, unknown_document, unknown_intent, intent_mismatch, invalid_due_date, unsupported_currency, unknown_field, …"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "duplicate_invoice_number, customer_inactive, period_locked, intent_already_linked, already_reversed"),
+              (status = 415, body = ErrorBody)),
+    security(("bearer" = ["invoices:write"])))]
+pub async fn create_outgoing(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: JsonBody<CreateOutgoingInvoice>,
+) -> ApiResult<HttpResponse> {
+    create(state, p, outgoing(body.0)).await
+}
+
+#[utoipa::path(get, path = "/v1/outgoing-invoices/open-items", tag = "Receivables",
+    params(("customer_id" = Option<Uuid>, Query),
+           ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the books at the end of that day, aged against it (default: everything, aged against today)"),
+           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = [OpenItemDto], description = "bare array, oldest due first, each with days_overdue and aging_bucket; the total is in X-Total-Count"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["invoices:read"])))]
+pub async fn open_items_outgoing(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: Params,
+) -> ApiResult<HttpResponse> {
+    open_items(state, p, q, Direction::Outgoing).await
+}
+
+#[utoipa::path(get, path = "/v1/outgoing-invoices/{id}", tag = "Receivables", params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvoiceDto, description = "with status, remaining_amount, lines and payments"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = ["invoices:read"])))]
+pub async fn get_outgoing(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    get(state, p, &id, Direction::Outgoing).await
+}
+
+#[utoipa::path(patch, path = "/v1/outgoing-invoices/{id}", tag = "Receivables", request_body = UpdateInvoice, params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvoiceDto), (status = 400, body = ErrorBody, description = "invalid_due_date, unknown_intent, intent_mismatch, too_long"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "invoice_booked (link another booking only after cancelling), intent_already_linked, already_reversed")),
+    security(("bearer" = ["invoices:write"])))]
+pub async fn update_outgoing(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+    body: JsonBody<UpdateInvoice>,
+) -> ApiResult<HttpResponse> {
+    update(state, p, &id, body.0, Direction::Outgoing).await
+}
+
+#[utoipa::path(post, path = "/v1/outgoing-invoices/{id}/cancel", tag = "Receivables", request_body = Option<CancelInvoice>,
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvoiceDto, description = "addition to seed 003: reverses the invoice's booking; status cancelled"),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "already_reversed, invoice_has_payments, no_open_period")),
+    security(("bearer" = ["invoices:write"])))]
+pub async fn cancel_outgoing(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    cancel(state, p, &id, req, body, Direction::Outgoing).await
+}
+
+#[utoipa::path(get, path = "/v1/invoices", tag = "Payables",
+    params(("vendor_id" = Option<Uuid>, Query), ("status" = Option<String>, Query, description = "open, partially_paid, paid, overdue, cancelled; comma-separated for several"),
+           ("type" = Option<String>, Query, description = "invoice or credit_note"),
+           ("start_date" = Option<String>, Query), ("end_date" = Option<String>, Query),
+           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = [InvoiceDto], description = "bare array, newest invoice_date first, without lines; the total is in X-Total-Count"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["invoices:read"])))]
+pub async fn list_incoming(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: Params,
+) -> ApiResult<HttpResponse> {
+    list(state, p, q, Direction::Incoming).await
+}
+
+#[utoipa::path(post, path = "/v1/invoices", tag = "Payables", request_body = CreateIncomingInvoice,
+    responses((status = 201, body = InvoiceDto, description = "created and booked (expense debit net + input VAT per line / creditor credit gross); carries its id"),
+              (status = 400, body = ErrorBody, description = "totals_mismatch, unknown_vendor, unknown_account, unknown_tax_code, intent_mismatch, …"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "duplicate_invoice_number (per vendor), vendor_inactive, period_locked, intent_already_linked"),
+              (status = 415, body = ErrorBody)),
+    security(("bearer" = ["invoices:write"])))]
+pub async fn create_incoming(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: JsonBody<CreateIncomingInvoice>,
+) -> ApiResult<HttpResponse> {
+    create(state, p, incoming(body.0)).await
+}
+
+#[utoipa::path(get, path = "/v1/invoices/open-items", tag = "Payables",
+    params(("vendor_id" = Option<Uuid>, Query), ("as_of" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = [OpenItemDto], description = "bare array, oldest due first; the total is in X-Total-Count"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = ["invoices:read"])))]
+pub async fn open_items_incoming(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: Params,
+) -> ApiResult<HttpResponse> {
+    open_items(state, p, q, Direction::Incoming).await
+}
+
+#[utoipa::path(get, path = "/v1/invoices/{id}", tag = "Payables", params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvoiceDto, description = "with status, remaining_amount, lines and payments"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = ["invoices:read"])))]
+pub async fn get_incoming(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    get(state, p, &id, Direction::Incoming).await
+}
+
+#[utoipa::path(patch, path = "/v1/invoices/{id}", tag = "Payables", request_body = UpdateInvoice, params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvoiceDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = ["invoices:write"])))]
+pub async fn update_incoming(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+    body: JsonBody<UpdateInvoice>,
+) -> ApiResult<HttpResponse> {
+    update(state, p, &id, body.0, Direction::Incoming).await
+}
+
+#[utoipa::path(post, path = "/v1/invoices/{id}/cancel", tag = "Payables", request_body = Option<CancelInvoice>,
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvoiceDto, description = "addition to seed 003: reverses the invoice's booking; status cancelled"),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "already_reversed, invoice_has_payments, no_open_period")),
+    security(("bearer" = ["invoices:write"])))]
+pub async fn cancel_incoming(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    cancel(state, p, &id, req, body, Direction::Incoming).await
+}
