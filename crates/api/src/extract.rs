@@ -71,11 +71,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // PostgreSQL text cannot hold U+0000, and no field has a use for it: refuse it here rather
     // than fail deep in the store. Only bodies that spell the escape at all are walked.
     if bytes.windows(5).any(|w| w.eq_ignore_ascii_case(b"u0000")) {
-        let value: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|e| ApiError::bad_request("malformed_json", format!("Request body is not valid JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::bad_request(
+                "malformed_json",
+                format!("Request body is not valid JSON: {e}"),
+            )
+        })?;
         if let Some(path) = find_nul(&value, "") {
-            return Err(ApiError::bad_request("invalid_character", format!("{path}: text must not contain U+0000"))
-                .with_field(path, "must not contain U+0000"));
+            return Err(ApiError::bad_request(
+                "invalid_character",
+                format!("{path}: text must not contain U+0000"),
+            )
+            .with_field(path, "must not contain U+0000"));
         }
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -120,7 +127,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// The path of the first string (or key) containing U+0000.
 fn find_nul(value: &serde_json::Value, path: &str) -> Option<String> {
-    let here = || if path.is_empty() { "body".to_string() } else { path.to_string() };
+    let here = || {
+        if path.is_empty() {
+            "body".to_string()
+        } else {
+            path.to_string()
+        }
+    };
     match value {
         serde_json::Value::String(s) if s.contains('\0') => Some(here()),
         serde_json::Value::Array(items) => items
@@ -128,7 +141,11 @@ fn find_nul(value: &serde_json::Value, path: &str) -> Option<String> {
             .enumerate()
             .find_map(|(i, v)| find_nul(v, &format!("{path}[{i}]"))),
         serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
-            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
             if k.contains('\0') {
                 Some(p)
             } else {

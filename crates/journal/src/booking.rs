@@ -442,7 +442,11 @@ fn ensure_open(ctx: &BookingContext<'_>, period: PeriodId) -> Result<(), Booking
     }
 }
 
-fn ensure_balanced(lines: &[JournalLine], currency: Currency, base: bool) -> Result<(), BookingError> {
+fn ensure_balanced(
+    lines: &[JournalLine],
+    currency: Currency,
+    base: bool,
+) -> Result<(), BookingError> {
     let (mut debit, mut credit) = (Decimal::ZERO, Decimal::ZERO);
     for l in lines {
         let amount = if base { l.base_amount } else { l.amount };
@@ -600,7 +604,9 @@ pub fn decide_booking(
         }
         let diff: Decimal = lines.iter().map(JournalLine::signed_base).sum();
         if !diff.is_zero() {
-            let account = ctx.fx_rounding_account.ok_or(BookingError::NoFxRoundingAccount)?;
+            let account = ctx
+                .fx_rounding_account
+                .ok_or(BookingError::NoFxRoundingAccount)?;
             require_account(ctx, "fx", account)?;
             let side = if diff > Decimal::ZERO {
                 Side::Credit
@@ -700,7 +706,11 @@ pub fn decide_opening_balances(
         require_account(ctx, &format!("{field}.account"), &input.account)?;
         for (account, side, generated) in [
             (input.account.clone(), side, None),
-            (counter.to_string(), side.opposite(), Some(Generated::OpeningBalance)),
+            (
+                counter.to_string(),
+                side.opposite(),
+                Some(Generated::OpeningBalance),
+            ),
         ] {
             lines.push(JournalLine {
                 account,

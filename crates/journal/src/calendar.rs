@@ -27,7 +27,9 @@ pub struct BadPeriod(pub String);
 impl FiscalCalendar {
     /// `first_month` is 1 (January) to 12.
     pub fn new(first_month: u32) -> Option<FiscalCalendar> {
-        (1..=12).contains(&first_month).then_some(FiscalCalendar { first_month })
+        (1..=12)
+            .contains(&first_month)
+            .then_some(FiscalCalendar { first_month })
     }
 
     pub fn first_month(&self) -> u32 {
@@ -65,7 +67,9 @@ impl FiscalCalendar {
     }
 
     pub fn fiscal_year_end(&self, fiscal_year: i32) -> NaiveDate {
-        self.fiscal_year_start(fiscal_year + 1).pred_opt().expect("date in range")
+        self.fiscal_year_start(fiscal_year + 1)
+            .pred_opt()
+            .expect("date in range")
     }
 
     /// First and last day of a period. Period 13 covers the last month of the fiscal year.
@@ -135,9 +139,18 @@ mod tests {
     fn calendar_year() {
         let c = FiscalCalendar::default();
         assert_eq!(c.period_of(d("2026-03-14")).to_string(), "2026-03");
-        assert_eq!(c.adjustment_period_of(d("2026-12-31")).to_string(), "2026-13");
-        assert_eq!(c.bounds("2026-02".parse().unwrap()), (d("2026-02-01"), d("2026-02-28")));
-        assert_eq!(c.bounds("2026-13".parse().unwrap()), (d("2026-12-01"), d("2026-12-31")));
+        assert_eq!(
+            c.adjustment_period_of(d("2026-12-31")).to_string(),
+            "2026-13"
+        );
+        assert_eq!(
+            c.bounds("2026-02".parse().unwrap()),
+            (d("2026-02-01"), d("2026-02-28"))
+        );
+        assert_eq!(
+            c.bounds("2026-13".parse().unwrap()),
+            (d("2026-12-01"), d("2026-12-31"))
+        );
     }
 
     #[test]
@@ -147,7 +160,10 @@ mod tests {
         assert_eq!(c.period_of(d("2027-06-30")).to_string(), "2026-12");
         assert_eq!(c.period_of(d("2027-01-15")).to_string(), "2026-07");
         assert_eq!(c.fiscal_year_end(2026), d("2027-06-30"));
-        assert_eq!(c.bounds("2026-08".parse().unwrap()), (d("2027-02-01"), d("2027-02-28")));
+        assert_eq!(
+            c.bounds("2026-08".parse().unwrap()),
+            (d("2027-02-01"), d("2027-02-28"))
+        );
     }
 
     #[test]

@@ -48,7 +48,9 @@ pub fn from_hex(text: &str) -> Option<Hash32> {
 pub enum ChainBreak {
     #[error("event seq {seq}: expected seq {expected} (gap or reordering)")]
     SeqGap { seq: i64, expected: i64 },
-    #[error("event seq {seq}: prev_hash {found} does not match the previous event's hash {expected}")]
+    #[error(
+        "event seq {seq}: prev_hash {found} does not match the previous event's hash {expected}"
+    )]
     PrevHashMismatch {
         seq: i64,
         expected: String,

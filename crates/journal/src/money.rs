@@ -86,7 +86,8 @@ impl Currency {
 
     /// Rounds to the currency's minor unit, half away from zero (kaufmännische Rundung).
     pub fn round(&self, amount: Decimal) -> Decimal {
-        let mut r = amount.round_dp_with_strategy(self.minor_units, RoundingStrategy::MidpointAwayFromZero);
+        let mut r =
+            amount.round_dp_with_strategy(self.minor_units, RoundingStrategy::MidpointAwayFromZero);
         r.rescale(self.minor_units);
         r
     }

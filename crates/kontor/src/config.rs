@@ -17,7 +17,10 @@ fn var(name: &str) -> Option<String> {
 fn number(name: &str, default: usize) -> anyhow::Result<usize> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().with_context(|| format!("{name} must be a whole number, got {v:?}")),
+        Some(v) => v
+            .trim()
+            .parse()
+            .with_context(|| format!("{name} must be a whole number, got {v:?}")),
     }
 }
 
@@ -34,21 +37,29 @@ impl Config {
             pool_size: number("KONTOR_DB_POOL_SIZE", 16)?,
             api: api::ApiConfig {
                 max_json_bytes: number("KONTOR_MAX_JSON_BYTES", defaults.max_json_bytes)?,
-                max_document_bytes: number("KONTOR_MAX_DOCUMENT_BYTES", defaults.max_document_bytes)?,
+                max_document_bytes: number(
+                    "KONTOR_MAX_DOCUMENT_BYTES",
+                    defaults.max_document_bytes,
+                )?,
                 workers: number("KONTOR_WORKERS", defaults.workers)?,
                 rate_limits: match var("KONTOR_RATE_LIMITS") {
-                    Some(text) => api::guard::RateLimits::parse(&text).map_err(|e| anyhow::anyhow!("KONTOR_RATE_LIMITS: {e}"))?,
+                    Some(text) => api::guard::RateLimits::parse(&text)
+                        .map_err(|e| anyhow::anyhow!("KONTOR_RATE_LIMITS: {e}"))?,
                     None => defaults.rate_limits,
                 },
                 session_ttl: chrono_hours(number("KONTOR_SESSION_HOURS", 12)?),
                 login_failures_per_account: number("KONTOR_LOGIN_FAILURES_PER_ACCOUNT", 5)? as i64,
                 login_failures_per_address: number("KONTOR_LOGIN_FAILURES_PER_ADDRESS", 20)? as i64,
-                public_requests_per_address_per_hour: number("KONTOR_PUBLIC_REQUESTS_PER_HOUR", 10)? as i64,
-                trust_forwarded_for: var("KONTOR_TRUST_FORWARDED_FOR").is_some_and(|v| v == "true" || v == "1"),
+                public_requests_per_address_per_hour: number("KONTOR_PUBLIC_REQUESTS_PER_HOUR", 10)?
+                    as i64,
+                trust_forwarded_for: var("KONTOR_TRUST_FORWARDED_FOR")
+                    .is_some_and(|v| v == "true" || v == "1"),
                 mail: api::mailer::MailConfig {
                     smtp_url: var("KONTOR_SMTP_URL"),
                     from: var("KONTOR_MAIL_FROM").unwrap_or(defaults.mail.from),
-                    dir: var("KONTOR_MAIL_DIR").map(Into::into).unwrap_or(defaults.mail.dir),
+                    dir: var("KONTOR_MAIL_DIR")
+                        .map(Into::into)
+                        .unwrap_or(defaults.mail.dir),
                     public_url: var("KONTOR_PUBLIC_URL").unwrap_or(defaults.mail.public_url),
                 },
             },

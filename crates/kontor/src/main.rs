@@ -11,7 +11,11 @@ use store::tenants::NewTenant;
 use store::Store;
 
 #[derive(Parser)]
-#[command(name = "kontor", version, about = "Event-sourced double-entry ledger service")]
+#[command(
+    name = "kontor",
+    version,
+    about = "Event-sourced double-entry ledger service"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -87,9 +91,12 @@ enum AdminCommand {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn"));
     let json = std::env::var("KONTOR_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -98,9 +105,12 @@ fn init_tracing() {
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let pool = store::connect(&config.database_url, config.pool_size).context("connecting to the database")?;
+    let pool = store::connect(&config.database_url, config.pool_size)
+        .context("connecting to the database")?;
     let mut client = pool.get().await.context("connecting to the database")?;
-    let applied = store::migrate::migrate(&mut client).await.context("applying migrations")?;
+    let applied = store::migrate::migrate(&mut client)
+        .await
+        .context("applying migrations")?;
     for m in applied {
         tracing::info!(migration = %m, "applied migration");
     }
@@ -115,7 +125,12 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
 async fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
-    if let Command::Verify { file: Some(path), periods, .. } = &cli.command {
+    if let Command::Verify {
+        file: Some(path),
+        periods,
+        ..
+    } = &cli.command
+    {
         // An export is verified without any database.
         if !verify::verify_file(path, periods.as_deref())? {
             std::process::exit(1);
@@ -143,7 +158,8 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
             });
-            let state = api::AppState::new(store, config.api.clone()).map_err(|e| anyhow::anyhow!(e))?;
+            let state =
+                api::AppState::new(store, config.api.clone()).map_err(|e| anyhow::anyhow!(e))?;
             api::serve(listener, state)?.await?;
         }
         Command::Admin { command } => {
@@ -168,7 +184,13 @@ async fn main() -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     let scopes = vec!["*".to_string()];
                     let (_, key) = store
-                        .create_api_key(tenant.id, "owner (admin CLI)", &scopes, "unlimited", Some("admin-cli"))
+                        .create_api_key(
+                            tenant.id,
+                            "owner (admin CLI)",
+                            &scopes,
+                            "unlimited",
+                            Some("admin-cli"),
+                        )
                         .await?;
                     println!("{}", json!({"tenant": tenant, "api_key": key}));
                 }
@@ -179,8 +201,12 @@ async fn main() -> anyhow::Result<()> {
                     name,
                     password,
                 } => {
-                    let t = store.tenant_by_slug(&tenant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+                    let t = store
+                        .tenant_by_slug(&tenant)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let name = name
+                        .unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
                     if let Some(p) = &password {
                         if let Some(problem) = api::passwords::weakness(p) {
                             bail!("--password: {problem}");
@@ -192,11 +218,13 @@ async fn main() -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     match password {
                         Some(p) => {
-                            let hash = api::passwords::hash_blocking(&p).map_err(|e| anyhow::anyhow!(e))?;
+                            let hash = api::passwords::hash_blocking(&p)
+                                .map_err(|e| anyhow::anyhow!(e))?;
                             store.set_password(member.id, &hash).await?;
                         }
                         None if !member.has_password => {
-                            let mailer = api::mailer::Mailer::new(&config.api.mail).map_err(|e| anyhow::anyhow!(e))?;
+                            let mailer = api::mailer::Mailer::new(&config.api.mail)
+                                .map_err(|e| anyhow::anyhow!(e))?;
                             let token = store
                                 .create_auth_token(member.id, "invite", chrono::Duration::days(7))
                                 .await?;
@@ -210,26 +238,41 @@ async fn main() -> anyhow::Result<()> {
                     let member = store.get_member(t.id, member.id).await?;
                     println!("{}", json!({"user": member}));
                 }
-                AdminCommand::CreateApiKey { tenant, name, scopes } => {
-                    let scopes: Vec<String> = scopes.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                AdminCommand::CreateApiKey {
+                    tenant,
+                    name,
+                    scopes,
+                } => {
+                    let scopes: Vec<String> = scopes
+                        .into_iter()
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect();
                     if let Err(e) = api::auth::validate_scopes(&scopes) {
                         bail!("{e}");
                     }
                     if name.trim().is_empty() {
                         bail!("--name must not be empty");
                     }
-                    let t = store.tenant_by_slug(&tenant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let t = store
+                        .tenant_by_slug(&tenant)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     let (record, key) = store
                         .create_api_key(t.id, name.trim(), &scopes, "unlimited", Some("admin-cli"))
                         .await?;
-                    println!("{}", json!({"api_key": key, "id": record.id, "scopes": record.scopes, "tier": record.tier}));
+                    println!(
+                        "{}",
+                        json!({"api_key": key, "id": record.id, "scopes": record.scopes, "tier": record.tier})
+                    );
                 }
             }
         }
         Command::Verify { tenant, .. } => {
             // Read-only: an auditor's database role needs no write access (no migration, no
             // installation secret; neither is involved in verification).
-            let pool = store::connect(&config.database_url, 2).context("connecting to the database")?;
+            let pool =
+                store::connect(&config.database_url, 2).context("connecting to the database")?;
             let store = Store::new(pool, [0u8; 32]);
             if !verify::verify_database(&store, tenant.as_deref()).await? {
                 std::process::exit(1);

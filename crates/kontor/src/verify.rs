@@ -56,7 +56,11 @@ impl TenantCheck {
 
     /// Like `closings`, and also compares what the API shows for each period (`shown`, in the
     /// same order; may be shorter) with the recorded closing.
-    fn closings_shown(&mut self, closings: &[(String, Option<Hash32>, Hash32)], shown: &[Option<Hash32>]) -> usize {
+    fn closings_shown(
+        &mut self,
+        closings: &[(String, Option<Hash32>, Hash32)],
+        shown: &[Option<Hash32>],
+    ) -> usize {
         if self.failure.is_some() {
             return 0;
         }
@@ -119,7 +123,10 @@ impl TenantCheck {
 pub async fn verify_database(store: &Store, only: Option<&str>) -> anyhow::Result<bool> {
     let client = store.client().await?;
     let tenants: Vec<(Uuid, String)> = client
-        .query("SELECT id, slug FROM tenants WHERE $1::text IS NULL OR slug = $1 ORDER BY slug", &[&only])
+        .query(
+            "SELECT id, slug FROM tenants WHERE $1::text IS NULL OR slug = $1 ORDER BY slug",
+            &[&only],
+        )
         .await?
         .into_iter()
         .map(|r| (r.get(0), r.get(1)))
@@ -148,11 +155,24 @@ pub async fn verify_database(store: &Store, only: Option<&str>) -> anyhow::Resul
         let records = store.closings(id).await?;
         let shown: Vec<Option<Hash32>> = records
             .iter()
-            .map(|c| Some(c.shown_closing_hash.as_deref().map(hash32).unwrap_or(ZERO_HASH)))
+            .map(|c| {
+                Some(
+                    c.shown_closing_hash
+                        .as_deref()
+                        .map(hash32)
+                        .unwrap_or(ZERO_HASH),
+                )
+            })
             .collect();
         let closings: Vec<(String, Option<Hash32>, Hash32)> = records
             .into_iter()
-            .map(|c| (c.period, Some(hash32(&c.previous_closing_hash)), hash32(&c.closing_hash)))
+            .map(|c| {
+                (
+                    c.period,
+                    Some(hash32(&c.previous_closing_hash)),
+                    hash32(&c.closing_hash),
+                )
+            })
             .collect();
         let n = check.closings_shown(&closings, &shown);
         all_ok &= check.report(&slug, n);
@@ -163,7 +183,10 @@ pub async fn verify_database(store: &Store, only: Option<&str>) -> anyhow::Resul
 /// Verifies an NDJSON export: one object per line with seq, prev_hash, hash (hex) and payload.
 /// With `periods` (the JSON array of `GET /v1/periods`), the closing hashes of its locked periods
 /// are recomputed too, in the order they were locked.
-pub fn verify_file(path: &std::path::Path, periods: Option<&std::path::Path>) -> anyhow::Result<bool> {
+pub fn verify_file(
+    path: &std::path::Path,
+    periods: Option<&std::path::Path>,
+) -> anyhow::Result<bool> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut tenants: BTreeMap<String, TenantCheck> = BTreeMap::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -171,18 +194,35 @@ pub fn verify_file(path: &std::path::Path, periods: Option<&std::path::Path>) ->
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(&line).with_context(|| format!("line {}: not JSON", n + 1))?;
-        let seq = v["seq"].as_i64().with_context(|| format!("line {}: no seq", n + 1))?;
-        let prev = v["prev_hash"].as_str().and_then(from_hex).with_context(|| format!("line {}: bad prev_hash", n + 1))?;
-        let hash = v["hash"].as_str().and_then(from_hex).with_context(|| format!("line {}: bad hash", n + 1))?;
+        let v: Value =
+            serde_json::from_str(&line).with_context(|| format!("line {}: not JSON", n + 1))?;
+        let seq = v["seq"]
+            .as_i64()
+            .with_context(|| format!("line {}: no seq", n + 1))?;
+        let prev = v["prev_hash"]
+            .as_str()
+            .and_then(from_hex)
+            .with_context(|| format!("line {}: bad prev_hash", n + 1))?;
+        let hash = v["hash"]
+            .as_str()
+            .and_then(from_hex)
+            .with_context(|| format!("line {}: bad hash", n + 1))?;
         let payload = &v["payload"];
-        let tenant = payload["tenant_id"].as_str().unwrap_or("(unknown)").to_string();
-        tenants.entry(tenant).or_insert_with(TenantCheck::new).event(seq, &prev, &hash, payload);
+        let tenant = payload["tenant_id"]
+            .as_str()
+            .unwrap_or("(unknown)")
+            .to_string();
+        tenants
+            .entry(tenant)
+            .or_insert_with(TenantCheck::new)
+            .event(seq, &prev, &hash, payload);
     }
     let mut closings: Vec<(String, Option<Hash32>, Hash32)> = Vec::new();
     if let Some(p) = periods {
-        let text = std::fs::read_to_string(p).with_context(|| format!("opening {}", p.display()))?;
-        let list: Vec<Value> = serde_json::from_str(&text).context("the periods file is not a JSON array")?;
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("opening {}", p.display()))?;
+        let list: Vec<Value> =
+            serde_json::from_str(&text).context("the periods file is not a JSON array")?;
         let mut locked: Vec<(chrono::DateTime<chrono::FixedOffset>, String, Hash32)> = list
             .iter()
             .filter(|v| v["status"] == "locked")
@@ -195,7 +235,10 @@ pub fn verify_file(path: &std::path::Path, periods: Option<&std::path::Path>) ->
             })
             .collect();
         locked.sort();
-        closings = locked.into_iter().map(|(_, period, h)| (period, None, h)).collect();
+        closings = locked
+            .into_iter()
+            .map(|(_, period, h)| (period, None, h))
+            .collect();
     }
     if tenants.len() > 1 && !closings.is_empty() {
         anyhow::bail!("--periods needs an export of a single tenant");

@@ -90,7 +90,10 @@ pub enum PeriodError {
         status: PeriodStatus,
     },
     #[error("The lock of {period} was requested by {requested_by}; a different principal must approve it")]
-    FourEyes { period: PeriodId, requested_by: String },
+    FourEyes {
+        period: PeriodId,
+        requested_by: String,
+    },
 }
 
 impl PeriodError {
@@ -127,14 +130,19 @@ pub fn transition(
         (S::SoftLocked, A::Reopen) => Ok(S::Open),
         (S::Open | S::SoftLocked, A::RequestLock) => Ok(S::LockRequested),
         (S::LockRequested, A::Approve) => Ok(S::Locked),
-        (S::LockRequested, A::Cancel) => Ok(before_request.filter(|s| *s != S::LockRequested && *s != S::Locked).unwrap_or(S::SoftLocked)),
+        (S::LockRequested, A::Cancel) => Ok(before_request
+            .filter(|s| *s != S::LockRequested && *s != S::Locked)
+            .unwrap_or(S::SoftLocked)),
         _ => Err(invalid()),
     }
 }
 
 /// Every earlier period of the same fiscal year must be locked before `period` locks.
 /// `status_of` answers for periods of that fiscal year.
-pub fn check_lock_order(period: PeriodId, status_of: impl Fn(PeriodId) -> PeriodStatus) -> Result<(), PeriodError> {
+pub fn check_lock_order(
+    period: PeriodId,
+    status_of: impl Fn(PeriodId) -> PeriodStatus,
+) -> Result<(), PeriodError> {
     for number in 1..period.number {
         let earlier = PeriodId {
             fiscal_year: period.fiscal_year,
@@ -153,7 +161,11 @@ pub fn check_lock_order(period: PeriodId, status_of: impl Fn(PeriodId) -> Period
 }
 
 /// The approver of a lock must not be its requester.
-pub fn check_four_eyes(period: PeriodId, requested_by: &str, approver: &str) -> Result<(), PeriodError> {
+pub fn check_four_eyes(
+    period: PeriodId,
+    requested_by: &str,
+    approver: &str,
+) -> Result<(), PeriodError> {
     if requested_by == approver {
         Err(PeriodError::FourEyes {
             period,
@@ -177,23 +189,69 @@ mod tests {
     #[test]
     fn allowed_transitions() {
         let march = p("2026-03");
-        assert_eq!(transition(march, S::Open, A::SoftLock, None), Ok(S::SoftLocked));
-        assert_eq!(transition(march, S::SoftLocked, A::Reopen, None), Ok(S::Open));
-        assert_eq!(transition(march, S::SoftLocked, A::RequestLock, None), Ok(S::LockRequested));
-        assert_eq!(transition(march, S::Open, A::RequestLock, None), Ok(S::LockRequested));
-        assert_eq!(transition(march, S::LockRequested, A::Approve, None), Ok(S::Locked));
-        assert_eq!(transition(march, S::LockRequested, A::Cancel, Some(S::Open)), Ok(S::Open));
-        assert_eq!(transition(march, S::LockRequested, A::Cancel, Some(S::SoftLocked)), Ok(S::SoftLocked));
+        assert_eq!(
+            transition(march, S::Open, A::SoftLock, None),
+            Ok(S::SoftLocked)
+        );
+        assert_eq!(
+            transition(march, S::SoftLocked, A::Reopen, None),
+            Ok(S::Open)
+        );
+        assert_eq!(
+            transition(march, S::SoftLocked, A::RequestLock, None),
+            Ok(S::LockRequested)
+        );
+        assert_eq!(
+            transition(march, S::Open, A::RequestLock, None),
+            Ok(S::LockRequested)
+        );
+        assert_eq!(
+            transition(march, S::LockRequested, A::Approve, None),
+            Ok(S::Locked)
+        );
+        assert_eq!(
+            transition(march, S::LockRequested, A::Cancel, Some(S::Open)),
+            Ok(S::Open)
+        );
+        assert_eq!(
+            transition(march, S::LockRequested, A::Cancel, Some(S::SoftLocked)),
+            Ok(S::SoftLocked)
+        );
     }
 
     #[test]
     fn refused_transitions() {
         let march = p("2026-03");
-        assert_eq!(transition(march, S::Locked, A::Reopen, None).unwrap_err().code(), "period_final");
-        assert_eq!(transition(march, S::Open, A::Reopen, None).unwrap_err().code(), "invalid_transition");
-        assert_eq!(transition(march, S::SoftLocked, A::SoftLock, None).unwrap_err().code(), "invalid_transition");
-        assert_eq!(transition(march, S::LockRequested, A::Reopen, None).unwrap_err().code(), "invalid_transition");
-        assert_eq!(transition(march, S::Open, A::Approve, None).unwrap_err().code(), "invalid_transition");
+        assert_eq!(
+            transition(march, S::Locked, A::Reopen, None)
+                .unwrap_err()
+                .code(),
+            "period_final"
+        );
+        assert_eq!(
+            transition(march, S::Open, A::Reopen, None)
+                .unwrap_err()
+                .code(),
+            "invalid_transition"
+        );
+        assert_eq!(
+            transition(march, S::SoftLocked, A::SoftLock, None)
+                .unwrap_err()
+                .code(),
+            "invalid_transition"
+        );
+        assert_eq!(
+            transition(march, S::LockRequested, A::Reopen, None)
+                .unwrap_err()
+                .code(),
+            "invalid_transition"
+        );
+        assert_eq!(
+            transition(march, S::Open, A::Approve, None)
+                .unwrap_err()
+                .code(),
+            "invalid_transition"
+        );
     }
 
     #[test]
@@ -204,7 +262,12 @@ mod tests {
         assert!(matches!(err, PeriodError::OutOfOrder { earlier, .. } if earlier == p("2026-02")));
         assert!(check_lock_order(p("2026-01"), |_| S::Open).is_ok());
         assert!(check_lock_order(p("2026-13"), |_| S::Locked).is_ok());
-        assert_eq!(check_four_eyes(march, "api_key:a", "api_key:a").unwrap_err().code(), "four_eyes");
+        assert_eq!(
+            check_four_eyes(march, "api_key:a", "api_key:a")
+                .unwrap_err()
+                .code(),
+            "four_eyes"
+        );
         assert!(check_four_eyes(march, "api_key:a", "user:b").is_ok());
     }
 }

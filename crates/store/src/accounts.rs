@@ -71,7 +71,11 @@ fn account_condition(column: &str, rolled_up: bool) -> String {
 }
 
 /// True when personal accounts roll up into `number`.
-async fn has_personal_accounts(client: &tokio_postgres::Client, tenant_id: Uuid, number: &str) -> Result<bool, StoreError> {
+async fn has_personal_accounts(
+    client: &tokio_postgres::Client,
+    tenant_id: Uuid,
+    number: &str,
+) -> Result<bool, StoreError> {
     let row = client
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $1 AND collective_account = $2)",
@@ -82,7 +86,12 @@ async fn has_personal_accounts(client: &tokio_postgres::Client, tenant_id: Uuid,
 }
 
 impl Store {
-    pub async fn list_accounts(&self, tenant_id: Uuid, limit: i64, offset: i64) -> Result<(Vec<Account>, i64), StoreError> {
+    pub async fn list_accounts(
+        &self,
+        tenant_id: Uuid,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Account>, i64), StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -96,7 +105,10 @@ impl Store {
         let total = match rows.first() {
             Some(r) => r.get("total"),
             None => client
-                .query_one("SELECT count(*) FROM accounts WHERE tenant_id = $1", &[&tenant_id])
+                .query_one(
+                    "SELECT count(*) FROM accounts WHERE tenant_id = $1",
+                    &[&tenant_id],
+                )
                 .await?
                 .get(0),
         };
@@ -112,7 +124,10 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Account>, StoreError> {
         let client = self.client().await?;
-        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         let rows = client
             .query(
                 &format!(
@@ -131,7 +146,9 @@ impl Store {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND number = $2"),
+                &format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND number = $2"
+                ),
                 &[&tenant_id, &number],
             )
             .await?
@@ -139,16 +156,35 @@ impl Store {
         Ok(account_from_row(&row))
     }
 
-    pub async fn create_account(&self, tenant_id: Uuid, new: NewAccount) -> Result<Account, StoreError> {
+    pub async fn create_account(
+        &self,
+        tenant_id: Uuid,
+        new: NewAccount,
+    ) -> Result<Account, StoreError> {
         if !is_valid_account_number(&new.number) {
-            return Err(StoreError::invalid("invalid_account_number", "number must be 4 to 9 digits", Some("number")));
+            return Err(StoreError::invalid(
+                "invalid_account_number",
+                "number must be 4 to 9 digits",
+                Some("number"),
+            ));
         }
         if new.name.trim().is_empty() || new.name.chars().count() > 200 {
-            return Err(StoreError::invalid("invalid_name", "name must be 1 to 200 characters", Some("name")));
+            return Err(StoreError::invalid(
+                "invalid_name",
+                "name must be 1 to 200 characters",
+                Some("name"),
+            ));
         }
-        for (field, value) in [("category", &new.category), ("report_group", &new.report_group)] {
+        for (field, value) in [
+            ("category", &new.category),
+            ("report_group", &new.report_group),
+        ] {
             if value.chars().count() > 100 {
-                return Err(StoreError::invalid("too_long", format!("{field} is longer than 100 characters"), Some(field)));
+                return Err(StoreError::invalid(
+                    "too_long",
+                    format!("{field} is longer than 100 characters"),
+                    Some(field),
+                ));
             }
         }
         let client = self.client().await?;
@@ -159,10 +195,22 @@ impl Store {
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, number) DO NOTHING
                      RETURNING {ACCOUNT_COLUMNS}"
                 ),
-                &[&tenant_id, &new.number, &new.name.trim(), &new.account_type.as_str(), &new.category, &new.report_group],
+                &[
+                    &tenant_id,
+                    &new.number,
+                    &new.name.trim(),
+                    &new.account_type.as_str(),
+                    &new.category,
+                    &new.report_group,
+                ],
             )
             .await?
-            .ok_or_else(|| StoreError::conflict("account_exists", format!("account {} already exists", new.number)))?;
+            .ok_or_else(|| {
+                StoreError::conflict(
+                    "account_exists",
+                    format!("account {} already exists", new.number),
+                )
+            })?;
         Ok(account_from_row(&row))
     }
 
@@ -176,7 +224,11 @@ impl Store {
     ) -> Result<Account, StoreError> {
         if let Some(n) = name {
             if n.trim().is_empty() || n.chars().count() > 200 {
-                return Err(StoreError::invalid("invalid_name", "name must be 1 to 200 characters", Some("name")));
+                return Err(StoreError::invalid(
+                    "invalid_name",
+                    "name must be 1 to 200 characters",
+                    Some("name"),
+                ));
             }
         }
         let client = self.client().await?;
@@ -210,7 +262,10 @@ impl Store {
         through: Option<NaiveDate>,
     ) -> Result<Decimal, StoreError> {
         let rolled_up = has_personal_accounts(client, tenant_id, number).await?;
-        let (account, e_account) = (account_condition("account", rolled_up), account_condition("e.account", rolled_up));
+        let (account, e_account) = (
+            account_condition("account", rolled_up),
+            account_condition("e.account", rolled_up),
+        );
         let row = match through {
             None => {
                 client
@@ -255,7 +310,10 @@ impl Store {
         let client = self.client().await?;
         // A collective account lists its personal accounts' lines too, so that its balance
         // stays the sum of its entries.
-        let account = account_condition("account", has_personal_accounts(&client, tenant_id, number).await?);
+        let account = account_condition(
+            "account",
+            has_personal_accounts(&client, tenant_id, number).await?,
+        );
         let rows = client
             .query(
                 &format!(
@@ -282,9 +340,14 @@ impl Store {
                 .get(0),
             None => 0,
         };
-        let through_end = self.account_balance_through(&client, tenant_id, number, end).await?;
+        let through_end = self
+            .account_balance_through(&client, tenant_id, number, end)
+            .await?;
         let before_start = match start.and_then(|s| s.pred_opt()) {
-            Some(day_before) => self.account_balance_through(&client, tenant_id, number, Some(day_before)).await?,
+            Some(day_before) => {
+                self.account_balance_through(&client, tenant_id, number, Some(day_before))
+                    .await?
+            }
             None => Decimal::ZERO,
         };
         Ok(AccountEntries {

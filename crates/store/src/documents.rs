@@ -67,7 +67,11 @@ impl Store {
         Ok(from_row(&row))
     }
 
-    pub async fn get_document(&self, tenant_id: Uuid, id: Uuid) -> Result<(Document, Vec<u8>), StoreError> {
+    pub async fn get_document(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+    ) -> Result<(Document, Vec<u8>), StoreError> {
         let client = self.client().await?;
         let row = client
             .query_opt(

@@ -33,7 +33,11 @@ impl StoreError {
         StoreError::NotFound { what: what.into() }
     }
 
-    pub fn invalid(code: &'static str, message: impl Into<String>, field: Option<&str>) -> StoreError {
+    pub fn invalid(
+        code: &'static str,
+        message: impl Into<String>,
+        field: Option<&str>,
+    ) -> StoreError {
         StoreError::Invalid {
             code,
             message: message.into(),

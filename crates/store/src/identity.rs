@@ -53,7 +53,11 @@ pub enum Idempotency {
     /// First use of the key: go ahead, then `idempotency_finish`.
     New,
     /// The key was used with the same request: replay this response.
-    Replay { status: u16, content_type: Option<String>, body: Vec<u8> },
+    Replay {
+        status: u16,
+        content_type: Option<String>,
+        body: Vec<u8>,
+    },
     /// The same request is being served right now.
     Pending,
     /// The key was used with a different request.
@@ -91,21 +95,41 @@ fn member_from_row(r: &tokio_postgres::Row) -> Member {
     }
 }
 
-const MEMBER_SELECT: &str = "SELECT u.id, u.email, u.name, m.role, (m.is_active AND u.is_active) AS is_active,
+const MEMBER_SELECT: &str =
+    "SELECT u.id, u.email, u.name, m.role, (m.is_active AND u.is_active) AS is_active,
         u.password_hash IS NOT NULL AS has_password, m.created_at
    FROM memberships m JOIN users u ON u.id = m.user_id";
 
 impl Store {
     /// Adds a user to a tenant, creating the user when the email is new. Returns the member and
     /// whether the user still has to set a password (then an invite is due).
-    pub async fn invite_user(&self, tenant_id: Uuid, email: &str, name: &str, role: &str) -> Result<Member, StoreError> {
-        let email = normalize_email(email)
-            .ok_or_else(|| StoreError::invalid("invalid_email", "email is not a valid address", Some("email")))?;
+    pub async fn invite_user(
+        &self,
+        tenant_id: Uuid,
+        email: &str,
+        name: &str,
+        role: &str,
+    ) -> Result<Member, StoreError> {
+        let email = normalize_email(email).ok_or_else(|| {
+            StoreError::invalid(
+                "invalid_email",
+                "email is not a valid address",
+                Some("email"),
+            )
+        })?;
         if name.trim().is_empty() || name.chars().count() > 200 {
-            return Err(StoreError::invalid("invalid_name", "name must be 1 to 200 characters", Some("name")));
+            return Err(StoreError::invalid(
+                "invalid_name",
+                "name must be 1 to 200 characters",
+                Some("name"),
+            ));
         }
         if !ROLES.contains(&role) {
-            return Err(StoreError::invalid("invalid_role", "role must be owner, accountant, auditor or viewer", Some("role")));
+            return Err(StoreError::invalid(
+                "invalid_role",
+                "role must be owner, accountant, auditor or viewer",
+                Some("role"),
+            ));
         }
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -114,7 +138,10 @@ impl Store {
             &[&Uuid::now_v7(), &email, &name.trim()],
         )
         .await?;
-        let user_id: Uuid = tx.query_one("SELECT id FROM users WHERE email = $1", &[&email]).await?.get(0);
+        let user_id: Uuid = tx
+            .query_one("SELECT id FROM users WHERE email = $1", &[&email])
+            .await?
+            .get(0);
         // A deactivated member invited again is reactivated with the new role.
         let inserted = tx
             .execute(
@@ -125,10 +152,16 @@ impl Store {
             )
             .await?;
         if inserted == 0 {
-            return Err(StoreError::conflict("user_exists", format!("{email} is already a user of this tenant")));
+            return Err(StoreError::conflict(
+                "user_exists",
+                format!("{email} is already a user of this tenant"),
+            ));
         }
         let row = tx
-            .query_one(&format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 AND m.user_id = $2"), &[&tenant_id, &user_id])
+            .query_one(
+                &format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 AND m.user_id = $2"),
+                &[&tenant_id, &user_id],
+            )
             .await?;
         tx.commit().await?;
         Ok(member_from_row(&row))
@@ -137,7 +170,10 @@ impl Store {
     pub async fn list_members(&self, tenant_id: Uuid) -> Result<Vec<Member>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(&format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 ORDER BY m.created_at"), &[&tenant_id])
+            .query(
+                &format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 ORDER BY m.created_at"),
+                &[&tenant_id],
+            )
             .await?;
         Ok(rows.iter().map(member_from_row).collect())
     }
@@ -145,7 +181,10 @@ impl Store {
     pub async fn get_member(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Member, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(&format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 AND m.user_id = $2"), &[&tenant_id, &user_id])
+            .query_opt(
+                &format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 AND m.user_id = $2"),
+                &[&tenant_id, &user_id],
+            )
             .await?
             .ok_or_else(|| StoreError::not_found(format!("user {user_id}")))?;
         Ok(member_from_row(&row))
@@ -161,12 +200,20 @@ impl Store {
     ) -> Result<Member, StoreError> {
         if let Some(r) = role {
             if !ROLES.contains(&r) {
-                return Err(StoreError::invalid("invalid_role", "role must be owner, accountant, auditor or viewer", Some("role")));
+                return Err(StoreError::invalid(
+                    "invalid_role",
+                    "role must be owner, accountant, auditor or viewer",
+                    Some("role"),
+                ));
             }
         }
         if let Some(n) = name {
             if n.trim().is_empty() || n.chars().count() > 200 {
-                return Err(StoreError::invalid("invalid_name", "name must be 1 to 200 characters", Some("name")));
+                return Err(StoreError::invalid(
+                    "invalid_name",
+                    "name must be 1 to 200 characters",
+                    Some("name"),
+                ));
             }
         }
         let mut client = self.client().await?;
@@ -190,13 +237,21 @@ impl Store {
             .await?;
         }
         if let Some(n) = name {
-            tx.execute("UPDATE users SET name = $2 WHERE id = $1", &[&user_id, &n.trim()]).await?;
+            tx.execute(
+                "UPDATE users SET name = $2 WHERE id = $1",
+                &[&user_id, &n.trim()],
+            )
+            .await?;
         }
         tx.commit().await?;
         self.get_member(tenant_id, user_id).await
     }
 
-    async fn ensure_other_owner(tx: &deadpool_postgres::Transaction<'_>, tenant_id: Uuid, user_id: Uuid) -> Result<(), StoreError> {
+    async fn ensure_other_owner(
+        tx: &deadpool_postgres::Transaction<'_>,
+        tenant_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<(), StoreError> {
         let others: i64 = tx
             .query_one(
                 "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
@@ -206,13 +261,20 @@ impl Store {
             .await?
             .get(0);
         if others == 0 {
-            return Err(StoreError::conflict("last_owner", "a tenant needs at least one active owner"));
+            return Err(StoreError::conflict(
+                "last_owner",
+                "a tenant needs at least one active owner",
+            ));
         }
         Ok(())
     }
 
     /// Deactivates a member and ends all of the user's sessions at once.
-    pub async fn deactivate_member(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Member, StoreError> {
+    pub async fn deactivate_member(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<Member, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let role: String = tx
@@ -231,8 +293,11 @@ impl Store {
             &[&tenant_id, &user_id],
         )
         .await?;
-        tx.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", &[&user_id])
-            .await?;
+        tx.execute(
+            "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+            &[&user_id],
+        )
+        .await?;
         tx.commit().await?;
         self.get_member(tenant_id, user_id).await
     }
@@ -243,7 +308,10 @@ impl Store {
         };
         let client = self.client().await?;
         let row = client
-            .query_opt("SELECT id, email, name, password_hash, is_active FROM users WHERE email = $1", &[&email])
+            .query_opt(
+                "SELECT id, email, name, password_hash, is_active FROM users WHERE email = $1",
+                &[&email],
+            )
             .await?;
         Ok(row.map(|r| UserLogin {
             id: r.get(0),
@@ -257,7 +325,10 @@ impl Store {
     pub async fn user_by_id(&self, user_id: Uuid) -> Result<UserLogin, StoreError> {
         let client = self.client().await?;
         let r = client
-            .query_opt("SELECT id, email, name, password_hash, is_active FROM users WHERE id = $1", &[&user_id])
+            .query_opt(
+                "SELECT id, email, name, password_hash, is_active FROM users WHERE id = $1",
+                &[&user_id],
+            )
             .await?
             .ok_or_else(|| StoreError::not_found("user"))?;
         Ok(UserLogin {
@@ -290,7 +361,11 @@ impl Store {
             .collect())
     }
 
-    pub async fn create_session(&self, user_id: Uuid, ttl: Duration) -> Result<(String, DateTime<Utc>), StoreError> {
+    pub async fn create_session(
+        &self,
+        user_id: Uuid,
+        ttl: Duration,
+    ) -> Result<(String, DateTime<Utc>), StoreError> {
         let token = random_token(SESSION_PREFIX);
         let prefix = token[SESSION_PREFIX.len()..SESSION_PREFIX.len() + 12].to_string();
         let expires_at = Utc::now() + ttl;
@@ -305,7 +380,10 @@ impl Store {
     }
 
     /// A live session (not revoked, not expired, user active) for a presented token.
-    pub async fn authenticate_session(&self, token: &str) -> Result<Option<SessionPrincipal>, StoreError> {
+    pub async fn authenticate_session(
+        &self,
+        token: &str,
+    ) -> Result<Option<SessionPrincipal>, StoreError> {
         let Some(random) = token.strip_prefix(SESSION_PREFIX) else {
             return Ok(None);
         };
@@ -338,7 +416,11 @@ impl Store {
     }
 
     /// The active role of a user in a tenant named by slug (None: not a member there).
-    pub async fn membership_by_slug(&self, user_id: Uuid, slug: &str) -> Result<Option<(Uuid, String)>, StoreError> {
+    pub async fn membership_by_slug(
+        &self,
+        user_id: Uuid,
+        slug: &str,
+    ) -> Result<Option<(Uuid, String)>, StoreError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -353,13 +435,21 @@ impl Store {
     pub async fn revoke_session(&self, session_id: Uuid) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", &[&session_id])
+            .execute(
+                "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+                &[&session_id],
+            )
             .await?;
         Ok(())
     }
 
     /// A single-use token for an invite or a password reset (its plaintext goes into the mail).
-    pub async fn create_auth_token(&self, user_id: Uuid, purpose: &str, ttl: Duration) -> Result<String, StoreError> {
+    pub async fn create_auth_token(
+        &self,
+        user_id: Uuid,
+        purpose: &str,
+        ttl: Duration,
+    ) -> Result<String, StoreError> {
         let token = random_token("");
         let client = self.client().await?;
         client
@@ -372,8 +462,18 @@ impl Store {
     }
 
     /// Uses a setup/reset token once: sets the password hash and ends the user's sessions.
-    pub async fn consume_auth_token(&self, token: &str, password_hash: &str) -> Result<Uuid, StoreError> {
-        let invalid = || StoreError::invalid("invalid_token", "the token is unknown, used or expired", Some("token"));
+    pub async fn consume_auth_token(
+        &self,
+        token: &str,
+        password_hash: &str,
+    ) -> Result<Uuid, StoreError> {
+        let invalid = || {
+            StoreError::invalid(
+                "invalid_token",
+                "the token is unknown, used or expired",
+                Some("token"),
+            )
+        };
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let row = tx
@@ -387,22 +487,37 @@ impl Store {
             return Err(invalid());
         }
         let (id, user_id): (Uuid, Uuid) = (row.get(0), row.get(1));
-        tx.execute("UPDATE auth_tokens SET used_at = now() WHERE id = $1", &[&id]).await?;
+        tx.execute(
+            "UPDATE auth_tokens SET used_at = now() WHERE id = $1",
+            &[&id],
+        )
+        .await?;
         // A new password invalidates every other outstanding token of the user.
         tx.execute(
             "UPDATE auth_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
             &[&user_id],
         )
         .await?;
-        tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &password_hash]).await?;
-        tx.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", &[&user_id])
-            .await?;
+        tx.execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            &[&user_id, &password_hash],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+            &[&user_id],
+        )
+        .await?;
         tx.commit().await?;
         Ok(user_id)
     }
 
     /// Failed logins of `subject` within the window, and the oldest of them.
-    pub async fn login_failures(&self, subject: &str, window: Duration) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+    pub async fn login_failures(
+        &self,
+        subject: &str,
+        window: Duration,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
         let client = self.client().await?;
         let row = client
             .query_one(
@@ -416,22 +531,34 @@ impl Store {
     pub async fn record_login_failure(&self, subjects: &[String]) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute("INSERT INTO login_failures (subject) SELECT unnest($1::text[])", &[&subjects])
+            .execute(
+                "INSERT INTO login_failures (subject) SELECT unnest($1::text[])",
+                &[&subjects],
+            )
             .await?;
         client
-            .execute("DELETE FROM login_failures WHERE at < now() - interval '1 day'", &[])
+            .execute(
+                "DELETE FROM login_failures WHERE at < now() - interval '1 day'",
+                &[],
+            )
             .await?;
         Ok(())
     }
 
     pub async fn clear_login_failures(&self, subject: &str) -> Result<(), StoreError> {
         let client = self.client().await?;
-        client.execute("DELETE FROM login_failures WHERE subject = $1", &[&subject]).await?;
+        client
+            .execute("DELETE FROM login_failures WHERE subject = $1", &[&subject])
+            .await?;
         Ok(())
     }
 
     /// Counts a request of an API key in its fixed window; returns the count including it.
-    pub async fn count_request(&self, key_id: Uuid, window_start: DateTime<Utc>) -> Result<i64, StoreError> {
+    pub async fn count_request(
+        &self,
+        key_id: Uuid,
+        window_start: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
@@ -440,11 +567,19 @@ impl Store {
                  RETURNING count",
             )
             .await?;
-        let count: i32 = client.query_one(&stmt, &[&key_id, &window_start]).await?.get(0);
+        let count: i32 = client
+            .query_one(&stmt, &[&key_id, &window_start])
+            .await?
+            .get(0);
         Ok(i64::from(count))
     }
 
-    pub async fn idempotency_begin(&self, tenant_id: Uuid, key: &str, request_hash: &[u8]) -> Result<Idempotency, StoreError> {
+    pub async fn idempotency_begin(
+        &self,
+        tenant_id: Uuid,
+        key: &str,
+        request_hash: &[u8],
+    ) -> Result<Idempotency, StoreError> {
         let client = self.client().await?;
         let inserted = client
             .execute(
@@ -511,7 +646,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn store_contact_message(&self, name: &str, email: &str, message: &str, client_addr: Option<&str>) -> Result<(), StoreError> {
+    pub async fn store_contact_message(
+        &self,
+        name: &str,
+        email: &str,
+        message: &str,
+        client_addr: Option<&str>,
+    ) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
             .execute(
@@ -522,7 +663,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn recent_contact_messages(&self, client_addr: &str, window: Duration) -> Result<i64, StoreError> {
+    pub async fn recent_contact_messages(
+        &self,
+        client_addr: &str,
+        window: Duration,
+    ) -> Result<i64, StoreError> {
         let client = self.client().await?;
         Ok(client
             .query_one(
@@ -534,7 +679,12 @@ impl Store {
     }
 
     /// Revokes a key of the tenant (404 for another tenant's key).
-    pub async fn revoke_api_key(&self, tenant_id: Uuid, key_id: Uuid, by: &str) -> Result<ApiKey, StoreError> {
+    pub async fn revoke_api_key(
+        &self,
+        tenant_id: Uuid,
+        key_id: Uuid,
+        by: &str,
+    ) -> Result<ApiKey, StoreError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -565,7 +715,10 @@ impl Store {
     pub async fn set_password(&self, user_id: Uuid, password_hash: &str) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute("UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &password_hash])
+            .execute(
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                &[&user_id, &password_hash],
+            )
             .await?;
         Ok(())
     }

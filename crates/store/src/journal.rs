@@ -38,7 +38,8 @@ impl JournalEntry {
     }
 }
 
-pub const ENTRY_COLUMNS: &str = "seq, intent_id, line_no, booking_date, period, account, debit, credit, currency, amount,
+pub const ENTRY_COLUMNS: &str =
+    "seq, intent_id, line_no, booking_date, period, account, debit, credit, currency, amount,
     tax_code, generated, description, line_description, cost_center, external_reference";
 
 pub fn entry_from_row(row: &tokio_postgres::Row) -> JournalEntry {
@@ -147,10 +148,20 @@ fn intent_from_row(row: &tokio_postgres::Row) -> IntentRecord {
 
 impl Store {
     /// Journal lines, newest booking date first, filtered. Returns the page and the total.
-    pub async fn list_journal(&self, tenant_id: Uuid, f: &JournalFilter) -> Result<(Vec<JournalEntry>, i64), StoreError> {
+    pub async fn list_journal(
+        &self,
+        tenant_id: Uuid,
+        f: &JournalFilter,
+    ) -> Result<(Vec<JournalEntry>, i64), StoreError> {
         let client = self.client().await?;
         let search = f.search.as_ref().map(|s| {
-            format!("%{}%", s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+            format!(
+                "%{}%",
+                s.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
         });
         let rows = client
             .query(
@@ -199,11 +210,17 @@ impl Store {
         Ok((rows.iter().map(entry_from_row).collect(), total))
     }
 
-    pub async fn get_intent(&self, tenant_id: Uuid, intent_id: Uuid) -> Result<IntentDetail, StoreError> {
+    pub async fn get_intent(
+        &self,
+        tenant_id: Uuid,
+        intent_id: Uuid,
+    ) -> Result<IntentDetail, StoreError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                &format!("SELECT {INTENT_COLUMNS} FROM intents WHERE tenant_id = $1 AND intent_id = $2"),
+                &format!(
+                    "SELECT {INTENT_COLUMNS} FROM intents WHERE tenant_id = $1 AND intent_id = $2"
+                ),
                 &[&tenant_id, &intent_id],
             )
             .await?
@@ -255,7 +272,12 @@ impl Store {
     }
 
     /// Events of a tenant from `from_seq` on, in seq order.
-    pub async fn events(&self, tenant_id: Uuid, from_seq: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
+    pub async fn events(
+        &self,
+        tenant_id: Uuid,
+        from_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(

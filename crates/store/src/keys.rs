@@ -42,9 +42,14 @@ pub async fn installation_secret(
 ) -> Result<[u8; 32], StoreError> {
     if let Some(s) = configured.filter(|s| !s.is_empty()) {
         if s.len() < 32 {
-            return Err(StoreError::Config("KONTOR_SECRET must be at least 32 characters".into()));
+            return Err(StoreError::Config(
+                "KONTOR_SECRET must be at least 32 characters".into(),
+            ));
         }
-        return Ok(blake3::derive_key("kontor 2026-11 api key hashing", s.as_bytes()));
+        return Ok(blake3::derive_key(
+            "kontor 2026-11 api key hashing",
+            s.as_bytes(),
+        ));
     }
     let mut fresh = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut fresh);
@@ -55,7 +60,10 @@ pub async fn installation_secret(
         )
         .await?;
     let row = client
-        .query_one("SELECT secret FROM instance_secrets WHERE name = 'api_key_hash'", &[])
+        .query_one(
+            "SELECT secret FROM instance_secrets WHERE name = 'api_key_hash'",
+            &[],
+        )
         .await?;
     let secret: Vec<u8> = row.get(0);
     secret
@@ -70,7 +78,11 @@ pub(crate) fn key_hash(secret: &[u8; 32], key: &str) -> [u8; 32] {
 /// The lookup prefix of a well-formed key, or None.
 fn lookup_prefix(key: &str) -> Option<&str> {
     let random = key.strip_prefix(KEY_PREFIX)?;
-    if random.len() != RANDOM_HEX || !random.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if random.len() != RANDOM_HEX
+        || !random
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     Some(&random[..LOOKUP_HEX])
@@ -104,7 +116,8 @@ impl Store {
         tier: &str,
         created_by: Option<&str>,
     ) -> Result<(ApiKey, String), StoreError> {
-        self.create_api_key_expiring(tenant_id, name, scopes, tier, created_by, None).await
+        self.create_api_key_expiring(tenant_id, name, scopes, tier, created_by, None)
+            .await
     }
 
     /// Like `create_api_key`, for a key that stops working at `expires_at`.
@@ -120,7 +133,9 @@ impl Store {
         let mut random = [0u8; RANDOM_HEX / 2];
         rand::thread_rng().fill_bytes(&mut random);
         let plaintext = format!("{KEY_PREFIX}{}", hex::encode(random));
-        let prefix = lookup_prefix(&plaintext).expect("generated keys are well-formed").to_string();
+        let prefix = lookup_prefix(&plaintext)
+            .expect("generated keys are well-formed")
+            .to_string();
         let hash = key_hash(&self.secret, &plaintext);
         let client = self.client().await?;
         let row = client
@@ -136,7 +151,10 @@ impl Store {
     }
 
     /// Looks a presented key up by its prefix and compares the keyed hash in constant time.
-    pub async fn authenticate_api_key(&self, presented: &str) -> Result<Option<KeyPrincipal>, StoreError> {
+    pub async fn authenticate_api_key(
+        &self,
+        presented: &str,
+    ) -> Result<Option<KeyPrincipal>, StoreError> {
         let Some(prefix) = lookup_prefix(presented) else {
             return Ok(None);
         };
@@ -170,7 +188,9 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at"),
+                &format!(
+                    "SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at"
+                ),
                 &[&tenant_id],
             )
             .await?;
@@ -181,7 +201,10 @@ impl Store {
     pub async fn touch_api_key(&self, key_id: Uuid) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute("UPDATE api_keys SET last_used_at = now() WHERE id = $1", &[&key_id])
+            .execute(
+                "UPDATE api_keys SET last_used_at = now() WHERE id = $1",
+                &[&key_id],
+            )
             .await?;
         Ok(())
     }

@@ -6,11 +6,26 @@ use tokio_postgres::Client;
 
 /// The migrations, in order. Files are embedded at build time.
 pub const MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_foundation", include_str!("../../../schema/0001_foundation.sql")),
-    ("0002_periods", include_str!("../../../schema/0002_periods.sql")),
-    ("0003_identity", include_str!("../../../schema/0003_identity.sql")),
-    ("0005_api_key_expiry", include_str!("../../../schema/0005_api_key_expiry.sql")),
-    ("0004_receivables", include_str!("../../../schema/0004_receivables.sql")),
+    (
+        "0001_foundation",
+        include_str!("../../../schema/0001_foundation.sql"),
+    ),
+    (
+        "0002_periods",
+        include_str!("../../../schema/0002_periods.sql"),
+    ),
+    (
+        "0003_identity",
+        include_str!("../../../schema/0003_identity.sql"),
+    ),
+    (
+        "0004_receivables",
+        include_str!("../../../schema/0004_receivables.sql"),
+    ),
+    (
+        "0005_api_key_expiry",
+        include_str!("../../../schema/0005_api_key_expiry.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"
@@ -25,9 +40,13 @@ pub async fn migrate(client: &mut Client) -> Result<Vec<String>, StoreError> {
              )",
         )
         .await?;
-    client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+        .await?;
     let result = apply(client).await;
-    client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await?;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
+        .await?;
     result
 }
 
@@ -36,7 +55,10 @@ async fn apply(client: &mut Client) -> Result<Vec<String>, StoreError> {
     for (version, sql) in MIGRATIONS {
         let checksum = blake3::hash(sql.as_bytes()).to_hex().to_string();
         let row = client
-            .query_opt("SELECT checksum FROM schema_migrations WHERE version = $1", &[version])
+            .query_opt(
+                "SELECT checksum FROM schema_migrations WHERE version = $1",
+                &[version],
+            )
             .await?;
         match row {
             Some(row) => {

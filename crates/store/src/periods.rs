@@ -8,7 +8,9 @@ use crate::{Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use journal::chain::{closing_hash, Hash32, ZERO_HASH};
 use journal::{Actor, FiscalCalendar, PeriodId};
-use periods::{check_four_eyes, check_lock_order, transition, PeriodAction, PeriodError, PeriodStatus};
+use periods::{
+    check_four_eyes, check_lock_order, transition, PeriodAction, PeriodError, PeriodStatus,
+};
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 
@@ -72,12 +74,19 @@ struct CurrentState {
 type Tx<'a> = deadpool_postgres::Transaction<'a>;
 
 async fn lock_head(tx: &Tx<'_>, tenant_id: Uuid) -> Result<(), StoreError> {
-    tx.query_one("SELECT 1 FROM journal_heads WHERE tenant_id = $1 FOR UPDATE", &[&tenant_id])
-        .await?;
+    tx.query_one(
+        "SELECT 1 FROM journal_heads WHERE tenant_id = $1 FOR UPDATE",
+        &[&tenant_id],
+    )
+    .await?;
     Ok(())
 }
 
-async fn current_state(tx: &Tx<'_>, tenant_id: Uuid, period: PeriodId) -> Result<CurrentState, StoreError> {
+async fn current_state(
+    tx: &Tx<'_>,
+    tenant_id: Uuid,
+    period: PeriodId,
+) -> Result<CurrentState, StoreError> {
     let row = tx
         .query_opt(
             "SELECT status, status_before_request, request_id FROM period_states WHERE tenant_id = $1 AND period = $2",
@@ -98,7 +107,11 @@ async fn current_state(tx: &Tx<'_>, tenant_id: Uuid, period: PeriodId) -> Result
     })
 }
 
-async fn year_states(tx: &Tx<'_>, tenant_id: Uuid, fiscal_year: i32) -> Result<HashMap<PeriodId, PeriodStatus>, StoreError> {
+async fn year_states(
+    tx: &Tx<'_>,
+    tenant_id: Uuid,
+    fiscal_year: i32,
+) -> Result<HashMap<PeriodId, PeriodStatus>, StoreError> {
     let rows = tx
         .query(
             "SELECT period, status FROM period_states WHERE tenant_id = $1 AND period LIKE $2",
@@ -134,8 +147,11 @@ async fn write_state(
         None => (None, None, None),
     };
     if to == PeriodStatus::Open {
-        tx.execute("DELETE FROM period_states WHERE tenant_id = $1 AND period = $2", &[&tenant_id, &p])
-            .await?;
+        tx.execute(
+            "DELETE FROM period_states WHERE tenant_id = $1 AND period = $2",
+            &[&tenant_id, &p],
+        )
+        .await?;
     } else {
         tx.execute(
             "INSERT INTO period_states (tenant_id, period, status, request_id, status_before_request, updated_at,
@@ -168,7 +184,11 @@ async fn write_state(
     Ok(())
 }
 
-fn view(calendar: FiscalCalendar, period: PeriodId, row: Option<&tokio_postgres::Row>) -> PeriodView {
+fn view(
+    calendar: FiscalCalendar,
+    period: PeriodId,
+    row: Option<&tokio_postgres::Row>,
+) -> PeriodView {
     let (start_date, end_date) = calendar.bounds(period);
     match row {
         None => PeriodView {
@@ -196,7 +216,9 @@ fn request_from_row(r: &tokio_postgres::Row) -> Result<LockRequest, StoreError> 
     let period: String = r.get("period");
     Ok(LockRequest {
         id: r.get("id"),
-        period: period.parse().map_err(|_| StoreError::Internal(format!("stored period {period:?}")))?,
+        period: period
+            .parse()
+            .map_err(|_| StoreError::Internal(format!("stored period {period:?}")))?,
         status: r.get("status"),
         requested_by: r.get("requested_by"),
         created_at: r.get("created_at"),
@@ -225,7 +247,10 @@ impl Store {
                         &[&tenant_id],
                     )
                     .await?;
-                let mut years: BTreeSet<i32> = rows.iter().filter_map(|r| r.get::<_, String>(0).parse().ok()).collect();
+                let mut years: BTreeSet<i32> = rows
+                    .iter()
+                    .filter_map(|r| r.get::<_, String>(0).parse().ok())
+                    .collect();
                 years.insert(calendar.fiscal_year_of(today));
                 years
             }
@@ -236,7 +261,8 @@ impl Store {
                 &[&tenant_id],
             )
             .await?;
-        let by_period: HashMap<String, &tokio_postgres::Row> = rows.iter().map(|r| (r.get::<_, String>(0), r)).collect();
+        let by_period: HashMap<String, &tokio_postgres::Row> =
+            rows.iter().map(|r| (r.get::<_, String>(0), r)).collect();
         Ok(years
             .into_iter()
             .flat_map(|y| calendar.periods_of_year(y))
@@ -244,7 +270,11 @@ impl Store {
             .collect())
     }
 
-    pub async fn get_period(&self, tenant_id: Uuid, period: PeriodId) -> Result<PeriodView, StoreError> {
+    pub async fn get_period(
+        &self,
+        tenant_id: Uuid,
+        period: PeriodId,
+    ) -> Result<PeriodView, StoreError> {
         let info = self.tenant_info(tenant_id).await?;
         let client = self.client().await?;
         let row = client
@@ -271,24 +301,54 @@ impl Store {
         let to = transition(period, state.status, action, None)?;
         // A soft lock records who closed the period for bookings and when.
         let lock = (to == PeriodStatus::SoftLocked).then_some((label.as_str(), None));
-        write_state(&tx, tenant_id, period, state.status, to, action, None, None, &label, Utc::now(), lock).await?;
+        write_state(
+            &tx,
+            tenant_id,
+            period,
+            state.status,
+            to,
+            action,
+            None,
+            None,
+            &label,
+            Utc::now(),
+            lock,
+        )
+        .await?;
         tx.commit().await?;
         self.get_period(tenant_id, period).await
     }
 
     /// open → soft_locked: bookings are refused, the period can still be reopened.
-    pub async fn soft_lock_period(&self, tenant_id: Uuid, period: PeriodId, actor: &Actor) -> Result<PeriodView, StoreError> {
-        self.simple_transition(tenant_id, period, PeriodAction::SoftLock, actor).await
+    pub async fn soft_lock_period(
+        &self,
+        tenant_id: Uuid,
+        period: PeriodId,
+        actor: &Actor,
+    ) -> Result<PeriodView, StoreError> {
+        self.simple_transition(tenant_id, period, PeriodAction::SoftLock, actor)
+            .await
     }
 
     /// soft_locked → open.
-    pub async fn reopen_period(&self, tenant_id: Uuid, period: PeriodId, actor: &Actor) -> Result<PeriodView, StoreError> {
-        self.simple_transition(tenant_id, period, PeriodAction::Reopen, actor).await
+    pub async fn reopen_period(
+        &self,
+        tenant_id: Uuid,
+        period: PeriodId,
+        actor: &Actor,
+    ) -> Result<PeriodView, StoreError> {
+        self.simple_transition(tenant_id, period, PeriodAction::Reopen, actor)
+            .await
     }
 
     /// Requests the lock of a period (open or soft-locked, every earlier period of its fiscal
     /// year locked). Bookings into it are refused from now on.
-    pub async fn request_period_lock(&self, tenant_id: Uuid, period: PeriodId, actor: &Actor) -> Result<LockRequest, StoreError> {
+    pub async fn request_period_lock(
+        &self,
+        tenant_id: Uuid,
+        period: PeriodId,
+        actor: &Actor,
+    ) -> Result<LockRequest, StoreError> {
         let label = principal_label(actor);
         let now = Utc::now();
         let mut client = self.client().await?;
@@ -297,7 +357,9 @@ impl Store {
         let state = current_state(&tx, tenant_id, period).await?;
         let to = transition(period, state.status, PeriodAction::RequestLock, None)?;
         let states = year_states(&tx, tenant_id, period.fiscal_year).await?;
-        check_lock_order(period, |p| states.get(&p).copied().unwrap_or(PeriodStatus::Open))?;
+        check_lock_order(period, |p| {
+            states.get(&p).copied().unwrap_or(PeriodStatus::Open)
+        })?;
         let id = Uuid::now_v7();
         let row = tx
             .query_one(
@@ -306,14 +368,30 @@ impl Store {
                 &[&tenant_id, &id, &period.to_string(), &label, &now],
             )
             .await?;
-        write_state(&tx, tenant_id, period, state.status, to, PeriodAction::RequestLock, Some(id), Some(state.status), &label, now, None)
-            .await?;
+        write_state(
+            &tx,
+            tenant_id,
+            period,
+            state.status,
+            to,
+            PeriodAction::RequestLock,
+            Some(id),
+            Some(state.status),
+            &label,
+            now,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         request_from_row(&row)
     }
 
     /// The pending lock request of a period, if any.
-    pub async fn pending_lock_request(&self, tenant_id: Uuid, period: PeriodId) -> Result<Option<LockRequest>, StoreError> {
+    pub async fn pending_lock_request(
+        &self,
+        tenant_id: Uuid,
+        period: PeriodId,
+    ) -> Result<Option<LockRequest>, StoreError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -325,7 +403,12 @@ impl Store {
         row.as_ref().map(request_from_row).transpose()
     }
 
-    async fn load_request(tx: &Tx<'_>, tenant_id: Uuid, period: PeriodId, id: Uuid) -> Result<LockRequest, StoreError> {
+    async fn load_request(
+        tx: &Tx<'_>,
+        tenant_id: Uuid,
+        period: PeriodId,
+        id: Uuid,
+    ) -> Result<LockRequest, StoreError> {
         let row = tx
             .query_opt(
                 "SELECT id, period, status, requested_by, created_at FROM period_lock_requests
@@ -336,7 +419,9 @@ impl Store {
             .ok_or_else(|| StoreError::not_found(format!("lock request {id}")))?;
         let request = request_from_row(&row)?;
         if request.period != period {
-            return Err(StoreError::not_found(format!("lock request {id} of period {period}")));
+            return Err(StoreError::not_found(format!(
+                "lock request {id} of period {period}"
+            )));
         }
         if request.status != "pending" {
             return Err(StoreError::conflict(
@@ -364,7 +449,9 @@ impl Store {
         let state = current_state(&tx, tenant_id, period).await?;
         let to = transition(period, state.status, PeriodAction::Approve, None)?;
         let states = year_states(&tx, tenant_id, period.fiscal_year).await?;
-        check_lock_order(period, |p| states.get(&p).copied().unwrap_or(PeriodStatus::Open))?;
+        check_lock_order(period, |p| {
+            states.get(&p).copied().unwrap_or(PeriodStatus::Open)
+        })?;
         check_four_eyes(period, &request.requested_by, &label)?;
 
         let previous = tx
@@ -377,7 +464,9 @@ impl Store {
             None => (None, ZERO_HASH, 1),
             Some(r) => {
                 let h: Vec<u8> = r.get(1);
-                let h: Hash32 = h.try_into().map_err(|_| StoreError::Internal("stored closing hash length".into()))?;
+                let h: Hash32 = h
+                    .try_into()
+                    .map_err(|_| StoreError::Internal("stored closing hash length".into()))?;
                 (Some(r.get::<_, String>(0)), h, r.get::<_, i32>(2) + 1)
             }
         };
@@ -390,7 +479,8 @@ impl Store {
             .into_iter()
             .map(|r| {
                 let h: Vec<u8> = r.get(0);
-                h.try_into().map_err(|_| StoreError::Internal("stored event hash length".into()))
+                h.try_into()
+                    .map_err(|_| StoreError::Internal("stored event hash length".into()))
             })
             .collect::<Result<_, _>>()?;
         let closing = closing_hash(&previous_hash, &period.to_string(), &hashes);
@@ -456,11 +546,31 @@ impl Store {
         let mut request = Self::load_request(&tx, tenant_id, period, request_id).await?;
         let state = current_state(&tx, tenant_id, period).await?;
         if state.request_id != Some(request_id) {
-            return Err(StoreError::conflict("request_not_pending", format!("lock request {request_id} is not the pending one")));
+            return Err(StoreError::conflict(
+                "request_not_pending",
+                format!("lock request {request_id} is not the pending one"),
+            ));
         }
-        let to = transition(period, state.status, PeriodAction::Cancel, state.before_request)?;
-        write_state(&tx, tenant_id, period, state.status, to, PeriodAction::Cancel, Some(request_id), None, &label, now, None)
-            .await?;
+        let to = transition(
+            period,
+            state.status,
+            PeriodAction::Cancel,
+            state.before_request,
+        )?;
+        write_state(
+            &tx,
+            tenant_id,
+            period,
+            state.status,
+            to,
+            PeriodAction::Cancel,
+            Some(request_id),
+            None,
+            &label,
+            now,
+            None,
+        )
+        .await?;
         tx.execute(
             "UPDATE period_lock_requests SET status = 'cancelled', decided_by = $3, decided_at = $4 WHERE tenant_id = $1 AND id = $2",
             &[&tenant_id, &request_id, &label, &now],

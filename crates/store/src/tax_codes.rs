@@ -28,7 +28,8 @@ pub struct TaxCodeChange {
     pub is_active: Option<bool>,
 }
 
-const COLUMNS: &str = "code, label, description, rate, vat_account, self_assess_account, is_system, is_active";
+const COLUMNS: &str =
+    "code, label, description, rate, vat_account, self_assess_account, is_system, is_active";
 
 fn from_row(row: &tokio_postgres::Row) -> TaxCodeRecord {
     TaxCodeRecord {
@@ -45,18 +46,40 @@ fn from_row(row: &tokio_postgres::Row) -> TaxCodeRecord {
 
 fn check(record: &TaxCodeRecord) -> Result<(), StoreError> {
     let code_ok = (1..=20).contains(&record.code.len())
-        && record.code.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        && record
+            .code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
     if !code_ok {
-        return Err(StoreError::invalid("invalid_tax_code", "code must be 1 to 20 characters of A-Z, a-z, 0-9, _ . -", Some("code")));
+        return Err(StoreError::invalid(
+            "invalid_tax_code",
+            "code must be 1 to 20 characters of A-Z, a-z, 0-9, _ . -",
+            Some("code"),
+        ));
     }
     if record.label.trim().is_empty() || record.label.chars().count() > 100 {
-        return Err(StoreError::invalid("invalid_label", "label must be 1 to 100 characters", Some("label")));
+        return Err(StoreError::invalid(
+            "invalid_label",
+            "label must be 1 to 100 characters",
+            Some("label"),
+        ));
     }
     if record.description.chars().count() > 500 {
-        return Err(StoreError::invalid("too_long", "description is longer than 500 characters", Some("description")));
+        return Err(StoreError::invalid(
+            "too_long",
+            "description is longer than 500 characters",
+            Some("description"),
+        ));
     }
-    if record.rate < Decimal::ZERO || record.rate > Decimal::ONE_HUNDRED || record.rate.normalize().scale() > 4 {
-        return Err(StoreError::invalid("invalid_rate", "rate must be between 0 and 100 with at most 4 decimals", Some("rate")));
+    if record.rate < Decimal::ZERO
+        || record.rate > Decimal::ONE_HUNDRED
+        || record.rate.normalize().scale() > 4
+    {
+        return Err(StoreError::invalid(
+            "invalid_rate",
+            "rate must be between 0 and 100 with at most 4 decimals",
+            Some("rate"),
+        ));
     }
     if !record.rate.is_zero() && record.vat_account.is_none() {
         return Err(StoreError::invalid(
@@ -76,7 +99,11 @@ fn check(record: &TaxCodeRecord) -> Result<(), StoreError> {
 }
 
 impl Store {
-    pub async fn list_tax_codes(&self, tenant_id: Uuid, include_inactive: bool) -> Result<Vec<TaxCodeRecord>, StoreError> {
+    pub async fn list_tax_codes(
+        &self,
+        tenant_id: Uuid,
+        include_inactive: bool,
+    ) -> Result<Vec<TaxCodeRecord>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -87,10 +114,17 @@ impl Store {
         Ok(rows.iter().map(from_row).collect())
     }
 
-    pub async fn get_tax_code(&self, tenant_id: Uuid, code: &str) -> Result<TaxCodeRecord, StoreError> {
+    pub async fn get_tax_code(
+        &self,
+        tenant_id: Uuid,
+        code: &str,
+    ) -> Result<TaxCodeRecord, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(&format!("SELECT {COLUMNS} FROM tax_codes WHERE tenant_id = $1 AND code = $2"), &[&tenant_id, &code])
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM tax_codes WHERE tenant_id = $1 AND code = $2"),
+                &[&tenant_id, &code],
+            )
             .await?
             .ok_or_else(|| StoreError::not_found(format!("tax code {code}")))?;
         Ok(from_row(&row))
@@ -99,21 +133,36 @@ impl Store {
     /// Checks that the named accounts exist and are active. Only accounts a request sets are
     /// checked: a code whose account was deactivated later can still be relabelled or
     /// deactivated itself (bookings with it fail with `tax_code_misconfigured` meanwhile).
-    async fn check_tax_accounts(&self, tenant_id: Uuid, accounts: [(&str, Option<&String>); 2]) -> Result<(), StoreError> {
+    async fn check_tax_accounts(
+        &self,
+        tenant_id: Uuid,
+        accounts: [(&str, Option<&String>); 2],
+    ) -> Result<(), StoreError> {
         let client = self.client().await?;
         for (field, account) in accounts {
             if let Some(number) = account {
                 let active: Option<bool> = client
-                    .query_opt("SELECT is_active FROM accounts WHERE tenant_id = $1 AND number = $2", &[&tenant_id, number])
+                    .query_opt(
+                        "SELECT is_active FROM accounts WHERE tenant_id = $1 AND number = $2",
+                        &[&tenant_id, number],
+                    )
                     .await?
                     .map(|r| r.get(0));
                 match active {
                     Some(true) => {}
                     Some(false) => {
-                        return Err(StoreError::invalid("unknown_account", format!("{field}: account {number} is inactive"), Some(field)))
+                        return Err(StoreError::invalid(
+                            "unknown_account",
+                            format!("{field}: account {number} is inactive"),
+                            Some(field),
+                        ))
                     }
                     None => {
-                        return Err(StoreError::invalid("unknown_account", format!("{field}: account {number} does not exist"), Some(field)))
+                        return Err(StoreError::invalid(
+                            "unknown_account",
+                            format!("{field}: account {number} does not exist"),
+                            Some(field),
+                        ))
                     }
                 }
             }
@@ -121,11 +170,18 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_tax_code(&self, tenant_id: Uuid, record: TaxCodeRecord) -> Result<TaxCodeRecord, StoreError> {
+    pub async fn create_tax_code(
+        &self,
+        tenant_id: Uuid,
+        record: TaxCodeRecord,
+    ) -> Result<TaxCodeRecord, StoreError> {
         check(&record)?;
         self.check_tax_accounts(
             tenant_id,
-            [("vat_account", record.vat_account.as_ref()), ("self_assess_account", record.self_assess_account.as_ref())],
+            [
+                ("vat_account", record.vat_account.as_ref()),
+                ("self_assess_account", record.self_assess_account.as_ref()),
+            ],
         )
         .await?;
         let client = self.client().await?;
@@ -152,7 +208,12 @@ impl Store {
 
     /// Changes a tax code. Bookings already made keep the rate and accounts they were made
     /// with: every journal event records its tax code's rate.
-    pub async fn update_tax_code(&self, tenant_id: Uuid, code: &str, change: TaxCodeChange) -> Result<TaxCodeRecord, StoreError> {
+    pub async fn update_tax_code(
+        &self,
+        tenant_id: Uuid,
+        code: &str,
+        change: TaxCodeChange,
+    ) -> Result<TaxCodeRecord, StoreError> {
         let mut record = self.get_tax_code(tenant_id, code).await?;
         if let Some(v) = change.label {
             record.label = v;
@@ -175,8 +236,14 @@ impl Store {
             record.is_active = v;
         }
         check(&record)?;
-        self.check_tax_accounts(tenant_id, [("vat_account", set_vat.as_ref()), ("self_assess_account", set_own.as_ref())])
-            .await?;
+        self.check_tax_accounts(
+            tenant_id,
+            [
+                ("vat_account", set_vat.as_ref()),
+                ("self_assess_account", set_own.as_ref()),
+            ],
+        )
+        .await?;
         let client = self.client().await?;
         let row = client
             .query_one(

@@ -94,16 +94,29 @@ impl Store {
             ));
         }
         if new.name.trim().is_empty() || new.name.chars().count() > 200 {
-            return Err(StoreError::invalid("invalid_name", "name must be 1 to 200 characters", Some("name")));
+            return Err(StoreError::invalid(
+                "invalid_name",
+                "name must be 1 to 200 characters",
+                Some("name"),
+            ));
         }
         let chart = chart(&new.chart).ok_or_else(|| {
-            StoreError::invalid("unknown_chart", format!("unknown chart {:?} (skr03 or skr04)", new.chart), Some("chart"))
+            StoreError::invalid(
+                "unknown_chart",
+                format!("unknown chart {:?} (skr03 or skr04)", new.chart),
+                Some("chart"),
+            )
         })?;
         FiscalCalendar::new(new.fiscal_year_start_month).ok_or_else(|| {
-            StoreError::invalid("invalid_fiscal_year_start_month", "fiscal year start month must be 1 to 12", Some("fiscal_year_start_month"))
+            StoreError::invalid(
+                "invalid_fiscal_year_start_month",
+                "fiscal year start month must be 1 to 12",
+                Some("fiscal_year_start_month"),
+            )
         })?;
-        Currency::from_code(&new.currency)
-            .map_err(|e| StoreError::invalid("unknown_currency", e.to_string(), Some("currency")))?;
+        Currency::from_code(&new.currency).map_err(|e| {
+            StoreError::invalid("unknown_currency", e.to_string(), Some("currency"))
+        })?;
 
         let id = Uuid::now_v7();
         let mut client = self.client().await?;
@@ -126,13 +139,22 @@ impl Store {
             )
             .await?
             .ok_or_else(|| StoreError::conflict("slug_taken", format!("a tenant with slug {:?} exists", new.slug)))?;
-        tx.execute("INSERT INTO journal_heads (tenant_id) VALUES ($1)", &[&id]).await?;
+        tx.execute("INSERT INTO journal_heads (tenant_id) VALUES ($1)", &[&id])
+            .await?;
 
         let numbers: Vec<&str> = chart.accounts.iter().map(|a| a.number.as_str()).collect();
         let names: Vec<&str> = chart.accounts.iter().map(|a| a.name.as_str()).collect();
-        let types: Vec<&str> = chart.accounts.iter().map(|a| a.account_type.as_str()).collect();
+        let types: Vec<&str> = chart
+            .accounts
+            .iter()
+            .map(|a| a.account_type.as_str())
+            .collect();
         let categories: Vec<&str> = chart.accounts.iter().map(|a| a.category.as_str()).collect();
-        let groups: Vec<&str> = chart.accounts.iter().map(|a| a.report_group.as_str()).collect();
+        let groups: Vec<&str> = chart
+            .accounts
+            .iter()
+            .map(|a| a.report_group.as_str())
+            .collect();
         tx.execute(
             "INSERT INTO accounts (tenant_id, number, name, type, category, report_group, is_system)
              SELECT $1, * , true FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
@@ -163,7 +185,10 @@ impl Store {
     pub async fn tenant_by_slug(&self, slug: &str) -> Result<Tenant, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1"), &[&slug])
+            .query_opt(
+                &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1"),
+                &[&slug],
+            )
             .await?
             .ok_or_else(|| StoreError::not_found(format!("tenant {slug}")))?;
         Ok(tenant_from_row(&row))
@@ -176,12 +201,18 @@ impl Store {
         }
         let client = self.client().await?;
         let row = client
-            .query_opt(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"), &[&tenant_id])
+            .query_opt(
+                &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"),
+                &[&tenant_id],
+            )
             .await?
             .ok_or_else(|| StoreError::not_found("tenant"))?;
         let tenant = tenant_from_row(&row);
         let roles = client
-            .query("SELECT role, number FROM account_roles WHERE tenant_id = $1", &[&tenant_id])
+            .query(
+                "SELECT role, number FROM account_roles WHERE tenant_id = $1",
+                &[&tenant_id],
+            )
             .await?
             .into_iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))

@@ -95,8 +95,10 @@ pub async fn create(
         return Err(ApiError::bad_request("invalid_tier", msg.clone()).with_field("tier", msg));
     }
     if b.expires_at.is_some_and(|t| t <= chrono::Utc::now()) {
-        return Err(ApiError::bad_request("invalid_expiry", "expires_at must be in the future")
-            .with_field("expires_at", "must be in the future"));
+        return Err(
+            ApiError::bad_request("invalid_expiry", "expires_at must be in the future")
+                .with_field("expires_at", "must be in the future"),
+        );
     }
     let (record, key) = state
         .store

@@ -114,24 +114,48 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/customers", web::post().to(partners::create_customer))
             .route("/customers/{id}", web::get().to(partners::get_customer))
             .route("/customers/{id}", web::put().to(partners::update_customer))
-            .route("/customers/{id}", web::delete().to(partners::delete_customer))
+            .route(
+                "/customers/{id}",
+                web::delete().to(partners::delete_customer),
+            )
             .route("/vendors", web::get().to(partners::list_vendors))
             .route("/vendors", web::post().to(partners::create_vendor))
             .route("/vendors/{id}", web::get().to(partners::get_vendor))
             .route("/vendors/{id}", web::put().to(partners::update_vendor))
             .route("/vendors/{id}", web::delete().to(partners::delete_vendor))
             .route("/outgoing-invoices", web::get().to(invoices::list_outgoing))
-            .route("/outgoing-invoices", web::post().to(invoices::create_outgoing))
-            .route("/outgoing-invoices/open-items", web::get().to(invoices::open_items_outgoing))
-            .route("/outgoing-invoices/{id}", web::get().to(invoices::get_outgoing))
-            .route("/outgoing-invoices/{id}", web::patch().to(invoices::update_outgoing))
-            .route("/outgoing-invoices/{id}/cancel", web::post().to(invoices::cancel_outgoing))
+            .route(
+                "/outgoing-invoices",
+                web::post().to(invoices::create_outgoing),
+            )
+            .route(
+                "/outgoing-invoices/open-items",
+                web::get().to(invoices::open_items_outgoing),
+            )
+            .route(
+                "/outgoing-invoices/{id}",
+                web::get().to(invoices::get_outgoing),
+            )
+            .route(
+                "/outgoing-invoices/{id}",
+                web::patch().to(invoices::update_outgoing),
+            )
+            .route(
+                "/outgoing-invoices/{id}/cancel",
+                web::post().to(invoices::cancel_outgoing),
+            )
             .route("/invoices", web::get().to(invoices::list_incoming))
             .route("/invoices", web::post().to(invoices::create_incoming))
-            .route("/invoices/open-items", web::get().to(invoices::open_items_incoming))
+            .route(
+                "/invoices/open-items",
+                web::get().to(invoices::open_items_incoming),
+            )
             .route("/invoices/{id}", web::get().to(invoices::get_incoming))
             .route("/invoices/{id}", web::patch().to(invoices::update_incoming))
-            .route("/invoices/{id}/cancel", web::post().to(invoices::cancel_incoming))
+            .route(
+                "/invoices/{id}/cancel",
+                web::post().to(invoices::cancel_incoming),
+            )
             .route("/documents", web::post().to(documents::upload))
             .route("/documents/{id}", web::get().to(documents::metadata))
             .route("/documents/{id}/file", web::get().to(documents::file))

@@ -79,7 +79,14 @@ pub async fn invite(
         .await?;
     if !member.has_password {
         let tenant = state.store.tenant_info(p.tenant_id).await?;
-        let sent = send_invite(&state, member.id, &member.email, &member.name, &tenant.tenant.name).await;
+        let sent = send_invite(
+            &state,
+            member.id,
+            &member.email,
+            &member.name,
+            &tenant.tenant.name,
+        )
+        .await;
         if let Err(e) = sent {
             // Nobody can use an invite that never arrived: take it back so a retry can resend.
             state.store.withdraw_invite(p.tenant_id, member.id).await?;

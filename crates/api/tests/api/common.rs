@@ -147,7 +147,8 @@ pub async fn spawn_app_with(mut config: api::ApiConfig, chart: &str) -> TestApp 
     if config.login_failures_per_address == defaults.login_failures_per_address {
         config.login_failures_per_address = 1_000_000;
     }
-    if config.public_requests_per_address_per_hour == defaults.public_requests_per_address_per_hour {
+    if config.public_requests_per_address_per_hour == defaults.public_requests_per_address_per_hour
+    {
         config.public_requests_per_address_per_hour = 1_000_000;
     }
     let store = test_store().await;

@@ -853,15 +853,21 @@ async fn failed_logins_are_throttled_per_client_address_too() {
     // Three different accounts fail from one address.
     for _ in 0..3 {
         let (_, email) = user(&app, "viewer").await;
-        let res = attempt(email, "wrong wrong wrong", address.clone()).await.unwrap();
+        let res = attempt(email, "wrong wrong wrong", address.clone())
+            .await
+            .unwrap();
         assert_eq!(res.status().as_u16(), 401);
     }
     let (_, email) = user(&app, "viewer").await;
-    let res = attempt(email.clone(), PASSWORD, address.clone()).await.unwrap();
+    let res = attempt(email.clone(), PASSWORD, address.clone())
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 429);
     assert!(res.headers().contains_key("retry-after"));
     // The same account from another address is fine.
-    let res = attempt(email, PASSWORD, "198.51.100.7".into()).await.unwrap();
+    let res = attempt(email, PASSWORD, "198.51.100.7".into())
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
 }
 
@@ -914,22 +920,45 @@ async fn expired_keys_are_refused_and_expiry_must_lie_ahead() {
     let app = spawn_app().await;
     let owner = session(&app, "owner").await.1;
     let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
-    app.send(Method::POST, "/v1/api-keys", Some(&owner), Some(&json!({"name": "old", "expires_at": past})))
-        .await
-        .expect(400, Some("invalid_expiry"));
+    app.send(
+        Method::POST,
+        "/v1/api-keys",
+        Some(&owner),
+        Some(&json!({"name": "old", "expires_at": past})),
+    )
+    .await
+    .expect(400, Some("invalid_expiry"));
     let soon = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    let res = app.send(Method::POST, "/v1/api-keys", Some(&owner), Some(&json!({"name": "month", "expires_at": soon}))).await;
+    let res = app
+        .send(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&owner),
+            Some(&json!({"name": "month", "expires_at": soon})),
+        )
+        .await;
     let created = res.expect(201, None).clone();
     assert!(created["expires_at"].as_str().is_some());
     let key = created["key"].as_str().unwrap();
-    app.send(Method::GET, "/v1/accounts", Some(key), None).await.expect(200, None);
+    app.send(Method::GET, "/v1/accounts", Some(key), None)
+        .await
+        .expect(200, None);
     // A key whose time has run out (set in the database, as time passing would).
     let scopes = vec!["*".to_string()];
     let expired_at = chrono::Utc::now() - chrono::Duration::seconds(1);
     let (_, expired) = app
         .store
-        .create_api_key_expiring(app.tenant.id, "expired", &scopes, "unlimited", None, Some(expired_at))
+        .create_api_key_expiring(
+            app.tenant.id,
+            "expired",
+            &scopes,
+            "unlimited",
+            None,
+            Some(expired_at),
+        )
         .await
         .unwrap();
-    app.send(Method::GET, "/v1/accounts", Some(&expired), None).await.expect(401, Some("unauthenticated"));
+    app.send(Method::GET, "/v1/accounts", Some(&expired), None)
+        .await
+        .expect(401, Some("unauthenticated"));
 }

@@ -6,7 +6,9 @@ use reqwest::Method;
 /// (method, path) of every `/v1` route registered in routes/mod.rs.
 fn registered_routes() -> Vec<(String, String)> {
     // Whitespace removed, so that however rustfmt wraps a `.route(` call it reads the same.
-    let source: String = include_str!("../../src/routes/mod.rs").split_whitespace().collect();
+    let source: String = include_str!("../../src/routes/mod.rs")
+        .split_whitespace()
+        .collect();
     source
         .split(".route(\"")
         .skip(1)
