@@ -13,6 +13,7 @@
 #   BENCH_WARMUP=5             seconds of warm-up (concurrency 16, not reported) before the levels
 #   BENCH_CONCURRENCY="1 16 64"
 #   BENCH_WRK_THREADS=1        wrk threads (one is plenty and leaves the cores to the server)
+#   BENCH_ANALYZE=1            ANALYZE the journal tables after the warm-up (0: leave it to autovacuum)
 #   PG_EXTRA_OPTS              PostgreSQL settings, read by scripts/pg.sh (default below)
 #   KONTOR_WORKERS, KONTOR_DB_POOL_SIZE   passed on to the server when set (defaults: nproc, 16)
 #   CARGO_TARGET_DIR           respected (default target/)
@@ -23,6 +24,7 @@ DURATION=${BENCH_DURATION:-20}
 WARMUP=${BENCH_WARMUP:-5}
 LEVELS=${BENCH_CONCURRENCY:-"1 16 64"}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
+ANALYZE=${BENCH_ANALYZE:-1}
 DATA=.bench-data
 PG_DIR=$DATA/pg
 # Memory and checkpoint spacing only; durability (fsync, synchronous_commit, full_page_writes,
@@ -160,9 +162,17 @@ if [ "$WARMUP" -gt 0 ]; then
     log "warm-up: ${WARMUP}s at concurrency 16"
     run_wrk warmup 16 "$WARMUP"
 fi
+if [ "$ANALYZE" = 1 ]; then
+    # A fresh cluster has no statistics yet, and autovacuum looks only once a minute: until it
+    # does, the planner may pick a per-batch scan of all the tenant's intents for the
+    # external_reference check (see README, "Findings"). Measure the steady state instead.
+    psql_q "ANALYZE intents, journal_events, entries, account_balances"
+fi
+level=0
 for c in $LEVELS; do
+    level=$((level + 1))
     log "concurrency $c: ${DURATION}s"
-    run_wrk "c$c" "$c" "$DURATION"
+    run_wrk "l$level-c$c" "$c" "$DURATION"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 sleep 1  # let the requests that wrk abandoned at its deadline finish
@@ -174,6 +184,7 @@ echo
 echo "kontor POST /v1/bookings, two-line bookings, ${DURATION}s per level, wrk -t$WRK_THREADS, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $cores cores, $cpu_model; PostgreSQL $pg_version"
 echo "postgres: $pg_settings"
+echo "tables analyzed after the warm-up: $([ "$ANALYZE" = 1 ] && echo yes || echo "no (autovacuum only)")"
 echo "server: KONTOR_WORKERS=${KONTOR_WORKERS:-$cores (default)} KONTOR_DB_POOL_SIZE=${KONTOR_DB_POOL_SIZE:-16 (default)}"
 echo "load average (1/5/15 min) before / after: $load_before / $load_after"
 echo

@@ -247,7 +247,7 @@ async fn resolve_key(state: &AppState, token: &str) -> Result<Principal, ApiErro
         let key_id = key.key_id;
         actix_web::rt::spawn(async move {
             if let Err(e) = store.touch_api_key(key_id).await {
-                tracing::warn!(error = %e, "could not record API key use");
+                tracing::warn!(error = ?e, "could not record API key use");
             }
         });
     }
@@ -292,7 +292,9 @@ async fn resolve_session(
                 [one] => (one.tenant_id, one.role.clone()),
                 [] => return Err(ApiError::forbidden("no_tenant", "This user is not an active member of any tenant")),
                 // /v1/auth/me and /v1/auth/logout concern the user, not a tenant.
-                [first, ..] if req.path().starts_with("/v1/auth/") => (first.tenant_id, first.role.clone()),
+                [first, ..] if matches!(req.path(), "/v1/auth/me" | "/v1/auth/logout") => {
+                    (first.tenant_id, first.role.clone())
+                }
                 _ => {
                     return Err(ApiError::bad_request(
                         "tenant_required",

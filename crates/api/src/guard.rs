@@ -314,7 +314,7 @@ where
     };
     if res.status().is_server_error() {
         if let Err(e) = state.store.idempotency_abort(tenant_id, &key).await {
-            tracing::error!(error = %e, "could not release an idempotency key");
+            tracing::error!(error = ?e, "could not release an idempotency key");
         }
         return Ok(res.map_into_boxed_body());
     }
@@ -339,7 +339,7 @@ where
         .idempotency_finish(tenant_id, &key, status.as_u16(), content_type, &bytes)
         .await
     {
-        tracing::error!(error = %e, "could not store an idempotent response");
+        tracing::error!(error = ?e, "could not store an idempotent response");
     }
     let mut rebuilt = HttpResponse::build(status);
     for (name, value) in headers.iter() {

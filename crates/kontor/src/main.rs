@@ -154,7 +154,7 @@ async fn main() -> anyhow::Result<()> {
                 loop {
                     every.tick().await;
                     if let Err(e) = housekeeping.housekeeping().await {
-                        tracing::warn!(error = %e, "housekeeping failed");
+                        tracing::warn!(error = ?e, "housekeeping failed");
                     }
                 }
             });
@@ -228,10 +228,14 @@ async fn main() -> anyhow::Result<()> {
                             let token = store
                                 .create_auth_token(member.id, "invite", chrono::Duration::days(7))
                                 .await?;
-                            mailer
+                            let sent = mailer
                                 .send_invite(&member.email, &member.name, &t.name, &token)
-                                .await
-                                .map_err(|e| anyhow::anyhow!("sending the invite: {e}"))?;
+                                .await;
+                            if let Err(e) = sent {
+                                // As over the API: an invite that never arrived is taken back.
+                                store.withdraw_invite(t.id, member.id).await?;
+                                bail!("sending the invite failed, the user was not added: {e}");
+                            }
                         }
                         None => {}
                     }

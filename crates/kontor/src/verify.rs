@@ -223,17 +223,26 @@ pub fn verify_file(
             std::fs::read_to_string(p).with_context(|| format!("opening {}", p.display()))?;
         let list: Vec<Value> =
             serde_json::from_str(&text).context("the periods file is not a JSON array")?;
-        let mut locked: Vec<(chrono::DateTime<chrono::FixedOffset>, String, Hash32)> = list
-            .iter()
-            .filter(|v| v["status"] == "locked")
-            .filter_map(|v| {
-                Some((
-                    chrono::DateTime::parse_from_rfc3339(v["locked_at"].as_str()?).ok()?,
-                    v["period"].as_str()?.to_string(),
-                    from_hex(v["closing_hash"].as_str()?)?,
-                ))
-            })
-            .collect();
+        let mut locked: Vec<(chrono::DateTime<chrono::FixedOffset>, String, Hash32)> = Vec::new();
+        for v in list.iter().filter(|v| v["status"] == "locked") {
+            let period = v["period"].as_str().unwrap_or("(no period)");
+            let at = v["locked_at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .with_context(|| {
+                    format!("{}: period {period} has no readable locked_at", p.display())
+                })?;
+            let hash = v["closing_hash"]
+                .as_str()
+                .and_then(from_hex)
+                .with_context(|| {
+                    format!(
+                        "{}: period {period} has no readable closing_hash",
+                        p.display()
+                    )
+                })?;
+            locked.push((at, period.to_string(), hash));
+        }
         locked.sort();
         closings = locked
             .into_iter()
@@ -242,6 +251,15 @@ pub fn verify_file(
     }
     if tenants.len() > 1 && !closings.is_empty() {
         anyhow::bail!("--periods needs an export of a single tenant");
+    }
+    if tenants.is_empty() {
+        println!("{}: no events to verify", path.display());
+        if !closings.is_empty() {
+            println!(
+                "MISMATCH: the periods file names locked periods but the export has no events"
+            );
+            return Ok(false);
+        }
     }
     let mut all_ok = true;
     for (tenant, mut check) in tenants {

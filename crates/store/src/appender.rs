@@ -163,7 +163,7 @@ impl Store {
                 }
             }
             Err(e) if batch.len() > 1 => {
-                tracing::warn!(error = %e, size = batch.len(), "batch failed; retrying its commands one by one");
+                tracing::warn!(error = ?e, size = batch.len(), "batch failed; retrying its commands one by one");
                 for job in batch {
                     let result = match self.try_commit(info, &[(&job.cmd, &job.actor)]).await {
                         Ok(mut r) => r.pop().expect("one result per command"),

@@ -27,7 +27,7 @@ pub struct Partner {
     pub is_active: bool,
     /// What the partner owes us (customer) or we owe the partner (vendor): open invoices less
     /// open credit notes. Equals the personal account's balance (debit-positive for a
-    /// customer, credit-positive for a vendor).
+    /// customer, credit-positive for a vendor) as long as nothing is booked on it by hand.
     pub open_amount: Decimal,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

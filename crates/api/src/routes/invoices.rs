@@ -258,7 +258,8 @@ pub struct InvoiceDto {
     pub status: String,
     /// Payments and write-offs applied (reversed ones left out).
     pub paid_amount: String,
-    /// What is still open: total_gross − paid_amount; 0 once cancelled.
+    /// total_gross − paid_amount. For a cancelled invoice that had payments this is negative:
+    /// the payments are then owed back.
     pub remaining_amount: String,
     /// Days past due_date while something is open, else 0.
     pub days_overdue: i64,
@@ -301,12 +302,12 @@ pub struct OpenItemDto {
     pub currency: String,
     pub total_gross: String,
     pub paid_amount: String,
-    /// Still open, positive for invoices and credit notes alike.
+    /// Still open (total_gross − paid_amount), of the same sign for invoices and credit notes.
     #[schema(example = "119.00")]
     pub remaining_amount: String,
     /// What the item adds to the partner's open amount: remaining_amount for an invoice, its
-    /// negative for a credit note. Summed over a partner = its personal account's balance
-    /// (debit-positive for customers, credit-positive for vendors).
+    /// negative for a credit note. Summed over a partner it equals its personal account's
+    /// balance as long as nothing is booked on that account by hand.
     #[schema(example = "119.00")]
     pub open_amount: String,
     pub status: String,

@@ -87,7 +87,8 @@ pub struct PartnerDto {
     pub notes: Option<String>,
     pub is_active: bool,
     /// What is open: invoices less credit notes, after payments and write-offs. For a
-    /// customer what it owes us (= debtor account balance), for a vendor what we owe it.
+    /// customer what it owes us, for a vendor what we owe it (the personal account's balance
+    /// as long as nothing is booked on it by hand).
     #[schema(example = "119.00")]
     pub open_amount: String,
     pub created_at: chrono::DateTime<chrono::Utc>,

@@ -79,14 +79,16 @@ pub struct Ok {
     pub ok: bool,
 }
 
-/// The client's address: the TCP peer, or the first `X-Forwarded-For` entry when configured.
+/// The client's address: the TCP peer, or the last `X-Forwarded-For` entry (the one our proxy
+/// appended) when configured.
 pub fn client_address(state: &AppState, req: &HttpRequest) -> String {
     if state.config.trust_forwarded_for {
         if let Some(first) = req
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            // The proxy appends the address it saw; earlier entries are the client's to write.
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty() && v.len() <= 64)
         {

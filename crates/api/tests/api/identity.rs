@@ -846,7 +846,7 @@ async fn failed_logins_are_throttled_per_client_address_too() {
     let attempt = |email: String, password: &'static str, from: String| {
         app.client
             .post(format!("{}/v1/auth/login", app.address))
-            .header("x-forwarded-for", format!("{from}, 10.0.0.1"))
+            .header("x-forwarded-for", format!("10.0.0.1, {from}"))
             .json(&json!({"email": email, "password": password}))
             .send()
     };
