@@ -127,11 +127,12 @@ log "machine: $cores cores, $cpu_model; PostgreSQL $pg_version; load average $lo
 # machine other processes took during a level.
 clk=$(getconf CLK_TCK)
 ticks_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-cpu_sample() { # busy-machine server postgres waited-children(wrk)
+cpu_sample() { # busy-machine server postgres waited-children(wrk) steal
     local pg p
     pg=$(ticks_of "$postmaster_pid")
     for p in $(ps -o pid= --ppid "$postmaster_pid"); do pg=$((pg + $(ticks_of "$p"))); done
-    echo "$(awk '/^cpu /{ print $2 + $3 + $4 }' /proc/stat) $(ticks_of "$server_pid") $pg $(awk '{ print $16 + $17 }' /proc/$$/stat)"
+    echo "$(awk '/^cpu /{ print $2 + $3 + $4 }' /proc/stat) $(ticks_of "$server_pid") $pg $(awk '{ print $16 + $17 }' /proc/$$/stat)" \
+         "$(awk '/^cpu /{ print $9 }' /proc/stat)"
 }
 
 # --- load ----------------------------------------------------------------------------------
@@ -151,10 +152,10 @@ run_wrk() { # phase connections seconds
     cat "$DATA/wrk-$phase.err" >&2
     local line
     line=$(grep '^RESULT ' "$DATA/wrk-$phase.txt") || { log "wrk gave no result:"; cat "$DATA/wrk-$phase.txt" >&2; exit 1; }
-    # seconds of CPU: machine busy, server, postgres, wrk
+    # seconds of CPU: machine busy, server, postgres, wrk; and time stolen by the hypervisor
     local cpu
     cpu=$(awk -v b="$before" -v a="$after" -v clk="$clk" 'BEGIN { split(b, x, " "); split(a, y, " ");
-          printf "cpu_busy=%.2f cpu_server=%.2f cpu_pg=%.2f cpu_wrk=%.2f", (y[1]-x[1])/clk, (y[2]-x[2])/clk, (y[3]-x[3])/clk, (y[4]-x[4])/clk }')
+          printf "cpu_busy=%.2f cpu_server=%.2f cpu_pg=%.2f cpu_wrk=%.2f cpu_steal=%.2f", (y[1]-x[1])/clk, (y[2]-x[2])/clk, (y[3]-x[3])/clk, (y[4]-x[4])/clk, (y[5]-x[5])/clk }')
     echo "$line conns=$conns secs=$secs $cpu" >>"$results"
 }
 
@@ -188,8 +189,8 @@ echo "tables analyzed after the warm-up: $([ "$ANALYZE" = 1 ] && echo yes || ech
 echo "server: KONTOR_WORKERS=${KONTOR_WORKERS:-$cores (default)} KONTOR_DB_POOL_SIZE=${KONTOR_DB_POOL_SIZE:-16 (default)}"
 echo "load average (1/5/15 min) before / after: $load_before / $load_after"
 echo
-echo "| concurrency | bookings/s | p50 ms | p99 ms | max ms | bookings/commit | CPU server / postgres / wrk / other (cores) | errors |"
-echo "|------------:|-----------:|-------:|-------:|-------:|----------------:|:-------------------------------------------:|:-------|"
+echo "| concurrency | bookings/s | p50 ms | p99 ms | max ms | bookings/commit | CPU server / postgres / wrk / other / steal (cores) | errors |"
+echo "|------------:|-----------:|-------:|-------:|-------:|----------------:|:---------------------------------------------------:|:-------|"
 } | tee "$DATA/report.md"
 total_created=0 total_non201=0 total_sock=0 total_cutoff=0
 while read -r line; do
@@ -205,11 +206,11 @@ while read -r line; do
     awk -v c="$(field conns "$line")" -v n="$created" -v d="$(field duration_us "$line")" \
         -v p50="$(field p50_us "$line")" -v p99="$(field p99_us "$line")" -v mx="$(field max_us "$line")" \
         -v e="$non201" -v st="$(field statuses "$line")" -v se="$sock" -v pc="$per_commit" -v secs="$(field secs "$line")" \
-        -v busy="$(field cpu_busy "$line")" -v srv="$(field cpu_server "$line")" -v pg="$(field cpu_pg "$line")" -v wrk="$(field cpu_wrk "$line")" \
+        -v busy="$(field cpu_busy "$line")" -v srv="$(field cpu_server "$line")" -v pg="$(field cpu_pg "$line")" -v wrk="$(field cpu_wrk "$line")" -v steal="$(field cpu_steal "$line")" \
         'BEGIN { err = e " non-201"; if (e > 0) err = err " (" st ")"; if (se > 0) err = err ", " se " socket";
                  other = busy - srv - pg - wrk; if (other < 0) other = 0;
-                 printf "| %d | %.0f | %.2f | %.2f | %.2f | %s | %.2f / %.2f / %.2f / %.2f | %s |\n",
-                        c, n / (d / 1e6), p50 / 1000, p99 / 1000, mx / 1000, pc, srv / secs, pg / secs, wrk / secs, other / secs, err }'
+                 printf "| %d | %.0f | %.2f | %.2f | %.2f | %s | %.2f / %.2f / %.2f / %.2f / %.2f | %s |\n",
+                        c, n / (d / 1e6), p50 / 1000, p99 / 1000, mx / 1000, pc, srv / secs, pg / secs, wrk / secs, other / secs, steal / secs, err }'
 done <"$results" >"$DATA/rows.md"
 tee -a "$DATA/report.md" <"$DATA/rows.md"
 echo

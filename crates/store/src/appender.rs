@@ -228,14 +228,19 @@ async fn append_in_tx(
             "SELECT last_seq, last_hash FROM journal_heads WHERE tenant_id = $1 FOR UPDATE",
         )
         .await?;
-    let head = tx.query_one(&head_stmt, &[&tenant_id]).await?;
+    // Pipelined: the head row lock is taken first (the server runs the queries in order), and the
+    // lookups that follow it cost no extra round trip.
+    let head_params: [&Param; 1] = [&tenant_id];
+    let (head, state) = futures_util::try_join!(
+        async { tx.query_one(&head_stmt, &head_params).await.map_err(StoreError::from) },
+        load_state(tx, info, commands)
+    )?;
     let mut last_seq: i64 = head.get(0);
     let mut last_hash: Hash32 = head
         .get::<_, Vec<u8>>(1)
         .try_into()
         .map_err(|_| StoreError::Internal("journal head hash has the wrong length".into()))?;
 
-    let state = load_state(tx, info, commands).await?;
     let closed = &state.closed_periods;
     let mut booked_refs = state.booked_refs;
     let mut reversed: HashSet<Uuid> = HashSet::new();
@@ -401,21 +406,19 @@ async fn load_state(
     let accounts_params: [&Param; 3] = [&tenant_id, &accounts, &codes];
     let codes_params: [&Param; 2] = [&tenant_id, &codes];
     let periods_params: [&Param; 1] = [&tenant_id];
-    let (account_rows, code_rows, period_rows) = futures_util::try_join!(
+    let refs_sql = tx
+        .prepare_cached(
+            "SELECT DISTINCT external_reference FROM intents WHERE tenant_id = $1 AND external_reference = ANY($2)",
+        )
+        .await?;
+    let refs_params: [&Param; 2] = [&tenant_id, &refs];
+    let (account_rows, code_rows, period_rows, ref_rows) = futures_util::try_join!(
         tx.query(&accounts_sql, &accounts_params),
         tx.query(&codes_sql, &codes_params),
         tx.query(&periods_sql, &periods_params),
+        tx.query(&refs_sql, &refs_params),
     )?;
-    let mut booked_refs = HashSet::new();
-    if !refs.is_empty() {
-        let rows = tx
-            .query(
-                "SELECT DISTINCT external_reference FROM intents WHERE tenant_id = $1 AND external_reference = ANY($2)",
-                &[&tenant_id, &refs],
-            )
-            .await?;
-        booked_refs.extend(rows.into_iter().map(|r| r.get::<_, String>(0)));
-    }
+    let booked_refs: HashSet<String> = ref_rows.into_iter().map(|r| r.get::<_, String>(0)).collect();
     let mut documents = HashSet::new();
     if !docs.is_empty() {
         let rows = tx
