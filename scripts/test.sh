@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 dir=.test-data/pg
 scripts/pg.sh stop "$dir" 2>/dev/null || true
 rm -rf .test-data
+# Mail folders of earlier test runs (see crates/api/tests/api/common.rs).
+rm -rf target/tmp/kontor-mail-*
 # Durability is irrelevant for a throwaway cluster; speed is not.
 export PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 DATABASE_URL=$(scripts/pg.sh start "$dir")

@@ -232,7 +232,11 @@ async fn append_in_tx(
     // lookups that follow it cost no extra round trip.
     let head_params: [&Param; 1] = [&tenant_id];
     let (head, state) = futures_util::try_join!(
-        async { tx.query_one(&head_stmt, &head_params).await.map_err(StoreError::from) },
+        async {
+            tx.query_one(&head_stmt, &head_params)
+                .await
+                .map_err(StoreError::from)
+        },
         load_state(tx, info, commands)
     )?;
     let mut last_seq: i64 = head.get(0);
@@ -418,7 +422,10 @@ async fn load_state(
         tx.query(&periods_sql, &periods_params),
         tx.query(&refs_sql, &refs_params),
     )?;
-    let booked_refs: HashSet<String> = ref_rows.into_iter().map(|r| r.get::<_, String>(0)).collect();
+    let booked_refs: HashSet<String> = ref_rows
+        .into_iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect();
     let mut documents = HashSet::new();
     if !docs.is_empty() {
         let rows = tx

@@ -136,7 +136,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(mut config: api::ApiConfig, chart: &str) -> TestApp {
     // Mails of this test go to a folder of its own.
-    let mail_dir = std::env::temp_dir().join(format!(
+    let mail_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "kontor-mail-{:016x}",
         rand::thread_rng().gen::<u64>()
     ));
