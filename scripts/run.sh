@@ -15,7 +15,7 @@ export KONTOR_BIND=${KONTOR_BIND:-127.0.0.1:8080}
 export KONTOR_MAIL_DIR=${KONTOR_MAIL_DIR:-.data/mail}
 
 cargo build --release -p kontor
-bin=target/release/kontor
+bin=${CARGO_TARGET_DIR:-target}/release/kontor
 "$bin" migrate >/dev/null
 
 # The demo key's plaintext is shown once by the service; keep it beside the database it belongs
