@@ -26,6 +26,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_api_key_expiry",
         include_str!("../../../schema/0005_api_key_expiry.sql"),
     ),
+    (
+        "0006_journal_write_path",
+        include_str!("../../../schema/0006_journal_write_path.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"
@@ -83,4 +87,22 @@ async fn apply(client: &mut Client) -> Result<Vec<String>, StoreError> {
         }
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every file in schema/ is listed, in order, under its own name.
+    #[test]
+    fn every_schema_file_is_a_migration() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".sql"))
+            .map(|n| n.trim_end_matches(".sql").to_string())
+            .collect();
+        files.sort();
+        let listed: Vec<&str> = super::MIGRATIONS.iter().map(|(v, _)| *v).collect();
+        assert_eq!(listed, files);
+    }
 }
