@@ -581,6 +581,15 @@ impl Store {
         request_hash: &[u8],
     ) -> Result<Idempotency, StoreError> {
         let client = self.client().await?;
+        // A pending key whose request died with its process (a crash, a kill) would otherwise
+        // block retries for a day: after two minutes it counts as abandoned.
+        client
+            .execute(
+                "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status = 'pending'
+                    AND created_at < now() - interval '2 minutes'",
+                &[&tenant_id, &key],
+            )
+            .await?;
         let inserted = client
             .execute(
                 "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status) VALUES ($1, $2, $3, 'pending')
