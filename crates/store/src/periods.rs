@@ -160,7 +160,9 @@ async fn write_state(
              ON CONFLICT (tenant_id, period) DO UPDATE
                 SET status = EXCLUDED.status, request_id = EXCLUDED.request_id,
                     status_before_request = EXCLUDED.status_before_request, updated_at = EXCLUDED.updated_at,
-                    locked_by = EXCLUDED.locked_by, locked_at = EXCLUDED.locked_at, closing_hash = EXCLUDED.closing_hash",
+                    locked_by = coalesce(EXCLUDED.locked_by, period_states.locked_by),
+                    locked_at = coalesce(EXCLUDED.locked_at, period_states.locked_at),
+                    closing_hash = EXCLUDED.closing_hash",
             &[
                 &tenant_id,
                 &p,

@@ -262,10 +262,11 @@ async fn cancel_returns_the_period_to_its_state_before_the_request() {
     assert_eq!(body["ok"], true);
     assert_eq!(body["status"], "cancelled");
     let list = app.get("/v1/periods?fiscal_year=2026").await;
-    assert_eq!(
-        period_of(list.expect(200, None), "2026-01")["status"],
-        "soft_locked"
-    );
+    let jan = period_of(list.expect(200, None), "2026-01");
+    assert_eq!(jan["status"], "soft_locked");
+    // Who soft-locked it, and when, survives the cancelled request.
+    assert!(jan["locked_by"].as_str().unwrap().starts_with("api_key:"));
+    assert!(jan["locked_at"].as_str().is_some());
     // The cancelled request cannot be approved or cancelled again.
     post_as(
         &app,
