@@ -410,9 +410,13 @@ async fn load_state(
     let accounts_params: [&Param; 3] = [&tenant_id, &accounts, &codes];
     let codes_params: [&Param; 2] = [&tenant_id, &codes];
     let periods_params: [&Param; 1] = [&tenant_id];
+    // One index probe per reference, whatever the planner believes about the tenant's row
+    // count (with `= ANY` a fresh table's missing statistics gave scans of all its intents).
     let refs_sql = tx
         .prepare_cached(
-            "SELECT DISTINCT external_reference FROM intents WHERE tenant_id = $1 AND external_reference = ANY($2)",
+            "SELECT r FROM unnest($2::text[]) AS r,
+                LATERAL (SELECT 1 FROM intents i
+                          WHERE i.tenant_id = $1 AND i.external_reference = r LIMIT 1) AS hit",
         )
         .await?;
     let refs_params: [&Param; 2] = [&tenant_id, &refs];
