@@ -93,25 +93,16 @@ impl Store {
         offset: i64,
     ) -> Result<(Vec<Account>, i64), StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {ACCOUNT_COLUMNS}, count(*) OVER () AS total FROM accounts WHERE tenant_id = $1
-                      ORDER BY number LIMIT $2 OFFSET $3"
-                ),
-                &[&tenant_id, &limit, &offset],
-            )
-            .await?;
-        let total = match rows.first() {
-            Some(r) => r.get("total"),
-            None => client
-                .query_one(
-                    "SELECT count(*) FROM accounts WHERE tenant_id = $1",
-                    &[&tenant_id],
-                )
-                .await?
-                .get(0),
-        };
+        let (rows, total) = crate::paged(
+            &client,
+            ACCOUNT_COLUMNS,
+            "FROM accounts WHERE tenant_id = $1",
+            "number",
+            &[&tenant_id],
+            limit,
+            offset,
+        )
+        .await?;
         Ok((rows.iter().map(account_from_row).collect(), total))
     }
 
@@ -314,32 +305,19 @@ impl Store {
             "account",
             has_personal_accounts(&client, tenant_id, number).await?,
         );
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS}, count(*) OVER () AS total FROM entries
-                      WHERE tenant_id = $1 AND {account}
-                        AND ($3::date IS NULL OR booking_date >= $3) AND ($4::date IS NULL OR booking_date <= $4)
-                      ORDER BY booking_date, seq LIMIT $5 OFFSET $6"
-                ),
-                &[&tenant_id, &number, &start, &end, &limit, &offset],
-            )
-            .await?;
-        // The window count is only there when the page has rows; past the last page count apart.
-        let total = match rows.first() {
-            Some(r) => r.get::<_, i64>("total"),
-            None if offset > 0 => client
-                .query_one(
-                    &format!(
-                        "SELECT count(*) FROM entries WHERE tenant_id = $1 AND {account}
-                           AND ($3::date IS NULL OR booking_date >= $3) AND ($4::date IS NULL OR booking_date <= $4)"
-                    ),
-                    &[&tenant_id, &number, &start, &end],
-                )
-                .await?
-                .get(0),
-            None => 0,
-        };
+        let (rows, total) = crate::paged(
+            &client,
+            ENTRY_COLUMNS,
+            &format!(
+                "FROM entries WHERE tenant_id = $1 AND {account}
+                   AND ($3::date IS NULL OR booking_date >= $3) AND ($4::date IS NULL OR booking_date <= $4)"
+            ),
+            "booking_date, seq",
+            &[&tenant_id, &number, &start, &end],
+            limit,
+            offset,
+        )
+        .await?;
         let through_end = self
             .account_balance_through(&client, tenant_id, number, end)
             .await?;

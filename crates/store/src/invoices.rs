@@ -876,45 +876,25 @@ impl Store {
         let client = self.client().await?;
         let statuses: Vec<&str> = f.statuses.iter().map(InvoiceStatus::as_str).collect();
         let invoice_type = f.invoice_type.map(|t| t.as_str());
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT s.*, count(*) OVER () AS total FROM (SELECT {COLUMNS} {FROM} {LIST_FILTER}
-                      ORDER BY s.invoice_date DESC, s.id DESC LIMIT $9 OFFSET $10"
-                ),
-                &[
-                    &tenant_id,
-                    &direction.as_str(),
-                    &f.partner_id,
-                    &invoice_type,
-                    &f.start_date,
-                    &f.end_date,
-                    &statuses,
-                    &today,
-                    &f.limit,
-                    &f.offset,
-                ],
-            )
-            .await?;
-        let total = match rows.first() {
-            Some(r) => r.get("total"),
-            None => client
-                .query_one(
-                    &format!("SELECT count(*) FROM (SELECT {COLUMNS} {FROM} {LIST_FILTER}"),
-                    &[
-                        &tenant_id,
-                        &direction.as_str(),
-                        &f.partner_id,
-                        &invoice_type,
-                        &f.start_date,
-                        &f.end_date,
-                        &statuses,
-                        &today,
-                    ],
-                )
-                .await?
-                .get(0),
-        };
+        let (rows, total) = crate::paged(
+            &client,
+            "s.*",
+            &format!("FROM (SELECT {COLUMNS} {FROM} {LIST_FILTER}"),
+            "s.invoice_date DESC, s.id DESC",
+            &[
+                &tenant_id,
+                &direction.as_str(),
+                &f.partner_id,
+                &invoice_type,
+                &f.start_date,
+                &f.end_date,
+                &statuses,
+                &today,
+            ],
+            f.limit,
+            f.offset,
+        )
+        .await?;
         let invoices = rows
             .iter()
             .map(invoice_from_row)

@@ -163,50 +163,23 @@ impl Store {
                     .replace('_', "\\_")
             )
         });
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS}, count(*) OVER () AS total FROM entries
-                      WHERE tenant_id = $1
-                        AND ($2::text IS NULL OR account = $2)
-                        AND ($3::date IS NULL OR booking_date >= $3)
-                        AND ($4::date IS NULL OR booking_date <= $4)
-                        AND ($5::text IS NULL OR lower(description) LIKE $5 OR lower(coalesce(line_description, '')) LIKE $5
-                             OR lower(coalesce(external_reference, '')) LIKE $5)
-                        AND ($6::text IS NULL OR external_reference = $6)
-                      ORDER BY booking_date DESC, seq DESC LIMIT $7 OFFSET $8"
-                ),
-                &[
-                    &tenant_id,
-                    &f.account,
-                    &f.start_date,
-                    &f.end_date,
-                    &search,
-                    &f.external_reference,
-                    &f.limit,
-                    &f.offset,
-                ],
-            )
-            .await?;
-        let total = match rows.first() {
-            Some(r) => r.get::<_, i64>("total"),
-            // Past the last page the window count is not there: count on its own.
-            None if f.offset > 0 => client
-                .query_one(
-                    "SELECT count(*) FROM entries
-                      WHERE tenant_id = $1
-                        AND ($2::text IS NULL OR account = $2)
-                        AND ($3::date IS NULL OR booking_date >= $3)
-                        AND ($4::date IS NULL OR booking_date <= $4)
-                        AND ($5::text IS NULL OR lower(description) LIKE $5 OR lower(coalesce(line_description, '')) LIKE $5
-                             OR lower(coalesce(external_reference, '')) LIKE $5)
-                        AND ($6::text IS NULL OR external_reference = $6)",
-                    &[&tenant_id, &f.account, &f.start_date, &f.end_date, &search, &f.external_reference],
-                )
-                .await?
-                .get(0),
-            None => 0,
-        };
+        let (rows, total) = crate::paged(
+            &client,
+            ENTRY_COLUMNS,
+            "FROM entries
+              WHERE tenant_id = $1
+                AND ($2::text IS NULL OR account = $2)
+                AND ($3::date IS NULL OR booking_date >= $3)
+                AND ($4::date IS NULL OR booking_date <= $4)
+                AND ($5::text IS NULL OR lower(description) LIKE $5 OR lower(coalesce(line_description, '')) LIKE $5
+                     OR lower(coalesce(external_reference, '')) LIKE $5)
+                AND ($6::text IS NULL OR external_reference = $6)",
+            "booking_date DESC, seq DESC",
+            &[&tenant_id, &f.account, &f.start_date, &f.end_date, &search, &f.external_reference],
+            f.limit,
+            f.offset,
+        )
+        .await?;
         Ok((rows.iter().map(entry_from_row).collect(), total))
     }
 

@@ -74,3 +74,38 @@ impl Store {
         Ok(self.pool.get().await?)
     }
 }
+
+/// One page of a filtered list, and the size of the whole list.
+///
+/// Runs `SELECT {columns}, count(*) OVER () AS total {from_where} ORDER BY {order_by}
+/// LIMIT $n+1 OFFSET $n+2` with `params` as $1..$n. The window count is only there when the page
+/// has rows; past the last page the list is counted on its own (`SELECT count(*) {from_where}`).
+pub(crate) async fn paged(
+    client: &tokio_postgres::Client,
+    columns: &str,
+    from_where: &str,
+    order_by: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<tokio_postgres::Row>, i64), StoreError> {
+    let n = params.len();
+    let sql = format!(
+        "SELECT {columns}, count(*) OVER () AS total {from_where} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let mut all: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params.to_vec();
+    all.push(&limit);
+    all.push(&offset);
+    let rows = client.query(&sql, &all).await?;
+    let total = match rows.first() {
+        Some(r) => r.get("total"),
+        None if offset > 0 => client
+            .query_one(&format!("SELECT count(*) {from_where}"), params)
+            .await?
+            .get(0),
+        None => 0,
+    };
+    Ok((rows, total))
+}

@@ -182,25 +182,16 @@ impl Store {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         });
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {COLUMNS}, {OPEN_AMOUNT}, count(*) OVER () AS total FROM partners p WHERE {FILTER}
-                      ORDER BY lower(p.name), p.id LIMIT $5 OFFSET $6"
-                ),
-                &[&tenant_id, &kind.as_str(), &search, &f.is_active, &f.limit, &f.offset],
-            )
-            .await?;
-        let total = match rows.first() {
-            Some(r) => r.get("total"),
-            None => client
-                .query_one(
-                    &format!("SELECT count(*) FROM partners p WHERE {FILTER}"),
-                    &[&tenant_id, &kind.as_str(), &search, &f.is_active],
-                )
-                .await?
-                .get(0),
-        };
+        let (rows, total) = crate::paged(
+            &client,
+            &format!("{COLUMNS}, {OPEN_AMOUNT}"),
+            &format!("FROM partners p WHERE {FILTER}"),
+            "lower(p.name), p.id",
+            &[&tenant_id, &kind.as_str(), &search, &f.is_active],
+            f.limit,
+            f.offset,
+        )
+        .await?;
         let partners = rows
             .iter()
             .map(partner_from_row)
