@@ -2,7 +2,8 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use journal::BookingError;
+use app::AppError;
+use journal::{BookingError, Rule, RuleKind};
 use serde_json::{json, Map, Value};
 use store::StoreError;
 
@@ -23,6 +24,8 @@ pub struct ApiError {
     pub message: String,
     pub details: Option<Value>,
     pub retry_after: Option<u64>,
+    /// Another request stored this request's `Idempotency-Key` first: the guard replays that.
+    pub replay_stored: bool,
 }
 
 impl ApiError {
@@ -33,6 +36,7 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            replay_stored: false,
         }
     }
 
@@ -112,7 +116,13 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"kontor\""));
         }
-        response.json(body)
+        let mut response = response.json(body);
+        if self.replay_stored {
+            response
+                .extensions_mut()
+                .insert(crate::guard::ReplayStored);
+        }
+        response
     }
 }
 
@@ -128,6 +138,61 @@ impl From<BookingError> for ApiError {
         match e.field() {
             Some(field) => error.with_field(field, message),
             None => error,
+        }
+    }
+}
+
+impl ApiError {
+    /// A broken domain rule, by its own code, kind and field.
+    pub fn from_rule(rule: &dyn Rule) -> ApiError {
+        let status = match rule.kind() {
+            RuleKind::Invalid => StatusCode::BAD_REQUEST,
+            RuleKind::Conflict => StatusCode::CONFLICT,
+            RuleKind::NotFound => StatusCode::NOT_FOUND,
+        };
+        let message = rule.to_string();
+        let error = ApiError::new(status, rule.code(), message.clone());
+        match rule.field() {
+            Some(field) => error.with_field(field, message),
+            None => error,
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> ApiError {
+        if let Some(rule) = e.rule() {
+            return ApiError::from_rule(rule);
+        }
+        match e {
+            AppError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
+            AppError::Invalid {
+                code,
+                message,
+                field,
+            } => {
+                let error = ApiError::bad_request(code, message.clone());
+                match field {
+                    Some(f) => error.with_field(f, message),
+                    None => error,
+                }
+            }
+            AppError::Conflict { code, message } => ApiError::conflict(code, message),
+            // The guard replays the stored answer before this could reach a client; if it does,
+            // the retry is the client's to make.
+            AppError::IdempotencyReplay => {
+                let mut e = ApiError::conflict(
+                    "idempotency_in_progress",
+                    "A request with this Idempotency-Key was answered concurrently; retry to get its answer",
+                );
+                e.replay_stored = true;
+                e
+            }
+            other => {
+                // Opaque to the client; the cause goes to the log with the request id.
+                tracing::error!(request_id = %current_request_id(), error = ?other, "request failed");
+                ApiError::internal()
+            }
         }
     }
 }

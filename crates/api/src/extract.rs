@@ -242,3 +242,49 @@ pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// The request's `Idempotency-Key`, once the guard has checked it and found no stored answer.
+/// A use case that creates something stores its answer under the key in its own transaction.
+pub struct IdempotencyKeyOf(pub Option<app::IdempotencyKey>);
+
+impl FromRequest for IdempotencyKeyOf {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        use actix_web::HttpMessage;
+        std::future::ready(Ok(IdempotencyKeyOf(
+            req.extensions().get::<app::IdempotencyKey>().cloned(),
+        )))
+    }
+}
+
+impl IdempotencyKeyOf {
+    /// The key with how to answer `T`, for the use case to store in its transaction.
+    pub fn with<T: ?Sized>(
+        &self,
+        render: impl Fn(&T) -> app::StoredResponse + Send + Sync + 'static,
+    ) -> Option<app::Idempotent<T>> {
+        self.0.clone().map(|key| app::Idempotent {
+            key,
+            render: Box::new(render),
+        })
+    }
+}
+
+/// The answer as rendered for the `Idempotency-Key` record, byte for byte; marked so that the
+/// guard does not store it a second time when the use case stored it with what it created.
+pub fn stored_answer(answer: app::StoredResponse, stored_in_tx: bool) -> actix_web::HttpResponse {
+    let mut res = actix_web::HttpResponse::build(
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
+    );
+    if let Some(ct) = answer.content_type {
+        res.insert_header((header::CONTENT_TYPE, ct));
+    }
+    let mut res = res.body(answer.body);
+    if stored_in_tx {
+        res.extensions_mut()
+            .insert(crate::guard::StoredInTransaction);
+    }
+    res
+}

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::future::{ready, Ready};
 use std::rc::Rc;
 use std::time::Duration;
-use store::identity::Idempotency;
+use app::{IdempotencyKey, Lookup, StoredResponse};
 
 /// Requests per window for each API-key tier; a tier not listed (e.g. `unlimited`) has no limit.
 #[derive(Debug, Clone)]
@@ -216,8 +216,66 @@ where
     }
 }
 
-/// How long a retry waits for the first request with the same key to finish.
+/// How long a concurrent duplicate waits for the first request with the same key to finish.
 const PENDING_WAIT: Duration = Duration::from_secs(15);
+
+/// Keys being served in this process: a concurrent duplicate waits on its key's mutex.
+/// (Across replicas, the key's primary key in `idempotency_keys` does the same.)
+#[derive(Default)]
+pub struct KeyLocks(std::sync::Mutex<HashMap<(uuid::Uuid, String), std::sync::Weak<tokio::sync::Mutex<()>>>>);
+
+impl KeyLocks {
+    /// Holds `key` until the guard is dropped; `None` when another request kept it for `wait`.
+    async fn lock(
+        &self,
+        key: &IdempotencyKey,
+        wait: Duration,
+    ) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let mutex = {
+            let mut map = self.0.lock().expect("key locks");
+            map.retain(|_, m| m.strong_count() > 0);
+            let id = (key.tenant_id, key.key.clone());
+            match map.get(&id).and_then(std::sync::Weak::upgrade) {
+                Some(m) => m,
+                None => {
+                    let m = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+                    map.insert(id, std::sync::Arc::downgrade(&m));
+                    m
+                }
+            }
+        };
+        tokio::time::timeout(wait, mutex.lock_owned()).await.ok()
+    }
+}
+
+/// Set on a response whose `Idempotency-Key` record the use case committed with what it
+/// created: the guard stores nothing more.
+#[derive(Clone, Copy)]
+pub struct StoredInTransaction;
+
+/// Set on a response to a request whose key another request stored first: the guard replays
+/// that stored answer instead.
+#[derive(Clone, Copy)]
+pub struct ReplayStored;
+
+fn replay(stored: StoredResponse) -> HttpResponse {
+    let mut res = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(stored.status)
+            .unwrap_or(actix_web::http::StatusCode::OK),
+    );
+    if let Some(ct) = stored.content_type {
+        res.insert_header((header::CONTENT_TYPE, ct));
+    }
+    res.insert_header(("idempotent-replayed", "true"));
+    res.body(stored.body)
+}
+
+fn in_progress() -> ApiError {
+    ApiError::conflict(
+        "idempotency_in_progress",
+        "A request with this Idempotency-Key is still being processed",
+    )
+}
 
 async fn idempotent<S, B>(
     state: &AppState,
@@ -258,64 +316,46 @@ where
     hasher.update(req.uri().to_string().as_bytes());
     hasher.update(b"\0");
     hasher.update(&body);
-    let request_hash = hasher.finalize();
+    let key = IdempotencyKey {
+        tenant_id,
+        key,
+        request_hash: *hasher.finalize().as_bytes(),
+    };
     req.set_payload(actix_web::dev::Payload::from(body));
 
-    let started = std::time::Instant::now();
-    loop {
-        match state
-            .store
-            .idempotency_begin(tenant_id, &key, request_hash.as_bytes())
-            .await
-        {
-            Err(e) => return Ok(req.into_response(ApiError::from(e).error_response())),
-            Ok(Idempotency::New) => break,
-            Ok(Idempotency::Conflict) => {
-                let e = ApiError::conflict(
-                    "idempotency_conflict",
-                    "This Idempotency-Key was used with a different request; use a new key for a new request",
-                );
-                return Ok(req.into_response(e.error_response()));
-            }
-            Ok(Idempotency::Replay {
-                status,
-                content_type,
-                body,
-            }) => {
-                let mut res = HttpResponse::build(
-                    actix_web::http::StatusCode::from_u16(status)
-                        .unwrap_or(actix_web::http::StatusCode::OK),
-                );
-                if let Some(ct) = content_type {
-                    res.insert_header((header::CONTENT_TYPE, ct));
-                }
-                res.insert_header(("idempotent-replayed", "true"));
-                return Ok(req.into_response(res.body(body)));
-            }
-            Ok(Idempotency::Pending) => {
-                if started.elapsed() > PENDING_WAIT {
-                    let e = ApiError::conflict(
-                        "idempotency_in_progress",
-                        "A request with this Idempotency-Key is still being processed",
-                    );
-                    return Ok(req.into_response(e.error_response()));
-                }
-                actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-            }
+    let Some(_held) = state.key_locks.lock(&key, PENDING_WAIT).await else {
+        return Ok(req.into_response(in_progress().error_response()));
+    };
+    match state.app.idempotency_lookup(&key).await {
+        Err(e) => return Ok(req.into_response(ApiError::from(e).error_response())),
+        Ok(Lookup::Absent) => {}
+        Ok(Lookup::Conflict) => {
+            let e = ApiError::conflict(
+                "idempotency_conflict",
+                "This Idempotency-Key was used with a different request; use a new key for a new request",
+            );
+            return Ok(req.into_response(e.error_response()));
         }
+        Ok(Lookup::Replay(stored)) => return Ok(req.into_response(replay(stored))),
     }
 
-    let res = match service.call(req).await {
-        Ok(res) => res,
-        Err(e) => {
-            let _ = state.store.idempotency_abort(tenant_id, &key).await;
-            return Err(e);
-        }
-    };
-    if res.status().is_server_error() {
-        if let Err(e) = state.store.idempotency_abort(tenant_id, &key).await {
-            tracing::error!(error = ?e, "could not release an idempotency key");
-        }
+    req.extensions_mut().insert(key.clone());
+    let res = service.call(req).await?;
+    if res.response().extensions().contains::<ReplayStored>() {
+        // Another replica committed the same key first; its answer is the answer.
+        let (req, _) = res.into_parts();
+        let answer = match state.app.idempotency_lookup(&key).await {
+            Ok(Lookup::Replay(stored)) => replay(stored),
+            Ok(_) => in_progress().error_response(),
+            Err(e) => ApiError::from(e).error_response(),
+        };
+        return Ok(ServiceResponse::new(req, answer));
+    }
+    // A server error is not an answer to keep: the retry runs again. An answer the use case
+    // stored with what it created is kept already.
+    if res.status().is_server_error()
+        || res.response().extensions().contains::<StoredInTransaction>()
+    {
         return Ok(res.map_into_boxed_body());
     }
     let (req, response) = res.into_parts();
@@ -324,21 +364,21 @@ where
     let bytes = match to_bytes(response.into_body()).await {
         Ok(b) => b,
         Err(_) => {
-            let _ = state.store.idempotency_abort(tenant_id, &key).await;
             return Ok(ServiceResponse::new(
                 req,
                 ApiError::internal().error_response(),
             ));
         }
     };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    if let Err(e) = state
-        .store
-        .idempotency_finish(tenant_id, &key, status.as_u16(), content_type, &bytes)
-        .await
-    {
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: bytes.to_vec(),
+    };
+    if let Err(e) = state.app.idempotency_store(&key, &stored).await {
         tracing::error!(error = ?e, "could not store an idempotent response");
     }
     let mut rebuilt = HttpResponse::build(status);

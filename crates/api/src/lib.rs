@@ -60,9 +60,13 @@ impl Default for ApiConfig {
 }
 
 pub struct AppState {
+    /// The use cases: every handler goes through them.
+    pub app: app::App,
     pub store: Store,
     pub config: ApiConfig,
     pub auth_cache: auth::AuthCache,
+    /// `Idempotency-Key`s being served in this process.
+    pub key_locks: guard::KeyLocks,
     pub mailer: mailer::Mailer,
 }
 
@@ -71,9 +75,11 @@ impl AppState {
     pub fn new(store: Store, config: ApiConfig) -> Result<AppState, String> {
         let mailer = mailer::Mailer::new(&config.mail)?;
         Ok(AppState {
+            app: app::App::new(store.clone()),
             store,
             config,
             auth_cache: auth::AuthCache::default(),
+            key_locks: guard::KeyLocks::default(),
             mailer,
         })
     }

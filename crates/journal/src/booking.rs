@@ -306,6 +306,22 @@ impl BookingError {
     }
 }
 
+impl crate::rule::Rule for BookingError {
+    fn code(&self) -> &'static str {
+        BookingError::code(self)
+    }
+    fn kind(&self) -> crate::rule::RuleKind {
+        if self.is_conflict() {
+            crate::rule::RuleKind::Conflict
+        } else {
+            crate::rule::RuleKind::Invalid
+        }
+    }
+    fn field(&self) -> Option<String> {
+        BookingError::field(self)
+    }
+}
+
 impl BookingCommand {
     /// Account numbers the command names directly (without tax and role accounts).
     pub fn line_accounts(&self) -> impl Iterator<Item = &str> {

@@ -12,6 +12,7 @@ pub mod chart;
 pub mod event;
 pub mod ledger;
 pub mod money;
+pub mod rule;
 
 pub use booking::{
     decide_booking, decide_opening_balances, decide_reversal, AccountRef, BookingCommand,
@@ -23,3 +24,4 @@ pub use chain::{closing_hash, event_hash, Hash32, ZERO_HASH};
 pub use event::{Actor, BookedIntent, Generated, JournalLine, Side};
 pub use ledger::AccountType;
 pub use money::{Currency, MoneyError};
+pub use rule::{Rule, RuleKind};

@@ -271,3 +271,13 @@ mod tests {
         assert!(check_four_eyes(march, "api_key:a", "user:b").is_ok());
     }
 }
+
+impl journal::Rule for PeriodError {
+    fn code(&self) -> &'static str {
+        PeriodError::code(self)
+    }
+    /// Every period rule is a conflict with the period's current state.
+    fn kind(&self) -> journal::RuleKind {
+        journal::RuleKind::Conflict
+    }
+}

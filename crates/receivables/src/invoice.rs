@@ -527,3 +527,15 @@ mod tests {
         }
     }
 }
+
+impl journal::Rule for InvoiceError {
+    fn code(&self) -> &'static str {
+        InvoiceError::code(self)
+    }
+    fn kind(&self) -> journal::RuleKind {
+        journal::RuleKind::Invalid
+    }
+    fn field(&self) -> Option<String> {
+        Some(InvoiceError::field(self))
+    }
+}

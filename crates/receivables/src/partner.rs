@@ -342,3 +342,15 @@ mod tests {
         assert_eq!(p.address, None);
     }
 }
+
+impl journal::Rule for PartnerError {
+    fn code(&self) -> &'static str {
+        PartnerError::code(self)
+    }
+    fn kind(&self) -> journal::RuleKind {
+        journal::RuleKind::Invalid
+    }
+    fn field(&self) -> Option<String> {
+        Some(PartnerError::field(self).to_string())
+    }
+}

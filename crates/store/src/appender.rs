@@ -11,6 +11,7 @@
 //! transaction itself fails, each command of the batch is retried in a transaction of its own,
 //! so one bad command cannot take others down with it.
 
+use crate::idempotency::{IdempotencyKey, Idempotent, StoredResponse};
 use crate::tenants::TenantInfo;
 use crate::{Store, StoreError};
 use journal::booking::{
@@ -56,9 +57,15 @@ pub struct Appended {
     pub reversal_of: Option<Uuid>,
 }
 
+/// One command for the appender, with the `Idempotency-Key` answer to store with it.
+pub struct AppendRequest {
+    pub cmd: AppendCommand,
+    pub actor: Actor,
+    pub idempotency: Option<Idempotent<Appended>>,
+}
+
 struct Job {
-    cmd: AppendCommand,
-    actor: Actor,
+    req: AppendRequest,
     reply: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
@@ -67,15 +74,15 @@ pub struct Appenders(Mutex<HashMap<Uuid, mpsc::UnboundedSender<Job>>>);
 
 impl Store {
     /// Decides and appends one command for a tenant, batched with whatever else is queued.
+    /// The `Idempotency-Key` answer of the request, if any, is stored in the same transaction.
     pub async fn append(
         &self,
         tenant_id: Uuid,
-        cmd: AppendCommand,
-        actor: Actor,
+        req: AppendRequest,
     ) -> Result<Appended, StoreError> {
         let info = self.tenant_info(tenant_id).await?;
         let (reply, answer) = oneshot::channel();
-        let mut job = Job { cmd, actor, reply };
+        let mut job = Job { req, reply };
         loop {
             let sender = self.appender_for(&info);
             match sender.send(job) {
@@ -154,8 +161,7 @@ impl Store {
     }
 
     async fn commit_batch(&self, info: &TenantInfo, batch: Vec<Job>) {
-        let commands: Vec<(&AppendCommand, &Actor)> =
-            batch.iter().map(|j| (&j.cmd, &j.actor)).collect();
+        let commands: Vec<&AppendRequest> = batch.iter().map(|j| &j.req).collect();
         match self.try_commit(info, &commands).await {
             Ok(results) => {
                 for (job, result) in batch.into_iter().zip(results) {
@@ -165,7 +171,7 @@ impl Store {
             Err(e) if batch.len() > 1 => {
                 tracing::warn!(error = ?e, size = batch.len(), "batch failed; retrying its commands one by one");
                 for job in batch {
-                    let result = match self.try_commit(info, &[(&job.cmd, &job.actor)]).await {
+                    let result = match self.try_commit(info, &[&job.req]).await {
                         Ok(mut r) => r.pop().expect("one result per command"),
                         Err(e) => Err(e),
                     };
@@ -185,13 +191,14 @@ impl Store {
     async fn try_commit(
         &self,
         info: &TenantInfo,
-        commands: &[(&AppendCommand, &Actor)],
+        commands: &[&AppendRequest],
     ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let results = append_in_tx(&tx, info, commands).await?;
         if results.iter().any(Result::is_ok) {
             tx.commit().await?;
+            crate::fault::point(crate::fault::AFTER_APPEND_COMMIT);
         }
         Ok(results)
     }
@@ -208,7 +215,13 @@ impl Store {
         actor: &Actor,
     ) -> Result<Appended, StoreError> {
         let info = self.tenant_info(tenant_id).await?;
-        append_in_tx(tx, &info, &[(cmd, actor)])
+        // The caller's transaction stores its own Idempotency-Key answer.
+        let req = AppendRequest {
+            cmd: cmd.clone(),
+            actor: actor.clone(),
+            idempotency: None,
+        };
+        append_in_tx(tx, &info, &[&req])
             .await?
             .pop()
             .expect("one result per command")
@@ -220,7 +233,7 @@ impl Store {
 async fn append_in_tx(
     tx: &deadpool_postgres::Transaction<'_>,
     info: &TenantInfo,
-    commands: &[(&AppendCommand, &Actor)],
+    commands: &[&AppendRequest],
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
     let tenant_id = info.id();
     let head_stmt = tx
@@ -252,7 +265,8 @@ async fn append_in_tx(
     let mut rows = Rows::default();
     let mut results = Vec::with_capacity(commands.len());
     let now = chrono::Utc::now();
-    for (cmd, actor) in commands {
+    for req in commands {
+        let (cmd, actor) = (&req.cmd, &req.actor);
         let ctx = BookingContext {
             base_currency: info.base_currency,
             calendar: info.calendar,
@@ -266,7 +280,7 @@ async fn append_in_tx(
         };
         let stamp = Stamp {
             intent_id: Uuid::now_v7(),
-            actor: (*actor).clone(),
+            actor: actor.clone(),
             recorded_at: now,
         };
         let decided = match cmd {
@@ -304,14 +318,18 @@ async fn append_in_tx(
                 }
                 last_seq += intent.lines.len() as i64;
                 rows.push_intent(&intent, first_seq);
-                results.push(Ok(Appended {
+                let appended = Appended {
                     intent_id: intent.intent_id,
                     event_count: intent.lines.len(),
                     first_seq,
                     total_debit: intent.total_base_debit(),
                     total_credit: intent.total_base_credit(),
                     reversal_of: intent.reversal_of,
-                }));
+                };
+                if let Some(idem) = &req.idempotency {
+                    rows.push_answer(&idem.key, &(idem.render)(&appended));
+                }
+                results.push(Ok(appended));
             }
             Err(e) => results.push(Err(StoreError::Booking(e))),
         }
@@ -359,7 +377,7 @@ struct State {
 async fn load_state(
     tx: &deadpool_postgres::Transaction<'_>,
     info: &TenantInfo,
-    commands: &[(&AppendCommand, &Actor)],
+    commands: &[&AppendRequest],
 ) -> Result<State, StoreError> {
     let tenant_id = info.id();
     let mut accounts: Vec<String> = Vec::new();
@@ -372,8 +390,8 @@ async fn load_state(
             accounts.push(n.to_string());
         }
     }
-    for (cmd, _) in commands {
-        match cmd {
+    for req in commands {
+        match &req.cmd {
             AppendCommand::Booking(c) => {
                 accounts.extend(c.line_accounts().map(str::to_string));
                 codes.extend(c.tax_codes().map(str::to_string));
@@ -602,6 +620,12 @@ struct Rows {
     i_reason: Vec<Option<String>>,
     i_actor: Vec<Value>,
     i_recorded: Vec<chrono::DateTime<chrono::Utc>>,
+    // idempotency_keys: the answers of the requests that sent a key
+    k_key: Vec<String>,
+    k_hash: Vec<Vec<u8>>,
+    k_status: Vec<i32>,
+    k_type: Vec<Option<String>>,
+    k_body: Vec<Vec<u8>>,
     // account_balances, aggregated per (account, period)
     balances: BTreeMap<(String, String), (chrono::NaiveDate, Decimal, Decimal, i64)>,
 }
@@ -646,6 +670,14 @@ impl Rows {
         entry.1 += line.base_debit();
         entry.2 += line.base_credit();
         entry.3 += 1;
+    }
+
+    fn push_answer(&mut self, key: &IdempotencyKey, answer: &StoredResponse) {
+        self.k_key.push(key.key.clone());
+        self.k_hash.push(key.request_hash.to_vec());
+        self.k_status.push(i32::from(answer.status));
+        self.k_type.push(answer.content_type.clone());
+        self.k_body.push(answer.body.clone());
     }
 
     fn push_intent(&mut self, intent: &BookedIntent, first_seq: i64) {
@@ -806,6 +838,27 @@ impl Rows {
             tx.execute(&balances, &balance_params),
             tx.execute(&head, &head_params),
         )?;
+        if !self.k_key.is_empty() {
+            // A key that another replica's transaction holds makes this insert wait for it, then
+            // fail: the batch is retried one by one, and that request replays the stored answer.
+            let answers = tx
+                .prepare_cached(
+                    "INSERT INTO idempotency_keys (tenant_id, key, request_hash, response_status, response_type, response_body)
+                     SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::int[], $5::text[], $6::bytea[])",
+                )
+                .await?;
+            let answer_params: [&Param; 6] = [
+                &tenant_id,
+                &self.k_key,
+                &self.k_hash,
+                &self.k_status,
+                &self.k_type,
+                &self.k_body,
+            ];
+            tx.execute(&answers, &answer_params)
+                .await
+                .map_err(crate::idempotency::taken)?;
+        }
         Ok(())
     }
 }

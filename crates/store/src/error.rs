@@ -18,6 +18,9 @@ pub enum StoreError {
     /// A conflict with the current state (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The `Idempotency-Key` was stored by another transaction that committed first.
+    #[error("the Idempotency-Key was stored by a concurrent request")]
+    IdempotencyTaken,
     #[error("configuration: {0}")]
     Config(String),
     #[error("database: {0}")]

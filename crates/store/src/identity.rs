@@ -1,5 +1,5 @@
 //! Users, memberships, sessions, single-use tokens, login throttling, rate-limit windows,
-//! idempotency keys and contact messages.
+//! and contact messages.
 
 use crate::keys::{key_hash, ApiKey};
 use crate::{Store, StoreError};
@@ -45,23 +45,6 @@ pub struct SessionPrincipal {
     pub session_id: Uuid,
     pub user_id: Uuid,
     pub expires_at: DateTime<Utc>,
-}
-
-/// What `idempotency_begin` found.
-#[derive(Debug, Clone)]
-pub enum Idempotency {
-    /// First use of the key: go ahead, then `idempotency_finish`.
-    New,
-    /// The key was used with the same request: replay this response.
-    Replay {
-        status: u16,
-        content_type: Option<String>,
-        body: Vec<u8>,
-    },
-    /// The same request is being served right now.
-    Pending,
-    /// The key was used with a different request.
-    Conflict,
 }
 
 pub fn normalize_email(email: &str) -> Option<String> {
@@ -572,87 +555,6 @@ impl Store {
             .await?
             .get(0);
         Ok(i64::from(count))
-    }
-
-    pub async fn idempotency_begin(
-        &self,
-        tenant_id: Uuid,
-        key: &str,
-        request_hash: &[u8],
-    ) -> Result<Idempotency, StoreError> {
-        let client = self.client().await?;
-        // A pending key whose request died with its process (a crash, a kill) would otherwise
-        // block retries for a day: after two minutes it counts as abandoned.
-        client
-            .execute(
-                "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status = 'pending'
-                    AND created_at < now() - interval '2 minutes'",
-                &[&tenant_id, &key],
-            )
-            .await?;
-        let inserted = client
-            .execute(
-                "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status) VALUES ($1, $2, $3, 'pending')
-                 ON CONFLICT (tenant_id, key) DO NOTHING",
-                &[&tenant_id, &key, &request_hash],
-            )
-            .await?;
-        if inserted == 1 {
-            return Ok(Idempotency::New);
-        }
-        let Some(row) = client
-            .query_opt(
-                "SELECT request_hash, status, response_status, response_type, response_body FROM idempotency_keys
-                  WHERE tenant_id = $1 AND key = $2",
-                &[&tenant_id, &key],
-            )
-            .await?
-        else {
-            // Aborted between our insert attempt and this read: try again as new.
-            return Box::pin(self.idempotency_begin(tenant_id, key, request_hash)).await;
-        };
-        if row.get::<_, Vec<u8>>(0) != request_hash {
-            return Ok(Idempotency::Conflict);
-        }
-        if row.get::<_, String>(1) == "pending" {
-            return Ok(Idempotency::Pending);
-        }
-        Ok(Idempotency::Replay {
-            status: row.get::<_, i32>(2) as u16,
-            content_type: row.get(3),
-            body: row.get(4),
-        })
-    }
-
-    pub async fn idempotency_finish(
-        &self,
-        tenant_id: Uuid,
-        key: &str,
-        status: u16,
-        content_type: Option<&str>,
-        body: &[u8],
-    ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE idempotency_keys SET status = 'done', response_status = $3, response_type = $4, response_body = $5
-                  WHERE tenant_id = $1 AND key = $2",
-                &[&tenant_id, &key, &i32::from(status), &content_type, &body],
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// Forgets a pending key whose request failed with a server error, so that a retry runs.
-    pub async fn idempotency_abort(&self, tenant_id: Uuid, key: &str) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status = 'pending'",
-                &[&tenant_id, &key],
-            )
-            .await?;
-        Ok(())
     }
 
     pub async fn store_contact_message(

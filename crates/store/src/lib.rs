@@ -7,6 +7,8 @@ pub mod accounts;
 pub mod appender;
 pub mod documents;
 pub mod error;
+pub mod fault;
+pub mod idempotency;
 pub mod identity;
 pub mod invoices;
 pub mod journal;
@@ -24,6 +26,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub type Db = Pool;
+/// A pooled connection; use cases open their transaction on it.
+pub type Client = deadpool_postgres::Client;
+/// The transaction a use case passes to the `_in_tx` functions.
+pub type Transaction<'a> = deadpool_postgres::Transaction<'a>;
 
 /// Opens a connection pool for `database_url` (a libpq-style URL or key=value string).
 pub fn connect(database_url: &str, max_size: usize) -> Result<Pool, StoreError> {

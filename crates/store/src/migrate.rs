@@ -30,6 +30,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_journal_write_path",
         include_str!("../../../schema/0006_journal_write_path.sql"),
     ),
+    (
+        "0007_idempotency_in_transaction",
+        include_str!("../../../schema/0007_idempotency_in_transaction.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"

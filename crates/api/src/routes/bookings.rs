@@ -1,6 +1,6 @@
 use crate::auth::Principal;
 use crate::error::ApiResult;
-use crate::extract::{decimal, opt_decimal, JsonBody};
+use crate::extract::{decimal, opt_decimal, stored_answer, IdempotencyKeyOf, JsonBody};
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use journal::{BookingCommand, BookingLineInput, Fx, OpeningBalanceCommand};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use store::appender::AppendCommand;
+use app::bookings::Appended;
+use app::StoredResponse;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -116,6 +117,7 @@ pub struct OpeningBalancesResponse {
 pub async fn book(
     state: web::Data<AppState>,
     p: Principal,
+    key: IdempotencyKeyOf,
     body: JsonBody<BookingRequest>,
 ) -> ApiResult<HttpResponse> {
     p.require("journal:write")?;
@@ -134,14 +136,20 @@ pub async fn book(
         custom_metadata: b.custom_metadata,
         document_id: b.document_id,
     };
+    let render = |a: &Appended| {
+        StoredResponse::json(
+            201,
+            &BookingResponse {
+                intent_id: a.intent_id,
+                event_count: a.event_count,
+            },
+        )
+    };
     let appended = state
-        .store
-        .append(p.tenant_id, AppendCommand::Booking(cmd), p.actor.clone())
+        .app
+        .book(p.tenant_id, cmd, p.actor.clone(), key.with(render))
         .await?;
-    Ok(HttpResponse::Created().json(BookingResponse {
-        intent_id: appended.intent_id,
-        event_count: appended.event_count,
-    }))
+    Ok(stored_answer(render(&appended), key.0.is_some()))
 }
 
 #[utoipa::path(post, path = "/v1/bookings/opening-balances", tag = "Journal", request_body = OpeningBalancesRequest,
@@ -151,6 +159,7 @@ pub async fn book(
 pub async fn opening_balances(
     state: web::Data<AppState>,
     p: Principal,
+    key: IdempotencyKeyOf,
     body: JsonBody<OpeningBalancesRequest>,
 ) -> ApiResult<HttpResponse> {
     p.require("journal:write")?;
@@ -163,25 +172,22 @@ pub async fn opening_balances(
         description: b.description,
         balances,
     };
-    let appended = state
-        .store
-        .append(
-            p.tenant_id,
-            AppendCommand::OpeningBalances(cmd),
-            p.actor.clone(),
+    let base = state.app.tenant(p.tenant_id).await?.base_currency.clone();
+    let render = move |a: &Appended| {
+        StoredResponse::json(
+            201,
+            &OpeningBalancesResponse {
+                intent_id: a.intent_id,
+                event_count: a.event_count,
+                total_debit: money(total_debit, &base),
+                total_credit: money(total_credit, &base),
+            },
         )
+    };
+    let answer = key.with(render.clone());
+    let appended = state
+        .app
+        .book_opening_balances(p.tenant_id, cmd, p.actor.clone(), answer)
         .await?;
-    let base = state
-        .store
-        .tenant_info(p.tenant_id)
-        .await?
-        .tenant
-        .base_currency
-        .clone();
-    Ok(HttpResponse::Created().json(OpeningBalancesResponse {
-        intent_id: appended.intent_id,
-        event_count: appended.event_count,
-        total_debit: money(total_debit, &base),
-        total_credit: money(total_credit, &base),
-    }))
+    Ok(stored_answer(render(&appended), key.0.is_some()))
 }

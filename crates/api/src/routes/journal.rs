@@ -232,6 +232,7 @@ pub struct ReverseResponse {
 pub async fn reverse(
     state: web::Data<AppState>,
     p: Principal,
+    key: crate::extract::IdempotencyKeyOf,
     body: crate::extract::JsonBody<ReverseRequest>,
 ) -> ApiResult<HttpResponse> {
     p.require("journal:write")?;
@@ -240,21 +241,28 @@ pub async fn reverse(
         PostingModeRequest::Swap => ::journal::PostingMode::Swap,
         PostingModeRequest::Negative => ::journal::PostingMode::Negative,
     };
-    let appended = state
-        .store
-        .append(
-            p.tenant_id,
-            store::appender::AppendCommand::Reversal(::journal::ReversalCommand {
-                intent_id: b.intent_id,
-                reason: b.reason,
-                posting_mode: mode,
-            }),
-            p.actor.clone(),
+    let original = b.intent_id;
+    let render = move |a: &app::bookings::Appended| {
+        app::StoredResponse::json(
+            201,
+            &ReverseResponse {
+                reversal_intent_id: a.intent_id,
+                original_intent_id: original,
+                event_count: a.event_count,
+            },
         )
+    };
+    let cmd = ::journal::ReversalCommand {
+        intent_id: b.intent_id,
+        reason: b.reason,
+        posting_mode: mode,
+    };
+    let appended = state
+        .app
+        .reverse(p.tenant_id, cmd, p.actor.clone(), key.with(render))
         .await?;
-    Ok(HttpResponse::Created().json(ReverseResponse {
-        reversal_intent_id: appended.intent_id,
-        original_intent_id: b.intent_id,
-        event_count: appended.event_count,
-    }))
+    Ok(crate::extract::stored_answer(
+        render(&appended),
+        key.0.is_some(),
+    ))
 }

@@ -1,0 +1,102 @@
+use journal::{BookingError, Rule, RuleKind};
+use periods::PeriodError;
+use receivables::{InvoiceError, PartnerError};
+use store::StoreError;
+
+/// What a use case can fail with. Domain rules keep their own typed errors; everything the
+/// infrastructure can fail with stays a `StoreError`. Only `api` maps these to HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Booking(#[from] BookingError),
+    #[error(transparent)]
+    Period(#[from] PeriodError),
+    #[error(transparent)]
+    Partner(#[from] PartnerError),
+    #[error(transparent)]
+    Invoice(#[from] InvoiceError),
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// Input that breaks a rule outside the domain crates (400).
+    #[error("{message}")]
+    Invalid {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    /// A conflict with the current state (409).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Another request with the same `Idempotency-Key` committed first: replay its response.
+    #[error("a request with this Idempotency-Key was answered already")]
+    IdempotencyReplay,
+    /// Infrastructure: the database, the pool, configuration. Opaque to clients (500).
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl AppError {
+    pub fn not_found(what: impl Into<String>) -> AppError {
+        AppError::NotFound { what: what.into() }
+    }
+
+    pub fn invalid(code: &'static str, message: impl Into<String>, field: Option<&str>) -> AppError {
+        AppError::Invalid {
+            code,
+            message: message.into(),
+            field: field.map(str::to_string),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The broken domain rule, when this is one.
+    pub fn rule(&self) -> Option<&dyn Rule> {
+        match self {
+            AppError::Booking(e) => Some(e),
+            AppError::Period(e) => Some(e),
+            AppError::Partner(e) => Some(e),
+            AppError::Invoice(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The HTTP-independent kind of the error; `None` for infrastructure errors.
+    pub fn kind(&self) -> Option<RuleKind> {
+        match self {
+            AppError::NotFound { .. } => Some(RuleKind::NotFound),
+            AppError::Invalid { .. } => Some(RuleKind::Invalid),
+            AppError::Conflict { .. } => Some(RuleKind::Conflict),
+            AppError::IdempotencyReplay | AppError::Store(_) => None,
+            other => other.rule().map(Rule::kind),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::Booking(b) => AppError::Booking(b),
+            StoreError::NotFound { what } => AppError::NotFound { what },
+            StoreError::Invalid {
+                code,
+                message,
+                field,
+            } => AppError::Invalid {
+                code,
+                message,
+                field,
+            },
+            StoreError::Conflict { code, message } => AppError::Conflict { code, message },
+            StoreError::IdempotencyTaken => AppError::IdempotencyReplay,
+            other => AppError::Store(other),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,68 @@
+//! kontor's application layer: the use cases.
+//!
+//! Domain crates (`journal`, `periods`, `receivables`) decide; this crate orchestrates; `store`
+//! persists; `api` and the CLI translate. Each use case is one function. A write use case `x`
+//! opens a transaction, calls `x_in_tx(tx, ..)` and commits; `x_in_tx` loads through store what
+//! the decision needs, decides with a pure domain function, writes through store, and returns
+//! what it wrote instead of reading it back — so that use cases compose in one transaction (a
+//! bank match books and records the match; a payment run completes and books its payments).
+
+pub mod bookings;
+pub mod error;
+pub mod idempotency;
+pub mod identity;
+pub mod invoices;
+pub mod ledger;
+pub mod partners;
+pub mod periods;
+pub mod settlements;
+
+pub use error::{AppError, AppResult};
+pub use store::idempotency::{IdempotencyKey, Idempotent, Lookup, StoredResponse};
+pub use store::Store;
+
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// The clock a use case reads: the system clock in production, a fixed one in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The application: the store and what the use cases share.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    clock: Clock,
+}
+
+impl App {
+    pub fn new(store: Store) -> App {
+        App {
+            store,
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    /// The same application reading `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Clock) -> App {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now().date_naive()
+    }
+
+    /// The store, for use cases in this crate only: `api` and the CLI go through use cases.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A connection from the pool, with the transaction a use case opens on it.
+    pub(crate) async fn client(&self) -> AppResult<store::Client> {
+        Ok(self.store.client().await?)
+    }
+}
