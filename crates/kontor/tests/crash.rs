@@ -1,0 +1,203 @@
+//! An `Idempotency-Key` survives a crash between the commit and the answer.
+//!
+//! The server runs as its own process (`kontor serve`) with the test-only fault hook
+//! `KONTOR_FAULT=after_append_commit`: it aborts right after the write path committed a batch,
+//! before any client got its answer, as `kill -9` would. The clients retry against a fresh
+//! server: every booking exists exactly once and every retry gets the original 201 body.
+
+use rand::Rng;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use store::tenants::NewTenant;
+use store::Store;
+
+const SECRET: &str = "crash-test secret, at least 32 characters long";
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL").expect("DATABASE_URL is not set: run the tests with `make test`")
+}
+
+async fn store() -> Store {
+    let pool = store::connect(&database_url(), 4).unwrap();
+    let mut client = pool.get().await.unwrap();
+    store::migrate::migrate(&mut client).await.unwrap();
+    drop(client);
+    Store::new(
+        pool,
+        blake3::derive_key("kontor 2026-11 api key hashing", SECRET.as_bytes()),
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(fault: Option<&str>) -> Server {
+    let port = free_port();
+    let mail = std::env::temp_dir().join(format!("kontor-crash-mail-{port}"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kontor"));
+    cmd.arg("serve")
+        .env("DATABASE_URL", database_url())
+        .env("KONTOR_BIND", format!("127.0.0.1:{port}"))
+        .env("KONTOR_SECRET", SECRET)
+        .env("KONTOR_MAIL_DIR", &mail)
+        .env("KONTOR_WORKERS", "2")
+        .env_remove("KONTOR_FAULT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(f) = fault {
+        cmd.env("KONTOR_FAULT", f);
+    }
+    let server = Server {
+        child: cmd.spawn().expect("kontor serve"),
+        address: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client
+            .get(format!("{}/health", server.address))
+            .send()
+            .await
+        {
+            if r.status().is_success() {
+                return server;
+            }
+        }
+        assert!(Instant::now() < deadline, "kontor serve did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn sale(i: usize) -> Value {
+    json!({
+        "booking_date": "2026-03-14",
+        "description": format!("Rechnung {i}"),
+        "lines": [
+            {"account": "1400", "debit": format!("{}.00", 100 + i)},
+            {"account": "8400", "credit": format!("{}.00", 100 + i)}
+        ]
+    })
+}
+
+async fn post(
+    client: &reqwest::Client,
+    server: &Server,
+    key: &str,
+    token: &str,
+    i: usize,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(format!("{}/v1/bookings", server.address))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&sale(i))
+        .send()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_after_a_crash_between_commit_and_answer_book_once_and_replay_the_original() {
+    let store = store().await;
+    let tenant = store
+        .create_tenant(NewTenant {
+            slug: format!("crash-{:08x}", rand::thread_rng().gen::<u32>()),
+            name: "Absturz GmbH".into(),
+            chart: "skr03".into(),
+            fiscal_year_start_month: 1,
+            currency: "EUR".into(),
+        })
+        .await
+        .unwrap();
+    let (_, token) = store
+        .create_api_key(tenant.id, "crash", &["*".to_string()], "unlimited", None)
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+
+    // 16 requests in flight; the server dies right after the first batch commits.
+    let doomed = start(Some("after_append_commit")).await;
+    let keys: Vec<String> = (0..16).map(|i| format!("crash-{i}")).collect();
+    let first = futures_util::future::join_all(
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| post(&client, &doomed, k, &token, i)),
+    )
+    .await;
+    assert!(
+        first.iter().all(|r| r.is_err()),
+        "no request may have been answered: the server aborted after the commit"
+    );
+    let mut doomed = doomed;
+    let status = doomed.child.wait().unwrap();
+    assert!(!status.success(), "the fault hook aborted the server");
+    let db = store.client().await.unwrap();
+    let committed: i64 = db
+        .query_one(
+            "SELECT count(*) FROM intents WHERE tenant_id = $1",
+            &[&tenant.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(committed >= 1, "the first batch committed before the abort");
+
+    // Every client retries against a fresh server.
+    let server = start(None).await;
+    let mut replayed = 0;
+    let mut ids = std::collections::BTreeMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        let res = post(&client, &server, k, &token, i).await.unwrap();
+        assert_eq!(res.status().as_u16(), 201, "retry of {k}");
+        if res.headers().get("idempotent-replayed").is_some() {
+            replayed += 1;
+        }
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["event_count"], 2);
+        ids.insert(k.clone(), body["intent_id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        replayed, committed,
+        "exactly the committed bookings are replayed, the rest booked now"
+    );
+    let intents: Vec<String> = db
+        .query(
+            "SELECT intent_id::text FROM intents WHERE tenant_id = $1",
+            &[&tenant.id],
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(intents.len(), 16, "each request booked exactly once");
+    let answered: std::collections::BTreeSet<&String> = ids.values().collect();
+    assert_eq!(answered.len(), 16);
+    for id in &intents {
+        assert!(answered.contains(id), "intent {id} answered to its client");
+    }
+
+    // A second retry replays the same original answer byte for byte.
+    let again = post(&client, &server, &keys[0], &token, 0).await.unwrap();
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["intent_id"].as_str().unwrap(), ids[&keys[0]]);
+}
