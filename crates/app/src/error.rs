@@ -1,3 +1,4 @@
+use journal::master_data::MasterDataError;
 use journal::{BookingError, Rule, RuleKind};
 use periods::PeriodError;
 use receivables::{InvoiceError, PartnerError};
@@ -15,6 +16,8 @@ pub enum AppError {
     Partner(#[from] PartnerError),
     #[error(transparent)]
     Invoice(#[from] InvoiceError),
+    #[error(transparent)]
+    MasterData(#[from] MasterDataError),
     #[error("{what} not found")]
     NotFound { what: String },
     /// Input that breaks a rule outside the domain crates (400).
@@ -62,6 +65,7 @@ impl AppError {
             AppError::Period(e) => Some(e),
             AppError::Partner(e) => Some(e),
             AppError::Invoice(e) => Some(e),
+            AppError::MasterData(e) => Some(e),
             _ => None,
         }
     }

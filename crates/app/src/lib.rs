@@ -56,6 +56,11 @@ impl App {
         self.now().date_naive()
     }
 
+    /// True when the database answers (`GET /health`).
+    pub async fn database_answers(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
     /// The store, for use cases in this crate only: `api` and the CLI go through use cases.
     pub(crate) fn store(&self) -> &Store {
         &self.store

@@ -11,6 +11,7 @@ pub mod chain;
 pub mod chart;
 pub mod event;
 pub mod ledger;
+pub mod master_data;
 pub mod money;
 pub mod rule;
 

@@ -3,7 +3,9 @@
 use crate::journal::{entry_from_row, JournalEntry, ENTRY_COLUMNS};
 use crate::{Store, StoreError};
 use chrono::{Datelike, NaiveDate};
-use journal::ledger::{is_valid_account_number, AccountType};
+use journal::ledger::AccountType;
+use journal::AccountRef;
+use std::collections::HashMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
@@ -13,34 +15,30 @@ pub struct Account {
     pub number: String,
     pub name: String,
     #[serde(rename = "type")]
-    pub account_type: String,
+    pub account_type: AccountType,
     pub category: String,
     pub report_group: String,
     pub is_system: bool,
     pub is_active: bool,
 }
 
-#[derive(Debug, Clone)]
-pub struct NewAccount {
-    pub number: String,
-    pub name: String,
-    pub account_type: AccountType,
-    pub category: String,
-    pub report_group: String,
-}
+pub use journal::master_data::NewAccount;
 
 const ACCOUNT_COLUMNS: &str = "number, name, type, category, report_group, is_system, is_active";
 
-fn account_from_row(row: &tokio_postgres::Row) -> Account {
-    Account {
+fn account_from_row(row: &tokio_postgres::Row) -> Result<Account, StoreError> {
+    let account_type: &str = row.get("type");
+    Ok(Account {
         number: row.get("number"),
         name: row.get("name"),
-        account_type: row.get("type"),
+        account_type: account_type
+            .parse()
+            .map_err(|e| StoreError::Internal(format!("stored account type: {e}")))?,
         category: row.get("category"),
         report_group: row.get("report_group"),
         is_system: row.get("is_system"),
         is_active: row.get("is_active"),
-    }
+    })
 }
 
 /// The entries of an account in a date range and the balance of the whole range.
@@ -103,7 +101,10 @@ impl Store {
             offset,
         )
         .await?;
-        Ok((rows.iter().map(account_from_row).collect(), total))
+        Ok((
+            rows.iter().map(account_from_row).collect::<Result<_, _>>()?,
+            total,
+        ))
     }
 
     /// Accounts whose number starts with `q` or whose name contains it (case-insensitive).
@@ -130,7 +131,7 @@ impl Store {
                 &[&tenant_id, &escaped, &account_type.map(|t| t.as_str()), &limit],
             )
             .await?;
-        Ok(rows.iter().map(account_from_row).collect())
+        rows.iter().map(account_from_row).collect()
     }
 
     pub async fn get_account(&self, tenant_id: Uuid, number: &str) -> Result<Account, StoreError> {
@@ -144,40 +145,15 @@ impl Store {
             )
             .await?
             .ok_or_else(|| StoreError::not_found(format!("account {number}")))?;
-        Ok(account_from_row(&row))
+        account_from_row(&row)
     }
 
+    /// Inserts an account decided by `journal::master_data::decide_new_account`.
     pub async fn create_account(
         &self,
         tenant_id: Uuid,
-        new: NewAccount,
+        new: &NewAccount,
     ) -> Result<Account, StoreError> {
-        if !is_valid_account_number(&new.number) {
-            return Err(StoreError::invalid(
-                "invalid_account_number",
-                "number must be 4 to 9 digits",
-                Some("number"),
-            ));
-        }
-        if new.name.trim().is_empty() || new.name.chars().count() > 200 {
-            return Err(StoreError::invalid(
-                "invalid_name",
-                "name must be 1 to 200 characters",
-                Some("name"),
-            ));
-        }
-        for (field, value) in [
-            ("category", &new.category),
-            ("report_group", &new.report_group),
-        ] {
-            if value.chars().count() > 100 {
-                return Err(StoreError::invalid(
-                    "too_long",
-                    format!("{field} is longer than 100 characters"),
-                    Some(field),
-                ));
-            }
-        }
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -189,7 +165,7 @@ impl Store {
                 &[
                     &tenant_id,
                     &new.number,
-                    &new.name.trim(),
+                    &new.name,
                     &new.account_type.as_str(),
                     &new.category,
                     &new.report_group,
@@ -202,10 +178,11 @@ impl Store {
                     format!("account {} already exists", new.number),
                 )
             })?;
-        Ok(account_from_row(&row))
+        account_from_row(&row)
     }
 
-    /// Renames or (de)activates an account. Its number and type never change once created.
+    /// Renames or (de)activates an account (a name decided by
+    /// `journal::master_data::decide_account_name`). Its number and type never change.
     pub async fn update_account(
         &self,
         tenant_id: Uuid,
@@ -213,15 +190,6 @@ impl Store {
         name: Option<&str>,
         is_active: Option<bool>,
     ) -> Result<Account, StoreError> {
-        if let Some(n) = name {
-            if n.trim().is_empty() || n.chars().count() > 200 {
-                return Err(StoreError::invalid(
-                    "invalid_name",
-                    "name must be 1 to 200 characters",
-                    Some("name"),
-                ));
-            }
-        }
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -229,11 +197,20 @@ impl Store {
                     "UPDATE accounts SET name = coalesce($3, name), is_active = coalesce($4, is_active)
                       WHERE tenant_id = $1 AND number = $2 RETURNING {ACCOUNT_COLUMNS}"
                 ),
-                &[&tenant_id, &number, &name.map(str::trim), &is_active],
+                &[&tenant_id, &number, &name, &is_active],
             )
             .await?
             .ok_or_else(|| StoreError::not_found(format!("account {number}")))?;
-        Ok(account_from_row(&row))
+        account_from_row(&row)
+    }
+
+    /// The named accounts that exist, with their active flag, for a decision to check.
+    pub async fn account_refs(
+        &self,
+        tenant_id: Uuid,
+        numbers: &[&str],
+    ) -> Result<HashMap<String, AccountRef>, StoreError> {
+        account_refs(&**self.client().await?, tenant_id, numbers).await
     }
 
     /// Debit-positive balance of an account over all bookings dated on or before `through`
@@ -334,4 +311,33 @@ impl Store {
             balance: through_end - before_start,
         })
     }
+}
+
+/// The named accounts that exist, with their active flag, read on `client` (a transaction's
+/// connection too).
+pub async fn account_refs(
+    client: &impl tokio_postgres::GenericClient,
+    tenant_id: Uuid,
+    numbers: &[&str],
+) -> Result<HashMap<String, AccountRef>, StoreError> {
+    let numbers: Vec<&str> = numbers.to_vec();
+    let rows = client
+        .query(
+            "SELECT number, is_active FROM accounts WHERE tenant_id = $1 AND number = ANY($2)",
+            &[&tenant_id, &numbers],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let number: String = r.get(0);
+            (
+                number.clone(),
+                AccountRef {
+                    number,
+                    is_active: r.get(1),
+                },
+            )
+        })
+        .collect())
 }

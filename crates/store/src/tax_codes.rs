@@ -1,6 +1,7 @@
 //! Tax codes of a tenant: seeded from the chart, editable, deactivated rather than deleted.
 
 use crate::{Store, StoreError};
+use journal::master_data::TaxCodeDefinition;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
@@ -15,17 +16,6 @@ pub struct TaxCodeRecord {
     pub self_assess_account: Option<String>,
     pub is_system: bool,
     pub is_active: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct TaxCodeChange {
-    pub label: Option<String>,
-    pub description: Option<String>,
-    pub rate: Option<Decimal>,
-    /// Some(None) clears the account.
-    pub vat_account: Option<Option<String>>,
-    pub self_assess_account: Option<Option<String>>,
-    pub is_active: Option<bool>,
 }
 
 const COLUMNS: &str =
@@ -44,58 +34,19 @@ fn from_row(row: &tokio_postgres::Row) -> TaxCodeRecord {
     }
 }
 
-fn check(record: &TaxCodeRecord) -> Result<(), StoreError> {
-    let code_ok = (1..=20).contains(&record.code.len())
-        && record
-            .code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if !code_ok {
-        return Err(StoreError::invalid(
-            "invalid_tax_code",
-            "code must be 1 to 20 characters of A-Z, a-z, 0-9, _ . -",
-            Some("code"),
-        ));
+impl TaxCodeRecord {
+    /// The rule-relevant part, for `journal::master_data`.
+    pub fn definition(&self) -> TaxCodeDefinition {
+        TaxCodeDefinition {
+            code: self.code.clone(),
+            label: self.label.clone(),
+            description: self.description.clone(),
+            rate: self.rate,
+            vat_account: self.vat_account.clone(),
+            self_assess_account: self.self_assess_account.clone(),
+            is_active: self.is_active,
+        }
     }
-    if record.label.trim().is_empty() || record.label.chars().count() > 100 {
-        return Err(StoreError::invalid(
-            "invalid_label",
-            "label must be 1 to 100 characters",
-            Some("label"),
-        ));
-    }
-    if record.description.chars().count() > 500 {
-        return Err(StoreError::invalid(
-            "too_long",
-            "description is longer than 500 characters",
-            Some("description"),
-        ));
-    }
-    if record.rate < Decimal::ZERO
-        || record.rate > Decimal::ONE_HUNDRED
-        || record.rate.normalize().scale() > 4
-    {
-        return Err(StoreError::invalid(
-            "invalid_rate",
-            "rate must be between 0 and 100 with at most 4 decimals",
-            Some("rate"),
-        ));
-    }
-    if !record.rate.is_zero() && record.vat_account.is_none() {
-        return Err(StoreError::invalid(
-            "vat_account_required",
-            "a tax code with a rate above 0 needs a vat_account",
-            Some("vat_account"),
-        ));
-    }
-    if record.self_assess_account.is_some() && record.vat_account.is_none() {
-        return Err(StoreError::invalid(
-            "vat_account_required",
-            "self_assess_account needs a vat_account as its counterpart",
-            Some("vat_account"),
-        ));
-    }
-    Ok(())
 }
 
 impl Store {
@@ -130,140 +81,82 @@ impl Store {
         Ok(from_row(&row))
     }
 
-    /// Checks that the named accounts exist and are active. Only accounts a request sets are
-    /// checked: a code whose account was deactivated later can still be relabelled or
-    /// deactivated itself (bookings with it fail with `tax_code_misconfigured` meanwhile).
-    async fn check_tax_accounts(
-        &self,
-        tenant_id: Uuid,
-        accounts: [(&str, Option<&String>); 2],
-    ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        for (field, account) in accounts {
-            if let Some(number) = account {
-                let active: Option<bool> = client
-                    .query_opt(
-                        "SELECT is_active FROM accounts WHERE tenant_id = $1 AND number = $2",
-                        &[&tenant_id, number],
-                    )
-                    .await?
-                    .map(|r| r.get(0));
-                match active {
-                    Some(true) => {}
-                    Some(false) => {
-                        return Err(StoreError::invalid(
-                            "unknown_account",
-                            format!("{field}: account {number} is inactive"),
-                            Some(field),
-                        ))
-                    }
-                    None => {
-                        return Err(StoreError::invalid(
-                            "unknown_account",
-                            format!("{field}: account {number} does not exist"),
-                            Some(field),
-                        ))
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
+    /// Inserts a tax code decided by `journal::master_data::decide_new_tax_code`.
     pub async fn create_tax_code(
         &self,
         tenant_id: Uuid,
-        record: TaxCodeRecord,
+        d: &TaxCodeDefinition,
     ) -> Result<TaxCodeRecord, StoreError> {
-        check(&record)?;
-        self.check_tax_accounts(
-            tenant_id,
-            [
-                ("vat_account", record.vat_account.as_ref()),
-                ("self_assess_account", record.self_assess_account.as_ref()),
-            ],
-        )
-        .await?;
         let client = self.client().await?;
         let row = client
             .query_opt(
                 &format!(
-                    "INSERT INTO tax_codes (tenant_id, code, label, description, rate, vat_account, self_assess_account)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, code) DO NOTHING RETURNING {COLUMNS}"
+                    "INSERT INTO tax_codes (tenant_id, code, label, description, rate, vat_account, self_assess_account, is_active)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, code) DO NOTHING RETURNING {COLUMNS}"
                 ),
                 &[
                     &tenant_id,
-                    &record.code,
-                    &record.label.trim(),
-                    &record.description,
-                    &record.rate,
-                    &record.vat_account,
-                    &record.self_assess_account,
+                    &d.code,
+                    &d.label,
+                    &d.description,
+                    &d.rate,
+                    &d.vat_account,
+                    &d.self_assess_account,
+                    &d.is_active,
                 ],
             )
             .await?
-            .ok_or_else(|| StoreError::conflict("tax_code_exists", format!("tax code {} already exists", record.code)))?;
+            .ok_or_else(|| {
+                StoreError::conflict(
+                    "tax_code_exists",
+                    format!("tax code {} already exists", d.code),
+                )
+            })?;
         Ok(from_row(&row))
     }
+}
 
-    /// Changes a tax code. Bookings already made keep the rate and accounts they were made
-    /// with: every journal event records its tax code's rate.
-    pub async fn update_tax_code(
-        &self,
-        tenant_id: Uuid,
-        code: &str,
-        change: TaxCodeChange,
-    ) -> Result<TaxCodeRecord, StoreError> {
-        let mut record = self.get_tax_code(tenant_id, code).await?;
-        if let Some(v) = change.label {
-            record.label = v;
-        }
-        if let Some(v) = change.description {
-            record.description = v;
-        }
-        if let Some(v) = change.rate {
-            record.rate = v;
-        }
-        let set_vat = change.vat_account.clone().flatten();
-        let set_own = change.self_assess_account.clone().flatten();
-        if let Some(v) = change.vat_account {
-            record.vat_account = v;
-        }
-        if let Some(v) = change.self_assess_account {
-            record.self_assess_account = v;
-        }
-        if let Some(v) = change.is_active {
-            record.is_active = v;
-        }
-        check(&record)?;
-        self.check_tax_accounts(
-            tenant_id,
-            [
-                ("vat_account", set_vat.as_ref()),
-                ("self_assess_account", set_own.as_ref()),
+/// The tax code, its row locked until the transaction ends (a change reads, decides, writes).
+pub async fn lock_tax_code(
+    tx: &crate::Transaction<'_>,
+    tenant_id: Uuid,
+    code: &str,
+) -> Result<TaxCodeRecord, StoreError> {
+    let row = tx
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM tax_codes WHERE tenant_id = $1 AND code = $2 FOR UPDATE"),
+            &[&tenant_id, &code],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("tax code {code}")))?;
+    Ok(from_row(&row))
+}
+
+/// Writes a tax code as decided by `journal::master_data::decide_tax_code_change`.
+pub async fn update_tax_code(
+    tx: &crate::Transaction<'_>,
+    tenant_id: Uuid,
+    d: &TaxCodeDefinition,
+) -> Result<TaxCodeRecord, StoreError> {
+    let row = tx
+        .query_opt(
+            &format!(
+                "UPDATE tax_codes SET label = $3, description = $4, rate = $5, vat_account = $6,
+                        self_assess_account = $7, is_active = $8, updated_at = now()
+                  WHERE tenant_id = $1 AND code = $2 RETURNING {COLUMNS}"
+            ),
+            &[
+                &tenant_id,
+                &d.code,
+                &d.label,
+                &d.description,
+                &d.rate,
+                &d.vat_account,
+                &d.self_assess_account,
+                &d.is_active,
             ],
         )
-        .await?;
-        let client = self.client().await?;
-        let row = client
-            .query_one(
-                &format!(
-                    "UPDATE tax_codes SET label = $3, description = $4, rate = $5, vat_account = $6,
-                            self_assess_account = $7, is_active = $8, updated_at = now()
-                      WHERE tenant_id = $1 AND code = $2 RETURNING {COLUMNS}"
-                ),
-                &[
-                    &tenant_id,
-                    &code,
-                    &record.label.trim(),
-                    &record.description,
-                    &record.rate,
-                    &record.vat_account,
-                    &record.self_assess_account,
-                    &record.is_active,
-                ],
-            )
-            .await?;
-        Ok(from_row(&row))
-    }
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("tax code {}", d.code)))?;
+    Ok(from_row(&row))
 }

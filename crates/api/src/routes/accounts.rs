@@ -6,8 +6,7 @@ use crate::AppState;
 use actix_web::{web, HttpResponse};
 use journal::AccountType;
 use serde::{Deserialize, Serialize};
-use store::accounts::{Account, NewAccount};
-use store::journal::JournalEntry;
+use app::ledger::{Account, JournalEntry, NewAccount};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
@@ -18,8 +17,8 @@ pub struct AccountDto {
     pub name: String,
     /// asset, liability, equity, revenue or expense
     #[serde(rename = "type")]
-    #[schema(example = "asset")]
-    pub account_type: String,
+    #[schema(value_type = String, example = "asset")]
+    pub account_type: AccountType,
     #[schema(example = "bank")]
     pub category: String,
     /// The HGB balance-sheet (§266) or P&L (§275) line the account feeds.
@@ -156,7 +155,7 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
     p.require("accounts:read")?;
     let (limit, offset) = (q.limit(), q.offset());
     let (accounts, total) = state
-        .store
+        .app
         .list_accounts(p.tenant_id, limit, offset)
         .await?;
     Ok(HttpResponse::Ok().json(AccountList {
@@ -181,7 +180,7 @@ pub async fn search(
     p.require("accounts:read")?;
     let account_type = q.text("type").and_then(|t| t.parse().ok());
     let accounts = state
-        .store
+        .app
         .search_accounts(
             p.tenant_id,
             &q.text("q").unwrap_or_default(),
@@ -207,7 +206,7 @@ pub async fn create(
     p.require("accounts:write")?;
     let b = body.0;
     let account = state
-        .store
+        .app
         .create_account(
             p.tenant_id,
             NewAccount {
@@ -233,7 +232,7 @@ pub async fn get(
     number: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     p.require("accounts:read")?;
-    let account = state.store.get_account(p.tenant_id, &number).await?;
+    let account = state.app.get_account(p.tenant_id, &number).await?;
     Ok(HttpResponse::Ok().json(AccountDto::from(account)))
 }
 
@@ -251,7 +250,7 @@ pub async fn update(
     p.require("accounts:write")?;
     let b = body.0;
     let account = state
-        .store
+        .app
         .update_account(p.tenant_id, &number, b.name.as_deref(), b.is_active)
         .await?;
     Ok(HttpResponse::Ok().json(AccountDto::from(account)))
@@ -281,7 +280,7 @@ pub async fn entries(
         }
     }
     let base = state
-        .store
+        .app
         .tenant_info(p.tenant_id)
         .await?
         .tenant
@@ -289,8 +288,8 @@ pub async fn entries(
         .clone();
     let (limit, offset) = (q.limit(), q.offset());
     let result = state
-        .store
-        .account_entries(p.tenant_id, &number, start, end, limit, offset)
+        .app
+        .account_entries(p.tenant_id, &number, (start, end), limit, offset)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", result.total.to_string()))

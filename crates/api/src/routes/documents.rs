@@ -7,7 +7,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Serialize;
-use store::documents::Document;
+use app::ledger::Document;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -198,7 +198,7 @@ pub async fn upload(
         .with_field("file", "content does not match its Content-Type"));
     }
     let doc = state
-        .store
+        .app
         .store_document(p.tenant_id, &content, mime, &original_name, &p.actor)
         .await?;
     Ok(HttpResponse::Created().json(DocumentDto::from(doc)))
@@ -220,7 +220,7 @@ pub async fn metadata(
 ) -> ApiResult<HttpResponse> {
     p.require("documents:read")?;
     let (doc, _) = state
-        .store
+        .app
         .get_document(p.tenant_id, parse_id(&id)?)
         .await?;
     Ok(HttpResponse::Ok().json(DocumentDto::from(doc)))
@@ -256,7 +256,7 @@ async fn send(
     kind: &str,
 ) -> ApiResult<HttpResponse> {
     p.require("documents:read")?;
-    let (doc, content) = state.store.get_document(p.tenant_id, parse_id(id)?).await?;
+    let (doc, content) = state.app.get_document(p.tenant_id, parse_id(id)?).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, doc.mime_type.clone()))
         .insert_header((

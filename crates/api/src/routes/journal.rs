@@ -6,7 +6,7 @@ use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use store::journal::JournalFilter;
+use app::ledger::JournalFilter;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -100,13 +100,13 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
         offset: q.offset(),
     };
     let base = state
-        .store
+        .app
         .tenant_info(p.tenant_id)
         .await?
         .tenant
         .base_currency
         .clone();
-    let (entries, total) = state.store.list_journal(p.tenant_id, &filter).await?;
+    let (entries, total) = state.app.list_journal(p.tenant_id, &filter).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", total.to_string()))
         .json(JournalList {
@@ -135,13 +135,13 @@ pub async fn get(
         .parse()
         .map_err(|_| ApiError::not_found(format!("intent {id} not found")))?;
     let base = state
-        .store
+        .app
         .tenant_info(p.tenant_id)
         .await?
         .tenant
         .base_currency
         .clone();
-    let d = state.store.get_intent(p.tenant_id, id).await?;
+    let d = state.app.get_intent(p.tenant_id, id).await?;
     let i = d.intent;
     let reversed = d.linked.iter().any(|(_, rel, _, _)| *rel == "reversed_by");
     Ok(HttpResponse::Ok().json(IntentDto {

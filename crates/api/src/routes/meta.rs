@@ -17,13 +17,9 @@ pub async fn openapi_public() -> HttpResponse {
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    match state.store.client().await {
-        Ok(c) => match c.simple_query("SELECT 1").await {
-            Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
-            Err(_) => HttpResponse::ServiceUnavailable()
-                .json(serde_json::json!({"status": "database unavailable"})),
-        },
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({"status": "database unavailable"})),
+    if state.app.database_answers().await {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+    } else {
+        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
     }
 }

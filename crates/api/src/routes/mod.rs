@@ -1,4 +1,4 @@
-//! The `/v1` endpoints. Each handler parses, authorizes, calls the store, and maps the result.
+//! The `/v1` endpoints. Each handler parses, authorizes, calls a use case of `app`, and maps the result.
 
 pub mod accounts;
 pub mod api_keys;

@@ -6,7 +6,8 @@ use crate::AppState;
 use actix_web::{web, HttpResponse};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use store::tax_codes::{TaxCodeChange, TaxCodeRecord};
+use app::ledger::TaxCodeRecord;
+use journal::master_data::{TaxCodeChange, TaxCodeDefinition};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
@@ -101,7 +102,7 @@ pub struct DeactivatedTaxCode {
 pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
     p.require("tax_codes:read")?;
     let codes = state
-        .store
+        .app
         .list_tax_codes(p.tenant_id, q.flag("include_inactive"))
         .await?;
     Ok(HttpResponse::Ok().json(TaxCodeList {
@@ -119,7 +120,7 @@ pub async fn get(
     code: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     p.require("tax_codes:read")?;
-    let t = state.store.get_tax_code(p.tenant_id, &code).await?;
+    let t = state.app.get_tax_code(p.tenant_id, &code).await?;
     Ok(HttpResponse::Ok().json(TaxCodeDto::from(t)))
 }
 
@@ -135,17 +136,16 @@ pub async fn create(
     p.require("tax_codes:write")?;
     let b = body.0;
     let t = state
-        .store
+        .app
         .create_tax_code(
             p.tenant_id,
-            TaxCodeRecord {
+            TaxCodeDefinition {
                 code: b.code,
                 label: b.label,
                 description: b.description.unwrap_or_default(),
                 rate: b.rate,
                 vat_account: b.vat_account,
                 self_assess_account: b.self_assess_account,
-                is_system: false,
                 is_active: true,
             },
         )
@@ -167,7 +167,7 @@ pub async fn update(
     p.require("tax_codes:write")?;
     let b = body.0;
     let t = state
-        .store
+        .app
         .update_tax_code(
             p.tenant_id,
             &code,
@@ -195,7 +195,7 @@ pub async fn deactivate(
 ) -> ApiResult<HttpResponse> {
     p.require("tax_codes:write")?;
     let t = state
-        .store
+        .app
         .update_tax_code(
             p.tenant_id,
             &code,
