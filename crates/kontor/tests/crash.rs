@@ -201,3 +201,53 @@ async fn retries_after_a_crash_between_commit_and_answer_book_once_and_replay_th
     let body: Value = again.json().await.unwrap();
     assert_eq!(body["intent_id"].as_str().unwrap(), ids[&keys[0]]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_answer_concurrent_duplicates_with_one_booking() {
+    let store = store().await;
+    let tenant = store
+        .create_tenant(NewTenant {
+            slug: format!("replica-{:08x}", rand::thread_rng().gen::<u32>()),
+            name: "Zwilling GmbH".into(),
+            chart: "skr03".into(),
+            fiscal_year_start_month: 1,
+            currency: "EUR".into(),
+        })
+        .await
+        .unwrap();
+    let (_, token) = store
+        .create_api_key(tenant.id, "replicas", &["*".to_string()], "unlimited", None)
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let (a, b) = (start(None).await, start(None).await);
+    for round in 0..5 {
+        let key = format!("double-click-{round}");
+        // The same request to both replicas at once, several times: the in-process wait on the
+        // key does not span replicas; the key's primary key does (the later transaction fails on
+        // it and its request replays the stored answer).
+        let answers = futures_util::future::join_all((0..8).map(|i| {
+            let server = if i % 2 == 0 { &a } else { &b };
+            post(&client, server, &key, &token, round)
+        }))
+        .await;
+        let mut ids = std::collections::BTreeSet::new();
+        for r in answers {
+            let r = r.unwrap();
+            assert_eq!(r.status().as_u16(), 201);
+            let body: Value = r.json().await.unwrap();
+            ids.insert(body["intent_id"].as_str().unwrap().to_string());
+        }
+        assert_eq!(ids.len(), 1, "round {round}: one booking answered to all");
+    }
+    let db = store.client().await.unwrap();
+    let n: i64 = db
+        .query_one(
+            "SELECT count(*) FROM intents WHERE tenant_id = $1",
+            &[&tenant.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 5, "one booking per key across both replicas");
+}

@@ -39,7 +39,12 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"
 
 pub async fn migrate(client: &mut Client) -> Result<Vec<String>, StoreError> {
+    // The lock comes first: two processes starting at once on a fresh database would otherwise
+    // race on creating the bookkeeping table (CREATE TABLE IF NOT EXISTS is not atomic).
     client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+        .await?;
+    let result = match client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                  version    text PRIMARY KEY,
@@ -47,11 +52,11 @@ pub async fn migrate(client: &mut Client) -> Result<Vec<String>, StoreError> {
                  applied_at timestamptz NOT NULL DEFAULT now()
              )",
         )
-        .await?;
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
-        .await?;
-    let result = apply(client).await;
+        .await
+    {
+        Ok(()) => apply(client).await,
+        Err(e) => Err(e.into()),
+    };
     client
         .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
         .await?;
