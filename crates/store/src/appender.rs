@@ -539,7 +539,9 @@ async fn load_originals(
             id,
             OriginalIntent {
                 intent_id: id,
-                kind: IntentKind::parse(r.get::<_, &str>(1)).unwrap_or(IntentKind::Booking),
+                kind: IntentKind::parse(r.get::<_, &str>(1)).ok_or_else(|| {
+                    StoreError::Internal(format!("stored intent kind {:?}", r.get::<_, &str>(1)))
+                })?,
                 booking_date: r.get(2),
                 period: period
                     .parse()
