@@ -30,7 +30,34 @@ ensure_binaries() {
 }
 
 as_owner() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    # From /: the postgres user may not be allowed into the current directory.
+    if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+# Where the cluster of DIR keeps its data: DIR/data, unless the postgres user cannot reach DIR
+# (a clone in root's home, mode 0700, or any private directory). Then the data lives under
+# /var/tmp/kontor-pg/, in a folder named after DIR, and DIR/datadir says where.
+data_dir() {
+    local dir=$1
+    if [ -f "$dir/datadir" ]; then cat "$dir/datadir"; else echo "$dir/data"; fi
+}
+
+choose_data_dir() {
+    local dir=$1
+    if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$dir" -a -w "$dir" 2>/dev/null; then
+        rm -f "$dir/datadir"
+        return
+    fi
+    local alt
+    alt=/var/tmp/kontor-pg/$(printf '%s' "$dir" | cksum | cut -d' ' -f1)
+    # A new mapping starts a new cluster, as DIR/data would (a test run removes DIR each time).
+    rm -rf "$alt"
+    mkdir -p "$alt"
+    chmod 755 /var/tmp/kontor-pg
+    chown postgres: "$alt"
+    chmod 700 "$alt"
+    echo "$alt/data" > "$dir/datadir"
+    log "postgres cannot enter $dir: keeping the cluster's data in $alt"
 }
 
 free_port() {
@@ -48,21 +75,24 @@ start() {
         id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
         chown postgres: "$dir"
     fi
-    if [ ! -f "$dir/data/PG_VERSION" ]; then
-        log "creating cluster in $dir/data"
-        as_owner "$initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null 2>&1 \
-            || as_owner "$initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >&2
+    [ -f "$dir/datadir" ] || choose_data_dir "$dir"
+    local data; data=$(data_dir "$dir")
+    if [ ! -f "$data/PG_VERSION" ]; then
+        log "creating cluster in $data"
+        rm -rf "$data"
+        as_owner "$initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null 2>&1 \
+            || as_owner "$initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C >&2
     fi
     local port
     if [ -f "$dir/port" ]; then port=$(cat "$dir/port"); else port=$(free_port); echo "$port" > "$dir/port"; fi
-    if ! as_owner "$pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    if ! as_owner "$pg_ctl" -D "$data" status >/dev/null 2>&1; then
         # The saved port may have been taken by something else since; pick a new one then.
         if ! python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
             port=$(free_port); echo "$port" > "$dir/port"
         fi
         log "starting PostgreSQL on 127.0.0.1:$port"
-        as_owner "$pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir/data' -c max_connections=200 ${PG_EXTRA_OPTS:-}" \
+        as_owner "$pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$data' -c max_connections=200 ${PG_EXTRA_OPTS:-}" \
             start >/dev/null
     fi
     local i
@@ -78,10 +108,13 @@ start() {
 
 stop() {
     local dir=$1
-    [ -f "$dir/data/postmaster.pid" ] || return 0
+    [ -d "$dir" ] || return 0
+    dir=$(cd "$dir" && pwd)
+    local data; data=$(data_dir "$dir")
+    [ -f "$data/postmaster.pid" ] || return 0
     local pg_ctl; pg_ctl=$(find_bin pg_ctl)
-    as_owner "$pg_ctl" -D "$(cd "$dir" && pwd)/data" -m fast -w stop >/dev/null 2>&1 || {
-        local pid; pid=$(head -1 "$dir/data/postmaster.pid")
+    as_owner "$pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || {
+        local pid; pid=$(head -1 "$data/postmaster.pid")
         [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     }
 }
