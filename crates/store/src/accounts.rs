@@ -306,7 +306,7 @@ impl Store {
             None => Decimal::ZERO,
         };
         Ok(AccountEntries {
-            entries: rows.iter().map(entry_from_row).collect(),
+            entries: rows.iter().map(entry_from_row).collect::<Result<_, _>>()?,
             total,
             balance: through_end - before_start,
         })

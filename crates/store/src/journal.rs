@@ -1,6 +1,7 @@
 //! Reading the journal: lines (entries), intents with their links, and raw events.
 
 use crate::{Store, StoreError};
+use journal::{Generated, IntentKind, PostingMode, Side};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -20,7 +21,7 @@ pub struct JournalEntry {
     pub currency: String,
     pub amount: Decimal,
     pub tax_code: Option<String>,
-    pub generated: Option<String>,
+    pub generated: Option<Generated>,
     pub description: String,
     pub line_description: Option<String>,
     pub cost_center: Option<String>,
@@ -29,11 +30,11 @@ pub struct JournalEntry {
 
 impl JournalEntry {
     /// The side the line was posted on (a negative reversal keeps the original's side).
-    pub fn side(&self) -> &'static str {
+    pub fn side(&self) -> Side {
         if !self.debit.is_zero() {
-            "debit"
+            Side::Debit
         } else {
-            "credit"
+            Side::Credit
         }
     }
 }
@@ -42,8 +43,16 @@ pub const ENTRY_COLUMNS: &str =
     "seq, intent_id, line_no, booking_date, period, account, debit, credit, currency, amount,
     tax_code, generated, description, line_description, cost_center, external_reference";
 
-pub fn entry_from_row(row: &tokio_postgres::Row) -> JournalEntry {
-    JournalEntry {
+fn stored<T>(what: &str, text: &str, parsed: Option<T>) -> Result<T, StoreError> {
+    parsed.ok_or_else(|| StoreError::Internal(format!("stored {what} {text:?}")))
+}
+
+pub fn entry_from_row(row: &tokio_postgres::Row) -> Result<JournalEntry, StoreError> {
+    let generated = match row.get::<_, Option<&str>>("generated") {
+        None => None,
+        Some(g) => Some(stored("generated", g, Generated::parse(g))?),
+    };
+    Ok(JournalEntry {
         seq: row.get("seq"),
         intent_id: row.get("intent_id"),
         line_no: row.get("line_no"),
@@ -55,12 +64,12 @@ pub fn entry_from_row(row: &tokio_postgres::Row) -> JournalEntry {
         currency: row.get("currency"),
         amount: row.get("amount"),
         tax_code: row.get("tax_code"),
-        generated: row.get("generated"),
+        generated,
         description: row.get("description"),
         line_description: row.get("line_description"),
         cost_center: row.get("cost_center"),
         external_reference: row.get("external_reference"),
-    }
+    })
 }
 
 #[derive(Debug, Clone, Default)]
@@ -77,7 +86,7 @@ pub struct JournalFilter {
 #[derive(Debug, Clone)]
 pub struct IntentRecord {
     pub intent_id: Uuid,
-    pub kind: String,
+    pub kind: IntentKind,
     pub booking_date: NaiveDate,
     pub period: String,
     pub description: String,
@@ -91,7 +100,7 @@ pub struct IntentRecord {
     pub total_debit: Decimal,
     pub total_credit: Decimal,
     pub reversal_of: Option<Uuid>,
-    pub posting_mode: Option<String>,
+    pub posting_mode: Option<PostingMode>,
     pub reason: Option<String>,
     pub actor: Value,
     pub recorded_at: DateTime<Utc>,
@@ -122,10 +131,15 @@ const INTENT_COLUMNS: &str = "intent_id, kind, booking_date, period, description
     custom_metadata, currency, fx_rate, first_seq, event_count, total_debit, total_credit, reversal_of, posting_mode,
     reason, actor, recorded_at";
 
-fn intent_from_row(row: &tokio_postgres::Row) -> IntentRecord {
-    IntentRecord {
+fn intent_from_row(row: &tokio_postgres::Row) -> Result<IntentRecord, StoreError> {
+    let kind: &str = row.get("kind");
+    let posting_mode = match row.get::<_, Option<&str>>("posting_mode") {
+        None => None,
+        Some(m) => Some(stored("posting mode", m, PostingMode::parse(m))?),
+    };
+    Ok(IntentRecord {
         intent_id: row.get("intent_id"),
-        kind: row.get("kind"),
+        kind: stored("intent kind", kind, IntentKind::parse(kind))?,
         booking_date: row.get("booking_date"),
         period: row.get("period"),
         description: row.get("description"),
@@ -139,11 +153,11 @@ fn intent_from_row(row: &tokio_postgres::Row) -> IntentRecord {
         total_debit: row.get("total_debit"),
         total_credit: row.get("total_credit"),
         reversal_of: row.get("reversal_of"),
-        posting_mode: row.get("posting_mode"),
+        posting_mode,
         reason: row.get("reason"),
         actor: row.get("actor"),
         recorded_at: row.get("recorded_at"),
-    }
+    })
 }
 
 impl Store {
@@ -180,7 +194,12 @@ impl Store {
             f.offset,
         )
         .await?;
-        Ok((rows.iter().map(entry_from_row).collect(), total))
+        Ok((
+            rows.iter()
+                .map(entry_from_row)
+                .collect::<Result<_, _>>()?,
+            total,
+        ))
     }
 
     pub async fn get_intent(
@@ -198,7 +217,7 @@ impl Store {
             )
             .await?
             .ok_or_else(|| StoreError::not_found(format!("intent {intent_id}")))?;
-        let intent = intent_from_row(&row);
+        let intent = intent_from_row(&row)?;
         let entries = client
             .query(
                 &format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant_id = $1 AND intent_id = $2 ORDER BY seq"),
@@ -207,7 +226,7 @@ impl Store {
             .await?
             .iter()
             .map(entry_from_row)
-            .collect();
+            .collect::<Result<_, _>>()?;
         let event_hashes = client
             .query(
                 "SELECT seq, hash FROM journal_events WHERE tenant_id = $1 AND intent_id = $2 ORDER BY seq",

@@ -4,7 +4,7 @@ use crate::extract::{JsonBody, Params};
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use journal::AccountType;
+use journal::{AccountType, Side};
 use serde::{Deserialize, Serialize};
 use app::ledger::{Account, JournalEntry, NewAccount};
 use utoipa::ToSchema;
@@ -114,7 +114,7 @@ pub struct EntryDto {
 impl EntryDto {
     pub fn new(e: JournalEntry, base: &str) -> EntryDto {
         let side = e.side();
-        let value = if side == "debit" { e.debit } else { e.credit };
+        let value = if side == Side::Debit { e.debit } else { e.credit };
         EntryDto {
             seq: e.seq,
             intent_id: e.intent_id,
@@ -122,12 +122,12 @@ impl EntryDto {
             booking_date: e.booking_date,
             period: e.period,
             account: e.account,
-            debit: (side == "debit").then(|| money(value, base)),
-            credit: (side == "credit").then(|| money(value, base)),
+            debit: (side == Side::Debit).then(|| money(value, base)),
+            credit: (side == Side::Credit).then(|| money(value, base)),
             amount: money(e.amount, &e.currency),
             currency: e.currency,
             tax_code: e.tax_code,
-            generated: e.generated,
+            generated: e.generated.map(|g| g.as_str().to_string()),
             description: e.description,
             line_description: e.line_description,
             cost_center: e.cost_center,

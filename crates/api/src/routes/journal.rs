@@ -152,7 +152,7 @@ pub async fn get(
             .map(|e| EntryDto::new(e, &base))
             .collect(),
         summary: IntentSummary {
-            kind: i.kind,
+            kind: i.kind.as_str().to_string(),
             booking_date: i.booking_date,
             period: i.period,
             description: i.description,
@@ -166,7 +166,7 @@ pub async fn get(
             last_seq: i.first_seq + i64::from(i.event_count) - 1,
             reversed,
             reversal_of: i.reversal_of,
-            posting_mode: i.posting_mode,
+            posting_mode: i.posting_mode.map(|m| m.as_str().to_string()),
             reason: i.reason,
         },
         linked_intents: d
