@@ -654,7 +654,7 @@ impl App {
         self.store().clear_login_failures(&account).await?;
         let (token, expires_at) = self
             .store()
-            .create_session(user.id, self.now() + self.identity.session_ttl)
+            .create_session(user.id, self.identity.session_ttl)
             .await?;
         Ok(LoggedIn {
             token,

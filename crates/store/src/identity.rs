@@ -300,14 +300,16 @@ impl Store {
         Ok(rows.iter().map(TenantMembership::from_row).collect())
     }
 
-    /// A new session ending at `expires_at`; returns its token (stored only as a keyed hash).
+    /// A new session lasting `ttl`; returns its token (stored only as a keyed hash) and when it
+    /// ends.
     pub async fn create_session(
         &self,
         user_id: Uuid,
-        expires_at: DateTime<Utc>,
+        ttl: Duration,
     ) -> Result<(String, DateTime<Utc>), StoreError> {
         let token = random_token(SESSION_PREFIX);
         let prefix = token[SESSION_PREFIX.len()..SESSION_PREFIX.len() + 12].to_string();
+        let expires_at = Utc::now() + ttl;
         let client = self.client().await?;
         client
             .execute(
