@@ -9,13 +9,13 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
+use app::identity::RateWindow;
+use app::{IdempotencyKey, Lookup, StoredResponse};
 use futures_util::future::LocalBoxFuture;
 use std::collections::HashMap;
 use std::future::{ready, Ready};
 use std::rc::Rc;
 use std::time::Duration;
-use app::identity::RateWindow;
-use app::{IdempotencyKey, Lookup, StoredResponse};
 
 pub use app::scopes::RateLimits;
 

@@ -121,7 +121,11 @@ impl TokenPurpose {
 }
 
 /// A mailed token works once, until it expires.
-pub fn token_usable(used_at: Option<DateTime<Utc>>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+pub fn token_usable(
+    used_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
     used_at.is_none() && expires_at >= now
 }
 
@@ -161,7 +165,12 @@ pub fn window_start(now: DateTime<Utc>, window: u32) -> i64 {
 
 impl RateWindow {
     /// The window with `count` requests counted (this one included).
-    pub fn counted(tier: &str, (limit, window): (u32, u32), count: i64, now: DateTime<Utc>) -> RateWindow {
+    pub fn counted(
+        tier: &str,
+        (limit, window): (u32, u32),
+        count: i64,
+        now: DateTime<Utc>,
+    ) -> RateWindow {
         let reset = window_start(now, window) + i64::from(window);
         RateWindow {
             tier: tier.to_string(),
@@ -192,7 +201,11 @@ fn checked_key<'a>(name: &'a str, scopes: &[String]) -> AppResult<&'a str> {
 }
 
 fn invalid_email() -> AppError {
-    AppError::invalid("invalid_email", "email is not a valid address", Some("email"))
+    AppError::invalid(
+        "invalid_email",
+        "email is not a valid address",
+        Some("email"),
+    )
 }
 
 fn parse_role(role: &str) -> AppResult<Role> {
@@ -207,8 +220,11 @@ fn parse_role(role: &str) -> AppResult<Role> {
 
 /// A role as stored (the database allows only the four).
 fn stored_role(role: &str) -> AppResult<Role> {
-    Role::parse(role)
-        .ok_or_else(|| AppError::Store(StoreError::Internal(format!("unknown role {role:?} stored"))))
+    Role::parse(role).ok_or_else(|| {
+        AppError::Store(StoreError::Internal(format!(
+            "unknown role {role:?} stored"
+        )))
+    })
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {
@@ -390,7 +406,11 @@ impl App {
     }
 
     /// `POST /v1/api-keys`: a key of a configured tier.
-    pub async fn create_api_key(&self, tenant_id: Uuid, new: NewApiKey) -> AppResult<CreatedApiKey> {
+    pub async fn create_api_key(
+        &self,
+        tenant_id: Uuid,
+        new: NewApiKey,
+    ) -> AppResult<CreatedApiKey> {
         let scopes = new.scopes.unwrap_or_else(|| vec!["*".into()]);
         checked_key(&new.name, &scopes)?;
         let tier = new.tier.unwrap_or_else(|| "starter".into());
@@ -410,8 +430,15 @@ impl App {
                 Some("expires_at"),
             ));
         }
-        self.insert_api_key(tenant_id, &new.name, scopes, &tier, new.created_by, new.expires_at)
-            .await
+        self.insert_api_key(
+            tenant_id,
+            &new.name,
+            scopes,
+            &tier,
+            new.created_by,
+            new.expires_at,
+        )
+        .await
     }
 
     /// `kontor admin create-tenant | create-api-key`: a key without rate limit, made by the CLI.
@@ -426,8 +453,15 @@ impl App {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .collect();
-        self.insert_api_key(tenant_id, name, scopes, UNLIMITED, Some("admin-cli".into()), None)
-            .await
+        self.insert_api_key(
+            tenant_id,
+            name,
+            scopes,
+            UNLIMITED,
+            Some("admin-cli".into()),
+            None,
+        )
+        .await
     }
 
     async fn insert_api_key(
@@ -442,7 +476,14 @@ impl App {
         let name = checked_key(name, &scopes)?;
         let (key, plaintext) = self
             .store()
-            .create_api_key_expiring(tenant_id, name, &scopes, tier, created_by.as_deref(), expires_at)
+            .create_api_key_expiring(
+                tenant_id,
+                name,
+                &scopes,
+                tier,
+                created_by.as_deref(),
+                expires_at,
+            )
             .await?;
         Ok(CreatedApiKey { key, plaintext })
     }
@@ -452,7 +493,12 @@ impl App {
     }
 
     /// Revokes a key of the tenant (404 for another tenant's key).
-    pub async fn revoke_api_key(&self, tenant_id: Uuid, key_id: Uuid, by: &Actor) -> AppResult<ApiKey> {
+    pub async fn revoke_api_key(
+        &self,
+        tenant_id: Uuid,
+        key_id: Uuid,
+        by: &Actor,
+    ) -> AppResult<ApiKey> {
         Ok(self
             .store()
             .revoke_api_key(tenant_id, key_id, &principal_label(by))
@@ -519,8 +565,15 @@ impl App {
         Member::try_from(member)
     }
 
-    async fn send_invite(&self, tenant_id: Uuid, member: &store::identity::Member) -> Result<(), String> {
-        let tenant = self.tenant_info(tenant_id).await.map_err(|e| e.to_string())?;
+    async fn send_invite(
+        &self,
+        tenant_id: Uuid,
+        member: &store::identity::Member,
+    ) -> Result<(), String> {
+        let tenant = self
+            .tenant_info(tenant_id)
+            .await
+            .map_err(|e| e.to_string())?;
         let mailer = self.mailer.get()?;
         let token = self
             .mail_token(member.id, TokenPurpose::Invite)
@@ -542,7 +595,11 @@ impl App {
     /// Checks the password policy (`weak_password`) and hashes the password.
     async fn password_hash(&self, password: String) -> AppResult<String> {
         if let Some(problem) = passwords::weakness(&password) {
-            return Err(AppError::invalid("weak_password", problem, Some("password")));
+            return Err(AppError::invalid(
+                "weak_password",
+                problem,
+                Some("password"),
+            ));
         }
         passwords::hash(password).await.map_err(|e| {
             tracing::error!(error = %e, "password hashing failed");
@@ -692,7 +749,11 @@ impl App {
     }
 
     /// The tenant and role of an active membership of the user in the tenant named `slug`.
-    pub async fn membership_by_slug(&self, user_id: Uuid, slug: &str) -> AppResult<Option<(Uuid, Role)>> {
+    pub async fn membership_by_slug(
+        &self,
+        user_id: Uuid,
+        slug: &str,
+    ) -> AppResult<Option<(Uuid, Role)>> {
         match self.store().membership_by_slug(user_id, slug).await? {
             Some((tenant_id, role)) => Ok(Some((tenant_id, stored_role(&role)?))),
             None => Ok(None),
@@ -733,8 +794,11 @@ impl App {
     /// `POST /v1/auth/forgot-password`: limited per client address. The answer and its timing
     /// do not depend on the address: the look-up and the mail happen afterwards, in a task.
     pub async fn forgot_password(&self, email: String, address: &str) -> AppResult<()> {
-        self.count_public_request(&format!("forgot:address:{address}"), "Too many reset requests; try again later")
-            .await?;
+        self.count_public_request(
+            &format!("forgot:address:{address}"),
+            "Too many reset requests; try again later",
+        )
+        .await?;
         let app = self.clone();
         tokio::spawn(async move {
             if let Err(e) = app.send_reset(&email).await {
@@ -857,7 +921,11 @@ impl App {
 }
 
 /// `last_owner` unless the tenant has another active owner.
-async fn ensure_other_owner(tx: &store::Transaction<'_>, tenant_id: Uuid, user_id: Uuid) -> AppResult<()> {
+async fn ensure_other_owner(
+    tx: &store::Transaction<'_>,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<()> {
     if store::Store::other_active_owners(tx, tenant_id, user_id).await? == 0 {
         return Err(AppError::conflict(
             "last_owner",
@@ -904,7 +972,10 @@ mod tests {
     fn names_and_slugs() {
         assert_eq!(checked_name("  Anna ", 200), Some("Anna"));
         assert_eq!(checked_name("   ", 200), None);
-        assert_eq!(checked_name(&"ä".repeat(200), 200).map(|n| n.len()), Some(400));
+        assert_eq!(
+            checked_name(&"ä".repeat(200), 200).map(|n| n.len()),
+            Some(400)
+        );
         assert_eq!(checked_name(&"a".repeat(101), 100), None);
         assert!(valid_slug("acme-2026"));
         assert!(!valid_slug("a"));
@@ -918,8 +989,14 @@ mod tests {
         let good = format!("ks_{}", "0a".repeat(24));
         assert!(session_token_well_formed(&good));
         assert!(!session_token_well_formed(&good[..good.len() - 1]));
-        assert!(!session_token_well_formed(&format!("kt_{}", "0a".repeat(24))));
-        assert!(!session_token_well_formed(&format!("ks_{}", "zz".repeat(24))));
+        assert!(!session_token_well_formed(&format!(
+            "kt_{}",
+            "0a".repeat(24)
+        )));
+        assert!(!session_token_well_formed(&format!(
+            "ks_{}",
+            "zz".repeat(24)
+        )));
         assert!(!session_token_well_formed("ks_"));
     }
 

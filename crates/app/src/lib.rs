@@ -14,10 +14,10 @@ pub mod identity;
 pub mod invoices;
 pub mod ledger;
 pub mod mailer;
-pub mod passwords;
-pub mod scopes;
 pub mod partners;
+pub mod passwords;
 pub mod periods;
+pub mod scopes;
 pub mod settlements;
 
 pub use error::{AppError, AppResult};

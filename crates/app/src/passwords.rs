@@ -77,7 +77,10 @@ mod tests {
         let a = hash_blocking("correct horse battery staple").unwrap();
         let b = hash_blocking("correct horse battery staple").unwrap();
         assert_ne!(a, b);
-        assert!(!verify_blocking("correct horse battery staple", Some("not a phc string")));
+        assert!(!verify_blocking(
+            "correct horse battery staple",
+            Some("not a phc string")
+        ));
     }
 
     #[test]

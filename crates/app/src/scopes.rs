@@ -219,7 +219,12 @@ mod tests {
 
     #[test]
     fn the_role_table() {
-        for scope in ["journal:write", "audit:read", "periods:lock", "accounts:read"] {
+        for scope in [
+            "journal:write",
+            "audit:read",
+            "periods:lock",
+            "accounts:read",
+        ] {
             assert!(Role::Owner.allows(scope));
             assert!(Role::Accountant.allows(scope));
         }

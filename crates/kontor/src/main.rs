@@ -213,7 +213,8 @@ async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()> {
             password,
         } => {
             let t = app.tenant_by_slug(&tenant).await?;
-            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            let name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
             let new = NewMember {
                 email,
                 name,

@@ -240,8 +240,11 @@ impl Store {
         user_id: Uuid,
         name: &str,
     ) -> Result<(), StoreError> {
-        tx.execute("UPDATE users SET name = $2 WHERE id = $1", &[&user_id, &name])
-            .await?;
+        tx.execute(
+            "UPDATE users SET name = $2 WHERE id = $1",
+            &[&user_id, &name],
+        )
+        .await?;
         Ok(())
     }
 
@@ -293,7 +296,9 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!("{MEMBERSHIP_SELECT} WHERE m.user_id = $1 AND m.is_active ORDER BY t.slug"),
+                &format!(
+                    "{MEMBERSHIP_SELECT} WHERE m.user_id = $1 AND m.is_active ORDER BY t.slug"
+                ),
                 &[&user_id],
             )
             .await?;
@@ -366,7 +371,9 @@ impl Store {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                &format!("{MEMBERSHIP_SELECT} WHERE m.user_id = $1 AND t.slug = $2 AND m.is_active"),
+                &format!(
+                    "{MEMBERSHIP_SELECT} WHERE m.user_id = $1 AND t.slug = $2 AND m.is_active"
+                ),
                 &[&user_id, &slug],
             )
             .await?;

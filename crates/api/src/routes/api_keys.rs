@@ -77,7 +77,10 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let user_id = p.require_owner_session()?;
     let b = body.0;
-    let CreatedApiKey { key: record, plaintext } = state
+    let CreatedApiKey {
+        key: record,
+        plaintext,
+    } = state
         .app
         .create_api_key(
             p.tenant_id,
