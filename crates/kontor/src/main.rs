@@ -70,7 +70,7 @@ enum AdminCommand {
         tenant: String,
         #[arg(long)]
         email: String,
-        #[arg(long, default_value = "owner", value_parser = ["owner", "accountant", "auditor", "viewer"])]
+        #[arg(long, default_value = "owner", value_parser = clap::builder::PossibleValuesParser::new(app::scopes::Role::ALL.map(app::scopes::Role::as_str)))]
         role: String,
         /// Display name (default: the part of the email before @).
         #[arg(long)]
