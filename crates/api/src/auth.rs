@@ -1,4 +1,5 @@
-//! Authentication (API keys) and scopes.
+//! Authentication (API keys and sessions) and the scope check of a request. The scope and
+//! role tables are `app::scopes`; looking credentials up is `app::identity`.
 //!
 //! `Authorization: Bearer kt_…`. A verified key is cached for `AUTH_CACHE_TTL` keyed by the
 //! blake3 hash of the presented token (never the token itself), so a busy client does not cost a
@@ -9,60 +10,17 @@ use crate::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use app::identity::{KeyPrincipal, KEY_PREFIX, SESSION_PREFIX};
+use app::scopes::{scopes_allow, Role};
 use journal::Actor;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use store::keys::KeyPrincipal;
 use uuid::Uuid;
 
 pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(5);
 const AUTH_CACHE_MAX: usize = 10_000;
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
-
-/// Resources that scopes name; `resource:read` allows GET/HEAD, `resource:write` the rest,
-/// `resource:*` both, `*` everything. `periods:lock` is needed to request or approve a lock.
-pub const RESOURCES: &[&str] = &[
-    "accounts",
-    "journal",
-    "tax_codes",
-    "documents",
-    "periods",
-    "audit",
-    "bank",
-    "payments",
-    "reports",
-    "customers",
-    "vendors",
-    "invoices",
-];
-
-/// Checks a scope list for `kontor admin create-api-key` and the key endpoints.
-pub fn validate_scopes(scopes: &[String]) -> Result<(), String> {
-    if scopes.is_empty() {
-        return Err("at least one scope is needed".into());
-    }
-    for s in scopes {
-        if s == "*" {
-            continue;
-        }
-        let ok = match s.split_once(':') {
-            Some((resource, action)) => {
-                RESOURCES.contains(&resource)
-                    && (matches!(action, "read" | "write" | "*")
-                        || (resource == "periods" && action == "lock"))
-            }
-            None => false,
-        };
-        if !ok {
-            return Err(format!(
-                "unknown scope {s:?}: use \"*\" or resource:read|write|* with resource one of {}",
-                RESOURCES.join(", ")
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// How the request authenticated.
 #[derive(Debug, Clone)]
@@ -75,7 +33,7 @@ pub enum Credential {
     Session {
         session_id: Uuid,
         user_id: Uuid,
-        role: String,
+        role: Role,
     },
 }
 
@@ -87,29 +45,11 @@ pub struct Principal {
     pub credential: Credential,
 }
 
-/// What each role may do. `owner` and `accountant` may read and write everything (owners alone
-/// manage users, keys and webhooks, see `require_owner_session`); `auditor` reads everything
-/// including the audit log; `viewer` reads everything but the audit log.
-pub fn role_allows(role: &str, scope: &str) -> bool {
-    let (resource, action) = scope.split_once(':').unwrap_or((scope, ""));
-    match role {
-        "owner" | "accountant" => true,
-        "auditor" => action == "read",
-        "viewer" => action == "read" && resource != "audit",
-        _ => false,
-    }
-}
-
 impl Principal {
     pub fn has_scope(&self, scope: &str) -> bool {
         match &self.credential {
-            Credential::ApiKey { scopes, .. } => {
-                let resource = scope.split(':').next().unwrap_or(scope);
-                scopes
-                    .iter()
-                    .any(|s| s == "*" || s == scope || (s.strip_suffix(":*") == Some(resource)))
-            }
-            Credential::Session { role, .. } => role_allows(role, scope),
+            Credential::ApiKey { scopes, .. } => scopes_allow(scopes, scope),
+            Credential::Session { role, .. } => role.allows(scope),
         }
     }
 
@@ -135,7 +75,7 @@ impl Principal {
     /// Managing API keys, users and webhooks needs an owner's session, never an API key.
     pub fn require_owner_session(&self) -> Result<Uuid, ApiError> {
         match &self.credential {
-            Credential::Session { role, user_id, .. } if role == "owner" => Ok(*user_id),
+            Credential::Session { role, user_id, .. } if *role == Role::Owner => Ok(*user_id),
             Credential::Session { role, .. } => Err(ApiError::forbidden(
                 "role_forbidden",
                 format!("Only an owner may do this; your role is {role}"),
@@ -163,7 +103,7 @@ impl Principal {
     }
 
     pub fn label(&self) -> String {
-        store::periods::principal_label(&self.actor)
+        app::identity::principal_label(&self.actor)
     }
 }
 
@@ -232,21 +172,17 @@ async fn resolve_key(state: &AppState, token: &str) -> Result<Principal, ApiErro
     let key = match state.auth_cache.get(&token_hash) {
         Some(k) => k,
         None => {
-            let found = state
-                .store
-                .authenticate_api_key(token)
-                .await
-                .map_err(ApiError::from)?;
+            let found = state.app.authenticate_api_key(token).await?;
             let key = found.ok_or_else(|| ApiError::unauthorized("Invalid or revoked API key"))?;
             state.auth_cache.put(token_hash, key.clone());
             key
         }
     };
     if state.auth_cache.should_touch(key.key_id) {
-        let store = state.store.clone();
+        let app = state.app.clone();
         let key_id = key.key_id;
         actix_web::rt::spawn(async move {
-            if let Err(e) = store.touch_api_key(key_id).await {
+            if let Err(e) = app.record_api_key_use(key_id).await {
                 tracing::warn!(error = ?e, "could not record API key use");
             }
         });
@@ -268,7 +204,7 @@ async fn resolve_session(
     token: &str,
 ) -> Result<Principal, ApiError> {
     let session = state
-        .store
+        .app
         .authenticate_session(token)
         .await?
         .ok_or_else(|| {
@@ -280,30 +216,12 @@ async fn resolve_session(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|s| !s.is_empty());
-    let (tenant_id, role) = match slug {
-        Some(slug) => state
-            .store
-            .membership_by_slug(session.user_id, slug)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("tenant {slug} not found")))?,
-        None => {
-            let tenants = state.store.user_tenants(session.user_id).await?;
-            match tenants.as_slice() {
-                [one] => (one.tenant_id, one.role.clone()),
-                [] => return Err(ApiError::forbidden("no_tenant", "This user is not an active member of any tenant")),
-                // /v1/auth/me and /v1/auth/logout concern the user, not a tenant.
-                [first, ..] if matches!(req.path(), "/v1/auth/me" | "/v1/auth/logout") => {
-                    (first.tenant_id, first.role.clone())
-                }
-                _ => {
-                    return Err(ApiError::bad_request(
-                        "tenant_required",
-                        "This user belongs to several tenants: choose one with the x-tenant-slug header",
-                    ))
-                }
-            }
-        }
-    };
+    // /v1/auth/me and /v1/auth/logout concern the user, not a tenant.
+    let user_scoped = matches!(req.path(), "/v1/auth/me" | "/v1/auth/logout");
+    let (tenant_id, role) = state
+        .app
+        .choose_tenant(session.user_id, slug, user_scoped)
+        .await?;
     Ok(Principal {
         tenant_id,
         actor: Actor::user(session.user_id),
@@ -320,9 +238,9 @@ pub async fn resolve(state: &AppState, req: &HttpRequest) -> Result<Option<Princ
     let Some(token) = bearer(req) else {
         return Ok(None);
     };
-    if token.starts_with(store::keys::KEY_PREFIX) {
+    if token.starts_with(KEY_PREFIX) {
         resolve_key(state, &token).await.map(Some)
-    } else if token.starts_with(store::identity::SESSION_PREFIX) {
+    } else if token.starts_with(SESSION_PREFIX) {
         resolve_session(state, req, &token).await.map(Some)
     } else {
         Err(ApiError::unauthorized(

@@ -178,6 +178,18 @@ impl From<AppError> for ApiError {
                 }
             }
             AppError::Conflict { code, message } => ApiError::conflict(code, message),
+            AppError::Unauthenticated { code, message } => {
+                ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+            }
+            AppError::Forbidden { code, message } => ApiError::forbidden(code, message),
+            AppError::TooMany {
+                code,
+                message,
+                retry_after,
+            } => ApiError::too_many(code, message, retry_after),
+            AppError::Upstream { code, message } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, code, message)
+            }
             // The guard replays the stored answer before this could reach a client; if it does,
             // the retry is the client's to make.
             AppError::IdempotencyReplay => {

@@ -9,103 +9,26 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
+use app::identity::RateWindow;
+use app::{IdempotencyKey, Lookup, StoredResponse};
 use futures_util::future::LocalBoxFuture;
 use std::collections::HashMap;
 use std::future::{ready, Ready};
 use std::rc::Rc;
 use std::time::Duration;
-use app::{IdempotencyKey, Lookup, StoredResponse};
 
-/// Requests per window for each API-key tier; a tier not listed (e.g. `unlimited`) has no limit.
-#[derive(Debug, Clone)]
-pub struct RateLimits(pub HashMap<String, (u32, u32)>);
+pub use app::scopes::RateLimits;
 
-impl Default for RateLimits {
-    /// Seed 002's tiers: per 15 minutes, starter 100, professional 500, enterprise 2,000.
-    fn default() -> Self {
-        RateLimits(
-            [
-                ("starter", 100),
-                ("professional", 500),
-                ("enterprise", 2000),
-            ]
-            .into_iter()
-            .map(|(t, n)| (t.to_string(), (n, 900)))
-            .collect(),
-        )
-    }
-}
-
-impl RateLimits {
-    /// Parses `starter=100/900,professional=500/900` (requests / window seconds).
-    pub fn parse(text: &str) -> Result<RateLimits, String> {
-        let mut map = HashMap::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (tier, rest) = part
-                .split_once('=')
-                .ok_or_else(|| format!("{part:?}: expected tier=requests/seconds"))?;
-            let (n, w) = rest
-                .split_once('/')
-                .ok_or_else(|| format!("{part:?}: expected tier=requests/seconds"))?;
-            let n: u32 = n
-                .trim()
-                .parse()
-                .map_err(|_| format!("{part:?}: requests must be a number"))?;
-            let w: u32 = w
-                .trim()
-                .parse()
-                .map_err(|_| format!("{part:?}: seconds must be a number"))?;
-            if w == 0 {
-                return Err(format!("{part:?}: the window must be at least 1 second"));
-            }
-            map.insert(tier.trim().to_string(), (n, w));
-        }
-        Ok(RateLimits(map))
-    }
-
-    pub fn tiers(&self) -> Vec<String> {
-        let mut t: Vec<String> = self.0.keys().cloned().collect();
-        t.push("unlimited".into());
-        t.sort();
-        t
-    }
-}
-
-struct RateInfo {
-    tier: String,
-    limit: u32,
-    window: u32,
-    remaining: u32,
-    reset: i64,
-    retry_after: u64,
-    exceeded: bool,
-}
-
-/// Counts the request in its key's fixed window (shared by all replicas through the database).
-async fn check_rate(state: &AppState, p: &Principal) -> Result<Option<RateInfo>, ApiError> {
+/// Counts the request in its key's fixed window (`App::count_request`); None for sessions and
+/// tiers without a limit.
+async fn check_rate(state: &AppState, p: &Principal) -> Result<Option<RateWindow>, ApiError> {
     let (Some(tier), Some(key_id)) = (p.tier(), p.key_id()) else {
         return Ok(None);
     };
-    let Some(&(limit, window)) = state.config.rate_limits.0.get(tier) else {
-        return Ok(None);
-    };
-    let now = chrono::Utc::now();
-    let start = now.timestamp() - now.timestamp().rem_euclid(i64::from(window));
-    let window_start = chrono::DateTime::from_timestamp(start, 0).unwrap_or(now);
-    let count = state.store.count_request(key_id, window_start).await?;
-    let reset = start + i64::from(window);
-    Ok(Some(RateInfo {
-        tier: tier.to_string(),
-        limit,
-        window,
-        remaining: (i64::from(limit) - count).max(0) as u32,
-        reset,
-        retry_after: (reset - now.timestamp()).max(1) as u64,
-        exceeded: count > i64::from(limit),
-    }))
+    Ok(state.app.count_request(key_id, tier).await?)
 }
 
-fn set_rate_headers(headers: &mut header::HeaderMap, info: &RateInfo) {
+fn set_rate_headers(headers: &mut header::HeaderMap, info: &RateWindow) {
     for (name, value) in [
         ("x-ratelimit-limit", info.limit.to_string()),
         ("x-ratelimit-remaining", info.remaining.to_string()),

@@ -4,10 +4,11 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod guard;
-pub mod mailer;
 pub mod openapi;
-pub mod passwords;
 pub mod routes;
+
+/// Password hashing and the mailer are the application's; re-exported for existing callers.
+pub use app::{mailer, passwords};
 
 use actix_web::dev::{Server, Service};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -42,19 +43,20 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
+        let identity = app::identity::IdentityConfig::default();
         ApiConfig {
             max_json_bytes: 1024 * 1024,
             max_document_bytes: 20 * 1024 * 1024,
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
-            rate_limits: guard::RateLimits::default(),
-            session_ttl: chrono::Duration::hours(12),
-            mail: mailer::MailConfig::default(),
-            login_failures_per_account: 5,
-            login_failures_per_address: 20,
+            rate_limits: identity.rate_limits,
+            session_ttl: identity.session_ttl,
+            mail: identity.mail,
+            login_failures_per_account: identity.login_failures_per_account,
+            login_failures_per_address: identity.login_failures_per_address,
             trust_forwarded_for: false,
-            public_requests_per_address_per_hour: 10,
+            public_requests_per_address_per_hour: identity.public_requests_per_address_per_hour,
         }
     }
 }
@@ -67,20 +69,33 @@ pub struct AppState {
     pub auth_cache: auth::AuthCache,
     /// `Idempotency-Key`s being served in this process.
     pub key_locks: guard::KeyLocks,
-    pub mailer: mailer::Mailer,
+}
+
+impl ApiConfig {
+    /// The settings of the identity use cases.
+    pub fn identity(&self) -> app::identity::IdentityConfig {
+        app::identity::IdentityConfig {
+            rate_limits: self.rate_limits.clone(),
+            session_ttl: self.session_ttl,
+            login_failures_per_account: self.login_failures_per_account,
+            login_failures_per_address: self.login_failures_per_address,
+            public_requests_per_address_per_hour: self.public_requests_per_address_per_hour,
+            mail: self.mail.clone(),
+        }
+    }
 }
 
 impl AppState {
     /// Fails when the mail configuration is unusable (bad sender, unwritable mail folder).
     pub fn new(store: Store, config: ApiConfig) -> Result<AppState, String> {
-        let mailer = mailer::Mailer::new(&config.mail)?;
+        let app = app::App::new(store.clone()).with_identity(config.identity());
+        app.check_mailer()?;
         Ok(AppState {
-            app: app::App::new(store.clone()),
+            app,
             store,
             config,
             auth_cache: auth::AuthCache::default(),
             key_locks: guard::KeyLocks::default(),
-            mailer,
         })
     }
 }

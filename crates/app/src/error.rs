@@ -30,6 +30,22 @@ pub enum AppError {
     /// A conflict with the current state (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Missing, wrong or expired credentials (401).
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
+    /// The credentials are valid but do not allow this (403).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// Too many attempts (429); worth retrying after `retry_after` seconds.
+    #[error("{message}")]
+    TooMany {
+        code: &'static str,
+        message: String,
+        retry_after: u64,
+    },
+    /// A service outside kontor failed, e.g. the mail server (502).
+    #[error("{message}")]
+    Upstream { code: &'static str, message: String },
     /// Another request with the same `Idempotency-Key` committed first: replay its response.
     #[error("a request with this Idempotency-Key was answered already")]
     IdempotencyReplay,

@@ -13,8 +13,11 @@ pub mod idempotency;
 pub mod identity;
 pub mod invoices;
 pub mod ledger;
+pub mod mailer;
 pub mod partners;
+pub mod passwords;
 pub mod periods;
+pub mod scopes;
 pub mod settlements;
 
 pub use error::{AppError, AppResult};
@@ -32,14 +35,28 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct App {
     store: Store,
     clock: Clock,
+    /// Limits, session length and mail settings of the identity use cases.
+    identity: Arc<identity::IdentityConfig>,
+    mailer: Arc<mailer::LazyMailer>,
 }
 
 impl App {
     pub fn new(store: Store) -> App {
+        let identity = identity::IdentityConfig::default();
         App {
             store,
             clock: Arc::new(Utc::now),
+            mailer: Arc::new(mailer::LazyMailer::new(identity.mail.clone())),
+            identity: Arc::new(identity),
         }
+    }
+
+    /// The same application with these identity settings. The mailer is made on first use;
+    /// `check_mailer` makes it at once.
+    pub fn with_identity(mut self, config: identity::IdentityConfig) -> App {
+        self.mailer = Arc::new(mailer::LazyMailer::new(config.mail.clone()));
+        self.identity = Arc::new(config);
+        self
     }
 
     /// The same application reading `clock` instead of the system clock.

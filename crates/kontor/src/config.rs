@@ -43,7 +43,7 @@ impl Config {
                 )?,
                 workers: number("KONTOR_WORKERS", defaults.workers)?,
                 rate_limits: match var("KONTOR_RATE_LIMITS") {
-                    Some(text) => api::guard::RateLimits::parse(&text)
+                    Some(text) => app::scopes::RateLimits::parse(&text)
                         .map_err(|e| anyhow::anyhow!("KONTOR_RATE_LIMITS: {e}"))?,
                     None => defaults.rate_limits,
                 },
@@ -54,7 +54,7 @@ impl Config {
                     as i64,
                 trust_forwarded_for: var("KONTOR_TRUST_FORWARDED_FOR")
                     .is_some_and(|v| v == "true" || v == "1"),
-                mail: api::mailer::MailConfig {
+                mail: app::mailer::MailConfig {
                     smtp_url: var("KONTOR_SMTP_URL"),
                     from: var("KONTOR_MAIL_FROM").unwrap_or(defaults.mail.from),
                     dir: var("KONTOR_MAIL_DIR")
@@ -64,6 +64,13 @@ impl Config {
                 },
             },
         })
+    }
+}
+
+impl Config {
+    /// The settings of the identity use cases (mail, limits, session length).
+    pub fn identity(&self) -> app::identity::IdentityConfig {
+        self.api.identity()
     }
 }
 

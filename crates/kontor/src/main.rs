@@ -4,10 +4,11 @@ mod config;
 mod verify;
 
 use anyhow::{bail, Context};
+use app::identity::{NewMember, NewTenant};
+use app::{App, AppError};
 use clap::{Parser, Subcommand};
 use config::Config;
 use serde_json::json;
-use store::tenants::NewTenant;
 use store::Store;
 
 #[derive(Parser)]
@@ -69,7 +70,7 @@ enum AdminCommand {
         tenant: String,
         #[arg(long)]
         email: String,
-        #[arg(long, default_value = "owner", value_parser = ["owner", "accountant", "auditor", "viewer"])]
+        #[arg(long, default_value = "owner", value_parser = clap::builder::PossibleValuesParser::new(app::scopes::Role::ALL.map(app::scopes::Role::as_str)))]
         role: String,
         /// Display name (default: the part of the email before @).
         #[arg(long)]
@@ -148,7 +149,9 @@ async fn main() -> anyhow::Result<()> {
             let listener = std::net::TcpListener::bind(&config.bind)
                 .with_context(|| format!("binding {}", config.bind))?;
             tracing::info!(bind = %config.bind, workers = config.api.workers, "kontor listening");
-            let housekeeping = store.clone();
+            let state =
+                api::AppState::new(store, config.api.clone()).map_err(|e| anyhow::anyhow!(e))?;
+            let housekeeping = state.app.clone();
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
                 loop {
@@ -158,119 +161,11 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
             });
-            let state =
-                api::AppState::new(store, config.api.clone()).map_err(|e| anyhow::anyhow!(e))?;
             api::serve(listener, state)?.await?;
         }
         Command::Admin { command } => {
-            let store = open_store(&config).await?;
-            match command {
-                AdminCommand::CreateTenant {
-                    slug,
-                    name,
-                    chart,
-                    fiscal_year_start_month,
-                    currency,
-                } => {
-                    let tenant = store
-                        .create_tenant(NewTenant {
-                            slug,
-                            name,
-                            chart,
-                            fiscal_year_start_month,
-                            currency,
-                        })
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    let scopes = vec!["*".to_string()];
-                    let (_, key) = store
-                        .create_api_key(
-                            tenant.id,
-                            "owner (admin CLI)",
-                            &scopes,
-                            "unlimited",
-                            Some("admin-cli"),
-                        )
-                        .await?;
-                    println!("{}", json!({"tenant": tenant, "api_key": key}));
-                }
-                AdminCommand::CreateUser {
-                    tenant,
-                    email,
-                    role,
-                    name,
-                    password,
-                } => {
-                    let t = store
-                        .tenant_by_slug(&tenant)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    let name = name
-                        .unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
-                    if let Some(p) = &password {
-                        if let Some(problem) = api::passwords::weakness(p) {
-                            bail!("--password: {problem}");
-                        }
-                    }
-                    let member = store
-                        .invite_user(t.id, &email, &name, &role)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    match password {
-                        Some(p) => {
-                            let hash = api::passwords::hash_blocking(&p)
-                                .map_err(|e| anyhow::anyhow!(e))?;
-                            store.set_password(member.id, &hash).await?;
-                        }
-                        None if !member.has_password => {
-                            let mailer = api::mailer::Mailer::new(&config.api.mail)
-                                .map_err(|e| anyhow::anyhow!(e))?;
-                            let token = store
-                                .create_auth_token(member.id, "invite", chrono::Duration::days(7))
-                                .await?;
-                            let sent = mailer
-                                .send_invite(&member.email, &member.name, &t.name, &token)
-                                .await;
-                            if let Err(e) = sent {
-                                // As over the API: an invite that never arrived is taken back.
-                                store.withdraw_invite(t.id, member.id).await?;
-                                bail!("sending the invite failed, the user was not added: {e}");
-                            }
-                        }
-                        None => {}
-                    }
-                    let member = store.get_member(t.id, member.id).await?;
-                    println!("{}", json!({"user": member}));
-                }
-                AdminCommand::CreateApiKey {
-                    tenant,
-                    name,
-                    scopes,
-                } => {
-                    let scopes: Vec<String> = scopes
-                        .into_iter()
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect();
-                    if let Err(e) = api::auth::validate_scopes(&scopes) {
-                        bail!("{e}");
-                    }
-                    if name.trim().is_empty() {
-                        bail!("--name must not be empty");
-                    }
-                    let t = store
-                        .tenant_by_slug(&tenant)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    let (record, key) = store
-                        .create_api_key(t.id, name.trim(), &scopes, "unlimited", Some("admin-cli"))
-                        .await?;
-                    println!(
-                        "{}",
-                        json!({"api_key": key, "id": record.id, "scopes": record.scopes, "tier": record.tier})
-                    );
-                }
-            }
+            let app = App::new(open_store(&config).await?).with_identity(config.identity());
+            admin(&app, command).await?;
         }
         Command::Verify { tenant, .. } => {
             // Read-only: an auditor's database role needs no write access (no migration, no
@@ -281,6 +176,77 @@ async fn main() -> anyhow::Result<()> {
             if !verify::verify_database(&store, tenant.as_deref()).await? {
                 std::process::exit(1);
             }
+        }
+    }
+    Ok(())
+}
+
+/// The `admin` commands: each is a use case of `app`, printed as one JSON line.
+async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::CreateTenant {
+            slug,
+            name,
+            chart,
+            fiscal_year_start_month,
+            currency,
+        } => {
+            let tenant = app
+                .create_tenant(NewTenant {
+                    slug,
+                    name,
+                    chart,
+                    fiscal_year_start_month,
+                    currency,
+                })
+                .await?;
+            let key = app
+                .create_admin_api_key(tenant.id, "owner (admin CLI)", vec!["*".into()])
+                .await?;
+            println!("{}", json!({"tenant": tenant, "api_key": key.plaintext}));
+        }
+        AdminCommand::CreateUser {
+            tenant,
+            email,
+            role,
+            name,
+            password,
+        } => {
+            let t = app.tenant_by_slug(&tenant).await?;
+            let name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            let new = NewMember {
+                email,
+                name,
+                role,
+                password,
+            };
+            let member = match app.add_member(t.id, new).await {
+                Ok(m) => m,
+                Err(AppError::Invalid {
+                    code: "weak_password",
+                    message,
+                    ..
+                }) => bail!("--password: {message}"),
+                Err(e @ AppError::Upstream { .. }) => {
+                    bail!("sending the invite failed, the user was not added: {e}")
+                }
+                Err(e) => return Err(e.into()),
+            };
+            println!("{}", json!({"user": member}));
+        }
+        AdminCommand::CreateApiKey {
+            tenant,
+            name,
+            scopes,
+        } => {
+            let t = app.tenant_by_slug(&tenant).await?;
+            let created = app.create_admin_api_key(t.id, &name, scopes).await?;
+            let record = created.key;
+            println!(
+                "{}",
+                json!({"api_key": created.plaintext, "id": record.id, "scopes": record.scopes, "tier": record.tier})
+            );
         }
     }
     Ok(())

@@ -1,14 +1,14 @@
 //! Users, memberships, sessions, single-use tokens, login throttling, rate-limit windows,
-//! and contact messages.
+//! and contact messages. Only persistence: the rules (email form, roles, names, which tokens
+//! are valid, throttling limits, the last owner) are the application's (`app::identity`).
 
-use crate::keys::{key_hash, ApiKey};
+use crate::keys::key_hash;
 use crate::{Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use serde::Serialize;
 use uuid::Uuid;
 
-pub const ROLES: [&str; 4] = ["owner", "accountant", "auditor", "viewer"];
 pub const SESSION_PREFIX: &str = "ks_";
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,18 +47,52 @@ pub struct SessionPrincipal {
     pub expires_at: DateTime<Utc>,
 }
 
-pub fn normalize_email(email: &str) -> Option<String> {
-    let e = email.trim().to_lowercase();
-    let (local, domain) = e.split_once('@')?;
-    let ok = !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && e.len() <= 254
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-        && !domain.contains('@');
-    ok.then_some(e)
+/// A mailed single-use token (invite or reset), as stored.
+#[derive(Debug, Clone)]
+pub struct AuthToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub purpose: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
 }
+
+impl AuthToken {
+    fn from_row(r: &tokio_postgres::Row) -> AuthToken {
+        AuthToken {
+            id: r.get("id"),
+            user_id: r.get("user_id"),
+            purpose: r.get("purpose"),
+            expires_at: r.get("expires_at"),
+            used_at: r.get("used_at"),
+        }
+    }
+}
+
+impl UserLogin {
+    fn from_row(r: &tokio_postgres::Row) -> UserLogin {
+        UserLogin {
+            id: r.get("id"),
+            email: r.get("email"),
+            name: r.get("name"),
+            password_hash: r.get("password_hash"),
+            is_active: r.get("is_active"),
+        }
+    }
+}
+
+impl TenantMembership {
+    fn from_row(r: &tokio_postgres::Row) -> TenantMembership {
+        TenantMembership {
+            tenant_id: r.get("tenant_id"),
+            slug: r.get("slug"),
+            name: r.get("name"),
+            role: r.get("role"),
+        }
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, name, password_hash, is_active";
 
 fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 24];
@@ -78,14 +112,18 @@ fn member_from_row(r: &tokio_postgres::Row) -> Member {
     }
 }
 
+const MEMBERSHIP_SELECT: &str =
+    "SELECT t.id AS tenant_id, t.slug, t.name, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id";
+
 const MEMBER_SELECT: &str =
     "SELECT u.id, u.email, u.name, m.role, (m.is_active AND u.is_active) AS is_active,
         u.password_hash IS NOT NULL AS has_password, m.created_at
    FROM memberships m JOIN users u ON u.id = m.user_id";
 
 impl Store {
-    /// Adds a user to a tenant, creating the user when the email is new. Returns the member and
-    /// whether the user still has to set a password (then an invite is due).
+    /// Adds a user to a tenant, creating the user when the (normalised) email is new; a user
+    /// who exists keeps its name. Returns the member; `has_password` false means an invite is
+    /// due. `user_exists` when the user is an active member already.
     pub async fn invite_user(
         &self,
         tenant_id: Uuid,
@@ -93,32 +131,11 @@ impl Store {
         name: &str,
         role: &str,
     ) -> Result<Member, StoreError> {
-        let email = normalize_email(email).ok_or_else(|| {
-            StoreError::invalid(
-                "invalid_email",
-                "email is not a valid address",
-                Some("email"),
-            )
-        })?;
-        if name.trim().is_empty() || name.chars().count() > 200 {
-            return Err(StoreError::invalid(
-                "invalid_name",
-                "name must be 1 to 200 characters",
-                Some("name"),
-            ));
-        }
-        if !ROLES.contains(&role) {
-            return Err(StoreError::invalid(
-                "invalid_role",
-                "role must be owner, accountant, auditor or viewer",
-                Some("role"),
-            ));
-        }
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.execute(
             "INSERT INTO users (id, email, name) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING",
-            &[&Uuid::now_v7(), &email, &name.trim()],
+            &[&Uuid::now_v7(), &email, &name],
         )
         .await?;
         let user_id: Uuid = tx
@@ -173,104 +190,70 @@ impl Store {
         Ok(member_from_row(&row))
     }
 
-    /// Changes a member's role (and name). The last active owner cannot be demoted.
-    pub async fn update_member(
-        &self,
+    /// A member's role, with the membership row locked until the transaction ends.
+    pub async fn member_role_for_update(
+        tx: &deadpool_postgres::Transaction<'_>,
         tenant_id: Uuid,
         user_id: Uuid,
-        role: Option<&str>,
-        name: Option<&str>,
-    ) -> Result<Member, StoreError> {
-        if let Some(r) = role {
-            if !ROLES.contains(&r) {
-                return Err(StoreError::invalid(
-                    "invalid_role",
-                    "role must be owner, accountant, auditor or viewer",
-                    Some("role"),
-                ));
-            }
-        }
-        if let Some(n) = name {
-            if n.trim().is_empty() || n.chars().count() > 200 {
-                return Err(StoreError::invalid(
-                    "invalid_name",
-                    "name must be 1 to 200 characters",
-                    Some("name"),
-                ));
-            }
-        }
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let current = tx
+    ) -> Result<Option<String>, StoreError> {
+        Ok(tx
             .query_opt(
                 "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
                 &[&tenant_id, &user_id],
             )
             .await?
-            .ok_or_else(|| StoreError::not_found(format!("user {user_id}")))?;
-        let current_role: String = current.get(0);
-        if current_role == "owner" && role.is_some_and(|r| r != "owner") {
-            Self::ensure_other_owner(&tx, tenant_id, user_id).await?;
-        }
-        if let Some(r) = role {
-            tx.execute(
-                "UPDATE memberships SET role = $3, updated_at = now() WHERE tenant_id = $1 AND user_id = $2",
-                &[&tenant_id, &user_id, &r],
-            )
-            .await?;
-        }
-        if let Some(n) = name {
-            tx.execute(
-                "UPDATE users SET name = $2 WHERE id = $1",
-                &[&user_id, &n.trim()],
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        self.get_member(tenant_id, user_id).await
+            .map(|r| r.get(0)))
     }
 
-    async fn ensure_other_owner(
+    /// Active owners of the tenant other than `user_id`.
+    pub async fn other_active_owners(
         tx: &deadpool_postgres::Transaction<'_>,
         tenant_id: Uuid,
         user_id: Uuid,
-    ) -> Result<(), StoreError> {
-        let others: i64 = tx
+    ) -> Result<i64, StoreError> {
+        Ok(tx
             .query_one(
                 "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
                   WHERE m.tenant_id = $1 AND m.user_id <> $2 AND m.role = 'owner' AND m.is_active AND u.is_active",
                 &[&tenant_id, &user_id],
             )
             .await?
-            .get(0);
-        if others == 0 {
-            return Err(StoreError::conflict(
-                "last_owner",
-                "a tenant needs at least one active owner",
-            ));
-        }
+            .get(0))
+    }
+
+    pub async fn set_member_role(
+        tx: &deadpool_postgres::Transaction<'_>,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        role: &str,
+    ) -> Result<(), StoreError> {
+        tx.execute(
+            "UPDATE memberships SET role = $3, updated_at = now() WHERE tenant_id = $1 AND user_id = $2",
+            &[&tenant_id, &user_id, &role],
+        )
+        .await?;
         Ok(())
     }
 
-    /// Deactivates a member and ends all of the user's sessions at once.
-    pub async fn deactivate_member(
-        &self,
+    pub async fn set_user_name(
+        tx: &deadpool_postgres::Transaction<'_>,
+        user_id: Uuid,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        tx.execute(
+            "UPDATE users SET name = $2 WHERE id = $1",
+            &[&user_id, &name],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deactivates a membership and ends all of the user's sessions.
+    pub async fn deactivate_membership(
+        tx: &deadpool_postgres::Transaction<'_>,
         tenant_id: Uuid,
         user_id: Uuid,
-    ) -> Result<Member, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let role: String = tx
-            .query_opt(
-                "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
-                &[&tenant_id, &user_id],
-            )
-            .await?
-            .ok_or_else(|| StoreError::not_found(format!("user {user_id}")))?
-            .get(0);
-        if role == "owner" {
-            Self::ensure_other_owner(&tx, tenant_id, user_id).await?;
-        }
+    ) -> Result<(), StoreError> {
         tx.execute(
             "UPDATE memberships SET is_active = false, updated_at = now() WHERE tenant_id = $1 AND user_id = $2",
             &[&tenant_id, &user_id],
@@ -281,46 +264,31 @@ impl Store {
             &[&user_id],
         )
         .await?;
-        tx.commit().await?;
-        self.get_member(tenant_id, user_id).await
+        Ok(())
     }
 
+    /// The user with this (normalised) email.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserLogin>, StoreError> {
-        let Some(email) = normalize_email(email) else {
-            return Ok(None);
-        };
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT id, email, name, password_hash, is_active FROM users WHERE email = $1",
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"),
                 &[&email],
             )
             .await?;
-        Ok(row.map(|r| UserLogin {
-            id: r.get(0),
-            email: r.get(1),
-            name: r.get(2),
-            password_hash: r.get(3),
-            is_active: r.get(4),
-        }))
+        Ok(row.as_ref().map(UserLogin::from_row))
     }
 
     pub async fn user_by_id(&self, user_id: Uuid) -> Result<UserLogin, StoreError> {
         let client = self.client().await?;
         let r = client
             .query_opt(
-                "SELECT id, email, name, password_hash, is_active FROM users WHERE id = $1",
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
                 &[&user_id],
             )
             .await?
             .ok_or_else(|| StoreError::not_found("user"))?;
-        Ok(UserLogin {
-            id: r.get(0),
-            email: r.get(1),
-            name: r.get(2),
-            password_hash: r.get(3),
-            is_active: r.get(4),
-        })
+        Ok(UserLogin::from_row(&r))
     }
 
     /// The tenants a user is an active member of.
@@ -328,22 +296,17 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT t.id, t.slug, t.name, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-                  WHERE m.user_id = $1 AND m.is_active ORDER BY t.slug",
+                &format!(
+                    "{MEMBERSHIP_SELECT} WHERE m.user_id = $1 AND m.is_active ORDER BY t.slug"
+                ),
                 &[&user_id],
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| TenantMembership {
-                tenant_id: r.get(0),
-                slug: r.get(1),
-                name: r.get(2),
-                role: r.get(3),
-            })
-            .collect())
+        Ok(rows.iter().map(TenantMembership::from_row).collect())
     }
 
+    /// A new session lasting `ttl`; returns its token (stored only as a keyed hash) and when it
+    /// ends.
     pub async fn create_session(
         &self,
         user_id: Uuid,
@@ -362,23 +325,24 @@ impl Store {
         Ok((token, expires_at))
     }
 
-    /// A live session (not revoked, not expired, user active) for a presented token.
+    /// A live session (not revoked, not expired, user active) for a presented token, looked up
+    /// by its prefix and compared by keyed hash.
     pub async fn authenticate_session(
         &self,
         token: &str,
     ) -> Result<Option<SessionPrincipal>, StoreError> {
-        let Some(random) = token.strip_prefix(SESSION_PREFIX) else {
+        let Some(prefix) = token
+            .strip_prefix(SESSION_PREFIX)
+            .and_then(|random| random.get(..12))
+        else {
             return Ok(None);
         };
-        if random.len() != 48 || !random.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(None);
-        }
         let client = self.client().await?;
         let Some(row) = client
             .query_opt(
                 "SELECT s.id, s.user_id, s.token_hash, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
                   WHERE s.prefix = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active",
-                &[&&random[..12]],
+                &[&prefix],
             )
             .await?
         else {
@@ -407,12 +371,16 @@ impl Store {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT t.id, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-                  WHERE m.user_id = $1 AND t.slug = $2 AND m.is_active",
+                &format!(
+                    "{MEMBERSHIP_SELECT} WHERE m.user_id = $1 AND t.slug = $2 AND m.is_active"
+                ),
                 &[&user_id, &slug],
             )
             .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        Ok(row
+            .as_ref()
+            .map(TenantMembership::from_row)
+            .map(|m| (m.tenant_id, m.role)))
     }
 
     pub async fn revoke_session(&self, session_id: Uuid) -> Result<(), StoreError> {
@@ -431,51 +399,41 @@ impl Store {
         &self,
         user_id: Uuid,
         purpose: &str,
-        ttl: Duration,
+        expires_at: DateTime<Utc>,
     ) -> Result<String, StoreError> {
         let token = random_token("");
         let client = self.client().await?;
         client
             .execute(
                 "INSERT INTO auth_tokens (id, user_id, purpose, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&Uuid::now_v7(), &user_id, &purpose, &key_hash(self.secret(), &token).as_slice(), &(Utc::now() + ttl)],
+                &[&Uuid::now_v7(), &user_id, &purpose, &key_hash(self.secret(), &token).as_slice(), &expires_at],
             )
             .await?;
         Ok(token)
     }
 
-    /// Uses a setup/reset token once: sets the password hash and ends the user's sessions.
-    pub async fn consume_auth_token(
+    /// The stored token a presented one hashes to, its row locked until the transaction ends.
+    pub async fn auth_token_for_update(
         &self,
+        tx: &deadpool_postgres::Transaction<'_>,
         token: &str,
-        password_hash: &str,
-    ) -> Result<Uuid, StoreError> {
-        let invalid = || {
-            StoreError::invalid(
-                "invalid_token",
-                "the token is unknown, used or expired",
-                Some("token"),
-            )
-        };
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+    ) -> Result<Option<AuthToken>, StoreError> {
         let row = tx
             .query_opt(
-                "SELECT id, user_id, used_at IS NOT NULL, expires_at < now() FROM auth_tokens WHERE token_hash = $1 FOR UPDATE",
+                "SELECT id, user_id, purpose, expires_at, used_at FROM auth_tokens WHERE token_hash = $1 FOR UPDATE",
                 &[&key_hash(self.secret(), token).as_slice()],
             )
-            .await?
-            .ok_or_else(invalid)?;
-        if row.get::<_, bool>(2) || row.get::<_, bool>(3) {
-            return Err(invalid());
-        }
-        let (id, user_id): (Uuid, Uuid) = (row.get(0), row.get(1));
-        tx.execute(
-            "UPDATE auth_tokens SET used_at = now() WHERE id = $1",
-            &[&id],
-        )
-        .await?;
-        // A new password invalidates every other outstanding token of the user.
+            .await?;
+        Ok(row.as_ref().map(AuthToken::from_row))
+    }
+
+    /// Marks every outstanding token of the user used, sets the password hash and ends the
+    /// user's sessions.
+    pub async fn use_auth_tokens(
+        tx: &deadpool_postgres::Transaction<'_>,
+        user_id: Uuid,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
         tx.execute(
             "UPDATE auth_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
             &[&user_id],
@@ -491,8 +449,7 @@ impl Store {
             &[&user_id],
         )
         .await?;
-        tx.commit().await?;
-        Ok(user_id)
+        Ok(())
     }
 
     /// Failed logins of `subject` within the window, and the oldest of them.
@@ -587,37 +544,6 @@ impl Store {
             )
             .await?
             .get(0))
-    }
-
-    /// Revokes a key of the tenant (404 for another tenant's key).
-    pub async fn revoke_api_key(
-        &self,
-        tenant_id: Uuid,
-        key_id: Uuid,
-        by: &str,
-    ) -> Result<ApiKey, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, $3)
-                  WHERE tenant_id = $1 AND id = $2
-              RETURNING id, tenant_id, name, prefix, scopes, tier, created_at, last_used_at, revoked_at, expires_at",
-                &[&tenant_id, &key_id, &by],
-            )
-            .await?
-            .ok_or_else(|| StoreError::not_found(format!("API key {key_id}")))?;
-        Ok(ApiKey {
-            id: row.get("id"),
-            tenant_id: row.get("tenant_id"),
-            name: row.get("name"),
-            prefix: row.get("prefix"),
-            scopes: row.get("scopes"),
-            tier: row.get("tier"),
-            created_at: row.get("created_at"),
-            last_used_at: row.get("last_used_at"),
-            revoked_at: row.get("revoked_at"),
-            expires_at: row.get("expires_at"),
-        })
     }
 }
 

@@ -197,6 +197,28 @@ impl Store {
         Ok(rows.iter().map(key_from_row).collect())
     }
 
+    /// Revokes a key of the tenant (404 for another tenant's key); a revoked key stays revoked
+    /// as it was.
+    pub async fn revoke_api_key(
+        &self,
+        tenant_id: Uuid,
+        key_id: Uuid,
+        by: &str,
+    ) -> Result<ApiKey, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, $3)
+                      WHERE tenant_id = $1 AND id = $2 RETURNING {KEY_COLUMNS}"
+                ),
+                &[&tenant_id, &key_id, &by],
+            )
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("API key {key_id}")))?;
+        Ok(key_from_row(&row))
+    }
+
     /// Records that a key was used. Called at most about once a minute per key.
     pub async fn touch_api_key(&self, key_id: Uuid) -> Result<(), StoreError> {
         let client = self.client().await?;

@@ -79,43 +79,15 @@ const TENANT_COLUMNS: &str =
     "id, slug, name, chart, base_currency, fiscal_year_start_month, created_at";
 
 impl Store {
+    /// Creates a tenant with its chart's accounts, roles and tax codes and its journal head.
     pub async fn create_tenant(&self, new: NewTenant) -> Result<Tenant, StoreError> {
-        let slug_ok = (2..=63).contains(&new.slug.len())
-            && new
-                .slug
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !new.slug.starts_with('-');
-        if !slug_ok {
-            return Err(StoreError::invalid(
-                "invalid_slug",
-                "slug must be 2 to 63 characters of a-z, 0-9 and '-', not starting with '-'",
-                Some("slug"),
-            ));
-        }
-        if new.name.trim().is_empty() || new.name.chars().count() > 200 {
-            return Err(StoreError::invalid(
-                "invalid_name",
-                "name must be 1 to 200 characters",
-                Some("name"),
-            ));
-        }
+        // The application checked the slug, name, month and currency (`app::identity`).
         let chart = chart(&new.chart).ok_or_else(|| {
             StoreError::invalid(
                 "unknown_chart",
                 format!("unknown chart {:?} (skr03 or skr04)", new.chart),
                 Some("chart"),
             )
-        })?;
-        FiscalCalendar::new(new.fiscal_year_start_month).ok_or_else(|| {
-            StoreError::invalid(
-                "invalid_fiscal_year_start_month",
-                "fiscal year start month must be 1 to 12",
-                Some("fiscal_year_start_month"),
-            )
-        })?;
-        Currency::from_code(&new.currency).map_err(|e| {
-            StoreError::invalid("unknown_currency", e.to_string(), Some("currency"))
         })?;
 
         let id = Uuid::now_v7();
@@ -131,7 +103,7 @@ impl Store {
                 &[
                     &id,
                     &new.slug,
-                    &new.name.trim(),
+                    &new.name,
                     &new.chart,
                     &new.currency,
                     &(new.fiscal_year_start_month as i16),

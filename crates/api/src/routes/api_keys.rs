@@ -1,13 +1,13 @@
 //! API key management. Owner session only: an API key can never manage keys.
 
-use crate::auth::{validate_scopes, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 use crate::routes::ErrorBody;
 use crate::AppState;
 use actix_web::{web, HttpResponse};
+use app::identity::{ApiKey, CreatedApiKey, NewApiKey};
 use serde::{Deserialize, Serialize};
-use store::keys::ApiKey;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -77,43 +77,25 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let user_id = p.require_owner_session()?;
     let b = body.0;
-    let name = b.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(
-            ApiError::bad_request("invalid_name", "name must be 1 to 100 characters")
-                .with_field("name", "1 to 100 characters"),
-        );
-    }
-    let scopes = b.scopes.unwrap_or_else(|| vec!["*".into()]);
-    validate_scopes(&scopes)
-        .map_err(|e| ApiError::bad_request("invalid_scope", e.clone()).with_field("scopes", e))?;
-    let tier = b.tier.unwrap_or_else(|| "starter".into());
-    if !state.config.rate_limits.0.contains_key(&tier) {
-        let mut tiers: Vec<&String> = state.config.rate_limits.0.keys().collect();
-        tiers.sort();
-        let msg = format!("tier must be one of {tiers:?}");
-        return Err(ApiError::bad_request("invalid_tier", msg.clone()).with_field("tier", msg));
-    }
-    if b.expires_at.is_some_and(|t| t <= chrono::Utc::now()) {
-        return Err(
-            ApiError::bad_request("invalid_expiry", "expires_at must be in the future")
-                .with_field("expires_at", "must be in the future"),
-        );
-    }
-    let (record, key) = state
-        .store
-        .create_api_key_expiring(
+    let CreatedApiKey {
+        key: record,
+        plaintext,
+    } = state
+        .app
+        .create_api_key(
             p.tenant_id,
-            &name,
-            &scopes,
-            &tier,
-            Some(&format!("user:{user_id}")),
-            b.expires_at,
+            NewApiKey {
+                name: b.name,
+                scopes: b.scopes,
+                tier: b.tier,
+                expires_at: b.expires_at,
+                created_by: Some(format!("user:{user_id}")),
+            },
         )
         .await?;
     Ok(HttpResponse::Created().json(CreatedKey {
         id: record.id,
-        key,
+        key: plaintext,
         prefix: record.prefix,
         name: record.name,
         scopes: record.scopes,
@@ -127,7 +109,7 @@ pub async fn create(
     security(("bearer" = [])))]
 pub async fn list(state: web::Data<AppState>, p: Principal) -> ApiResult<HttpResponse> {
     p.require_owner_session()?;
-    let keys = state.store.list_api_keys(p.tenant_id).await?;
+    let keys = state.app.list_api_keys(p.tenant_id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", keys.len().to_string()))
         .json(keys.into_iter().map(KeyDto::from).collect::<Vec<_>>()))
@@ -147,8 +129,8 @@ pub async fn revoke(
         .parse()
         .map_err(|_| ApiError::not_found(format!("API key {id} not found")))?;
     let key = state
-        .store
-        .revoke_api_key(p.tenant_id, key_id, &p.label())
+        .app
+        .revoke_api_key(p.tenant_id, key_id, &p.actor)
         .await?;
     state.auth_cache.forget_tenant(p.tenant_id);
     Ok(HttpResponse::Ok().json(KeyDto::from(key)))

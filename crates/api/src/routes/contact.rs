@@ -1,11 +1,12 @@
 //! The public contact form: stored for the operator, protected by a honeypot and a rate limit.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::JsonBody;
 use crate::routes::session::{client_address, Ok};
 use crate::routes::ErrorBody;
 use crate::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
+use app::identity::ContactMessage;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -29,44 +30,15 @@ pub async fn contact(
     body: JsonBody<ContactRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
-    // A filled honeypot gets the same answer and nothing is stored.
-    if b.honeypot.as_deref().is_some_and(|h| !h.trim().is_empty()) {
-        return Ok(HttpResponse::Ok().json(Ok { ok: true }));
-    }
-    let name = b.name.trim();
-    let message = b.message.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(
-            ApiError::bad_request("invalid_name", "name must be 1 to 200 characters")
-                .with_field("name", "1 to 200 characters"),
-        );
-    }
-    let email = store::identity::normalize_email(&b.email).ok_or_else(|| {
-        ApiError::bad_request("invalid_email", "email is not a valid address")
-            .with_field("email", "invalid")
-    })?;
-    if message.is_empty() || message.chars().count() > 5000 {
-        return Err(ApiError::bad_request(
-            "invalid_message",
-            "message must be 1 to 5000 characters",
-        )
-        .with_field("message", "1 to 5000 characters"));
-    }
-    let address = client_address(&state, &req);
-    let recent = state
-        .store
-        .recent_contact_messages(&address, chrono::Duration::hours(1))
-        .await?;
-    if recent >= state.config.public_requests_per_address_per_hour {
-        return Err(ApiError::too_many(
-            "rate_limited",
-            "Too many messages from this address; try again later",
-            3600,
-        ));
-    }
     state
-        .store
-        .store_contact_message(name, &email, message, Some(&address))
+        .app
+        .contact(ContactMessage {
+            name: b.name,
+            email: b.email,
+            message: b.message,
+            honeypot: b.honeypot,
+            address: client_address(&state, &req),
+        })
         .await?;
     Ok(HttpResponse::Ok().json(Ok { ok: true }))
 }

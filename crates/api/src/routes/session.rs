@@ -4,18 +4,16 @@ use crate::auth::{Credential, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 use crate::routes::ErrorBody;
-use crate::{passwords, AppState};
+use crate::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Duration;
+use app::identity::{LoggedIn, LoginAttempt, TenantMembership};
+use app::scopes::Role;
 use serde::{Deserialize, Serialize};
-use store::identity::TenantMembership;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Failed logins count within this window (limits in `ApiConfig`).
-pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
-const INVITE_TTL_HOURS: i64 = 7 * 24;
-const RESET_TTL_HOURS: i64 = 1;
+pub use app::identity::THROTTLE_WINDOW_SECS;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -29,7 +27,9 @@ pub struct LoginRequest {
 pub struct TenantDto {
     pub slug: String,
     pub name: String,
-    pub role: String,
+    /// owner, accountant, auditor or viewer
+    #[schema(value_type = String)]
+    pub role: Role,
 }
 
 impl From<TenantMembership> for TenantDto {
@@ -100,22 +100,6 @@ pub fn client_address(state: &AppState, req: &HttpRequest) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-async fn throttled(state: &AppState, subject: &str, max: i64) -> Result<(), ApiError> {
-    let window = Duration::seconds(THROTTLE_WINDOW_SECS);
-    let (count, oldest) = state.store.login_failures(subject, window).await?;
-    if count >= max {
-        let retry = oldest
-            .map(|o| (o + window - chrono::Utc::now()).num_seconds().max(1) as u64)
-            .unwrap_or(THROTTLE_WINDOW_SECS as u64);
-        return Err(ApiError::too_many(
-            "too_many_attempts",
-            "Too many failed logins; wait before trying again",
-            retry,
-        ));
-    }
-    Ok(())
-}
-
 #[utoipa::path(post, path = "/v1/auth/login", tag = "Identity", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody, description = "invalid_credentials"),
@@ -127,37 +111,18 @@ pub async fn login(
     body: JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
-    let email = b.email.trim().to_lowercase();
-    let account = format!("login:account:{email}");
-    let address = format!("login:address:{}", client_address(&state, &req));
-    throttled(&state, &account, state.config.login_failures_per_account).await?;
-    throttled(&state, &address, state.config.login_failures_per_address).await?;
-    let user = state.store.user_by_email(&email).await?;
-    let stored = user
-        .as_ref()
-        .filter(|u| u.is_active)
-        .and_then(|u| u.password_hash.clone());
-    let valid = passwords::verify(b.password, stored).await;
-    // A user without an active membership anywhere has nothing to log in to.
-    let tenants = match &user {
-        Some(u) if valid => state.store.user_tenants(u.id).await?,
-        _ => Vec::new(),
-    };
-    let Some(user) = user.filter(|_| valid && !tenants.is_empty()) else {
-        state
-            .store
-            .record_login_failure(&[account, address])
-            .await?;
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "Email or password is wrong",
-        ));
-    };
-    state.store.clear_login_failures(&account).await?;
-    let (token, expires_at) = state
-        .store
-        .create_session(user.id, state.config.session_ttl)
+    let LoggedIn {
+        token,
+        expires_at,
+        user,
+        tenants,
+    } = state
+        .app
+        .login(LoginAttempt {
+            email: b.email,
+            password: b.password,
+            address: client_address(&state, &req),
+        })
         .await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         token,
@@ -178,7 +143,7 @@ pub async fn login(
 pub async fn logout(state: web::Data<AppState>, p: Principal) -> ApiResult<HttpResponse> {
     match p.credential {
         Credential::Session { session_id, .. } => {
-            state.store.revoke_session(session_id).await?;
+            state.app.logout(session_id).await?;
             Ok(HttpResponse::Ok().json(Ok { ok: true }))
         }
         Credential::ApiKey { .. } => Err(ApiError::bad_request(
@@ -198,8 +163,8 @@ pub async fn me(state: web::Data<AppState>, p: Principal) -> ApiResult<HttpRespo
             "this endpoint describes a logged-in user",
         ));
     };
-    let user = state.store.user_by_id(user_id).await?;
-    let tenants = state.store.user_tenants(user_id).await?;
+    let user = state.app.user(user_id).await?;
+    let tenants = state.app.user_tenants(user_id).await?;
     Ok(HttpResponse::Ok().json(SessionUser {
         id: user.id,
         email: user.email,
@@ -217,57 +182,8 @@ pub async fn forgot_password(
     req: HttpRequest,
     body: JsonBody<ForgotRequest>,
 ) -> ApiResult<HttpResponse> {
-    let address = format!("forgot:address:{}", client_address(&state, &req));
-    let (count, _) = state
-        .store
-        .login_failures(&address, Duration::hours(1))
-        .await?;
-    if count >= state.config.public_requests_per_address_per_hour {
-        return Err(ApiError::too_many(
-            "too_many_attempts",
-            "Too many reset requests; try again later",
-            3600,
-        ));
-    }
-    state.store.record_login_failure(&[address]).await?;
-    // The answer and its timing do not depend on the address: the work happens afterwards.
-    let state = state.into_inner();
-    let email = body.0.email;
-    actix_web::rt::spawn(async move {
-        let result: Result<(), String> = async {
-            let Some(user) = state
-                .store
-                .user_by_email(&email)
-                .await
-                .map_err(|e| e.to_string())?
-            else {
-                return Ok(());
-            };
-            if !user.is_active
-                || state
-                    .store
-                    .user_tenants(user.id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .is_empty()
-            {
-                return Ok(());
-            }
-            let token = state
-                .store
-                .create_auth_token(user.id, "reset", Duration::hours(RESET_TTL_HOURS))
-                .await
-                .map_err(|e| e.to_string())?;
-            state
-                .mailer
-                .send_reset(&user.email, &user.name, &token)
-                .await
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "password reset mail failed");
-        }
-    });
+    let address = client_address(&state, &req);
+    state.app.forgot_password(body.0.email, &address).await?;
     Ok(HttpResponse::Accepted().json(Ok { ok: true }))
 }
 
@@ -279,44 +195,6 @@ pub async fn setup_password(
     body: JsonBody<SetupRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
-    if let Some(problem) = passwords::weakness(&b.password) {
-        return Err(
-            ApiError::bad_request("weak_password", problem.clone()).with_field("password", problem)
-        );
-    }
-    let hash = passwords::hash(b.password).await.map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        ApiError::internal()
-    })?;
-    state
-        .store
-        .consume_auth_token(b.token.trim(), &hash)
-        .await?;
+    state.app.setup_password(&b.token, b.password).await?;
     Ok(HttpResponse::Ok().json(Ok { ok: true }))
-}
-
-/// Sends the invite mail for a member who has no password yet.
-pub async fn send_invite(
-    state: &AppState,
-    user_id: Uuid,
-    email: &str,
-    name: &str,
-    tenant: &str,
-) -> Result<(), ApiError> {
-    let token = state
-        .store
-        .create_auth_token(user_id, "invite", Duration::hours(INVITE_TTL_HOURS))
-        .await?;
-    state
-        .mailer
-        .send_invite(email, name, tenant, &token)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "invite mail failed");
-            ApiError::new(
-                actix_web::http::StatusCode::BAD_GATEWAY,
-                "mail_failed",
-                "The invite mail could not be sent",
-            )
-        })
 }

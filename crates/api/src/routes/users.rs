@@ -3,12 +3,12 @@
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
-use crate::routes::session::send_invite;
 use crate::routes::ErrorBody;
 use crate::AppState;
 use actix_web::{web, HttpResponse};
+use app::identity::{Member, MemberChange, NewMember};
+use app::scopes::Role;
 use serde::{Deserialize, Serialize};
-use store::identity::Member;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -18,7 +18,8 @@ pub struct UserDto {
     pub email: String,
     pub name: String,
     /// owner, accountant, auditor or viewer
-    pub role: String,
+    #[schema(value_type = String)]
+    pub role: Role,
     pub is_active: bool,
     /// False until the invited user has set a password.
     pub has_password: bool,
@@ -74,25 +75,17 @@ pub async fn invite(
     p.require_owner_session()?;
     let b = body.0;
     let member = state
-        .store
-        .invite_user(p.tenant_id, &b.email, &b.name, &b.role)
-        .await?;
-    if !member.has_password {
-        let tenant = state.store.tenant_info(p.tenant_id).await?;
-        let sent = send_invite(
-            &state,
-            member.id,
-            &member.email,
-            &member.name,
-            &tenant.tenant.name,
+        .app
+        .add_member(
+            p.tenant_id,
+            NewMember {
+                email: b.email,
+                name: b.name,
+                role: b.role,
+                password: None,
+            },
         )
-        .await;
-        if let Err(e) = sent {
-            // Nobody can use an invite that never arrived: take it back so a retry can resend.
-            state.store.withdraw_invite(p.tenant_id, member.id).await?;
-            return Err(e);
-        }
-    }
+        .await?;
     Ok(HttpResponse::Created().json(UserDto::from(member)))
 }
 
@@ -101,7 +94,7 @@ pub async fn invite(
     security(("bearer" = [])))]
 pub async fn list(state: web::Data<AppState>, p: Principal) -> ApiResult<HttpResponse> {
     p.require_owner_session()?;
-    let members = state.store.list_members(p.tenant_id).await?;
+    let members = state.app.list_members(p.tenant_id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", members.len().to_string()))
         .json(members.into_iter().map(UserDto::from).collect::<Vec<_>>()))
@@ -121,14 +114,13 @@ pub async fn update(
 ) -> ApiResult<HttpResponse> {
     p.require_owner_session()?;
     let b = body.0;
+    let change = MemberChange {
+        role: b.role,
+        name: b.name,
+    };
     let member = state
-        .store
-        .update_member(
-            p.tenant_id,
-            parse_id(&id)?,
-            b.role.as_deref(),
-            b.name.as_deref(),
-        )
+        .app
+        .update_member(p.tenant_id, parse_id(&id)?, change)
         .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(member)))
 }
@@ -145,7 +137,7 @@ pub async fn deactivate(
 ) -> ApiResult<HttpResponse> {
     p.require_owner_session()?;
     let member = state
-        .store
+        .app
         .deactivate_member(p.tenant_id, parse_id(&id)?)
         .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(member)))

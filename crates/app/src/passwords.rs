@@ -54,14 +54,16 @@ pub fn verify_blocking(password: &str, stored: Option<&str>) -> bool {
     ok && real
 }
 
+/// `hash_blocking` on the blocking thread pool.
 pub async fn hash(password: String) -> Result<String, String> {
-    actix_web::web::block(move || hash_blocking(&password))
+    tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await
         .map_err(|e| e.to_string())?
 }
 
+/// `verify_blocking` on the blocking thread pool.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
-    actix_web::web::block(move || verify_blocking(&password, stored.as_deref()))
+    tokio::task::spawn_blocking(move || verify_blocking(&password, stored.as_deref()))
         .await
         .unwrap_or(false)
 }
@@ -69,6 +71,32 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_is_salted_and_a_malformed_one_never_verifies() {
+        let a = hash_blocking("correct horse battery staple").unwrap();
+        let b = hash_blocking("correct horse battery staple").unwrap();
+        assert_ne!(a, b);
+        assert!(!verify_blocking(
+            "correct horse battery staple",
+            Some("not a phc string")
+        ));
+    }
+
+    #[test]
+    fn the_policy_counts_characters_not_bytes() {
+        assert!(weakness(&"ä".repeat(11)).is_some());
+        assert!(weakness("äöüäöüäöüäöü").is_none());
+        assert!(weakness(&"ab".repeat(128)).is_none());
+        assert!(weakness(&"ab".repeat(129)).is_some());
+    }
+
+    #[tokio::test]
+    async fn the_async_forms_agree_with_the_blocking_ones() {
+        let h = hash("a long enough passphrase".into()).await.unwrap();
+        assert!(verify("a long enough passphrase".into(), Some(h.clone())).await);
+        assert!(!verify("another long passphrase".into(), Some(h)).await);
+    }
 
     #[test]
     fn hashes_and_verifies() {

@@ -102,3 +102,28 @@ impl Mailer {
         self.send(to, "Reset your kontor password", body).await
     }
 }
+
+/// The mailer of an `App`, made on first use: a command that sends no mail never touches the
+/// mail configuration (the SMTP URL, the mail folder).
+pub(crate) struct LazyMailer {
+    config: MailConfig,
+    mailer: std::sync::OnceLock<Mailer>,
+}
+
+impl LazyMailer {
+    pub(crate) fn new(config: MailConfig) -> LazyMailer {
+        LazyMailer {
+            config,
+            mailer: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The mailer; fails when the mail configuration is unusable (bad sender, unwritable folder).
+    pub(crate) fn get(&self) -> Result<&Mailer, String> {
+        if let Some(m) = self.mailer.get() {
+            return Ok(m);
+        }
+        let made = Mailer::new(&self.config)?;
+        Ok(self.mailer.get_or_init(|| made))
+    }
+}
