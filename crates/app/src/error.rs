@@ -1,6 +1,6 @@
 use journal::{BookingError, Rule, RuleKind};
 use periods::PeriodError;
-use receivables::{InvoiceError, PartnerError};
+use receivables::{InvoiceError, PartnerError, PartnerNumberError};
 use store::StoreError;
 
 /// What a use case can fail with. Domain rules keep their own typed errors; everything the
@@ -13,6 +13,8 @@ pub enum AppError {
     Period(#[from] PeriodError),
     #[error(transparent)]
     Partner(#[from] PartnerError),
+    #[error(transparent)]
+    PartnerNumber(#[from] PartnerNumberError),
     #[error(transparent)]
     Invoice(#[from] InvoiceError),
     #[error("{what} not found")]
@@ -61,6 +63,7 @@ impl AppError {
             AppError::Booking(e) => Some(e),
             AppError::Period(e) => Some(e),
             AppError::Partner(e) => Some(e),
+            AppError::PartnerNumber(e) => Some(e),
             AppError::Invoice(e) => Some(e),
             _ => None,
         }
