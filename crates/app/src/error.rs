@@ -42,7 +42,11 @@ impl AppError {
         AppError::NotFound { what: what.into() }
     }
 
-    pub fn invalid(code: &'static str, message: impl Into<String>, field: Option<&str>) -> AppError {
+    pub fn invalid(
+        code: &'static str,
+        message: impl Into<String>,
+        field: Option<&str>,
+    ) -> AppError {
         AppError::Invalid {
             code,
             message: message.into(),

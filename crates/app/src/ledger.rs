@@ -1,8 +1,8 @@
 //! Tenants, accounts, tax codes, documents and journal reads.
 
 use crate::{App, AppResult};
-pub use store::tenants::{Tenant, TenantInfo};
 use std::sync::Arc;
+pub use store::tenants::{Tenant, TenantInfo};
 use uuid::Uuid;
 
 impl App {

@@ -8,8 +8,8 @@
 
 use crate::{App, AppError, AppResult};
 use receivables::{
-    check_default_account, lowest_free_number, next_partner_number, validate_partner,
-    NextNumber, NumberRange, PartnerInput, PartnerKind, ValidPartner,
+    check_default_account, lowest_free_number, next_partner_number, validate_partner, NextNumber,
+    NumberRange, PartnerInput, PartnerKind, ValidPartner,
 };
 use store::idempotency::{store_in_tx, Idempotent};
 use store::partners::{self as db, NewPartner};
@@ -55,7 +55,10 @@ impl App {
         idempotency: Option<Idempotent<Partner>>,
     ) -> AppResult<Partner> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(store::StoreError::from)?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
         let partner = self
             .create_partner_in_tx(&tx, tenant_id, kind, input)
             .await?;
@@ -114,7 +117,10 @@ impl App {
         is_active: Option<bool>,
     ) -> AppResult<Partner> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(store::StoreError::from)?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
         let partner = self
             .update_partner_in_tx(&tx, tenant_id, kind, id, input, is_active)
             .await?;
@@ -147,7 +153,10 @@ impl App {
         id: Uuid,
     ) -> AppResult<Partner> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(store::StoreError::from)?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
         let partner = self
             .deactivate_partner_in_tx(&tx, tenant_id, kind, id)
             .await?;

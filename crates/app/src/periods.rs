@@ -11,8 +11,8 @@ use crate::{App, AppError, AppResult};
 use journal::chain::{closing_hash, ZERO_HASH};
 use journal::{Actor, PeriodId};
 use periods::{
-    check_four_eyes, check_is_pending_request, check_lock_order, check_request_pending,
-    transition, PeriodAction, PeriodStatus, RequestStatus,
+    check_four_eyes, check_is_pending_request, check_lock_order, check_request_pending, transition,
+    PeriodAction, PeriodStatus, RequestStatus,
 };
 pub use periods::{PeriodStatus as Status, RequestStatus as LockRequestStatus};
 use store::periods::{self as db, principal_label, NewClosing, PeriodState, StateChange};
@@ -68,7 +68,10 @@ impl App {
         actor: &Actor,
     ) -> AppResult<PeriodView> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(store::StoreError::from)?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
         let view = self
             .soft_lock_period_in_tx(&tx, tenant_id, period, actor)
             .await?;
@@ -95,8 +98,13 @@ impl App {
         actor: &Actor,
     ) -> AppResult<PeriodView> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(store::StoreError::from)?;
-        let view = self.reopen_period_in_tx(&tx, tenant_id, period, actor).await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
+        let view = self
+            .reopen_period_in_tx(&tx, tenant_id, period, actor)
+            .await?;
         tx.commit().await.map_err(store::StoreError::from)?;
         Ok(view)
     }
@@ -161,7 +169,10 @@ impl App {
         actor: &Actor,
     ) -> AppResult<LockRequest> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(store::StoreError::from)?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
         let request = self
             .request_period_lock_in_tx(&tx, tenant_id, period, actor)
             .await?;
@@ -224,7 +235,10 @@ impl App {
         actor: &Actor,
     ) -> AppResult<Closing> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(store::StoreError::from)?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
         let closing = self
             .approve_period_lock_in_tx(&tx, tenant_id, period, request_id, actor)
             .await?;
@@ -291,8 +305,15 @@ impl App {
             at: now,
         };
         db::write_state(tx, &change).await?;
-        db::decide_request(tx, tenant_id, request_id, RequestStatus::Approved, &label, now)
-            .await?;
+        db::decide_request(
+            tx,
+            tenant_id,
+            request_id,
+            RequestStatus::Approved,
+            &label,
+            now,
+        )
+        .await?;
         Ok(Closing {
             view: PeriodView::new(calendar, period, new),
             request_id,
@@ -309,7 +330,10 @@ impl App {
         actor: &Actor,
     ) -> AppResult<LockRequest> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(store::StoreError::from)?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
         let request = self
             .cancel_period_lock_in_tx(&tx, tenant_id, period, request_id, actor)
             .await?;
@@ -360,8 +384,15 @@ impl App {
             at: now,
         };
         db::write_state(tx, &change).await?;
-        db::decide_request(tx, tenant_id, request_id, RequestStatus::Cancelled, &label, now)
-            .await?;
+        db::decide_request(
+            tx,
+            tenant_id,
+            request_id,
+            RequestStatus::Cancelled,
+            &label,
+            now,
+        )
+        .await?;
         request.status = RequestStatus::Cancelled;
         Ok(request)
     }

@@ -77,8 +77,7 @@ async fn ledger(store: &Store) -> (uuid::Uuid, String) {
         .request_period_lock(tenant.id, jan, &Actor::system("requester"))
         .await
         .unwrap();
-    app
-        .approve_period_lock(tenant.id, jan, request.id, &Actor::system("approver"))
+    app.approve_period_lock(tenant.id, jan, request.id, &Actor::system("approver"))
         .await
         .unwrap();
     (tenant.id, slug)

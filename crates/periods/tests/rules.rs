@@ -3,9 +3,8 @@
 
 use journal::PeriodId;
 use periods::{
-    check_four_eyes, check_is_pending_request, check_lock_order, check_request_pending,
-    transition, PeriodAction as A, PeriodError, PeriodStatus as S, RequestStatus, ACTIONS,
-    STATUSES,
+    check_four_eyes, check_is_pending_request, check_lock_order, check_request_pending, transition,
+    PeriodAction as A, PeriodError, PeriodStatus as S, RequestStatus, ACTIONS, STATUSES,
 };
 use uuid::Uuid;
 
@@ -36,9 +35,24 @@ fn every_status_under_every_action() {
     // given the status (row) when the action (column) then …
     let table: [(S, [Then; 5]); 4] = [
         //                  soft_lock         reopen    request_lock          approve          cancel
-        (S::Open, [To(S::SoftLocked), INVALID, To(S::LockRequested), INVALID, INVALID]),
-        (S::SoftLocked, [INVALID, To(S::Open), To(S::LockRequested), INVALID, INVALID]),
-        (S::LockRequested, [INVALID, INVALID, INVALID, To(S::Locked), To(S::SoftLocked)]),
+        (
+            S::Open,
+            [
+                To(S::SoftLocked),
+                INVALID,
+                To(S::LockRequested),
+                INVALID,
+                INVALID,
+            ],
+        ),
+        (
+            S::SoftLocked,
+            [INVALID, To(S::Open), To(S::LockRequested), INVALID, INVALID],
+        ),
+        (
+            S::LockRequested,
+            [INVALID, INVALID, INVALID, To(S::Locked), To(S::SoftLocked)],
+        ),
         (S::Locked, [FINAL, FINAL, FINAL, FINAL, FINAL]),
     ];
     assert_eq!(table.map(|(s, _)| s), STATUSES, "every status has a row");
@@ -53,7 +67,13 @@ fn every_status_under_every_action() {
 fn the_action_columns_are_every_action_in_order() {
     assert_eq!(
         ACTIONS,
-        [A::SoftLock, A::Reopen, A::RequestLock, A::Approve, A::Cancel]
+        [
+            A::SoftLock,
+            A::Reopen,
+            A::RequestLock,
+            A::Approve,
+            A::Cancel
+        ]
     );
     for a in ACTIONS {
         assert_eq!(A::parse(a.as_str()), Some(a));
@@ -104,8 +124,16 @@ fn before_request_matters_only_to_cancel() {
 fn a_locked_period_is_final_whatever_was_before() {
     for action in ACTIONS {
         let e = transition(p("2026-13"), S::Locked, action, Some(S::Open)).unwrap_err();
-        assert_eq!(e, PeriodError::Final { period: p("2026-13") });
-        assert_eq!(e.to_string(), "Period 2026-13 is locked; a locked period is final");
+        assert_eq!(
+            e,
+            PeriodError::Final {
+                period: p("2026-13")
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "Period 2026-13 is locked; a locked period is final"
+        );
     }
 }
 
@@ -133,17 +161,67 @@ fn lock_order_within_the_fiscal_year() {
         then_earlier: Option<(&'static str, S)>,
     }
     let cases = [
-        Case { given_locked_through: 0, given_other: S::Open, period: "2026-01", then_earlier: None },
-        Case { given_locked_through: 0, given_other: S::Open, period: "2026-02", then_earlier: Some(("2026-01", S::Open)) },
-        Case { given_locked_through: 1, given_other: S::Open, period: "2026-03", then_earlier: Some(("2026-02", S::Open)) },
-        Case { given_locked_through: 1, given_other: S::SoftLocked, period: "2026-03", then_earlier: Some(("2026-02", S::SoftLocked)) },
-        Case { given_locked_through: 1, given_other: S::LockRequested, period: "2026-03", then_earlier: Some(("2026-02", S::LockRequested)) },
-        Case { given_locked_through: 2, given_other: S::Open, period: "2026-03", then_earlier: None },
-        Case { given_locked_through: 11, given_other: S::SoftLocked, period: "2026-12", then_earlier: None },
-        Case { given_locked_through: 11, given_other: S::SoftLocked, period: "2026-13", then_earlier: Some(("2026-12", S::SoftLocked)) },
-        Case { given_locked_through: 12, given_other: S::Open, period: "2026-13", then_earlier: None },
+        Case {
+            given_locked_through: 0,
+            given_other: S::Open,
+            period: "2026-01",
+            then_earlier: None,
+        },
+        Case {
+            given_locked_through: 0,
+            given_other: S::Open,
+            period: "2026-02",
+            then_earlier: Some(("2026-01", S::Open)),
+        },
+        Case {
+            given_locked_through: 1,
+            given_other: S::Open,
+            period: "2026-03",
+            then_earlier: Some(("2026-02", S::Open)),
+        },
+        Case {
+            given_locked_through: 1,
+            given_other: S::SoftLocked,
+            period: "2026-03",
+            then_earlier: Some(("2026-02", S::SoftLocked)),
+        },
+        Case {
+            given_locked_through: 1,
+            given_other: S::LockRequested,
+            period: "2026-03",
+            then_earlier: Some(("2026-02", S::LockRequested)),
+        },
+        Case {
+            given_locked_through: 2,
+            given_other: S::Open,
+            period: "2026-03",
+            then_earlier: None,
+        },
+        Case {
+            given_locked_through: 11,
+            given_other: S::SoftLocked,
+            period: "2026-12",
+            then_earlier: None,
+        },
+        Case {
+            given_locked_through: 11,
+            given_other: S::SoftLocked,
+            period: "2026-13",
+            then_earlier: Some(("2026-12", S::SoftLocked)),
+        },
+        Case {
+            given_locked_through: 12,
+            given_other: S::Open,
+            period: "2026-13",
+            then_earlier: None,
+        },
         // later periods do not matter
-        Case { given_locked_through: 0, given_other: S::Locked, period: "2026-01", then_earlier: None },
+        Case {
+            given_locked_through: 0,
+            given_other: S::Locked,
+            period: "2026-01",
+            then_earlier: None,
+        },
     ];
     for c in cases {
         let status_of = |q: PeriodId| {
@@ -163,7 +241,11 @@ fn lock_order_within_the_fiscal_year() {
                 assert_eq!(e.code(), "out_of_order");
                 assert_eq!(
                     e,
-                    PeriodError::OutOfOrder { period, earlier: p(earlier), status },
+                    PeriodError::OutOfOrder {
+                        period,
+                        earlier: p(earlier),
+                        status
+                    },
                     "{}",
                     c.period
                 );
@@ -199,7 +281,11 @@ fn four_eyes() {
     ];
     for (requested_by, approver, then) in cases {
         let got = check_four_eyes(march, requested_by, approver).err();
-        assert_eq!(got.as_ref().map(PeriodError::code), then, "{requested_by} / {approver}");
+        assert_eq!(
+            got.as_ref().map(PeriodError::code),
+            then,
+            "{requested_by} / {approver}"
+        );
     }
 }
 
@@ -223,7 +309,11 @@ fn only_the_pending_request_is_decided() {
             .to_string(),
         format!("lock request {id} is already approved")
     );
-    let pending_cases = [(Some(id), None), (Some(other), Some("request_not_pending")), (None, Some("request_not_pending"))];
+    let pending_cases = [
+        (Some(id), None),
+        (Some(other), Some("request_not_pending")),
+        (None, Some("request_not_pending")),
+    ];
     for (pending, then) in pending_cases {
         let got = check_is_pending_request(id, pending).err();
         assert_eq!(got.as_ref().map(PeriodError::code), then, "{pending:?}");
@@ -238,22 +328,39 @@ fn every_error_code_is_a_conflict() {
     let errors = [
         (PeriodError::Final { period: march }, "period_final"),
         (
-            PeriodError::InvalidTransition { period: march, from: S::Open, action: "reopen" },
+            PeriodError::InvalidTransition {
+                period: march,
+                from: S::Open,
+                action: "reopen",
+            },
             "invalid_transition",
         ),
         (
-            PeriodError::OutOfOrder { period: march, earlier: p("2026-01"), status: S::Open },
+            PeriodError::OutOfOrder {
+                period: march,
+                earlier: p("2026-01"),
+                status: S::Open,
+            },
             "out_of_order",
         ),
         (
-            PeriodError::FourEyes { period: march, requested_by: "api_key:a".into() },
+            PeriodError::FourEyes {
+                period: march,
+                requested_by: "api_key:a".into(),
+            },
             "four_eyes",
         ),
         (
-            PeriodError::RequestDecided { request_id: id, status: RequestStatus::Cancelled },
+            PeriodError::RequestDecided {
+                request_id: id,
+                status: RequestStatus::Cancelled,
+            },
             "request_not_pending",
         ),
-        (PeriodError::NotThePendingRequest { request_id: id }, "request_not_pending"),
+        (
+            PeriodError::NotThePendingRequest { request_id: id },
+            "request_not_pending",
+        ),
     ];
     for (e, code) in errors {
         assert_eq!(Rule::code(&e), code);

@@ -112,14 +112,27 @@ fn an_exhausted_range_is_a_conflict() {
     assert_eq!(Rule::code(&e), "account_range_exhausted");
     assert_eq!(e.kind(), RuleKind::Conflict);
     assert_eq!(e.field(), None);
-    assert_eq!(e.to_string(), "every account number from 70000 to 99999 is taken");
+    assert_eq!(
+        e.to_string(),
+        "every account number from 70000 to 99999 is taken"
+    );
 }
 
 #[test]
 fn personal_accounts_by_kind() {
     let cases = [
-        (PartnerKind::Customer, "receivables", "debtor_range", ("asset", "debtors")),
-        (PartnerKind::Vendor, "payables", "creditor_range", ("liability", "creditors")),
+        (
+            PartnerKind::Customer,
+            "receivables",
+            "debtor_range",
+            ("asset", "debtors"),
+        ),
+        (
+            PartnerKind::Vendor,
+            "payables",
+            "creditor_range",
+            ("liability", "creditors"),
+        ),
     ];
     for (kind, collective, range_role, account) in cases {
         assert_eq!(kind.collective_role(), collective);
@@ -146,21 +159,141 @@ fn every_validation_code_with_its_field() {
     };
     // given the input, when validated, then the code and the field
     let cases: Vec<(&str, PartnerInput, &str, &str)> = vec![
-        ("empty name", PartnerInput { name: "  ".into(), ..valid() }, "invalid_name", "name"),
-        ("long name", PartnerInput { name: "x".repeat(201), ..valid() }, "invalid_name", "name"),
-        ("long tax id", PartnerInput { tax_id: long(31), ..valid() }, "too_long", "tax_id"),
-        ("tax id chars", PartnerInput { tax_id: Some("12#3".into()), ..valid() }, "invalid_tax_id", "tax_id"),
-        ("vat id", PartnerInput { vat_id: Some("DE12345".into()), ..valid() }, "invalid_vat_id", "vat_id"),
-        ("iban check digits", PartnerInput { iban: Some("DE00370400440532013000".into()), ..valid() }, "invalid_iban", "iban"),
-        ("bic", PartnerInput { bic: Some("COBA".into()), ..valid() }, "invalid_bic", "bic"),
-        ("street", address(Address { street: long(201), ..Default::default() }), "too_long", "address.street"),
-        ("addition", address(Address { addition: long(201), ..Default::default() }), "too_long", "address.addition"),
-        ("postal code", address(Address { postal_code: long(21), ..Default::default() }), "too_long", "address.postal_code"),
-        ("city", address(Address { city: long(201), ..Default::default() }), "too_long", "address.city"),
-        ("country", address(Address { country: Some("DEU".into()), ..Default::default() }), "invalid_country", "address.country"),
-        ("country digits", address(Address { country: Some("D1".into()), ..Default::default() }), "invalid_country", "address.country"),
-        ("default account", PartnerInput { default_account: Some("84".into()), ..valid() }, "unknown_account", "default_account"),
-        ("notes", PartnerInput { notes: long(2001), ..valid() }, "too_long", "notes"),
+        (
+            "empty name",
+            PartnerInput {
+                name: "  ".into(),
+                ..valid()
+            },
+            "invalid_name",
+            "name",
+        ),
+        (
+            "long name",
+            PartnerInput {
+                name: "x".repeat(201),
+                ..valid()
+            },
+            "invalid_name",
+            "name",
+        ),
+        (
+            "long tax id",
+            PartnerInput {
+                tax_id: long(31),
+                ..valid()
+            },
+            "too_long",
+            "tax_id",
+        ),
+        (
+            "tax id chars",
+            PartnerInput {
+                tax_id: Some("12#3".into()),
+                ..valid()
+            },
+            "invalid_tax_id",
+            "tax_id",
+        ),
+        (
+            "vat id",
+            PartnerInput {
+                vat_id: Some("DE12345".into()),
+                ..valid()
+            },
+            "invalid_vat_id",
+            "vat_id",
+        ),
+        (
+            "iban check digits",
+            PartnerInput {
+                iban: Some("DE00370400440532013000".into()),
+                ..valid()
+            },
+            "invalid_iban",
+            "iban",
+        ),
+        (
+            "bic",
+            PartnerInput {
+                bic: Some("COBA".into()),
+                ..valid()
+            },
+            "invalid_bic",
+            "bic",
+        ),
+        (
+            "street",
+            address(Address {
+                street: long(201),
+                ..Default::default()
+            }),
+            "too_long",
+            "address.street",
+        ),
+        (
+            "addition",
+            address(Address {
+                addition: long(201),
+                ..Default::default()
+            }),
+            "too_long",
+            "address.addition",
+        ),
+        (
+            "postal code",
+            address(Address {
+                postal_code: long(21),
+                ..Default::default()
+            }),
+            "too_long",
+            "address.postal_code",
+        ),
+        (
+            "city",
+            address(Address {
+                city: long(201),
+                ..Default::default()
+            }),
+            "too_long",
+            "address.city",
+        ),
+        (
+            "country",
+            address(Address {
+                country: Some("DEU".into()),
+                ..Default::default()
+            }),
+            "invalid_country",
+            "address.country",
+        ),
+        (
+            "country digits",
+            address(Address {
+                country: Some("D1".into()),
+                ..Default::default()
+            }),
+            "invalid_country",
+            "address.country",
+        ),
+        (
+            "default account",
+            PartnerInput {
+                default_account: Some("84".into()),
+                ..valid()
+            },
+            "unknown_account",
+            "default_account",
+        ),
+        (
+            "notes",
+            PartnerInput {
+                notes: long(2001),
+                ..valid()
+            },
+            "too_long",
+            "notes",
+        ),
     ];
     for (case, input, code, field) in cases {
         let e = validate_partner(input).unwrap_err();
@@ -189,7 +322,10 @@ fn limits_are_inclusive() {
 fn the_default_account_must_exist_and_be_active() {
     let cases: [(Option<bool>, Result<(), &str>); 3] = [
         (Some(true), Ok(())),
-        (Some(false), Err("default_account: account 8400 is inactive")),
+        (
+            Some(false),
+            Err("default_account: account 8400 is inactive"),
+        ),
         (None, Err("default_account: account 8400 does not exist")),
     ];
     for (active, then) in cases {
@@ -200,10 +336,14 @@ fn the_default_account_must_exist_and_be_active() {
             "{active:?}"
         );
         if let Err(e) = got {
-            assert_eq!((e.code(), e.field()), ("unknown_account", "default_account"));
+            assert_eq!(
+                (e.code(), e.field()),
+                ("unknown_account", "default_account")
+            );
             assert!(matches!(
                 e,
-                PartnerError::UnknownDefaultAccount { .. } | PartnerError::InactiveDefaultAccount { .. }
+                PartnerError::UnknownDefaultAccount { .. }
+                    | PartnerError::InactiveDefaultAccount { .. }
             ));
         }
     }

@@ -218,7 +218,9 @@ pub async fn load_state(
 ) -> Result<PeriodState, StoreError> {
     let row = tx
         .query_opt(
-            &format!("SELECT {STATE_COLUMNS} FROM period_states WHERE tenant_id = $1 AND period = $2"),
+            &format!(
+                "SELECT {STATE_COLUMNS} FROM period_states WHERE tenant_id = $1 AND period = $2"
+            ),
             &[&tenant_id, &period.to_string()],
         )
         .await?;
@@ -236,12 +238,19 @@ pub async fn load_year_statuses(
 ) -> Result<HashMap<PeriodId, PeriodStatus>, StoreError> {
     let rows = tx
         .query(
-            &format!("SELECT {STATE_COLUMNS} FROM period_states WHERE tenant_id = $1 AND period LIKE $2"),
+            &format!(
+                "SELECT {STATE_COLUMNS} FROM period_states WHERE tenant_id = $1 AND period LIKE $2"
+            ),
             &[&tenant_id, &format!("{fiscal_year:04}-%")],
         )
         .await?;
     rows.iter()
-        .map(|r| Ok((period_id(r.get("period"))?, PeriodState::from_row(r)?.status)))
+        .map(|r| {
+            Ok((
+                period_id(r.get("period"))?,
+                PeriodState::from_row(r)?.status,
+            ))
+        })
         .collect()
 }
 
@@ -302,9 +311,10 @@ pub async fn write_state(tx: &Transaction<'_>, change: &StateChange<'_>) -> Resu
 
 /// `kontor_locked_period_is_final()` refused a change of a locked period's row.
 fn translate(e: tokio_postgres::Error, period: PeriodId) -> StoreError {
-    let final_period = e
-        .as_db_error()
-        .is_some_and(|d| d.code() == &tokio_postgres::error::SqlState::RAISE_EXCEPTION && d.message().contains("is final"));
+    let final_period = e.as_db_error().is_some_and(|d| {
+        d.code() == &tokio_postgres::error::SqlState::RAISE_EXCEPTION
+            && d.message().contains("is final")
+    });
     if final_period {
         StoreError::from(PeriodError::Final { period })
     } else {
@@ -320,7 +330,14 @@ pub async fn insert_lock_request(
     tx.execute(
         "INSERT INTO period_lock_requests (tenant_id, id, period, status, requested_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&tenant_id, &r.id, &r.period.to_string(), &r.status.as_str(), &r.requested_by, &r.created_at],
+        &[
+            &tenant_id,
+            &r.id,
+            &r.period.to_string(),
+            &r.status.as_str(),
+            &r.requested_by,
+            &r.created_at,
+        ],
     )
     .await
     .map_err(|e| {

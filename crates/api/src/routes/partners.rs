@@ -7,10 +7,10 @@ use crate::extract::{stored_answer, IdempotencyKeyOf, JsonBody, Params};
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use receivables::{Address, PartnerInput, PartnerKind};
-use serde::{Deserialize, Serialize};
 use app::partners::{Partner, PartnerFilter};
 use app::StoredResponse;
+use receivables::{Address, PartnerInput, PartnerKind};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -218,10 +218,7 @@ async fn list(
         limit: q.limit(),
         offset: q.offset(),
     };
-    let (partners, total) = state
-        .app
-        .list_partners(p.tenant_id, kind, &filter)
-        .await?;
+    let (partners, total) = state.app.list_partners(p.tenant_id, kind, &filter).await?;
     let base = base_currency(&state, &p).await?;
     let body: Vec<PartnerDto> = partners
         .into_iter()
@@ -241,8 +238,7 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     p.require(&scope(kind, "write"))?;
     let base = base_currency(&state, &p).await?;
-    let render =
-        move |x: &Partner| StoredResponse::json(201, &PartnerDto::new(x.clone(), &base));
+    let render = move |x: &Partner| StoredResponse::json(201, &PartnerDto::new(x.clone(), &base));
     let answer = key.with(render.clone());
     let partner = state
         .app

@@ -4,9 +4,9 @@ use crate::extract::Params;
 use crate::routes::ErrorBody;
 use crate::AppState;
 use actix_web::{web, HttpResponse};
+use app::periods::PeriodView;
 use journal::PeriodId;
 use serde::Serialize;
-use app::periods::PeriodView;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
