@@ -9,12 +9,12 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
-use app::{IdempotencyKey, Lookup, StoredResponse};
 use futures_util::future::LocalBoxFuture;
 use std::collections::HashMap;
 use std::future::{ready, Ready};
 use std::rc::Rc;
 use std::time::Duration;
+use app::{IdempotencyKey, Lookup, StoredResponse};
 
 /// Requests per window for each API-key tier; a tier not listed (e.g. `unlimited`) has no limit.
 #[derive(Debug, Clone)]
@@ -222,9 +222,7 @@ const PENDING_WAIT: Duration = Duration::from_secs(15);
 /// Keys being served in this process: a concurrent duplicate waits on its key's mutex.
 /// (Across replicas, the key's primary key in `idempotency_keys` does the same.)
 #[derive(Default)]
-pub struct KeyLocks(
-    std::sync::Mutex<HashMap<(uuid::Uuid, String), std::sync::Weak<tokio::sync::Mutex<()>>>>,
-);
+pub struct KeyLocks(std::sync::Mutex<HashMap<(uuid::Uuid, String), std::sync::Weak<tokio::sync::Mutex<()>>>>);
 
 impl KeyLocks {
     /// Holds `key` until the guard is dropped; `None` when another request kept it for `wait`.
@@ -356,10 +354,7 @@ where
     // A server error is not an answer to keep: the retry runs again. An answer the use case
     // stored with what it created is kept already.
     if res.status().is_server_error()
-        || res
-            .response()
-            .extensions()
-            .contains::<StoredInTransaction>()
+        || res.response().extensions().contains::<StoredInTransaction>()
     {
         return Ok(res.map_into_boxed_body());
     }

@@ -1,8 +1,8 @@
 //! Tenants, accounts, tax codes, documents and journal reads.
 
 use crate::{App, AppResult};
-use std::sync::Arc;
 pub use store::tenants::{Tenant, TenantInfo};
+use std::sync::Arc;
 use uuid::Uuid;
 
 impl App {
