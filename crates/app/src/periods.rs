@@ -15,6 +15,7 @@ use periods::{
     PeriodAction, PeriodStatus, RequestStatus,
 };
 pub use periods::{PeriodStatus as Status, RequestStatus as LockRequestStatus};
+pub use store::journal::StoredEvent;
 use store::periods::{self as db, principal_label, NewClosing, PeriodState, StateChange};
 pub use store::periods::{ClosingRecord, LockRequest, PeriodView};
 use store::Transaction;
@@ -58,6 +59,16 @@ impl App {
     /// The closings of a tenant in lock order (what `kontor verify` checks).
     pub async fn closings(&self, tenant_id: Uuid) -> AppResult<Vec<ClosingRecord>> {
         Ok(self.store().closings(tenant_id).await?)
+    }
+
+    /// `GET /v1/audit/events`: the chain the closings cover, from `from_seq` on, in seq order.
+    pub async fn audit_events(
+        &self,
+        tenant_id: Uuid,
+        from_seq: i64,
+        limit: i64,
+    ) -> AppResult<Vec<StoredEvent>> {
+        Ok(self.store().events(tenant_id, from_seq, limit).await?)
     }
 
     /// open → soft_locked: bookings are refused, the period can still be reopened.

@@ -361,6 +361,18 @@ pub fn check_default_account(number: &str, is_active: Option<bool>) -> Result<()
     }
 }
 
+impl journal::Rule for PartnerError {
+    fn code(&self) -> &'static str {
+        PartnerError::code(self)
+    }
+    fn kind(&self) -> journal::RuleKind {
+        journal::RuleKind::Invalid
+    }
+    fn field(&self) -> Option<String> {
+        Some(PartnerError::field(self).to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,17 +495,5 @@ mod tests {
         })
         .unwrap();
         assert_eq!(p.address, None);
-    }
-}
-
-impl journal::Rule for PartnerError {
-    fn code(&self) -> &'static str {
-        PartnerError::code(self)
-    }
-    fn kind(&self) -> journal::RuleKind {
-        journal::RuleKind::Invalid
-    }
-    fn field(&self) -> Option<String> {
-        Some(PartnerError::field(self).to_string())
     }
 }

@@ -27,7 +27,7 @@ pub async fn events(
         .int("limit")
         .filter(|l| (1..=MAX_EVENTS).contains(l))
         .unwrap_or(1000);
-    let events = state.store.events(p.tenant_id, from, limit).await?;
+    let events = state.app.audit_events(p.tenant_id, from, limit).await?;
     let next = events.last().map(|e| e.seq + 1).unwrap_or(from);
     let mut body = Vec::with_capacity(events.len() * 700);
     for e in events {
