@@ -8,6 +8,7 @@
 //! batch writes into the period while its state changes.
 
 use crate::{App, AppError, AppResult};
+use chrono::{DateTime, SubsecRound, Utc};
 use journal::chain::{closing_hash, ZERO_HASH};
 use journal::{Actor, PeriodId};
 use periods::{
@@ -141,7 +142,7 @@ impl App {
     ) -> AppResult<PeriodView> {
         let calendar = self.tenant_info(tenant_id).await?.calendar;
         let label = principal_label(actor);
-        let now = self.now();
+        let now = now_micros(self.now());
         db::lock_head(tx, tenant_id).await?;
         let state = db::load_state(tx, tenant_id, period).await?;
         let to = transition(period, state.status, action, None)?;
@@ -164,6 +165,7 @@ impl App {
             action,
             from: state.status,
             to: &new,
+            request_id: None,
             actor: &label,
             at: now,
         };
@@ -199,7 +201,7 @@ impl App {
         actor: &Actor,
     ) -> AppResult<LockRequest> {
         let label = principal_label(actor);
-        let now = self.now();
+        let now = now_micros(self.now());
         db::lock_head(tx, tenant_id).await?;
         let state = db::load_state(tx, tenant_id, period).await?;
         let to = transition(period, state.status, PeriodAction::RequestLock, None)?;
@@ -229,6 +231,7 @@ impl App {
             action,
             from: state.status,
             to: &new,
+            request_id: Some(request.id),
             actor: &label,
             at: now,
         };
@@ -267,7 +270,7 @@ impl App {
     ) -> AppResult<Closing> {
         let calendar = self.tenant_info(tenant_id).await?.calendar;
         let label = principal_label(actor);
-        let now = self.now();
+        let now = now_micros(self.now());
         db::lock_head(tx, tenant_id).await?;
         let mut request = pending_request(tx, tenant_id, period, request_id).await?;
         let state = db::load_state(tx, tenant_id, period).await?;
@@ -312,6 +315,7 @@ impl App {
             action,
             from: state.status,
             to: &new,
+            request_id: Some(request_id),
             actor: &label,
             at: now,
         };
@@ -361,7 +365,7 @@ impl App {
         actor: &Actor,
     ) -> AppResult<LockRequest> {
         let label = principal_label(actor);
-        let now = self.now();
+        let now = now_micros(self.now());
         db::lock_head(tx, tenant_id).await?;
         let mut request = pending_request(tx, tenant_id, period, request_id).await?;
         let state = db::load_state(tx, tenant_id, period).await?;
@@ -391,6 +395,7 @@ impl App {
             action,
             from: state.status,
             to: &new,
+            request_id: Some(request_id),
             actor: &label,
             at: now,
         };
@@ -407,6 +412,12 @@ impl App {
         request.status = RequestStatus::Cancelled;
         Ok(request)
     }
+}
+
+/// The time as the database keeps it (microseconds), so that what a use case returns is what a
+/// later read shows.
+fn now_micros(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.trunc_subsecs(6)
 }
 
 /// The lock request `id` of `period`, locked for the transaction, if it is still pending.

@@ -195,6 +195,9 @@ pub struct StateChange<'a> {
     pub action: PeriodAction,
     pub from: PeriodStatus,
     pub to: &'a PeriodState,
+    /// The lock request the change is about, for the record (also when the new state, open,
+    /// has no row to keep it in).
+    pub request_id: Option<Uuid>,
     pub actor: &'a str,
     pub at: DateTime<Utc>,
 }
@@ -300,7 +303,7 @@ pub async fn write_state(tx: &Transaction<'_>, change: &StateChange<'_>) -> Resu
             &change.action.as_str(),
             &change.from.as_str(),
             &to.status.as_str(),
-            &to.request_id,
+            &change.request_id,
             &change.actor,
             &change.at,
         ],
