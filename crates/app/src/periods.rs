@@ -15,7 +15,6 @@ use periods::{
     check_four_eyes, check_is_pending_request, check_lock_order, check_request_pending, transition,
     PeriodAction, PeriodStatus, RequestStatus,
 };
-pub use periods::{PeriodStatus as Status, RequestStatus as LockRequestStatus};
 pub use store::journal::StoredEvent;
 use store::periods::{self as db, principal_label, NewClosing, PeriodState, StateChange};
 pub use store::periods::{ClosingRecord, LockRequest, PeriodView};
