@@ -315,8 +315,8 @@ pub async fn write_state(tx: &Transaction<'_>, change: &StateChange<'_>) -> Resu
 /// `kontor_locked_period_is_final()` refused a change of a locked period's row.
 fn translate(e: tokio_postgres::Error, period: PeriodId) -> StoreError {
     let final_period = e.as_db_error().is_some_and(|d| {
-        d.code() == &tokio_postgres::error::SqlState::RAISE_EXCEPTION
-            && d.message().contains("is final")
+        d.where_()
+            .is_some_and(|w| w.contains("kontor_locked_period_is_final"))
     });
     if final_period {
         StoreError::from(PeriodError::Final { period })
@@ -345,15 +345,15 @@ pub async fn insert_lock_request(
     .await
     .map_err(|e| {
         // One pending request per period (`period_lock_requests_pending`).
-        let pending = StoreError::Db(e);
-        if pending.is_unique_violation() {
+        let err = StoreError::Db(e);
+        if err.is_unique_violation() {
             StoreError::from(PeriodError::InvalidTransition {
                 period: r.period,
                 from: PeriodStatus::LockRequested,
                 action: PeriodAction::RequestLock.as_str(),
             })
         } else {
-            pending
+            err
         }
     })?;
     Ok(())
@@ -452,7 +452,7 @@ pub async fn insert_closing(
         let four_eyes = e.code() == Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION)
             && e.as_db_error()
                 .and_then(|d| d.constraint())
-                .is_some_and(|c| c == "period_closings_approved_by_check");
+                .is_some_and(|c| c == "period_closings_check");
         if four_eyes {
             StoreError::from(PeriodError::FourEyes {
                 period: c.period,
