@@ -72,6 +72,7 @@ impl App {
     /// Appends one command inside the caller's transaction, for use cases that write other
     /// rows atomically with a booking (an invoice, a payment, a bank match). Not batched; it
     /// holds the tenant's journal head until the transaction ends.
+    #[allow(dead_code)] // until the invoice and settlement use cases call it
     pub(crate) async fn append_in_tx(
         &self,
         tx: &store::Transaction<'_>,

@@ -1,7 +1,7 @@
 use journal::master_data::MasterDataError;
 use journal::{BookingError, Rule, RuleKind};
 use periods::PeriodError;
-use receivables::{InvoiceError, PartnerError};
+use receivables::{InvoiceError, PartnerError, PartnerNumberError};
 use store::StoreError;
 
 /// What a use case can fail with. Domain rules keep their own typed errors; everything the
@@ -14,6 +14,8 @@ pub enum AppError {
     Period(#[from] PeriodError),
     #[error(transparent)]
     Partner(#[from] PartnerError),
+    #[error(transparent)]
+    PartnerNumber(#[from] PartnerNumberError),
     #[error(transparent)]
     Invoice(#[from] InvoiceError),
     #[error(transparent)]
@@ -59,7 +61,11 @@ impl AppError {
         AppError::NotFound { what: what.into() }
     }
 
-    pub fn invalid(code: &'static str, message: impl Into<String>, field: Option<&str>) -> AppError {
+    pub fn invalid(
+        code: &'static str,
+        message: impl Into<String>,
+        field: Option<&str>,
+    ) -> AppError {
         AppError::Invalid {
             code,
             message: message.into(),
@@ -80,6 +86,7 @@ impl AppError {
             AppError::Booking(e) => Some(e),
             AppError::Period(e) => Some(e),
             AppError::Partner(e) => Some(e),
+            AppError::PartnerNumber(e) => Some(e),
             AppError::Invoice(e) => Some(e),
             AppError::MasterData(e) => Some(e),
             _ => None,

@@ -1,1 +1,191 @@
-//! (filled in by the use cases of this area)
+//! Customers and vendors (partners): list, read, create with a personal account, update,
+//! deactivate.
+//!
+//! The rules are `receivables`': master data (`validate_partner`, `check_default_account`)
+//! and the personal-account number (`NumberRange::of`, `next_partner_number`,
+//! `lowest_free_number`). `store::partners` takes the per-tenant number lock, loads the
+//! highest number in use (and the lowest free one once the top is taken) and writes.
+
+use crate::{App, AppError, AppResult};
+use receivables::{
+    check_default_account, lowest_free_number, next_partner_number, validate_partner, NextNumber,
+    NumberRange, PartnerInput, PartnerKind, ValidPartner,
+};
+use store::idempotency::{store_in_tx, Idempotent};
+use store::partners::{self as db, NewPartner};
+pub use store::partners::{Partner, PartnerFilter};
+use store::Transaction;
+use uuid::Uuid;
+
+fn not_found(kind: PartnerKind, id: Uuid) -> AppError {
+    AppError::not_found(format!("{} {id}", kind.as_str()))
+}
+
+impl App {
+    /// One page of a kind's partners, and how many match the filter.
+    pub async fn list_partners(
+        &self,
+        tenant_id: Uuid,
+        kind: PartnerKind,
+        filter: &PartnerFilter,
+    ) -> AppResult<(Vec<Partner>, i64)> {
+        Ok(self.store().list_partners(tenant_id, kind, filter).await?)
+    }
+
+    pub async fn get_partner(
+        &self,
+        tenant_id: Uuid,
+        kind: PartnerKind,
+        id: Uuid,
+    ) -> AppResult<Partner> {
+        self.store()
+            .get_partner(tenant_id, kind, id)
+            .await?
+            .ok_or_else(|| not_found(kind, id))
+    }
+
+    /// `POST /v1/customers`, `POST /v1/vendors`: the partner and its personal account (the
+    /// next number of the chart's debtor or creditor range), and the `Idempotency-Key` answer,
+    /// in one transaction.
+    pub async fn create_partner(
+        &self,
+        tenant_id: Uuid,
+        kind: PartnerKind,
+        input: PartnerInput,
+        idempotency: Option<Idempotent<Partner>>,
+    ) -> AppResult<Partner> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
+        let partner = self
+            .create_partner_in_tx(&tx, tenant_id, kind, input)
+            .await?;
+        if let Some(i) = &idempotency {
+            store_in_tx(&tx, &i.key, &(i.render)(&partner)).await?;
+        }
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(partner)
+    }
+
+    pub async fn create_partner_in_tx(
+        &self,
+        tx: &Transaction<'_>,
+        tenant_id: Uuid,
+        kind: PartnerKind,
+        input: PartnerInput,
+    ) -> AppResult<Partner> {
+        let data = validate_partner(input)?;
+        let info = self.tenant_info(tenant_id).await?;
+        let collective = info.role(kind.collective_role()).ok_or_else(|| {
+            store::StoreError::Internal(format!(
+                "the chart has no {} account",
+                kind.collective_role()
+            ))
+        })?;
+        let chart = store::tenants::chart(&info.tenant.chart);
+        let range = NumberRange::of(kind, chart.as_ref());
+        require_default_account(tx, tenant_id, &data).await?;
+        db::lock_numbers(tx, tenant_id).await?;
+        let highest = db::highest_number(tx, tenant_id, &range).await?;
+        let number = match next_partner_number(&range, highest.as_deref()) {
+            NextNumber::Take(n) => n,
+            NextNumber::LowestFree => {
+                let free = db::lowest_free_number(tx, tenant_id, &range).await?;
+                lowest_free_number(&range, free)?
+            }
+        };
+        let new = NewPartner {
+            id: Uuid::now_v7(),
+            kind,
+            account_number: &number,
+            collective_account: collective,
+            data: &data,
+        };
+        Ok(db::insert_partner(tx, tenant_id, &new).await?)
+    }
+
+    /// `PUT`: replaces the master data (absent fields become empty); the personal account
+    /// keeps its number and takes the new name. `is_active` None leaves it as it is.
+    pub async fn update_partner(
+        &self,
+        tenant_id: Uuid,
+        kind: PartnerKind,
+        id: Uuid,
+        input: PartnerInput,
+        is_active: Option<bool>,
+    ) -> AppResult<Partner> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
+        let partner = self
+            .update_partner_in_tx(&tx, tenant_id, kind, id, input, is_active)
+            .await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(partner)
+    }
+
+    pub async fn update_partner_in_tx(
+        &self,
+        tx: &Transaction<'_>,
+        tenant_id: Uuid,
+        kind: PartnerKind,
+        id: Uuid,
+        input: PartnerInput,
+        is_active: Option<bool>,
+    ) -> AppResult<Partner> {
+        let data = validate_partner(input)?;
+        require_default_account(tx, tenant_id, &data).await?;
+        db::update_partner(tx, tenant_id, kind, id, &data, is_active)
+            .await?
+            .ok_or_else(|| not_found(kind, id))
+    }
+
+    /// `DELETE`: deactivates the partner. No new invoices; open items can still be paid, and
+    /// its history and personal account stay.
+    pub async fn deactivate_partner(
+        &self,
+        tenant_id: Uuid,
+        kind: PartnerKind,
+        id: Uuid,
+    ) -> AppResult<Partner> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
+        let partner = self
+            .deactivate_partner_in_tx(&tx, tenant_id, kind, id)
+            .await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        Ok(partner)
+    }
+
+    pub async fn deactivate_partner_in_tx(
+        &self,
+        tx: &Transaction<'_>,
+        tenant_id: Uuid,
+        kind: PartnerKind,
+        id: Uuid,
+    ) -> AppResult<Partner> {
+        db::deactivate_partner(tx, tenant_id, kind, id)
+            .await?
+            .ok_or_else(|| not_found(kind, id))
+    }
+}
+
+/// The default account, if the partner names one, must exist and be active.
+async fn require_default_account(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    data: &ValidPartner,
+) -> AppResult<()> {
+    if let Some(number) = &data.default_account {
+        let active = db::account_is_active(tx, tenant_id, number).await?;
+        check_default_account(number, active)?;
+    }
+    Ok(())
+}

@@ -5,7 +5,6 @@ use journal::{Actor, BookingCommand, BookingLineInput, PeriodId};
 use rand::Rng;
 use rust_decimal::Decimal;
 use std::process::Command;
-use store::appender::{AppendCommand, AppendRequest};
 use store::tenants::NewTenant;
 use store::Store;
 
@@ -34,6 +33,7 @@ async fn ledger(store: &Store) -> (uuid::Uuid, String) {
         })
         .await
         .unwrap();
+    let app = app::App::new(store.clone());
     for (date, amount) in [
         ("2026-01-10", "119.00"),
         ("2026-01-20", "59.50"),
@@ -68,25 +68,16 @@ async fn ledger(store: &Store) -> (uuid::Uuid, String) {
             custom_metadata: None,
             document_id: None,
         };
-        store
-            .append(
-                tenant.id,
-                AppendRequest {
-                    cmd: AppendCommand::Booking(cmd),
-                    actor: Actor::system("test"),
-                    idempotency: None,
-                },
-            )
+        app.book(tenant.id, cmd, Actor::system("test"), None)
             .await
             .unwrap();
     }
     let jan: PeriodId = "2026-01".parse().unwrap();
-    let request = store
+    let request = app
         .request_period_lock(tenant.id, jan, &Actor::system("requester"))
         .await
         .unwrap();
-    store
-        .approve_period_lock(tenant.id, jan, request.id, &Actor::system("approver"))
+    app.approve_period_lock(tenant.id, jan, request.id, &Actor::system("approver"))
         .await
         .unwrap();
     (tenant.id, slug)

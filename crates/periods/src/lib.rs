@@ -11,9 +11,12 @@
 
 use journal::PeriodId;
 use std::fmt;
+use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PeriodStatus {
+    /// A period without a stored state is open.
+    #[default]
     Open,
     SoftLocked,
     LockRequested,
@@ -52,6 +55,14 @@ impl fmt::Display for PeriodStatus {
     }
 }
 
+/// Every period status, in the order of the diagram above.
+pub const STATUSES: [PeriodStatus; 4] = [
+    PeriodStatus::Open,
+    PeriodStatus::SoftLocked,
+    PeriodStatus::LockRequested,
+    PeriodStatus::Locked,
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeriodAction {
     SoftLock,
@@ -70,6 +81,58 @@ impl PeriodAction {
             PeriodAction::Approve => "approve_lock",
             PeriodAction::Cancel => "cancel_lock",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<PeriodAction> {
+        ACTIONS.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl fmt::Display for PeriodAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every period action.
+pub const ACTIONS: [PeriodAction; 5] = [
+    PeriodAction::SoftLock,
+    PeriodAction::Reopen,
+    PeriodAction::RequestLock,
+    PeriodAction::Approve,
+    PeriodAction::Cancel,
+];
+
+/// Where a lock request stands: pending until approved or cancelled, then decided for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestStatus {
+    Pending,
+    Approved,
+    Cancelled,
+}
+
+impl RequestStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RequestStatus> {
+        match s {
+            "pending" => Some(RequestStatus::Pending),
+            "approved" => Some(RequestStatus::Approved),
+            "cancelled" => Some(RequestStatus::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -94,6 +157,13 @@ pub enum PeriodError {
         period: PeriodId,
         requested_by: String,
     },
+    #[error("lock request {request_id} is already {status}")]
+    RequestDecided {
+        request_id: Uuid,
+        status: RequestStatus,
+    },
+    #[error("lock request {request_id} is not the pending one")]
+    NotThePendingRequest { request_id: Uuid },
 }
 
 impl PeriodError {
@@ -103,6 +173,9 @@ impl PeriodError {
             PeriodError::InvalidTransition { .. } => "invalid_transition",
             PeriodError::OutOfOrder { .. } => "out_of_order",
             PeriodError::FourEyes { .. } => "four_eyes",
+            PeriodError::RequestDecided { .. } | PeriodError::NotThePendingRequest { .. } => {
+                "request_not_pending"
+            }
         }
     }
 }
@@ -176,99 +249,27 @@ pub fn check_four_eyes(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use PeriodAction as A;
-    use PeriodStatus as S;
-
-    fn p(s: &str) -> PeriodId {
-        s.parse().unwrap()
+/// A lock request can be approved or cancelled only while it is pending.
+pub fn check_request_pending(request_id: Uuid, status: RequestStatus) -> Result<(), PeriodError> {
+    match status {
+        RequestStatus::Pending => Ok(()),
+        decided => Err(PeriodError::RequestDecided {
+            request_id,
+            status: decided,
+        }),
     }
+}
 
-    #[test]
-    fn allowed_transitions() {
-        let march = p("2026-03");
-        assert_eq!(
-            transition(march, S::Open, A::SoftLock, None),
-            Ok(S::SoftLocked)
-        );
-        assert_eq!(
-            transition(march, S::SoftLocked, A::Reopen, None),
-            Ok(S::Open)
-        );
-        assert_eq!(
-            transition(march, S::SoftLocked, A::RequestLock, None),
-            Ok(S::LockRequested)
-        );
-        assert_eq!(
-            transition(march, S::Open, A::RequestLock, None),
-            Ok(S::LockRequested)
-        );
-        assert_eq!(
-            transition(march, S::LockRequested, A::Approve, None),
-            Ok(S::Locked)
-        );
-        assert_eq!(
-            transition(march, S::LockRequested, A::Cancel, Some(S::Open)),
-            Ok(S::Open)
-        );
-        assert_eq!(
-            transition(march, S::LockRequested, A::Cancel, Some(S::SoftLocked)),
-            Ok(S::SoftLocked)
-        );
-    }
-
-    #[test]
-    fn refused_transitions() {
-        let march = p("2026-03");
-        assert_eq!(
-            transition(march, S::Locked, A::Reopen, None)
-                .unwrap_err()
-                .code(),
-            "period_final"
-        );
-        assert_eq!(
-            transition(march, S::Open, A::Reopen, None)
-                .unwrap_err()
-                .code(),
-            "invalid_transition"
-        );
-        assert_eq!(
-            transition(march, S::SoftLocked, A::SoftLock, None)
-                .unwrap_err()
-                .code(),
-            "invalid_transition"
-        );
-        assert_eq!(
-            transition(march, S::LockRequested, A::Reopen, None)
-                .unwrap_err()
-                .code(),
-            "invalid_transition"
-        );
-        assert_eq!(
-            transition(march, S::Open, A::Approve, None)
-                .unwrap_err()
-                .code(),
-            "invalid_transition"
-        );
-    }
-
-    #[test]
-    fn locks_in_order_and_under_four_eyes() {
-        let march = p("2026-03");
-        let jan_locked = |q: PeriodId| if q.number == 1 { S::Locked } else { S::Open };
-        let err = check_lock_order(march, jan_locked).unwrap_err();
-        assert!(matches!(err, PeriodError::OutOfOrder { earlier, .. } if earlier == p("2026-02")));
-        assert!(check_lock_order(p("2026-01"), |_| S::Open).is_ok());
-        assert!(check_lock_order(p("2026-13"), |_| S::Locked).is_ok());
-        assert_eq!(
-            check_four_eyes(march, "api_key:a", "api_key:a")
-                .unwrap_err()
-                .code(),
-            "four_eyes"
-        );
-        assert!(check_four_eyes(march, "api_key:a", "user:b").is_ok());
+/// A cancel names the request the period is waiting on (`pending`: the period's current
+/// request id), not an earlier one.
+pub fn check_is_pending_request(
+    request_id: Uuid,
+    pending: Option<Uuid>,
+) -> Result<(), PeriodError> {
+    if pending == Some(request_id) {
+        Ok(())
+    } else {
+        Err(PeriodError::NotThePendingRequest { request_id })
     }
 }
 

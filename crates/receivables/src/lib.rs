@@ -18,7 +18,9 @@ pub use invoice::{
     InvoiceError, InvoiceType, LineAmounts, LineInput, Totals,
 };
 pub use partner::{
-    validate_partner, Address, PartnerError, PartnerInput, PartnerKind, ValidPartner,
+    check_default_account, lowest_free_number, next_partner_number, validate_partner, Address,
+    NextNumber, NumberRange, PartnerError, PartnerInput, PartnerKind, PartnerNumberError,
+    ValidPartner,
 };
 pub use status::{
     aging_bucket, days_overdue, derive_status, AgingBucket, InvoiceStatus, OpenItemState,

@@ -57,6 +57,127 @@ impl PartnerKind {
             PartnerKind::Vendor => (70000, 99999),
         }
     }
+
+    /// The account type and category of the personal accounts of this kind.
+    pub fn personal_account_type(&self) -> (&'static str, &'static str) {
+        match self {
+            PartnerKind::Customer => ("asset", "debtors"),
+            PartnerKind::Vendor => ("liability", "creditors"),
+        }
+    }
+}
+
+/// The numbers personal accounts of one kind are taken from: equally long digit strings,
+/// `first <= last` (so text order is number order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberRange {
+    pub first: String,
+    pub last: String,
+}
+
+impl NumberRange {
+    /// The range the chart names for `kind` (role `debtor_range` / `creditor_range`, such as
+    /// `["10000", "69999"]`); DATEV's default when the chart names none or a malformed one.
+    pub fn of(kind: PartnerKind, chart: Option<&journal::chart::Chart>) -> NumberRange {
+        let named = chart
+            .and_then(|c| c.roles.get(kind.range_role()))
+            .and_then(|v| {
+                let a = v.as_array()?;
+                Some((a.first()?.as_str()?, a.get(1)?.as_str()?))
+            })
+            .filter(|(a, b)| {
+                a.len() == b.len()
+                    && a <= b
+                    && journal::ledger::is_valid_account_number(a)
+                    && journal::ledger::is_valid_account_number(b)
+            });
+        match named {
+            Some((first, last)) => NumberRange {
+                first: first.to_string(),
+                last: last.to_string(),
+            },
+            None => {
+                let (first, last) = kind.default_range();
+                NumberRange {
+                    first: first.to_string(),
+                    last: last.to_string(),
+                }
+            }
+        }
+    }
+
+    pub fn contains(&self, number: &str) -> bool {
+        number.len() == self.first.len()
+            && number.bytes().all(|b| b.is_ascii_digit())
+            && self.first.as_str() <= number
+            && number <= self.last.as_str()
+    }
+}
+
+/// How the next personal account is numbered, given the highest number in use in the range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextNumber {
+    /// This number: the first of the range, or one above the highest in use.
+    Take(String),
+    /// The top of the range is taken: the lowest free number of the range, if any, is
+    /// taken instead (`lowest_free_number`).
+    LowestFree,
+}
+
+/// The next personal-account number: one above the highest in use in the range (the first of
+/// the range when none is), or, once the top is taken, the lowest gap.
+pub fn next_partner_number(range: &NumberRange, highest_in_use: Option<&str>) -> NextNumber {
+    let Some(highest) = highest_in_use else {
+        return NextNumber::Take(range.first.clone());
+    };
+    let next = highest
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_add(1))
+        .map(|n| format!("{n:0width$}", width = range.first.len()));
+    match next {
+        Some(n) if range.contains(&n) => NextNumber::Take(n),
+        _ => NextNumber::LowestFree,
+    }
+}
+
+/// Takes the lowest free number of a range whose top is taken; none left is
+/// `account_range_exhausted`.
+pub fn lowest_free_number(
+    range: &NumberRange,
+    lowest_free: Option<String>,
+) -> Result<String, PartnerNumberError> {
+    lowest_free
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| PartnerNumberError::RangeExhausted {
+            first: range.first.clone(),
+            last: range.last.clone(),
+        })
+}
+
+/// The personal-account number of a new partner cannot be picked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartnerNumberError {
+    #[error("every account number from {first} to {last} is taken")]
+    RangeExhausted { first: String, last: String },
+}
+
+impl PartnerNumberError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PartnerNumberError::RangeExhausted { .. } => "account_range_exhausted",
+        }
+    }
+}
+
+impl journal::Rule for PartnerNumberError {
+    fn code(&self) -> &'static str {
+        PartnerNumberError::code(self)
+    }
+    /// The range is full: a conflict with the ledger's accounts, not a wrong input.
+    fn kind(&self) -> journal::RuleKind {
+        journal::RuleKind::Conflict
+    }
 }
 
 /// A postal address. Every part is optional; `country` is an ISO 3166-1 alpha-2 code.
@@ -111,6 +232,10 @@ pub enum PartnerError {
     Country,
     #[error("default_account must be 4 to 9 digits")]
     DefaultAccount,
+    #[error("default_account: account {number} does not exist")]
+    UnknownDefaultAccount { number: String },
+    #[error("default_account: account {number} is inactive")]
+    InactiveDefaultAccount { number: String },
 }
 
 impl PartnerError {
@@ -123,7 +248,9 @@ impl PartnerError {
             PartnerError::Bic(_) => "invalid_bic",
             PartnerError::VatId(_) => "invalid_vat_id",
             PartnerError::Country => "invalid_country",
-            PartnerError::DefaultAccount => "unknown_account",
+            PartnerError::DefaultAccount
+            | PartnerError::UnknownDefaultAccount { .. }
+            | PartnerError::InactiveDefaultAccount { .. } => "unknown_account",
         }
     }
 
@@ -136,7 +263,9 @@ impl PartnerError {
             PartnerError::Bic(_) => "bic",
             PartnerError::VatId(_) => "vat_id",
             PartnerError::Country => "address.country",
-            PartnerError::DefaultAccount => "default_account",
+            PartnerError::DefaultAccount
+            | PartnerError::UnknownDefaultAccount { .. }
+            | PartnerError::InactiveDefaultAccount { .. } => "default_account",
         }
     }
 }
@@ -216,6 +345,32 @@ pub fn validate_partner(input: PartnerInput) -> Result<ValidPartner, PartnerErro
         default_account,
         notes,
     })
+}
+
+/// A partner's default account must exist and be active; `is_active` is what the ledger says
+/// about `number` (None: no such account).
+pub fn check_default_account(number: &str, is_active: Option<bool>) -> Result<(), PartnerError> {
+    match is_active {
+        Some(true) => Ok(()),
+        Some(false) => Err(PartnerError::InactiveDefaultAccount {
+            number: number.to_string(),
+        }),
+        None => Err(PartnerError::UnknownDefaultAccount {
+            number: number.to_string(),
+        }),
+    }
+}
+
+impl journal::Rule for PartnerError {
+    fn code(&self) -> &'static str {
+        PartnerError::code(self)
+    }
+    fn kind(&self) -> journal::RuleKind {
+        journal::RuleKind::Invalid
+    }
+    fn field(&self) -> Option<String> {
+        Some(PartnerError::field(self).to_string())
+    }
 }
 
 #[cfg(test)]
@@ -340,17 +495,5 @@ mod tests {
         })
         .unwrap();
         assert_eq!(p.address, None);
-    }
-}
-
-impl journal::Rule for PartnerError {
-    fn code(&self) -> &'static str {
-        PartnerError::code(self)
-    }
-    fn kind(&self) -> journal::RuleKind {
-        journal::RuleKind::Invalid
-    }
-    fn field(&self) -> Option<String> {
-        Some(PartnerError::field(self).to_string())
     }
 }

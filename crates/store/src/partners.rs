@@ -1,12 +1,14 @@
-//! Customers and vendors (business partners) with their personal accounts.
+//! Customers and vendors (business partners) with their personal accounts: loads and writes.
 //!
-//! Creating a partner creates its personal account in the same transaction: the next free
-//! number of the chart's debtor or creditor range, named after the partner, rolling up into
-//! the chart's receivables or payables account (`accounts.collective_account`).
+//! The rules are `receivables`' (master data: `validate_partner`, `check_default_account`;
+//! the personal-account number: `NumberRange`, `next_partner_number`, `lowest_free_number`),
+//! and `app::partners` puts them together. Creating a partner inserts its personal account
+//! (rolling up into the chart's receivables or payables account, `accounts.collective_account`)
+//! and the partner row in one transaction, under a per-tenant advisory lock (`lock_numbers`).
 
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, Transaction};
 use chrono::{DateTime, Utc};
-use receivables::{validate_partner, Address, PartnerInput, PartnerKind, ValidPartner};
+use receivables::{Address, NumberRange, PartnerKind, ValidPartner};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -63,14 +65,14 @@ const FILTER: &str = "p.tenant_id = $1 AND p.kind = $2
 const INSERT_ACCOUNT_SQL: &str = "INSERT INTO accounts (tenant_id, number, name, type, category, report_group, collective_account)
      SELECT $1, $2, $3, $4, $5, c.report_group, c.number FROM accounts c WHERE c.tenant_id = $1 AND c.number = $6";
 
-const INSERT_SQL: &str = "INSERT INTO partners (tenant_id, id, kind, account_number, name, tax_id, vat_id, iban, bic, address,
+const INSERT_SQL: &str = "INSERT INTO partners AS p (tenant_id, id, kind, account_number, name, tax_id, vat_id, iban, bic, address,
         default_account, notes)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 const UPDATE_SQL: &str =
-    "UPDATE partners SET name = $4, tax_id = $5, vat_id = $6, iban = $7, bic = $8, address = $9,
+    "UPDATE partners AS p SET name = $4, tax_id = $5, vat_id = $6, iban = $7, bic = $8, address = $9,
         default_account = $10, notes = $11, is_active = coalesce($12, is_active), updated_at = now()
-  WHERE tenant_id = $1 AND id = $2 AND kind = $3 RETURNING account_number";
+  WHERE p.tenant_id = $1 AND p.id = $2 AND p.kind = $3";
 
 /// Serializes number assignment per tenant (one transaction-scoped advisory lock per tenant).
 const NUMBER_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended('kontor.partner_numbers.' || $1::uuid::text, 0))";
@@ -79,38 +81,37 @@ const NUMBER_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended('ko
 const MAX_IN_RANGE_SQL: &str = "SELECT max(number) FROM accounts
   WHERE tenant_id = $1 AND length(number) = length($2) AND number BETWEEN $2 AND $3";
 
-/// The first gap in a range once its top is taken.
-const FIRST_GAP_SQL: &str = "SELECT n::text FROM generate_series($2::bigint, $3::bigint) n
-  WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = $1 AND a.number = n::text) ORDER BY n LIMIT 1";
+/// The first gap in a range (used once its top is taken).
+const FIRST_GAP_SQL: &str = "SELECT lpad(n::text, $4, '0') FROM generate_series($2::bigint, $3::bigint) n
+  WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = $1 AND a.number = lpad(n::text, $4, '0'))
+  ORDER BY n LIMIT 1";
 
-fn partner_from_row(row: &tokio_postgres::Row) -> Result<Partner, StoreError> {
-    let kind: String = row.get("kind");
-    let address: Option<serde_json::Value> = row.get("address");
-    Ok(Partner {
-        id: row.get("id"),
-        kind: PartnerKind::parse(&kind)
-            .ok_or_else(|| StoreError::Internal(format!("partner kind {kind:?}")))?,
-        account_number: row.get("account_number"),
-        name: row.get("name"),
-        tax_id: row.get("tax_id"),
-        vat_id: row.get("vat_id"),
-        iban: row.get("iban"),
-        bic: row.get("bic"),
-        address: address
-            .map(serde_json::from_value)
-            .transpose()
-            .map_err(|e| StoreError::Internal(format!("stored address: {e}")))?,
-        default_account: row.get("default_account"),
-        notes: row.get("notes"),
-        is_active: row.get("is_active"),
-        open_amount: row.get("open_amount"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-    })
-}
-
-fn invalid(e: receivables::PartnerError) -> StoreError {
-    StoreError::invalid(e.code(), e.to_string(), Some(e.field()))
+impl Partner {
+    fn from_row(row: &tokio_postgres::Row) -> Result<Partner, StoreError> {
+        let kind: String = row.get("kind");
+        let address: Option<serde_json::Value> = row.get("address");
+        Ok(Partner {
+            id: row.get("id"),
+            kind: PartnerKind::parse(&kind)
+                .ok_or_else(|| StoreError::Internal(format!("partner kind {kind:?}")))?,
+            account_number: row.get("account_number"),
+            name: row.get("name"),
+            tax_id: row.get("tax_id"),
+            vat_id: row.get("vat_id"),
+            iban: row.get("iban"),
+            bic: row.get("bic"),
+            address: address
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|e| StoreError::Internal(format!("stored address: {e}")))?,
+            default_account: row.get("default_account"),
+            notes: row.get("notes"),
+            is_active: row.get("is_active"),
+            open_amount: row.get("open_amount"),
+            created_at: row.get("created_at"),
+            updated_at: row.get("updated_at"),
+        })
+    }
 }
 
 fn address_json(a: &Option<Address>) -> Option<serde_json::Value> {
@@ -118,58 +119,181 @@ fn address_json(a: &Option<Address>) -> Option<serde_json::Value> {
         .map(|a| serde_json::to_value(a).expect("an address serializes"))
 }
 
-/// The personal-account range of a chart role such as `["10000", "69999"]`.
-fn range_of(chart: &str, kind: PartnerKind) -> (String, String) {
-    let (lo, hi) = kind.default_range();
-    crate::tenants::chart(chart)
-        .and_then(|c| c.roles.get(kind.range_role()).cloned())
-        .and_then(|v| {
-            let a = v.as_array()?;
-            Some((
-                a.first()?.as_str()?.to_string(),
-                a.get(1)?.as_str()?.to_string(),
-            ))
-        })
-        .filter(|(a, b)| a.len() == b.len() && a <= b)
-        .unwrap_or_else(|| (lo.to_string(), hi.to_string()))
+/// A new partner as decided: its id, kind, personal account and validated master data.
+#[derive(Debug, Clone)]
+pub struct NewPartner<'a> {
+    pub id: Uuid,
+    pub kind: PartnerKind,
+    pub account_number: &'a str,
+    /// The collective account the personal account rolls up into.
+    pub collective_account: &'a str,
+    pub data: &'a ValidPartner,
 }
 
-fn next_number(max: &str) -> Option<String> {
-    let n: u64 = max.parse().ok()?;
-    let next = (n + 1).to_string();
-    (next.len() == max.len()).then_some(next)
+/// Whether `number` is an active account (None: there is no such account).
+pub async fn account_is_active(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    number: &str,
+) -> Result<Option<bool>, StoreError> {
+    Ok(tx
+        .query_opt(
+            "SELECT is_active FROM accounts WHERE tenant_id = $1 AND number = $2",
+            &[&tenant_id, &number],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Takes the tenant's partner-number lock until the transaction ends.
+pub async fn lock_numbers(tx: &Transaction<'_>, tenant_id: Uuid) -> Result<(), StoreError> {
+    tx.execute(NUMBER_LOCK_SQL, &[&tenant_id]).await?;
+    Ok(())
+}
+
+/// The highest account number in use inside `range`.
+pub async fn highest_number(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    range: &NumberRange,
+) -> Result<Option<String>, StoreError> {
+    Ok(tx
+        .query_one(MAX_IN_RANGE_SQL, &[&tenant_id, &range.first, &range.last])
+        .await?
+        .get(0))
+}
+
+/// The lowest account number of `range` not in use.
+pub async fn lowest_free_number(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    range: &NumberRange,
+) -> Result<Option<String>, StoreError> {
+    let bound = |n: &str| {
+        n.parse::<i64>()
+            .map_err(|_| StoreError::Internal(format!("account range bound {n:?}")))
+    };
+    let (first, last) = (bound(&range.first)?, bound(&range.last)?);
+    let width = range.first.len() as i32;
+    Ok(tx
+        .query_opt(FIRST_GAP_SQL, &[&tenant_id, &first, &last, &width])
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Inserts the personal account and the partner; returns the partner as written.
+pub async fn insert_partner(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    new: &NewPartner<'_>,
+) -> Result<Partner, StoreError> {
+    let p = new.data;
+    let (account_type, category) = new.kind.personal_account_type();
+    let inserted = tx
+        .execute(
+            INSERT_ACCOUNT_SQL,
+            &[
+                &tenant_id,
+                &new.account_number,
+                &p.name,
+                &account_type,
+                &category,
+                &new.collective_account,
+            ],
+        )
+        .await?;
+    if inserted != 1 {
+        return Err(StoreError::Internal(format!(
+            "collective account {} is missing",
+            new.collective_account
+        )));
+    }
+    let row = tx
+        .query_one(
+            &format!("{INSERT_SQL} RETURNING {COLUMNS}, {OPEN_AMOUNT}"),
+            &[
+                &tenant_id,
+                &new.id,
+                &new.kind.as_str(),
+                &new.account_number,
+                &p.name,
+                &p.tax_id,
+                &p.vat_id,
+                &p.iban,
+                &p.bic,
+                &address_json(&p.address),
+                &p.default_account,
+                &p.notes,
+            ],
+        )
+        .await?;
+    Partner::from_row(&row)
+}
+
+/// Replaces the master data (`is_active` None leaves it) and renames the personal account;
+/// returns the partner as written, None when there is no such partner.
+pub async fn update_partner(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    kind: PartnerKind,
+    id: Uuid,
+    p: &ValidPartner,
+    is_active: Option<bool>,
+) -> Result<Option<Partner>, StoreError> {
+    let Some(row) = tx
+        .query_opt(
+            &format!("{UPDATE_SQL} RETURNING {COLUMNS}, {OPEN_AMOUNT}"),
+            &[
+                &tenant_id,
+                &id,
+                &kind.as_str(),
+                &p.name,
+                &p.tax_id,
+                &p.vat_id,
+                &p.iban,
+                &p.bic,
+                &address_json(&p.address),
+                &p.default_account,
+                &p.notes,
+                &is_active,
+            ],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let partner = Partner::from_row(&row)?;
+    tx.execute(
+        "UPDATE accounts SET name = $3 WHERE tenant_id = $1 AND number = $2",
+        &[&tenant_id, &partner.account_number, &p.name],
+    )
+    .await?;
+    Ok(Some(partner))
+}
+
+/// Sets `is_active = false`; returns the partner as written, None when there is no such
+/// partner.
+pub async fn deactivate_partner(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    kind: PartnerKind,
+    id: Uuid,
+) -> Result<Option<Partner>, StoreError> {
+    tx.query_opt(
+        &format!(
+            "UPDATE partners AS p SET is_active = false, updated_at = now()
+              WHERE p.tenant_id = $1 AND p.id = $2 AND p.kind = $3
+             RETURNING {COLUMNS}, {OPEN_AMOUNT}"
+        ),
+        &[&tenant_id, &id, &kind.as_str()],
+    )
+    .await?
+    .as_ref()
+    .map(Partner::from_row)
+    .transpose()
 }
 
 impl Store {
-    /// Checks that `number` names an active account (400 `unknown_account` on `field`).
-    pub(crate) async fn require_active_account(
-        &self,
-        client: &tokio_postgres::Client,
-        tenant_id: Uuid,
-        number: &str,
-        field: &str,
-    ) -> Result<(), StoreError> {
-        let row = client
-            .query_opt(
-                "SELECT is_active FROM accounts WHERE tenant_id = $1 AND number = $2",
-                &[&tenant_id, &number],
-            )
-            .await?;
-        match row.map(|r| r.get::<_, bool>(0)) {
-            Some(true) => Ok(()),
-            Some(false) => Err(StoreError::invalid(
-                "unknown_account",
-                format!("{field}: account {number} is inactive"),
-                Some(field),
-            )),
-            None => Err(StoreError::invalid(
-                "unknown_account",
-                format!("{field}: account {number} does not exist"),
-                Some(field),
-            )),
-        }
-    }
-
     pub async fn list_partners(
         &self,
         tenant_id: Uuid,
@@ -194,211 +318,27 @@ impl Store {
         .await?;
         let partners = rows
             .iter()
-            .map(partner_from_row)
+            .map(Partner::from_row)
             .collect::<Result<_, _>>()?;
         Ok((partners, total))
     }
 
+    /// A partner of `kind`, None when there is none with that id.
     pub async fn get_partner(
         &self,
         tenant_id: Uuid,
         kind: PartnerKind,
         id: Uuid,
-    ) -> Result<Partner, StoreError> {
+    ) -> Result<Option<Partner>, StoreError> {
         let client = self.client().await?;
-        let row = client
+        client
             .query_opt(
                 &format!("SELECT {COLUMNS}, {OPEN_AMOUNT} FROM partners p WHERE p.tenant_id = $1 AND p.id = $2 AND p.kind = $3"),
                 &[&tenant_id, &id, &kind.as_str()],
             )
             .await?
-            .ok_or_else(|| StoreError::not_found(format!("{} {id}", kind.as_str())))?;
-        partner_from_row(&row)
-    }
-
-    /// Creates a partner and its personal account (the next free number of the range).
-    pub async fn create_partner(
-        &self,
-        tenant_id: Uuid,
-        kind: PartnerKind,
-        input: PartnerInput,
-    ) -> Result<Partner, StoreError> {
-        let p: ValidPartner = validate_partner(input).map_err(invalid)?;
-        let info = self.tenant_info(tenant_id).await?;
-        let collective = info.role(kind.collective_role()).ok_or_else(|| {
-            StoreError::Internal(format!(
-                "the chart has no {} account",
-                kind.collective_role()
-            ))
-        })?;
-        let (lo, hi) = range_of(&info.tenant.chart, kind);
-        let id = Uuid::now_v7();
-        let mut client = self.client().await?;
-        if let Some(a) = &p.default_account {
-            self.require_active_account(&client, tenant_id, a, "default_account")
-                .await?;
-        }
-        let tx = client.transaction().await?;
-        tx.execute(NUMBER_LOCK_SQL, &[&tenant_id]).await?;
-        let max: Option<String> = tx
-            .query_one(MAX_IN_RANGE_SQL, &[&tenant_id, &lo, &hi])
-            .await?
-            .get(0);
-        let candidate = match max {
-            None => Some(lo.clone()),
-            Some(m) => next_number(&m).filter(|n| *n <= hi),
-        };
-        let number = match candidate {
-            Some(n) => n,
-            None => {
-                let (a, b): (i64, i64) = (
-                    lo.parse()
-                        .map_err(|_| StoreError::Internal("range".into()))?,
-                    hi.parse()
-                        .map_err(|_| StoreError::Internal("range".into()))?,
-                );
-                tx.query_opt(FIRST_GAP_SQL, &[&tenant_id, &a, &b])
-                    .await?
-                    .map(|r| r.get::<_, String>(0))
-                    .ok_or_else(|| {
-                        StoreError::conflict(
-                            "account_range_exhausted",
-                            format!("every account number from {lo} to {hi} is taken"),
-                        )
-                    })?
-            }
-        };
-        let (account_type, category) = match kind {
-            PartnerKind::Customer => ("asset", "debtors"),
-            PartnerKind::Vendor => ("liability", "creditors"),
-        };
-        let inserted = tx
-            .execute(
-                INSERT_ACCOUNT_SQL,
-                &[
-                    &tenant_id,
-                    &number,
-                    &p.name,
-                    &account_type,
-                    &category,
-                    &collective,
-                ],
-            )
-            .await?;
-        if inserted != 1 {
-            return Err(StoreError::Internal(format!(
-                "collective account {collective} is missing"
-            )));
-        }
-        tx.execute(
-            INSERT_SQL,
-            &[
-                &tenant_id,
-                &id,
-                &kind.as_str(),
-                &number,
-                &p.name,
-                &p.tax_id,
-                &p.vat_id,
-                &p.iban,
-                &p.bic,
-                &address_json(&p.address),
-                &p.default_account,
-                &p.notes,
-            ],
-        )
-        .await?;
-        tx.commit().await?;
-        drop(client);
-        self.get_partner(tenant_id, kind, id).await
-    }
-
-    /// Replaces the master data (a full update: absent fields become empty). The personal
-    /// account keeps its number and takes the new name. `is_active` None leaves it as it is.
-    pub async fn update_partner(
-        &self,
-        tenant_id: Uuid,
-        kind: PartnerKind,
-        id: Uuid,
-        input: PartnerInput,
-        is_active: Option<bool>,
-    ) -> Result<Partner, StoreError> {
-        let p = validate_partner(input).map_err(invalid)?;
-        let mut client = self.client().await?;
-        if let Some(a) = &p.default_account {
-            self.require_active_account(&client, tenant_id, a, "default_account")
-                .await?;
-        }
-        let tx = client.transaction().await?;
-        let row = tx
-            .query_opt(
-                UPDATE_SQL,
-                &[
-                    &tenant_id,
-                    &id,
-                    &kind.as_str(),
-                    &p.name,
-                    &p.tax_id,
-                    &p.vat_id,
-                    &p.iban,
-                    &p.bic,
-                    &address_json(&p.address),
-                    &p.default_account,
-                    &p.notes,
-                    &is_active,
-                ],
-            )
-            .await?
-            .ok_or_else(|| StoreError::not_found(format!("{} {id}", kind.as_str())))?;
-        let number: String = row.get(0);
-        tx.execute(
-            "UPDATE accounts SET name = $3 WHERE tenant_id = $1 AND number = $2",
-            &[&tenant_id, &number, &p.name],
-        )
-        .await?;
-        tx.commit().await?;
-        drop(client);
-        self.get_partner(tenant_id, kind, id).await
-    }
-
-    /// Deactivates a partner: no new invoices; open items can still be paid, and its history
-    /// and personal account stay.
-    pub async fn deactivate_partner(
-        &self,
-        tenant_id: Uuid,
-        kind: PartnerKind,
-        id: Uuid,
-    ) -> Result<Partner, StoreError> {
-        let client = self.client().await?;
-        let n = client
-            .execute(
-                "UPDATE partners SET is_active = false, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND kind = $3",
-                &[&tenant_id, &id, &kind.as_str()],
-            )
-            .await?;
-        if n == 0 {
-            return Err(StoreError::not_found(format!("{} {id}", kind.as_str())));
-        }
-        drop(client);
-        self.get_partner(tenant_id, kind, id).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_come_from_the_chart() {
-        assert_eq!(
-            range_of("skr03", PartnerKind::Customer),
-            ("10000".into(), "69999".into())
-        );
-        assert_eq!(
-            range_of("skr04", PartnerKind::Vendor),
-            ("70000".into(), "99999".into())
-        );
-        assert_eq!(next_number("10009").as_deref(), Some("10010"));
-        assert_eq!(next_number("99999"), None);
+            .as_ref()
+            .map(Partner::from_row)
+            .transpose()
     }
 }

@@ -1,17 +1,19 @@
-//! Period states, lock requests under four eyes, and closing hashes.
+//! Period states, lock requests and closings: loads and writes only.
 //!
-//! Every state change takes the tenant's journal head row lock first, the same lock appends
-//! take, so a period cannot close while a batch that books into it is being written, and a
-//! closing hash always covers exactly the events the period will ever have.
+//! The rules (transitions, lock order, four eyes, which request may be decided) are the
+//! `periods` crate's, the closing hash is `journal`'s, and `app::periods` puts them together.
+//! Every state change runs in a transaction that first takes the tenant's journal head row
+//! lock (`lock_head`), the same lock appends take, so a period cannot change state while a
+//! batch that books into it is being written, and a closing hash covers exactly the events the
+//! period will ever have.
 
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, Transaction};
 use chrono::{DateTime, NaiveDate, Utc};
-use journal::chain::{closing_hash, Hash32, ZERO_HASH};
+use journal::chain::Hash32;
 use journal::{Actor, FiscalCalendar, PeriodId};
-use periods::{
-    check_four_eyes, check_lock_order, transition, PeriodAction, PeriodError, PeriodStatus,
-};
+use periods::{PeriodAction, PeriodError, PeriodStatus, RequestStatus};
 use std::collections::{BTreeSet, HashMap};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 /// How a principal is named in period records: `api_key:<id>` or `user:<id>`.
@@ -19,12 +21,62 @@ pub fn principal_label(actor: &Actor) -> String {
     format!("{}:{}", actor.kind, actor.id)
 }
 
+/// A constraint of the period tables refused a change: the rule it backs, as a conflict.
 impl From<PeriodError> for StoreError {
     fn from(e: PeriodError) -> StoreError {
         StoreError::conflict(e.code(), e.to_string())
     }
 }
 
+/// The stored state of a period (`period_states`); a period without a row is open.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PeriodState {
+    pub status: PeriodStatus,
+    /// The status the period had when its pending lock was requested.
+    pub before_request: Option<PeriodStatus>,
+    /// The lock request the state belongs to.
+    pub request_id: Option<Uuid>,
+    /// Who closed the period: the soft-locker, or once locked the lock's requester.
+    pub locked_by: Option<String>,
+    pub locked_at: Option<DateTime<Utc>>,
+    pub closing_hash: Option<Vec<u8>>,
+}
+
+const STATE_COLUMNS: &str =
+    "period, status, status_before_request, request_id, locked_by, locked_at, closing_hash";
+
+impl PeriodState {
+    fn from_row(r: &Row) -> Result<PeriodState, StoreError> {
+        Ok(PeriodState {
+            status: status(r.get("status"))?,
+            before_request: r
+                .get::<_, Option<&str>>("status_before_request")
+                .map(status)
+                .transpose()?,
+            request_id: r.get("request_id"),
+            locked_by: r.get("locked_by"),
+            locked_at: r.get("locked_at"),
+            closing_hash: r.get("closing_hash"),
+        })
+    }
+}
+
+fn status(text: &str) -> Result<PeriodStatus, StoreError> {
+    PeriodStatus::parse(text).ok_or_else(|| StoreError::Internal(format!("period status {text:?}")))
+}
+
+fn period_id(text: &str) -> Result<PeriodId, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Internal(format!("stored period {text:?}")))
+}
+
+fn hash32(bytes: Vec<u8>, what: &str) -> Result<Hash32, StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Internal(format!("stored {what} length")))
+}
+
+/// A period as `GET /v1/periods` shows it: its calendar bounds and its state.
 #[derive(Debug, Clone)]
 pub struct PeriodView {
     pub period: PeriodId,
@@ -37,20 +89,76 @@ pub struct PeriodView {
     pub closing_hash: Option<Vec<u8>>,
 }
 
-#[derive(Debug, Clone)]
+impl PeriodView {
+    pub fn new(calendar: FiscalCalendar, period: PeriodId, state: PeriodState) -> PeriodView {
+        let (start_date, end_date) = calendar.bounds(period);
+        PeriodView {
+            period,
+            start_date,
+            end_date,
+            status: state.status,
+            locked_by: state.locked_by,
+            locked_at: state.locked_at,
+            closing_hash: state.closing_hash,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockRequest {
     pub id: Uuid,
     pub period: PeriodId,
-    pub status: String,
+    pub status: RequestStatus,
     pub requested_by: String,
     pub created_at: DateTime<Utc>,
 }
 
+const REQUEST_COLUMNS: &str = "id, period, status, requested_by, created_at";
+
+impl LockRequest {
+    fn from_row(r: &Row) -> Result<LockRequest, StoreError> {
+        let s: &str = r.get("status");
+        Ok(LockRequest {
+            id: r.get("id"),
+            period: period_id(r.get("period"))?,
+            status: RequestStatus::parse(s)
+                .ok_or_else(|| StoreError::Internal(format!("lock request status {s:?}")))?,
+            requested_by: r.get("requested_by"),
+            created_at: r.get("created_at"),
+        })
+    }
+}
+
+/// The closing a lock approval writes (`period_closings`).
 #[derive(Debug, Clone)]
-pub struct Closing {
-    pub view: PeriodView,
-    pub request_id: Uuid,
+pub struct NewClosing {
+    pub period: PeriodId,
+    pub lock_seq: i32,
+    pub previous_period: Option<PeriodId>,
+    pub previous_closing_hash: Hash32,
+    pub closing_hash: Hash32,
+    pub event_count: i64,
+    pub request: LockRequest,
     pub approved_by: String,
+    pub locked_at: DateTime<Utc>,
+}
+
+/// The latest closing of a tenant, which the next one chains from.
+#[derive(Debug, Clone)]
+pub struct LastClosing {
+    pub period: PeriodId,
+    pub lock_seq: i32,
+    pub closing_hash: Hash32,
+}
+
+impl LastClosing {
+    fn from_row(r: &Row) -> Result<LastClosing, StoreError> {
+        Ok(LastClosing {
+            period: period_id(r.get("period"))?,
+            lock_seq: r.get("lock_seq"),
+            closing_hash: hash32(r.get("closing_hash"), "closing hash")?,
+        })
+    }
 }
 
 /// A stored closing, as `kontor verify` reads it.
@@ -65,15 +173,38 @@ pub struct ClosingRecord {
     pub shown_closing_hash: Option<Vec<u8>>,
 }
 
-struct CurrentState {
-    status: PeriodStatus,
-    before_request: Option<PeriodStatus>,
-    request_id: Option<Uuid>,
+impl ClosingRecord {
+    fn from_row(r: &Row) -> ClosingRecord {
+        ClosingRecord {
+            period: r.get("period"),
+            lock_seq: r.get("lock_seq"),
+            previous_closing_hash: r.get("previous_closing_hash"),
+            closing_hash: r.get("closing_hash"),
+            event_count: r.get("event_count"),
+            shown_closing_hash: r.get("shown_closing_hash"),
+        }
+    }
 }
 
-type Tx<'a> = deadpool_postgres::Transaction<'a>;
+/// A decided state change: what `write_state` writes. `to` is the period's whole new state
+/// (an open period's row is deleted); the change is recorded in `period_events`.
+#[derive(Debug, Clone)]
+pub struct StateChange<'a> {
+    pub tenant_id: Uuid,
+    pub period: PeriodId,
+    pub action: PeriodAction,
+    pub from: PeriodStatus,
+    pub to: &'a PeriodState,
+    /// The lock request the change is about, for the record (also when the new state, open,
+    /// has no row to keep it in).
+    pub request_id: Option<Uuid>,
+    pub actor: &'a str,
+    pub at: DateTime<Utc>,
+}
 
-async fn lock_head(tx: &Tx<'_>, tenant_id: Uuid) -> Result<(), StoreError> {
+/// Takes the tenant's journal head row lock for the rest of the transaction: no batch writes
+/// while a period's state changes.
+pub async fn lock_head(tx: &Transaction<'_>, tenant_id: Uuid) -> Result<(), StoreError> {
     tx.query_one(
         "SELECT 1 FROM journal_heads WHERE tenant_id = $1 FOR UPDATE",
         &[&tenant_id],
@@ -82,76 +213,61 @@ async fn lock_head(tx: &Tx<'_>, tenant_id: Uuid) -> Result<(), StoreError> {
     Ok(())
 }
 
-async fn current_state(
-    tx: &Tx<'_>,
+/// The stored state of `period` (open when there is no row).
+pub async fn load_state(
+    tx: &Transaction<'_>,
     tenant_id: Uuid,
     period: PeriodId,
-) -> Result<CurrentState, StoreError> {
+) -> Result<PeriodState, StoreError> {
     let row = tx
         .query_opt(
-            "SELECT status, status_before_request, request_id FROM period_states WHERE tenant_id = $1 AND period = $2",
+            &format!(
+                "SELECT {STATE_COLUMNS} FROM period_states WHERE tenant_id = $1 AND period = $2"
+            ),
             &[&tenant_id, &period.to_string()],
         )
         .await?;
-    Ok(match row {
-        None => CurrentState {
-            status: PeriodStatus::Open,
-            before_request: None,
-            request_id: None,
-        },
-        Some(r) => CurrentState {
-            status: PeriodStatus::parse(r.get(0)).unwrap_or(PeriodStatus::Locked),
-            before_request: r.get::<_, Option<&str>>(1).and_then(PeriodStatus::parse),
-            request_id: r.get(2),
-        },
-    })
+    row.as_ref()
+        .map(PeriodState::from_row)
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
-async fn year_states(
-    tx: &Tx<'_>,
+/// The statuses of the periods of `fiscal_year` that are not open.
+pub async fn load_year_statuses(
+    tx: &Transaction<'_>,
     tenant_id: Uuid,
     fiscal_year: i32,
 ) -> Result<HashMap<PeriodId, PeriodStatus>, StoreError> {
     let rows = tx
         .query(
-            "SELECT period, status FROM period_states WHERE tenant_id = $1 AND period LIKE $2",
+            &format!(
+                "SELECT {STATE_COLUMNS} FROM period_states WHERE tenant_id = $1 AND period LIKE $2"
+            ),
             &[&tenant_id, &format!("{fiscal_year:04}-%")],
         )
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            let p: PeriodId = r.get::<_, String>(0).parse().ok()?;
-            Some((p, PeriodStatus::parse(r.get(1))?))
+    rows.iter()
+        .map(|r| {
+            Ok((
+                period_id(r.get("period"))?,
+                PeriodState::from_row(r)?.status,
+            ))
         })
-        .collect())
+        .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn write_state(
-    tx: &Tx<'_>,
-    tenant_id: Uuid,
-    period: PeriodId,
-    from: PeriodStatus,
-    to: PeriodStatus,
-    action: PeriodAction,
-    request_id: Option<Uuid>,
-    before_request: Option<PeriodStatus>,
-    actor: &str,
-    now: DateTime<Utc>,
-    lock: Option<(&str, Option<&[u8]>)>,
-) -> Result<(), StoreError> {
-    let p = period.to_string();
-    let (locked_by, locked_at, closing) = match lock {
-        Some((by, hash)) => (Some(by), Some(now), hash),
-        None => (None, None, None),
-    };
-    if to == PeriodStatus::Open {
+/// Writes a decided state change and records it in `period_events`.
+pub async fn write_state(tx: &Transaction<'_>, change: &StateChange<'_>) -> Result<(), StoreError> {
+    let p = change.period.to_string();
+    let to = change.to;
+    if to.status == PeriodStatus::Open {
         tx.execute(
             "DELETE FROM period_states WHERE tenant_id = $1 AND period = $2",
-            &[&tenant_id, &p],
+            &[&change.tenant_id, &p],
         )
-        .await?;
+        .await
+        .map_err(|e| translate(e, change.period))?;
     } else {
         tx.execute(
             "INSERT INTO period_states (tenant_id, period, status, request_id, status_before_request, updated_at,
@@ -160,71 +276,193 @@ async fn write_state(
              ON CONFLICT (tenant_id, period) DO UPDATE
                 SET status = EXCLUDED.status, request_id = EXCLUDED.request_id,
                     status_before_request = EXCLUDED.status_before_request, updated_at = EXCLUDED.updated_at,
-                    locked_by = coalesce(EXCLUDED.locked_by, period_states.locked_by),
-                    locked_at = coalesce(EXCLUDED.locked_at, period_states.locked_at),
+                    locked_by = EXCLUDED.locked_by, locked_at = EXCLUDED.locked_at,
                     closing_hash = EXCLUDED.closing_hash",
             &[
-                &tenant_id,
+                &change.tenant_id,
                 &p,
-                &to.as_str(),
-                &request_id,
-                &before_request.map(|s| s.as_str()),
-                &now,
-                &locked_by,
-                &locked_at,
-                &closing,
+                &to.status.as_str(),
+                &to.request_id,
+                &to.before_request.map(|s| s.as_str()),
+                &change.at,
+                &to.locked_by,
+                &to.locked_at,
+                &to.closing_hash,
             ],
         )
-        .await?;
+        .await
+        .map_err(|e| translate(e, change.period))?;
     }
     tx.execute(
         "INSERT INTO period_events (tenant_id, id, period, action, from_status, to_status, request_id, actor, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[&tenant_id, &Uuid::now_v7(), &p, &action.as_str(), &from.as_str(), &to.as_str(), &request_id, &actor, &now],
+        &[
+            &change.tenant_id,
+            &Uuid::now_v7(),
+            &p,
+            &change.action.as_str(),
+            &change.from.as_str(),
+            &to.status.as_str(),
+            &change.request_id,
+            &change.actor,
+            &change.at,
+        ],
     )
     .await?;
     Ok(())
 }
 
-fn view(
-    calendar: FiscalCalendar,
-    period: PeriodId,
-    row: Option<&tokio_postgres::Row>,
-) -> PeriodView {
-    let (start_date, end_date) = calendar.bounds(period);
-    match row {
-        None => PeriodView {
-            period,
-            start_date,
-            end_date,
-            status: PeriodStatus::Open,
-            locked_by: None,
-            locked_at: None,
-            closing_hash: None,
-        },
-        Some(r) => PeriodView {
-            period,
-            start_date,
-            end_date,
-            status: PeriodStatus::parse(r.get("status")).unwrap_or(PeriodStatus::Locked),
-            locked_by: r.get("locked_by"),
-            locked_at: r.get("locked_at"),
-            closing_hash: r.get("closing_hash"),
-        },
+/// `kontor_locked_period_is_final()` refused a change of a locked period's row.
+fn translate(e: tokio_postgres::Error, period: PeriodId) -> StoreError {
+    let final_period = e.as_db_error().is_some_and(|d| {
+        d.where_()
+            .is_some_and(|w| w.contains("kontor_locked_period_is_final"))
+    });
+    if final_period {
+        StoreError::from(PeriodError::Final { period })
+    } else {
+        StoreError::Db(e)
     }
 }
 
-fn request_from_row(r: &tokio_postgres::Row) -> Result<LockRequest, StoreError> {
-    let period: String = r.get("period");
-    Ok(LockRequest {
-        id: r.get("id"),
-        period: period
-            .parse()
-            .map_err(|_| StoreError::Internal(format!("stored period {period:?}")))?,
-        status: r.get("status"),
-        requested_by: r.get("requested_by"),
-        created_at: r.get("created_at"),
-    })
+pub async fn insert_lock_request(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    r: &LockRequest,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO period_lock_requests (tenant_id, id, period, status, requested_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &tenant_id,
+            &r.id,
+            &r.period.to_string(),
+            &r.status.as_str(),
+            &r.requested_by,
+            &r.created_at,
+        ],
+    )
+    .await
+    .map_err(|e| {
+        // One pending request per period (`period_lock_requests_pending`).
+        let err = StoreError::Db(e);
+        if err.is_unique_violation() {
+            StoreError::from(PeriodError::InvalidTransition {
+                period: r.period,
+                from: PeriodStatus::LockRequested,
+                action: PeriodAction::RequestLock.as_str(),
+            })
+        } else {
+            err
+        }
+    })?;
+    Ok(())
+}
+
+/// A lock request of the tenant, locked for the rest of the transaction.
+pub async fn load_request_for_update(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<LockRequest>, StoreError> {
+    tx.query_opt(
+        &format!("SELECT {REQUEST_COLUMNS} FROM period_lock_requests WHERE tenant_id = $1 AND id = $2 FOR UPDATE"),
+        &[&tenant_id, &id],
+    )
+    .await?
+    .as_ref()
+    .map(LockRequest::from_row)
+    .transpose()
+}
+
+/// Records the decision on a lock request.
+pub async fn decide_request(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    id: Uuid,
+    status: RequestStatus,
+    decided_by: &str,
+    decided_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE period_lock_requests SET status = $3, decided_by = $4, decided_at = $5 WHERE tenant_id = $1 AND id = $2",
+        &[&tenant_id, &id, &status.as_str(), &decided_by, &decided_at],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The tenant's latest closing, if any.
+pub async fn last_closing(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+) -> Result<Option<LastClosing>, StoreError> {
+    tx.query_opt(
+        "SELECT period, lock_seq, closing_hash FROM period_closings WHERE tenant_id = $1 ORDER BY lock_seq DESC LIMIT 1",
+        &[&tenant_id],
+    )
+    .await?
+    .as_ref()
+    .map(LastClosing::from_row)
+    .transpose()
+}
+
+/// The hashes of the period's events in chain order.
+pub async fn event_hashes(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    period: PeriodId,
+) -> Result<Vec<Hash32>, StoreError> {
+    tx.query(
+        "SELECT hash FROM journal_events WHERE tenant_id = $1 AND period = $2 ORDER BY seq",
+        &[&tenant_id, &period.to_string()],
+    )
+    .await?
+    .into_iter()
+    .map(|r| hash32(r.get(0), "event hash"))
+    .collect()
+}
+
+pub async fn insert_closing(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    c: &NewClosing,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO period_closings (tenant_id, period, lock_seq, previous_period, previous_closing_hash, closing_hash,
+                event_count, request_id, requested_by, approved_by, locked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            &tenant_id,
+            &c.period.to_string(),
+            &c.lock_seq,
+            &c.previous_period.map(|p| p.to_string()),
+            &c.previous_closing_hash.as_slice(),
+            &c.closing_hash.as_slice(),
+            &c.event_count,
+            &c.request.id,
+            &c.request.requested_by,
+            &c.approved_by,
+            &c.locked_at,
+        ],
+    )
+    .await
+    .map_err(|e| {
+        // `approved_by <> requested_by`: four eyes, again in the database.
+        let four_eyes = e.code() == Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION)
+            && e.as_db_error()
+                .and_then(|d| d.constraint())
+                .is_some_and(|c| c == "period_closings_check");
+        if four_eyes {
+            StoreError::from(PeriodError::FourEyes {
+                period: c.period,
+                requested_by: c.request.requested_by.clone(),
+            })
+        } else {
+            StoreError::Db(e)
+        }
+    })?;
+    Ok(())
 }
 
 impl Store {
@@ -236,8 +474,7 @@ impl Store {
         fiscal_year: Option<i32>,
         today: NaiveDate,
     ) -> Result<Vec<PeriodView>, StoreError> {
-        let info = self.tenant_info(tenant_id).await?;
-        let calendar = info.calendar;
+        let calendar = self.tenant_info(tenant_id).await?.calendar;
         let client = self.client().await?;
         let years: BTreeSet<i32> = match fiscal_year {
             Some(y) => [y].into(),
@@ -259,16 +496,18 @@ impl Store {
         };
         let rows = client
             .query(
-                "SELECT period, status, locked_by, locked_at, closing_hash FROM period_states WHERE tenant_id = $1",
+                &format!("SELECT {STATE_COLUMNS} FROM period_states WHERE tenant_id = $1"),
                 &[&tenant_id],
             )
             .await?;
-        let by_period: HashMap<String, &tokio_postgres::Row> =
-            rows.iter().map(|r| (r.get::<_, String>(0), r)).collect();
+        let mut by_period: HashMap<PeriodId, PeriodState> = rows
+            .iter()
+            .map(|r| Ok((period_id(r.get("period"))?, PeriodState::from_row(r)?)))
+            .collect::<Result<_, StoreError>>()?;
         Ok(years
             .into_iter()
             .flat_map(|y| calendar.periods_of_year(y))
-            .map(|p| view(calendar, p, by_period.get(&p.to_string()).copied()))
+            .map(|p| PeriodView::new(calendar, p, by_period.remove(&p).unwrap_or_default()))
             .collect())
     }
 
@@ -277,115 +516,16 @@ impl Store {
         tenant_id: Uuid,
         period: PeriodId,
     ) -> Result<PeriodView, StoreError> {
-        let info = self.tenant_info(tenant_id).await?;
+        let calendar = self.tenant_info(tenant_id).await?.calendar;
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT period, status, locked_by, locked_at, closing_hash FROM period_states WHERE tenant_id = $1 AND period = $2",
+                &format!("SELECT {STATE_COLUMNS} FROM period_states WHERE tenant_id = $1 AND period = $2"),
                 &[&tenant_id, &period.to_string()],
             )
             .await?;
-        Ok(view(info.calendar, period, row.as_ref()))
-    }
-
-    async fn simple_transition(
-        &self,
-        tenant_id: Uuid,
-        period: PeriodId,
-        action: PeriodAction,
-        actor: &Actor,
-    ) -> Result<PeriodView, StoreError> {
-        let label = principal_label(actor);
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        lock_head(&tx, tenant_id).await?;
-        let state = current_state(&tx, tenant_id, period).await?;
-        let to = transition(period, state.status, action, None)?;
-        // A soft lock records who closed the period for bookings and when.
-        let lock = (to == PeriodStatus::SoftLocked).then_some((label.as_str(), None));
-        write_state(
-            &tx,
-            tenant_id,
-            period,
-            state.status,
-            to,
-            action,
-            None,
-            None,
-            &label,
-            Utc::now(),
-            lock,
-        )
-        .await?;
-        tx.commit().await?;
-        self.get_period(tenant_id, period).await
-    }
-
-    /// open → soft_locked: bookings are refused, the period can still be reopened.
-    pub async fn soft_lock_period(
-        &self,
-        tenant_id: Uuid,
-        period: PeriodId,
-        actor: &Actor,
-    ) -> Result<PeriodView, StoreError> {
-        self.simple_transition(tenant_id, period, PeriodAction::SoftLock, actor)
-            .await
-    }
-
-    /// soft_locked → open.
-    pub async fn reopen_period(
-        &self,
-        tenant_id: Uuid,
-        period: PeriodId,
-        actor: &Actor,
-    ) -> Result<PeriodView, StoreError> {
-        self.simple_transition(tenant_id, period, PeriodAction::Reopen, actor)
-            .await
-    }
-
-    /// Requests the lock of a period (open or soft-locked, every earlier period of its fiscal
-    /// year locked). Bookings into it are refused from now on.
-    pub async fn request_period_lock(
-        &self,
-        tenant_id: Uuid,
-        period: PeriodId,
-        actor: &Actor,
-    ) -> Result<LockRequest, StoreError> {
-        let label = principal_label(actor);
-        let now = Utc::now();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        lock_head(&tx, tenant_id).await?;
-        let state = current_state(&tx, tenant_id, period).await?;
-        let to = transition(period, state.status, PeriodAction::RequestLock, None)?;
-        let states = year_states(&tx, tenant_id, period.fiscal_year).await?;
-        check_lock_order(period, |p| {
-            states.get(&p).copied().unwrap_or(PeriodStatus::Open)
-        })?;
-        let id = Uuid::now_v7();
-        let row = tx
-            .query_one(
-                "INSERT INTO period_lock_requests (tenant_id, id, period, status, requested_by, created_at)
-                 VALUES ($1, $2, $3, 'pending', $4, $5) RETURNING id, period, status, requested_by, created_at",
-                &[&tenant_id, &id, &period.to_string(), &label, &now],
-            )
-            .await?;
-        write_state(
-            &tx,
-            tenant_id,
-            period,
-            state.status,
-            to,
-            PeriodAction::RequestLock,
-            Some(id),
-            Some(state.status),
-            &label,
-            now,
-            None,
-        )
-        .await?;
-        tx.commit().await?;
-        request_from_row(&row)
+        let state = row.as_ref().map(PeriodState::from_row).transpose()?;
+        Ok(PeriodView::new(calendar, period, state.unwrap_or_default()))
     }
 
     /// The pending lock request of a period, if any.
@@ -395,192 +535,15 @@ impl Store {
         period: PeriodId,
     ) -> Result<Option<LockRequest>, StoreError> {
         let client = self.client().await?;
-        let row = client
+        client
             .query_opt(
-                "SELECT id, period, status, requested_by, created_at FROM period_lock_requests
-                  WHERE tenant_id = $1 AND period = $2 AND status = 'pending'",
-                &[&tenant_id, &period.to_string()],
-            )
-            .await?;
-        row.as_ref().map(request_from_row).transpose()
-    }
-
-    async fn load_request(
-        tx: &Tx<'_>,
-        tenant_id: Uuid,
-        period: PeriodId,
-        id: Uuid,
-    ) -> Result<LockRequest, StoreError> {
-        let row = tx
-            .query_opt(
-                "SELECT id, period, status, requested_by, created_at FROM period_lock_requests
-                  WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-                &[&tenant_id, &id],
-            )
-            .await?
-            .ok_or_else(|| StoreError::not_found(format!("lock request {id}")))?;
-        let request = request_from_row(&row)?;
-        if request.period != period {
-            return Err(StoreError::not_found(format!(
-                "lock request {id} of period {period}"
-            )));
-        }
-        if request.status != "pending" {
-            return Err(StoreError::conflict(
-                "request_not_pending",
-                format!("lock request {id} is already {}", request.status),
-            ));
-        }
-        Ok(request)
-    }
-
-    /// Approves a pending lock request (by a different principal) and stores the closing hash.
-    pub async fn approve_period_lock(
-        &self,
-        tenant_id: Uuid,
-        period: PeriodId,
-        request_id: Uuid,
-        actor: &Actor,
-    ) -> Result<Closing, StoreError> {
-        let label = principal_label(actor);
-        let now = Utc::now();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        lock_head(&tx, tenant_id).await?;
-        let request = Self::load_request(&tx, tenant_id, period, request_id).await?;
-        let state = current_state(&tx, tenant_id, period).await?;
-        let to = transition(period, state.status, PeriodAction::Approve, None)?;
-        let states = year_states(&tx, tenant_id, period.fiscal_year).await?;
-        check_lock_order(period, |p| {
-            states.get(&p).copied().unwrap_or(PeriodStatus::Open)
-        })?;
-        check_four_eyes(period, &request.requested_by, &label)?;
-
-        let previous = tx
-            .query_opt(
-                "SELECT period, closing_hash, lock_seq FROM period_closings WHERE tenant_id = $1 ORDER BY lock_seq DESC LIMIT 1",
-                &[&tenant_id],
-            )
-            .await?;
-        let (previous_period, previous_hash, lock_seq) = match &previous {
-            None => (None, ZERO_HASH, 1),
-            Some(r) => {
-                let h: Vec<u8> = r.get(1);
-                let h: Hash32 = h
-                    .try_into()
-                    .map_err(|_| StoreError::Internal("stored closing hash length".into()))?;
-                (Some(r.get::<_, String>(0)), h, r.get::<_, i32>(2) + 1)
-            }
-        };
-        let hashes: Vec<Hash32> = tx
-            .query(
-                "SELECT hash FROM journal_events WHERE tenant_id = $1 AND period = $2 ORDER BY seq",
+                &format!("SELECT {REQUEST_COLUMNS} FROM period_lock_requests WHERE tenant_id = $1 AND period = $2 AND status = 'pending'"),
                 &[&tenant_id, &period.to_string()],
             )
             .await?
-            .into_iter()
-            .map(|r| {
-                let h: Vec<u8> = r.get(0);
-                h.try_into()
-                    .map_err(|_| StoreError::Internal("stored event hash length".into()))
-            })
-            .collect::<Result<_, _>>()?;
-        let closing = closing_hash(&previous_hash, &period.to_string(), &hashes);
-        tx.execute(
-            "INSERT INTO period_closings (tenant_id, period, lock_seq, previous_period, previous_closing_hash, closing_hash,
-                    event_count, request_id, requested_by, approved_by, locked_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &[
-                &tenant_id,
-                &period.to_string(),
-                &lock_seq,
-                &previous_period,
-                &previous_hash.as_slice(),
-                &closing.as_slice(),
-                &(hashes.len() as i64),
-                &request_id,
-                &request.requested_by,
-                &label,
-                &now,
-            ],
-        )
-        .await?;
-        write_state(
-            &tx,
-            tenant_id,
-            period,
-            state.status,
-            to,
-            PeriodAction::Approve,
-            Some(request_id),
-            None,
-            &label,
-            now,
-            Some((&request.requested_by, Some(closing.as_slice()))),
-        )
-        .await?;
-        tx.execute(
-            "UPDATE period_lock_requests SET status = 'approved', decided_by = $3, decided_at = $4 WHERE tenant_id = $1 AND id = $2",
-            &[&tenant_id, &request_id, &label, &now],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Closing {
-            view: self.get_period(tenant_id, period).await?,
-            request_id,
-            approved_by: label,
-        })
-    }
-
-    /// Cancels a pending lock request; the period returns to the state it had before.
-    pub async fn cancel_period_lock(
-        &self,
-        tenant_id: Uuid,
-        period: PeriodId,
-        request_id: Uuid,
-        actor: &Actor,
-    ) -> Result<LockRequest, StoreError> {
-        let label = principal_label(actor);
-        let now = Utc::now();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        lock_head(&tx, tenant_id).await?;
-        let mut request = Self::load_request(&tx, tenant_id, period, request_id).await?;
-        let state = current_state(&tx, tenant_id, period).await?;
-        if state.request_id != Some(request_id) {
-            return Err(StoreError::conflict(
-                "request_not_pending",
-                format!("lock request {request_id} is not the pending one"),
-            ));
-        }
-        let to = transition(
-            period,
-            state.status,
-            PeriodAction::Cancel,
-            state.before_request,
-        )?;
-        write_state(
-            &tx,
-            tenant_id,
-            period,
-            state.status,
-            to,
-            PeriodAction::Cancel,
-            Some(request_id),
-            None,
-            &label,
-            now,
-            None,
-        )
-        .await?;
-        tx.execute(
-            "UPDATE period_lock_requests SET status = 'cancelled', decided_by = $3, decided_at = $4 WHERE tenant_id = $1 AND id = $2",
-            &[&tenant_id, &request_id, &label, &now],
-        )
-        .await?;
-        tx.commit().await?;
-        request.status = "cancelled".into();
-        Ok(request)
+            .as_ref()
+            .map(LockRequest::from_row)
+            .transpose()
     }
 
     /// The closings of a tenant in lock order.
@@ -588,23 +551,14 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT c.period, c.lock_seq, c.previous_closing_hash, c.closing_hash, c.event_count, s.closing_hash
+                "SELECT c.period, c.lock_seq, c.previous_closing_hash, c.closing_hash, c.event_count,
+                        s.closing_hash AS shown_closing_hash
                    FROM period_closings c
                    LEFT JOIN period_states s ON s.tenant_id = c.tenant_id AND s.period = c.period
                   WHERE c.tenant_id = $1 ORDER BY c.lock_seq",
                 &[&tenant_id],
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ClosingRecord {
-                period: r.get(0),
-                lock_seq: r.get(1),
-                previous_closing_hash: r.get(2),
-                closing_hash: r.get(3),
-                event_count: r.get(4),
-                shown_closing_hash: r.get(5),
-            })
-            .collect())
+        Ok(rows.iter().map(ClosingRecord::from_row).collect())
     }
 }

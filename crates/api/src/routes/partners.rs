@@ -3,13 +3,14 @@
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, Params};
+use crate::extract::{stored_answer, IdempotencyKeyOf, JsonBody, Params};
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
+use app::partners::{Partner, PartnerFilter};
+use app::StoredResponse;
 use receivables::{Address, PartnerInput, PartnerKind};
 use serde::{Deserialize, Serialize};
-use store::partners::{Partner, PartnerFilter};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -197,13 +198,7 @@ fn parse_id(kind: PartnerKind, id: &str) -> Result<Uuid, ApiError> {
 }
 
 async fn base_currency(state: &AppState, p: &Principal) -> ApiResult<String> {
-    Ok(state
-        .store
-        .tenant_info(p.tenant_id)
-        .await?
-        .tenant
-        .base_currency
-        .clone())
+    Ok(state.app.tenant(p.tenant_id).await?.base_currency.clone())
 }
 
 async fn list(
@@ -223,10 +218,7 @@ async fn list(
         limit: q.limit(),
         offset: q.offset(),
     };
-    let (partners, total) = state
-        .store
-        .list_partners(p.tenant_id, kind, &filter)
-        .await?;
+    let (partners, total) = state.app.list_partners(p.tenant_id, kind, &filter).await?;
     let base = base_currency(&state, &p).await?;
     let body: Vec<PartnerDto> = partners
         .into_iter()
@@ -240,16 +232,19 @@ async fn list(
 async fn create(
     state: web::Data<AppState>,
     p: Principal,
+    key: IdempotencyKeyOf,
     b: CreatePartner,
     kind: PartnerKind,
 ) -> ApiResult<HttpResponse> {
     p.require(&scope(kind, "write"))?;
-    let partner = state
-        .store
-        .create_partner(p.tenant_id, kind, b.into())
-        .await?;
     let base = base_currency(&state, &p).await?;
-    Ok(HttpResponse::Created().json(PartnerDto::new(partner, &base)))
+    let render = move |x: &Partner| StoredResponse::json(201, &PartnerDto::new(x.clone(), &base));
+    let answer = key.with(render.clone());
+    let partner = state
+        .app
+        .create_partner(p.tenant_id, kind, b.into(), answer)
+        .await?;
+    Ok(stored_answer(render(&partner), key.0.is_some()))
 }
 
 async fn get(
@@ -260,7 +255,7 @@ async fn get(
 ) -> ApiResult<HttpResponse> {
     p.require(&scope(kind, "read"))?;
     let partner = state
-        .store
+        .app
         .get_partner(p.tenant_id, kind, parse_id(kind, id)?)
         .await?;
     let base = base_currency(&state, &p).await?;
@@ -278,7 +273,7 @@ async fn update(
     let id = parse_id(kind, id)?;
     let (input, is_active) = b.split();
     let partner = state
-        .store
+        .app
         .update_partner(p.tenant_id, kind, id, input, is_active)
         .await?;
     let base = base_currency(&state, &p).await?;
@@ -293,7 +288,7 @@ async fn deactivate(
 ) -> ApiResult<HttpResponse> {
     p.require(&scope(kind, "write"))?;
     let partner = state
-        .store
+        .app
         .deactivate_partner(p.tenant_id, kind, parse_id(kind, id)?)
         .await?;
     let base = base_currency(&state, &p).await?;
@@ -324,9 +319,10 @@ pub async fn list_customers(
 pub async fn create_customer(
     state: web::Data<AppState>,
     p: Principal,
+    key: IdempotencyKeyOf,
     body: JsonBody<CreatePartner>,
 ) -> ApiResult<HttpResponse> {
-    create(state, p, body.0, PartnerKind::Customer).await
+    create(state, p, key, body.0, PartnerKind::Customer).await
 }
 
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "Receivables", params(("id" = Uuid, Path)),
@@ -389,9 +385,10 @@ pub async fn list_vendors(
 pub async fn create_vendor(
     state: web::Data<AppState>,
     p: Principal,
+    key: IdempotencyKeyOf,
     body: JsonBody<CreatePartner>,
 ) -> ApiResult<HttpResponse> {
-    create(state, p, body.0, PartnerKind::Vendor).await
+    create(state, p, key, body.0, PartnerKind::Vendor).await
 }
 
 #[utoipa::path(get, path = "/v1/vendors/{id}", tag = "Payables", params(("id" = Uuid, Path)),

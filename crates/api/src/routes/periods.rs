@@ -4,9 +4,9 @@ use crate::extract::Params;
 use crate::routes::ErrorBody;
 use crate::AppState;
 use actix_web::{web, HttpResponse};
+use app::periods::PeriodView;
 use journal::PeriodId;
 use serde::Serialize;
-use store::periods::PeriodView;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -123,11 +123,7 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
         .int("fiscal_year")
         .filter(|y| (1900..=9999).contains(y))
         .map(|y| y as i32);
-    let today = chrono::Utc::now().date_naive();
-    let periods = state
-        .store
-        .list_periods(p.tenant_id, fiscal_year, today)
-        .await?;
+    let periods = state.app.list_periods(p.tenant_id, fiscal_year).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", periods.len().to_string()))
         .json(periods.into_iter().map(PeriodDto::from).collect::<Vec<_>>()))
@@ -144,7 +140,7 @@ pub async fn soft_lock(
 ) -> ApiResult<HttpResponse> {
     p.require("periods:write")?;
     let v = state
-        .store
+        .app
         .soft_lock_period(p.tenant_id, parse_period(&period)?, &p.actor)
         .await?;
     Ok(HttpResponse::Ok().json(SoftLockDto {
@@ -167,7 +163,7 @@ pub async fn reopen(
 ) -> ApiResult<HttpResponse> {
     p.require("periods:write")?;
     let v = state
-        .store
+        .app
         .reopen_period(p.tenant_id, parse_period(&period)?, &p.actor)
         .await?;
     Ok(HttpResponse::Ok().json(ReopenDto {
@@ -188,13 +184,13 @@ pub async fn request_lock(
 ) -> ApiResult<HttpResponse> {
     p.require("periods:lock")?;
     let r = state
-        .store
+        .app
         .request_period_lock(p.tenant_id, parse_period(&period)?, &p.actor)
         .await?;
     Ok(HttpResponse::Created().json(LockRequestDto {
         request_id: r.id,
         period: r.period.to_string(),
-        status: r.status,
+        status: r.status.as_str().to_string(),
         created_at: r.created_at,
         message: format!(
             "Lock of {} requested; bookings into it are refused. A different principal must approve it.",
@@ -214,7 +210,7 @@ pub async fn lock_status(
 ) -> ApiResult<HttpResponse> {
     p.require("periods:read")?;
     let r = state
-        .store
+        .app
         .pending_lock_request(p.tenant_id, parse_period(&period)?)
         .await?;
     Ok(HttpResponse::Ok().json(LockStatusDto {
@@ -239,7 +235,7 @@ pub async fn approve(
     p.require("periods:lock")?;
     let (period, request) = path.into_inner();
     let c = state
-        .store
+        .app
         .approve_period_lock(
             p.tenant_id,
             parse_period(&period)?,
@@ -272,7 +268,7 @@ pub async fn cancel(
     p.require("periods:lock")?;
     let (period, request) = path.into_inner();
     let r = state
-        .store
+        .app
         .cancel_period_lock(
             p.tenant_id,
             parse_period(&period)?,
@@ -283,6 +279,6 @@ pub async fn cancel(
     Ok(HttpResponse::Ok().json(CancelledDto {
         ok: true,
         request_id: r.id,
-        status: r.status,
+        status: r.status.as_str().to_string(),
     }))
 }

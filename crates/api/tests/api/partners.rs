@@ -493,3 +493,35 @@ async fn skr04_uses_its_own_collective_accounts() {
     assert_eq!(app.balance("1200").await, "20.00");
     assert_eq!(app.balance("3300").await, "-20.00");
 }
+
+#[tokio::test]
+async fn creating_a_partner_under_an_idempotency_key_creates_it_once() {
+    let app = spawn_app().await;
+    let body = json!({"name": "Einmal GmbH"});
+    let requests = (0..8).map(|_| {
+        app.client
+            .post(format!("{}/v1/customers", app.address))
+            .bearer_auth(&app.tenant.key)
+            .header("idempotency-key", "new-customer-1")
+            .json(&body)
+            .send()
+    });
+    let mut answers = std::collections::BTreeSet::new();
+    for r in futures_util::future::join_all(requests).await {
+        let r = r.unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        answers.insert(r.text().await.unwrap());
+    }
+    assert_eq!(
+        answers.len(),
+        1,
+        "one customer, its answer replayed byte for byte"
+    );
+    let list = app.get("/v1/customers?search=Einmal").await;
+    assert_eq!(list.expect(200, None).as_array().unwrap().len(), 1);
+    // The stored answer is the one the first request got.
+    let stored: Value = serde_json::from_str(answers.first().unwrap()).unwrap();
+    assert_eq!(stored["name"], "Einmal GmbH");
+    assert_eq!(stored["account_number"], "10000");
+    assert_eq!(stored["open_amount"], "0.00");
+}
