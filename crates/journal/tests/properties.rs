@@ -658,8 +658,10 @@ proptest! {
         original_period in any_period(),
         negative in any::<bool>(),
     ) {
-        let mut world = World::default();
-        world.calendar = journal::FiscalCalendar::new(first_month).unwrap();
+        let mut world = World {
+            calendar: journal::FiscalCalendar::new(first_month).unwrap(),
+            ..World::default()
+        };
         world.tax_codes.insert("Rand".into(), TaxCode {
             code: "Rand".into(),
             rate: rand_rate,

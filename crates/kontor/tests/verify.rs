@@ -5,7 +5,7 @@ use journal::{Actor, BookingCommand, BookingLineInput, PeriodId};
 use rand::Rng;
 use rust_decimal::Decimal;
 use std::process::Command;
-use store::appender::AppendCommand;
+use store::appender::{AppendCommand, AppendRequest};
 use store::tenants::NewTenant;
 use store::Store;
 
@@ -71,8 +71,11 @@ async fn ledger(store: &Store) -> (uuid::Uuid, String) {
         store
             .append(
                 tenant.id,
-                AppendCommand::Booking(cmd),
-                Actor::system("test"),
+                AppendRequest {
+                    cmd: AppendCommand::Booking(cmd),
+                    actor: Actor::system("test"),
+                    idempotency: None,
+                },
             )
             .await
             .unwrap();
