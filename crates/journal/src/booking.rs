@@ -655,7 +655,10 @@ pub fn decide_booking(
             let field = if i < client_lines {
                 format!("lines[{i}].{}", l.side.as_str())
             } else {
-                tax_fields[i - client_lines].clone()
+                tax_fields
+                    .get(i - client_lines)
+                    .cloned()
+                    .unwrap_or_else(|| "lines".into())
             };
             l.base_amount = fx_base_amount(l.amount, rate, base, &field)?;
             // A line the client sent must not vanish in the base currency; a generated tax line
