@@ -3,7 +3,7 @@
 //! `decide_booking`, `decide_opening_balances` and `decide_reversal` take everything they need
 //! as arguments and return either the lines to append or the first rule the command breaks.
 
-use crate::calendar::{FiscalCalendar, PeriodId};
+use crate::calendar::{first_open_after, FiscalCalendar, PeriodId};
 use crate::event::{Actor, BookedIntent, Generated, JournalLine, Side};
 use crate::money::Currency;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -25,7 +25,8 @@ pub fn max_amount() -> Decimal {
     Decimal::from(1_000_000_000_000i64)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum IntentKind {
     Booking,
     OpeningBalance,
@@ -51,7 +52,8 @@ impl IntentKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PostingMode {
     /// Debit and credit exchanged.
     Swap,
@@ -212,6 +214,8 @@ pub enum BookingError {
     UnknownCurrency(String),
     #[error("fx.rate must be > 0")]
     InvalidFxRate,
+    #[error("{field}: the amount is 0.00 in the base currency at this fx.rate")]
+    FxAmountRoundsToZero { field: String },
     #[error("fx.currency {0} is the tenant's base currency; omit fx")]
     FxIsBaseCurrency(String),
     #[error("the chart has no account for FX rounding differences")]
@@ -252,7 +256,9 @@ impl BookingError {
             BookingError::TaxCodeMisconfigured { .. } => "tax_code_misconfigured",
             BookingError::Unbalanced { .. } => "unbalanced",
             BookingError::UnknownCurrency(_) => "unknown_currency",
-            BookingError::InvalidFxRate => "invalid_fx_rate",
+            BookingError::InvalidFxRate | BookingError::FxAmountRoundsToZero { .. } => {
+                "invalid_fx_rate"
+            }
             BookingError::FxIsBaseCurrency(_) => "fx_is_base_currency",
             BookingError::NoFxRoundingAccount => "no_fx_rounding_account",
             BookingError::InvalidMetadata(_) => "invalid_metadata",
@@ -286,6 +292,7 @@ impl BookingError {
             | BookingError::NonPositiveAmount { field }
             | BookingError::AmountPrecision { field, .. }
             | BookingError::AmountTooLarge { field }
+            | BookingError::FxAmountRoundsToZero { field }
             | BookingError::TooLong { field, .. }
             | BookingError::UnknownAccount { field, .. }
             | BookingError::UnknownTaxCode { field, .. }
@@ -480,6 +487,22 @@ fn ensure_balanced(
     Ok(())
 }
 
+/// `amount / rate` rounded to the base currency, within the per-line limit.
+fn fx_base_amount(
+    amount: Decimal,
+    rate: Decimal,
+    base: Currency,
+    field: &str,
+) -> Result<Decimal, BookingError> {
+    amount
+        .checked_div(rate)
+        .map(|b| base.round(b))
+        .filter(|b| b.abs() <= max_amount())
+        .ok_or_else(|| BookingError::AmountTooLarge {
+            field: field.to_string(),
+        })
+}
+
 /// Decides a `POST /v1/bookings`.
 pub fn decide_booking(
     ctx: &BookingContext<'_>,
@@ -522,6 +545,8 @@ pub fn decide_booking(
     // Lines as given, then the generated tax lines, all in the booking's currency.
     let mut lines = Vec::with_capacity(cmd.lines.len() + 2);
     let mut tax_lines = Vec::new();
+    // The body field each tax line comes from, for errors about its base amount.
+    let mut tax_fields = Vec::new();
     for (i, input) in cmd.lines.iter().enumerate() {
         let field = format!("lines[{i}]");
         let (side, amount) = line_amount(&field, input, currency)?;
@@ -565,7 +590,14 @@ pub fn decide_booking(
             };
             line.tax_code = Some(tc.code.clone());
             line.tax_rate = Some(tc.rate);
-            let tax = currency.round(amount * tc.rate / Decimal::ONE_HUNDRED);
+            let tax = amount
+                .checked_mul(tc.rate)
+                .and_then(|t| t.checked_div(Decimal::ONE_HUNDRED))
+                .map(|t| currency.round(t))
+                .filter(|t| t.abs() <= max_amount())
+                .ok_or_else(|| BookingError::AmountTooLarge {
+                    field: tax_field.clone(),
+                })?;
             if !tax.is_zero() {
                 if let Some(vat) = &tc.vat_account {
                     require_tax_account(ctx, &tax_field, code, vat)?;
@@ -584,6 +616,7 @@ pub fn decide_booking(
                     if let Some(own) = &tc.self_assess_account {
                         require_tax_account(ctx, &tax_field, code, own)?;
                         tax_lines.push(tax_line);
+                        tax_fields.push(tax_field.clone());
                         tax_lines.push(JournalLine {
                             account: own.clone(),
                             side: side.opposite(),
@@ -596,8 +629,10 @@ pub fn decide_booking(
                             description: None,
                             cost_center: input.cost_center.clone(),
                         });
+                        tax_fields.push(tax_field.clone());
                     } else {
                         tax_lines.push(tax_line);
+                        tax_fields.push(tax_field.clone());
                     }
                 } else {
                     return Err(BookingError::TaxCodeMisconfigured {
@@ -615,8 +650,22 @@ pub fn decide_booking(
     ensure_balanced(&lines, currency, false)?;
 
     if let Some(rate) = rate {
-        for l in &mut lines {
-            l.base_amount = base.round(l.amount / rate);
+        let client_lines = cmd.lines.len();
+        for (i, l) in lines.iter_mut().enumerate() {
+            let field = if i < client_lines {
+                format!("lines[{i}].{}", l.side.as_str())
+            } else {
+                tax_fields
+                    .get(i - client_lines)
+                    .cloned()
+                    .unwrap_or_else(|| "lines".into())
+            };
+            l.base_amount = fx_base_amount(l.amount, rate, base, &field)?;
+            // A line the client sent must not vanish in the base currency; a generated tax line
+            // of a few foreign minor units may.
+            if i < client_lines && l.base_amount.is_zero() {
+                return Err(BookingError::FxAmountRoundsToZero { field });
+            }
         }
         let diff: Decimal = lines.iter().map(JournalLine::signed_base).sum();
         if !diff.is_zero() {
@@ -778,13 +827,12 @@ pub struct OriginalIntent {
 }
 
 /// Decides `POST /v1/journal/reverse`. The reversal is dated on the original date if that
-/// period is open, else on the first day of the earliest open period after it:
-/// `first_open_period` is that period, found by the caller from the period states.
+/// period is open, else on the first day of the earliest open regular period after it
+/// ([`first_open_after`] over `ctx.closed_periods`), or refused with `NoOpenPeriod`.
 pub fn decide_reversal(
     ctx: &BookingContext<'_>,
     original: &OriginalIntent,
     cmd: &ReversalCommand,
-    first_open_period_after: impl Fn(PeriodId) -> Option<PeriodId>,
     stamp: Stamp,
 ) -> Result<BookedIntent, BookingError> {
     if cmd.reason.trim().is_empty() {
@@ -798,8 +846,13 @@ pub fn decide_reversal(
         return Err(BookingError::AlreadyReversed(original.intent_id));
     }
     let (booking_date, period) = if ctx.closed_periods.contains(&original.period) {
-        let p = first_open_period_after(original.period).ok_or(BookingError::NoOpenPeriod)?;
-        (ctx.calendar.bounds(p).0, p)
+        let p = first_open_after(ctx.closed_periods, original.period)
+            .ok_or(BookingError::NoOpenPeriod)?;
+        let (first_day, _) = ctx
+            .calendar
+            .checked_bounds(p)
+            .ok_or(BookingError::NoOpenPeriod)?;
+        (first_day, p)
     } else {
         (original.booking_date, original.period)
     };

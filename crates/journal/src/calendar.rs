@@ -6,12 +6,36 @@
 
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "CalendarRepr", into = "CalendarRepr")]
 pub struct FiscalCalendar {
     first_month: u32,
+}
+
+/// The serialized form of a calendar, checked on the way in.
+#[derive(Serialize, Deserialize)]
+struct CalendarRepr {
+    first_month: u32,
+}
+
+impl TryFrom<CalendarRepr> for FiscalCalendar {
+    type Error = String;
+    fn try_from(r: CalendarRepr) -> Result<Self, Self::Error> {
+        FiscalCalendar::new(r.first_month)
+            .ok_or_else(|| format!("first_month {} is not 1..12", r.first_month))
+    }
+}
+
+impl From<FiscalCalendar> for CalendarRepr {
+    fn from(c: FiscalCalendar) -> Self {
+        CalendarRepr {
+            first_month: c.first_month,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -73,11 +97,24 @@ impl FiscalCalendar {
     }
 
     /// First and last day of a period. Period 13 covers the last month of the fiscal year.
+    ///
+    /// Panics for a period outside the dates `chrono` can represent; see
+    /// [`FiscalCalendar::checked_bounds`].
     pub fn bounds(&self, p: PeriodId) -> (NaiveDate, NaiveDate) {
+        self.checked_bounds(p).expect("date in range")
+    }
+
+    /// First and last day of a period, `None` if they are outside the dates `chrono` can
+    /// represent (or the period number is not 01..13).
+    pub fn checked_bounds(&self, p: PeriodId) -> Option<(NaiveDate, NaiveDate)> {
+        if !(1..=13).contains(&p.number) {
+            return None;
+        }
         let month_index = u32::from(p.number.min(12)) - 1;
-        let start = self.fiscal_year_start(p.fiscal_year) + Months::new(month_index);
-        let end = (start + Months::new(1)).pred_opt().expect("date in range");
-        (start, end)
+        let start = NaiveDate::from_ymd_opt(p.fiscal_year, self.first_month, 1)?
+            .checked_add_months(Months::new(month_index))?;
+        let end = start.checked_add_months(Months::new(1))?.pred_opt()?;
+        Some((start, end))
     }
 
     /// The periods of a fiscal year in order, 01..13.
@@ -99,11 +136,59 @@ impl PeriodId {
     pub fn is_adjustment(&self) -> bool {
         self.number == 13
     }
+
+    /// The regular period (01..12) that follows this one: the next month, or period 01 of the
+    /// next fiscal year after period 12 or 13. `None` past the last representable year.
+    pub fn next_regular(&self) -> Option<PeriodId> {
+        if self.number >= 12 {
+            Some(PeriodId {
+                fiscal_year: self.fiscal_year.checked_add(1)?,
+                number: 1,
+            })
+        } else {
+            Some(PeriodId {
+                fiscal_year: self.fiscal_year,
+                number: self.number + 1,
+            })
+        }
+    }
+}
+
+/// How far [`first_open_after`] looks ahead: 30 fiscal years.
+pub const OPEN_PERIOD_HORIZON: usize = 13 * 30;
+
+/// The dating rule of a reversal whose original period is closed: the earliest regular period
+/// (01..12, never the adjustment period 13) after `p` that is not in `closed`, looking at most
+/// [`OPEN_PERIOD_HORIZON`] periods ahead. `None` if every one of them is closed. The reversal is
+/// then dated on that period's first day.
+pub fn first_open_after(closed: &HashSet<PeriodId>, p: PeriodId) -> Option<PeriodId> {
+    let mut next = p;
+    for _ in 0..OPEN_PERIOD_HORIZON {
+        next = next.next_regular()?;
+        if !closed.contains(&next) {
+            return Some(next);
+        }
+    }
+    None
 }
 
 impl fmt::Display for PeriodId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}", self.fiscal_year, self.number)
+    }
+}
+
+/// A period is written as `YYYY-PP`.
+impl Serialize for PeriodId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PeriodId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

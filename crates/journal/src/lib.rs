@@ -20,9 +20,9 @@ pub use booking::{
     BookingContext, BookingError, BookingLineInput, Fx, IntentKind, OpeningBalanceCommand,
     OriginalIntent, PostingMode, ReversalCommand, Stamp, TaxCode,
 };
-pub use calendar::{FiscalCalendar, PeriodId};
+pub use calendar::{first_open_after, FiscalCalendar, PeriodId};
 pub use chain::{closing_hash, event_hash, Hash32, ZERO_HASH};
-pub use event::{Actor, BookedIntent, Generated, JournalLine, Side};
+pub use event::{Actor, BookedIntent, EventPayload, Generated, JournalLine, PayloadError, Side};
 pub use ledger::AccountType;
 pub use money::{Currency, MoneyError};
 pub use rule::{Rule, RuleKind};

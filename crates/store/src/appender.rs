@@ -19,9 +19,9 @@ use journal::booking::{
 };
 use journal::calendar::PeriodId;
 use journal::chain::{event_hash, Hash32};
-use journal::event::{Generated, JournalLine, Side};
+use journal::event::{EventPayload, JournalLine};
 use journal::{
-    AccountRef, Actor, BookedIntent, BookingCommand, BookingContext, Currency, IntentKind,
+    AccountRef, Actor, BookedIntent, BookingCommand, BookingContext, IntentKind,
     OpeningBalanceCommand, ReversalCommand, TaxCode,
 };
 use rust_decimal::Decimal;
@@ -297,7 +297,7 @@ async fn append_in_tx(
                 Some(original) => {
                     let mut original = original.clone();
                     original.already_reversed |= reversed.contains(&original.intent_id);
-                    decide_reversal(&ctx, &original, c, |p| first_open_after(closed, p), stamp)
+                    decide_reversal(&ctx, &original, c, stamp)
                 }
             },
         };
@@ -340,28 +340,6 @@ async fn append_in_tx(
     rows.write(tx, tenant_id, info.calendar, last_seq, &last_hash)
         .await?;
     Ok(results)
-}
-
-/// The earliest regular period (not 13) after `p` that is open.
-pub fn first_open_after(closed: &HashSet<PeriodId>, p: PeriodId) -> Option<PeriodId> {
-    let mut next = p;
-    for _ in 0..(13 * 30) {
-        next = if next.number >= 12 {
-            PeriodId {
-                fiscal_year: next.fiscal_year + 1,
-                number: 1,
-            }
-        } else {
-            PeriodId {
-                fiscal_year: next.fiscal_year,
-                number: next.number + 1,
-            }
-        };
-        if !closed.contains(&next) {
-            return Some(next);
-        }
-    }
-    None
 }
 
 /// What the decisions of a batch need, loaded in one round of pipelined queries.
@@ -526,9 +504,9 @@ async fn load_originals(
     let mut lines: HashMap<Uuid, Vec<JournalLine>> = HashMap::new();
     for row in events {
         let payload: Value = row.get(1);
-        let line = line_from_payload(&payload).ok_or_else(|| {
-            StoreError::Internal("an event payload does not describe a journal line".into())
-        })?;
+        let line = EventPayload::from_value(&payload)
+            .map_err(|e| StoreError::Internal(e.to_string()))?
+            .line();
         lines.entry(row.get(0)).or_default().push(line);
     }
     let mut out = HashMap::new();
@@ -554,28 +532,6 @@ async fn load_originals(
         );
     }
     Ok(out)
-}
-
-/// Reads a journal line back from its event payload.
-pub fn line_from_payload(p: &Value) -> Option<JournalLine> {
-    let s = |k: &str| p.get(k).and_then(Value::as_str);
-    let dec = |k: &str| s(k).and_then(|v| v.parse::<Decimal>().ok());
-    Some(JournalLine {
-        account: s("account")?.to_string(),
-        side: match s("side")? {
-            "debit" => Side::Debit,
-            "credit" => Side::Credit,
-            _ => return None,
-        },
-        amount: dec("amount")?,
-        currency: Currency::from_code(s("currency")?).ok()?,
-        base_amount: dec("base_amount")?,
-        tax_code: s("tax_code").map(str::to_string),
-        tax_rate: dec("tax_rate"),
-        generated: s("generated").and_then(Generated::parse),
-        description: s("line_description").map(str::to_string),
-        cost_center: s("cost_center").map(str::to_string),
-    })
 }
 
 /// Column arrays for the multi-row inserts of a batch (one statement per table).
