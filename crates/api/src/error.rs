@@ -118,9 +118,7 @@ impl ResponseError for ApiError {
         }
         let mut response = response.json(body);
         if self.replay_stored {
-            response
-                .extensions_mut()
-                .insert(crate::guard::ReplayStored);
+            response.extensions_mut().insert(crate::guard::ReplayStored);
         }
         response
     }

@@ -145,7 +145,9 @@ const PENDING_WAIT: Duration = Duration::from_secs(15);
 /// Keys being served in this process: a concurrent duplicate waits on its key's mutex.
 /// (Across replicas, the key's primary key in `idempotency_keys` does the same.)
 #[derive(Default)]
-pub struct KeyLocks(std::sync::Mutex<HashMap<(uuid::Uuid, String), std::sync::Weak<tokio::sync::Mutex<()>>>>);
+pub struct KeyLocks(
+    std::sync::Mutex<HashMap<(uuid::Uuid, String), std::sync::Weak<tokio::sync::Mutex<()>>>>,
+);
 
 impl KeyLocks {
     /// Holds `key` until the guard is dropped; `None` when another request kept it for `wait`.
@@ -277,7 +279,10 @@ where
     // A server error is not an answer to keep: the retry runs again. An answer the use case
     // stored with what it created is kept already.
     if res.status().is_server_error()
-        || res.response().extensions().contains::<StoredInTransaction>()
+        || res
+            .response()
+            .extensions()
+            .contains::<StoredInTransaction>()
     {
         return Ok(res.map_into_boxed_body());
     }

@@ -7,8 +7,8 @@
 
 use crate::{App, AppResult};
 use journal::{Actor, BookingCommand, OpeningBalanceCommand, ReversalCommand};
-pub use store::appender::{AppendCommand, Appended};
 use store::appender::AppendRequest;
+pub use store::appender::{AppendCommand, Appended};
 use store::idempotency::Idempotent;
 use uuid::Uuid;
 

@@ -133,7 +133,10 @@ impl App {
         change: TaxCodeChange,
     ) -> AppResult<TaxCodeRecord> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(store::StoreError::from)?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
         let current = store::tax_codes::lock_tax_code(&tx, tenant_id, code).await?;
         let named: Vec<&str> = change.set_accounts().into_iter().map(|(_, a)| a).collect();
         let accounts = store::accounts::account_refs(&*tx, tenant_id, &named).await?;

@@ -323,9 +323,18 @@ mod tests {
         let long = "x".repeat(201);
         let cases: Vec<(NewAccount, Result<&str, (&str, &str)>)> = vec![
             (account("4980", "  Bürobedarf "), Ok("Bürobedarf")),
-            (account("498", "x"), Err(("invalid_account_number", "number"))),
-            (account("49801234567", "x"), Err(("invalid_account_number", "number"))),
-            (account("49a0", "x"), Err(("invalid_account_number", "number"))),
+            (
+                account("498", "x"),
+                Err(("invalid_account_number", "number")),
+            ),
+            (
+                account("49801234567", "x"),
+                Err(("invalid_account_number", "number")),
+            ),
+            (
+                account("49a0", "x"),
+                Err(("invalid_account_number", "number")),
+            ),
             (account("4980", "   "), Err(("invalid_name", "name"))),
             (account("4980", &long), Err(("invalid_name", "name"))),
             (
@@ -347,7 +356,11 @@ mod tests {
             match (decide_new_account(given.clone()), then) {
                 (Ok(a), Ok(name)) => assert_eq!(a.name, name),
                 (Err(e), Err((code, field))) => {
-                    assert_eq!((e.code(), e.field().as_deref()), (code, Some(field)), "{given:?}")
+                    assert_eq!(
+                        (e.code(), e.field().as_deref()),
+                        (code, Some(field)),
+                        "{given:?}"
+                    )
                 }
                 (got, want) => panic!("{given:?}: got {got:?}, want {want:?}"),
             }
@@ -372,16 +385,86 @@ mod tests {
             "USt 19"
         );
         let cases: Vec<(TaxCodeDefinition, &str, &str)> = vec![
-            (TaxCodeDefinition { code: String::new(), ..ust19() }, "invalid_tax_code", "code"),
-            (TaxCodeDefinition { code: "a".repeat(21), ..ust19() }, "invalid_tax_code", "code"),
-            (TaxCodeDefinition { code: "USt 19".into(), ..ust19() }, "invalid_tax_code", "code"),
-            (TaxCodeDefinition { label: " ".into(), ..ust19() }, "invalid_label", "label"),
-            (TaxCodeDefinition { label: "l".repeat(101), ..ust19() }, "invalid_label", "label"),
-            (TaxCodeDefinition { description: "d".repeat(501), ..ust19() }, "too_long", "description"),
-            (TaxCodeDefinition { rate: Decimal::new(-1, 0), ..ust19() }, "invalid_rate", "rate"),
-            (TaxCodeDefinition { rate: Decimal::new(10001, 2), ..ust19() }, "invalid_rate", "rate"),
-            (TaxCodeDefinition { rate: Decimal::new(190001, 5), ..ust19() }, "invalid_rate", "rate"),
-            (TaxCodeDefinition { vat_account: None, ..ust19() }, "vat_account_required", "vat_account"),
+            (
+                TaxCodeDefinition {
+                    code: String::new(),
+                    ..ust19()
+                },
+                "invalid_tax_code",
+                "code",
+            ),
+            (
+                TaxCodeDefinition {
+                    code: "a".repeat(21),
+                    ..ust19()
+                },
+                "invalid_tax_code",
+                "code",
+            ),
+            (
+                TaxCodeDefinition {
+                    code: "USt 19".into(),
+                    ..ust19()
+                },
+                "invalid_tax_code",
+                "code",
+            ),
+            (
+                TaxCodeDefinition {
+                    label: " ".into(),
+                    ..ust19()
+                },
+                "invalid_label",
+                "label",
+            ),
+            (
+                TaxCodeDefinition {
+                    label: "l".repeat(101),
+                    ..ust19()
+                },
+                "invalid_label",
+                "label",
+            ),
+            (
+                TaxCodeDefinition {
+                    description: "d".repeat(501),
+                    ..ust19()
+                },
+                "too_long",
+                "description",
+            ),
+            (
+                TaxCodeDefinition {
+                    rate: Decimal::new(-1, 0),
+                    ..ust19()
+                },
+                "invalid_rate",
+                "rate",
+            ),
+            (
+                TaxCodeDefinition {
+                    rate: Decimal::new(10001, 2),
+                    ..ust19()
+                },
+                "invalid_rate",
+                "rate",
+            ),
+            (
+                TaxCodeDefinition {
+                    rate: Decimal::new(190001, 5),
+                    ..ust19()
+                },
+                "invalid_rate",
+                "rate",
+            ),
+            (
+                TaxCodeDefinition {
+                    vat_account: None,
+                    ..ust19()
+                },
+                "vat_account_required",
+                "vat_account",
+            ),
             (
                 TaxCodeDefinition {
                     rate: Decimal::ZERO,
@@ -392,17 +475,38 @@ mod tests {
                 "vat_account_required",
                 "vat_account",
             ),
-            (TaxCodeDefinition { vat_account: Some("1777".into()), ..ust19() }, "unknown_account", "vat_account"),
-            (TaxCodeDefinition { vat_account: Some("1999".into()), ..ust19() }, "unknown_account", "vat_account"),
             (
-                TaxCodeDefinition { self_assess_account: Some("1999".into()), ..ust19() },
+                TaxCodeDefinition {
+                    vat_account: Some("1777".into()),
+                    ..ust19()
+                },
+                "unknown_account",
+                "vat_account",
+            ),
+            (
+                TaxCodeDefinition {
+                    vat_account: Some("1999".into()),
+                    ..ust19()
+                },
+                "unknown_account",
+                "vat_account",
+            ),
+            (
+                TaxCodeDefinition {
+                    self_assess_account: Some("1999".into()),
+                    ..ust19()
+                },
                 "unknown_account",
                 "self_assess_account",
             ),
         ];
         for (given, code, field) in cases {
             let e = decide_new_tax_code(given.clone(), &a).unwrap_err();
-            assert_eq!((e.code(), e.field().unwrap().as_str()), (code, field), "{given:?}");
+            assert_eq!(
+                (e.code(), e.field().unwrap().as_str()),
+                (code, field),
+                "{given:?}"
+            );
         }
         // A zero rate needs no VAT account; 4 decimals are fine.
         let free = TaxCodeDefinition {
@@ -438,12 +542,18 @@ mod tests {
             vat_account: Some(Some("1999".into())),
             ..Default::default()
         };
-        assert_eq!(code_of(decide_tax_code_change(&ust19(), &to_inactive, &a)), "unknown_account");
+        assert_eq!(
+            code_of(decide_tax_code_change(&ust19(), &to_inactive, &a)),
+            "unknown_account"
+        );
         let clear = TaxCodeChange {
             vat_account: Some(None),
             ..Default::default()
         };
-        assert_eq!(code_of(decide_tax_code_change(&ust19(), &clear, &a)), "vat_account_required");
+        assert_eq!(
+            code_of(decide_tax_code_change(&ust19(), &clear, &a)),
+            "vat_account_required"
+        );
         let rate = TaxCodeChange {
             rate: Some(Decimal::new(7, 0)),
             is_active: Some(false),

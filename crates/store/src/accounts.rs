@@ -5,9 +5,9 @@ use crate::{Store, StoreError};
 use chrono::{Datelike, NaiveDate};
 use journal::ledger::AccountType;
 use journal::AccountRef;
-use std::collections::HashMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,7 +102,9 @@ impl Store {
         )
         .await?;
         Ok((
-            rows.iter().map(account_from_row).collect::<Result<_, _>>()?,
+            rows.iter()
+                .map(account_from_row)
+                .collect::<Result<_, _>>()?,
             total,
         ))
     }

@@ -47,7 +47,9 @@ pub struct Idempotent<T: ?Sized> {
 
 impl<T: ?Sized> std::fmt::Debug for Idempotent<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Idempotent").field("key", &self.key).finish()
+        f.debug_struct("Idempotent")
+            .field("key", &self.key)
+            .finish()
     }
 }
 

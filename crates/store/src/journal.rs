@@ -1,8 +1,8 @@
 //! Reading the journal: lines (entries), intents with their links, and raw events.
 
 use crate::{Store, StoreError};
-use journal::{Generated, IntentKind, PostingMode, Side};
 use chrono::{DateTime, NaiveDate, Utc};
+use journal::{Generated, IntentKind, PostingMode, Side};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use uuid::Uuid;
@@ -195,9 +195,7 @@ impl Store {
         )
         .await?;
         Ok((
-            rows.iter()
-                .map(entry_from_row)
-                .collect::<Result<_, _>>()?,
+            rows.iter().map(entry_from_row).collect::<Result<_, _>>()?,
             total,
         ))
     }

@@ -124,7 +124,9 @@ pub async fn lock_tax_code(
 ) -> Result<TaxCodeRecord, StoreError> {
     let row = tx
         .query_opt(
-            &format!("SELECT {COLUMNS} FROM tax_codes WHERE tenant_id = $1 AND code = $2 FOR UPDATE"),
+            &format!(
+                "SELECT {COLUMNS} FROM tax_codes WHERE tenant_id = $1 AND code = $2 FOR UPDATE"
+            ),
             &[&tenant_id, &code],
         )
         .await?

@@ -4,9 +4,9 @@ use crate::extract::{JsonBody, Params};
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
+use app::ledger::{Account, JournalEntry, NewAccount};
 use journal::{AccountType, Side};
 use serde::{Deserialize, Serialize};
-use app::ledger::{Account, JournalEntry, NewAccount};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
@@ -114,7 +114,11 @@ pub struct EntryDto {
 impl EntryDto {
     pub fn new(e: JournalEntry, base: &str) -> EntryDto {
         let side = e.side();
-        let value = if side == Side::Debit { e.debit } else { e.credit };
+        let value = if side == Side::Debit {
+            e.debit
+        } else {
+            e.credit
+        };
         EntryDto {
             seq: e.seq,
             intent_id: e.intent_id,
@@ -154,10 +158,7 @@ pub struct AccountEntriesDto {
 pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
     p.require("accounts:read")?;
     let (limit, offset) = (q.limit(), q.offset());
-    let (accounts, total) = state
-        .app
-        .list_accounts(p.tenant_id, limit, offset)
-        .await?;
+    let (accounts, total) = state.app.list_accounts(p.tenant_id, limit, offset).await?;
     Ok(HttpResponse::Ok().json(AccountList {
         accounts: accounts.into_iter().map(Into::into).collect(),
         total,

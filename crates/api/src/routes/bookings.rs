@@ -4,12 +4,12 @@ use crate::extract::{decimal, opt_decimal, stored_answer, IdempotencyKeyOf, Json
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
+use app::bookings::Appended;
+use app::StoredResponse;
 use chrono::NaiveDate;
 use journal::{BookingCommand, BookingLineInput, Fx, OpeningBalanceCommand};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use app::bookings::Appended;
-use app::StoredResponse;
 use utoipa::ToSchema;
 use uuid::Uuid;
 

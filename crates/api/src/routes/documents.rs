@@ -5,9 +5,9 @@ use crate::AppState;
 use actix_multipart::Multipart;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use app::ledger::Document;
 use futures_util::StreamExt;
 use serde::Serialize;
-use app::ledger::Document;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -219,10 +219,7 @@ pub async fn metadata(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     p.require("documents:read")?;
-    let (doc, _) = state
-        .app
-        .get_document(p.tenant_id, parse_id(&id)?)
-        .await?;
+    let (doc, _) = state.app.get_document(p.tenant_id, parse_id(&id)?).await?;
     Ok(HttpResponse::Ok().json(DocumentDto::from(doc)))
 }
 

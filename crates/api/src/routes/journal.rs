@@ -5,8 +5,8 @@ use crate::routes::accounts::EntryDto;
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use app::ledger::JournalFilter;
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 

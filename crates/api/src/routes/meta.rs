@@ -20,6 +20,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     if state.app.database_answers().await {
         HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unavailable"}))
     }
 }

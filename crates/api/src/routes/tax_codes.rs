@@ -4,10 +4,10 @@ use crate::extract::{decimal, double_option, JsonBody, Params};
 use crate::routes::ErrorBody;
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use app::ledger::TaxCodeRecord;
 use journal::master_data::{TaxCodeChange, TaxCodeDefinition};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
