@@ -1,6 +1,8 @@
 use journal::{BookingError, Rule, RuleKind};
 use periods::PeriodError;
-use receivables::{InvoiceError, PartnerError};
+use receivables::{
+    CancelError, CreateInvoiceError, InvoiceError, PartnerError, SettlementError, UpdateError,
+};
 use store::StoreError;
 
 /// What a use case can fail with. Domain rules keep their own typed errors; everything the
@@ -15,6 +17,14 @@ pub enum AppError {
     Partner(#[from] PartnerError),
     #[error(transparent)]
     Invoice(#[from] InvoiceError),
+    #[error(transparent)]
+    CreateInvoice(#[from] CreateInvoiceError),
+    #[error(transparent)]
+    UpdateInvoice(#[from] UpdateError),
+    #[error(transparent)]
+    CancelInvoice(#[from] CancelError),
+    #[error(transparent)]
+    Settlement(#[from] SettlementError),
     #[error("{what} not found")]
     NotFound { what: String },
     /// Input that breaks a rule outside the domain crates (400).
@@ -62,6 +72,10 @@ impl AppError {
             AppError::Period(e) => Some(e),
             AppError::Partner(e) => Some(e),
             AppError::Invoice(e) => Some(e),
+            AppError::CreateInvoice(e) => Some(e),
+            AppError::UpdateInvoice(e) => Some(e),
+            AppError::CancelInvoice(e) => Some(e),
+            AppError::Settlement(e) => Some(e),
             _ => None,
         }
     }
