@@ -89,7 +89,11 @@ impl App {
                 partner_id: new.partner_id,
                 invoice_number: &number,
                 document_id: new.document_id,
-                tax_codes: new.lines.iter().filter_map(|l| l.tax_code.clone()).collect(),
+                tax_codes: new
+                    .lines
+                    .iter()
+                    .filter_map(|l| l.tax_code.clone())
+                    .collect(),
                 accounts: line_accounts(new, partner_default, chart_default)
                     .into_iter()
                     .flatten()
@@ -120,7 +124,7 @@ impl App {
                     Ok(appended) => appended.intent_id,
                     Err(AppError::Booking(b)) => {
                         let located = InvoiceBookingError::locate(b, origin, new.direction);
-                        return Err(CreateInvoiceError::Booking(located).into());
+                        return Err(CreateInvoiceError::Booking(Box::new(located)).into());
                     }
                     Err(e) => return Err(e),
                 }

@@ -8,7 +8,7 @@ use app::invoices::Invoice;
 use app::settlements::{Payment, WriteOff};
 use app::App;
 use chrono::{Duration, NaiveDate};
-use journal::{Actor, PostingMode, ReversalCommand, Rule};
+use journal::{Actor, PostingMode, ReversalCommand};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use receivables::{
@@ -146,7 +146,11 @@ async fn compare(app: &App, store: &Store, tenant_id: Uuid, m: &Model, step: &st
 async fn scenario(seed: u64) {
     let store = test_store().await;
     let app = App::new(store.clone());
-    let chart = if seed % 2 == 0 { "skr03" } else { "skr04" };
+    let chart = if seed.is_multiple_of(2) {
+        "skr03"
+    } else {
+        "skr04"
+    };
     let tenant_id = tenant(&store, chart).await;
     let customer = partner(&store, tenant_id, PartnerKind::Customer).await;
     let vendor = partner(&store, tenant_id, PartnerKind::Vendor).await;
@@ -390,7 +394,10 @@ async fn write_offs_default_to_the_chart_roles() {
     let app = App::new(store.clone());
     for (chart, receivable, payable) in [("skr03", "2400", "8603"), ("skr04", "6930", "4830")] {
         let tenant_id = tenant(&store, chart).await;
-        for (kind, expected) in [(PartnerKind::Customer, receivable), (PartnerKind::Vendor, payable)] {
+        for (kind, expected) in [
+            (PartnerKind::Customer, receivable),
+            (PartnerKind::Vendor, payable),
+        ] {
             let partner_id = partner(&store, tenant_id, kind).await;
             let direction = match kind {
                 PartnerKind::Customer => Direction::Outgoing,
@@ -414,7 +421,10 @@ async fn write_offs_default_to_the_chart_roles() {
                     ..Default::default()
                 }],
             };
-            let invoice = app.create_invoice(tenant_id, new, &actor(), None).await.unwrap();
+            let invoice = app
+                .create_invoice(tenant_id, new, &actor(), None)
+                .await
+                .unwrap();
             let w = WriteOff {
                 amount: Decimal::new(1000, 2),
                 date: date("2026-03-31"),
@@ -427,5 +437,54 @@ async fn write_offs_default_to_the_chart_roles() {
                 .unwrap();
             assert_eq!(applied.counter_account, expected, "{chart} {kind:?}");
         }
+    }
+}
+
+/// Tenants created before the write-off roles get them from migration 0008.
+#[tokio::test]
+async fn migration_0008_gives_existing_tenants_the_write_off_roles() {
+    let store = test_store().await;
+    let mut tenants = Vec::new();
+    for chart in ["skr03", "skr04"] {
+        tenants.push((chart, tenant(&store, chart).await));
+    }
+    let client = store.client().await.unwrap();
+    let ids: Vec<Uuid> = tenants.iter().map(|(_, id)| *id).collect();
+    // As a tenant created before the roles existed.
+    client
+        .execute(
+            "DELETE FROM account_roles WHERE tenant_id = ANY($1) AND role LIKE 'write_off_%'",
+            &[&ids],
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute(include_str!("../../../schema/0008_write_off_roles.sql"))
+        .await
+        .unwrap();
+    for (chart, id) in tenants {
+        let rows = client
+            .query(
+                "SELECT role, number FROM account_roles WHERE tenant_id = $1 AND role LIKE 'write_off_%' ORDER BY role",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        let roles: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let expected = match chart {
+            "skr03" => [("8603", "2400")],
+            _ => [("4830", "6930")],
+        };
+        assert_eq!(
+            roles,
+            vec![
+                ("write_off_payables".to_string(), expected[0].0.to_string()),
+                (
+                    "write_off_receivables".to_string(),
+                    expected[0].1.to_string()
+                ),
+            ],
+            "{chart}"
+        );
     }
 }

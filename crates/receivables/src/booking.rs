@@ -169,7 +169,10 @@ pub fn invoice_metadata(
     let mut m = serde_json::Map::new();
     m.insert("invoice_id".into(), Value::String(invoice_id.to_string()));
     if let Some((kind, id)) = application {
-        m.insert("application".into(), Value::String(kind.as_str().to_string()));
+        m.insert(
+            "application".into(),
+            Value::String(kind.as_str().to_string()),
+        );
         m.insert("application_id".into(), Value::String(id.to_string()));
     }
     m

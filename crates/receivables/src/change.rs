@@ -4,8 +4,8 @@
 
 use crate::booking::{invoice_metadata, settlement_booking, SettlementBooking, SettlementKind};
 use crate::create::{
-    check_due_date, check_link, check_notes, clean, CreateInvoiceError, LinkError,
-    LinkExpectation, LinkedIntent, TaxCodeFacts,
+    check_due_date, check_link, check_notes, clean, CreateInvoiceError, LinkError, LinkExpectation,
+    LinkedIntent, TaxCodeFacts,
 };
 use crate::invoice::{Direction, InvoiceType};
 use crate::status::OpenItemState;
@@ -262,7 +262,9 @@ pub enum CancelError {
     /// The invoice's booking is reversed already.
     #[error("intent {0} is already reversed")]
     AlreadyReversed(Uuid),
-    #[error("payments or write-offs are applied to this invoice; reverse them before cancelling it")]
+    #[error(
+        "payments or write-offs are applied to this invoice; reverse them before cancelling it"
+    )]
     HasPayments,
 }
 

@@ -6,10 +6,11 @@
 //! linked booking) and returns the [`DecidedInvoice`] to write, or the first rule it breaks.
 
 use crate::booking::{
-    check_linked_booking, invoice_booking, invoice_metadata, BookedLine, InvoiceBooking,
-    LinkedLine,
+    check_linked_booking, invoice_booking, invoice_metadata, BookedLine, InvoiceBooking, LinkedLine,
 };
-use crate::invoice::{compute_invoice, Direction, GivenTotals, InvoiceError, InvoiceType, LineInput, Totals};
+use crate::invoice::{
+    compute_invoice, Direction, GivenTotals, InvoiceError, InvoiceType, LineInput, Totals,
+};
 use crate::partner::PartnerKind;
 use chrono::NaiveDate;
 use journal::{BookingCommand, BookingError, Currency, Rule, RuleKind};
@@ -260,7 +261,7 @@ pub enum CreateInvoiceError {
     Link(#[from] LinkError),
     /// The journal refused the invoice's booking; told in terms of the invoice.
     #[error(transparent)]
-    Booking(#[from] InvoiceBookingError),
+    Booking(Box<InvoiceBookingError>),
 }
 
 fn number_scope(direction: Direction) -> &'static str {

@@ -111,7 +111,10 @@ fn world() -> World {
     }
 }
 
-fn decide(new: &NewInvoice, w: &World) -> Result<receivables::DecidedInvoice, receivables::CreateInvoiceError> {
+fn decide(
+    new: &NewInvoice,
+    w: &World,
+) -> Result<receivables::DecidedInvoice, receivables::CreateInvoiceError> {
     decide_invoice(
         new,
         &CreateContext {
@@ -156,36 +159,220 @@ fn linked_ok() -> LinkedIntent {
     }
 }
 
-type Case = (&'static str, fn(&mut NewInvoice, &mut World), &'static str, RuleKind, Option<&'static str>);
+type Case = (
+    &'static str,
+    fn(&mut NewInvoice, &mut World),
+    &'static str,
+    RuleKind,
+    Option<&'static str>,
+);
 
 #[test]
 fn invoice_creation_rules() {
     let cases: Vec<Case> = vec![
-        ("other currency", |n, _| n.currency = Some("USD".into()), "unsupported_currency", RuleKind::Invalid, Some("currency")),
-        ("blank number", |n, _| n.invoice_number = "  ".into(), "invalid_invoice_number", RuleKind::Invalid, Some("invoice_number")),
-        ("long number", |n, _| n.invoice_number = "x".repeat(101), "invalid_invoice_number", RuleKind::Invalid, Some("invoice_number")),
-        ("due before date", |n, _| n.due_date = Some(date("2026-03-01")), "invalid_due_date", RuleKind::Invalid, Some("due_date")),
-        ("long notes", |n, _| n.notes = Some("n".repeat(2001)), "too_long", RuleKind::Invalid, Some("notes")),
-        ("long description", |n, _| n.lines[0].description = Some("d".repeat(501)), "too_long", RuleKind::Invalid, Some("lines[0].description")),
-        ("unknown customer", |_, w| w.partner = None, "unknown_customer", RuleKind::Invalid, Some("customer_id")),
-        ("unknown vendor", |n, w| { n.direction = Direction::Incoming; w.partner = None }, "unknown_vendor", RuleKind::Invalid, Some("vendor_id")),
-        ("inactive customer", |_, w| w.partner.as_mut().unwrap().is_active = false, "customer_inactive", RuleKind::Conflict, None),
-        ("inactive vendor", |n, w| { n.direction = Direction::Incoming; w.partner.as_mut().unwrap().is_active = false }, "vendor_inactive", RuleKind::Conflict, None),
-        ("unknown document", |n, _| n.document_id = Some(id(7)), "unknown_document", RuleKind::Invalid, Some("document_id")),
-        ("duplicate number", |_, w| w.existing_number = Some(id(5)), "duplicate_invoice_number", RuleKind::Conflict, None),
-        ("unknown tax code", |n, _| n.lines[0].tax_code = Some("X".into()), "unknown_tax_code", RuleKind::Invalid, Some("lines[0].tax_code")),
-        ("inactive tax code", |n, _| n.lines[0].tax_code = Some("Old".into()), "unknown_tax_code", RuleKind::Invalid, Some("lines[0].tax_code")),
-        ("no default account", |_, w| w.chart_default = None, "unknown_account", RuleKind::Invalid, Some("lines[0].account")),
-        ("unknown account", |n, _| n.lines[0].account = Some("4711".into()), "unknown_account", RuleKind::Invalid, Some("lines[0].account")),
-        ("inactive account", |n, _| n.lines[0].account = Some("8401".into()), "unknown_account", RuleKind::Invalid, Some("lines[0].account")),
-        ("no lines", |n, _| n.lines.clear(), "no_lines", RuleKind::Invalid, Some("lines")),
-        ("totals mismatch", |n, _| n.totals.gross = Some(d("118.00")), "totals_mismatch", RuleKind::Invalid, Some("total_gross")),
-        ("non-positive total", |n, _| n.lines[0].unit_price = d("-1"), "non_positive_total", RuleKind::Invalid, Some("total_gross")),
-        ("unknown intent", |n, _| n.intent_id = Some(id(3)), "unknown_intent", RuleKind::Invalid, Some("intent_id")),
-        ("reversal as intent", |n, w| { n.intent_id = Some(id(3)); w.linked = Some(LinkedIntent { is_reversal: true, ..linked_ok() }) }, "intent_mismatch", RuleKind::Invalid, Some("intent_id")),
-        ("reversed intent", |n, w| { n.intent_id = Some(id(3)); w.linked = Some(LinkedIntent { reversed: true, ..linked_ok() }) }, "already_reversed", RuleKind::Conflict, None),
-        ("linked intent", |n, w| { n.intent_id = Some(id(3)); w.linked = Some(LinkedIntent { linked_to: Some(id(4)), ..linked_ok() }) }, "intent_already_linked", RuleKind::Conflict, None),
-        ("mismatching intent", |n, w| { n.intent_id = Some(id(3)); n.lines[0].unit_price = d("50"); w.linked = Some(linked_ok()) }, "intent_mismatch", RuleKind::Invalid, Some("intent_id")),
+        (
+            "other currency",
+            |n, _| n.currency = Some("USD".into()),
+            "unsupported_currency",
+            RuleKind::Invalid,
+            Some("currency"),
+        ),
+        (
+            "blank number",
+            |n, _| n.invoice_number = "  ".into(),
+            "invalid_invoice_number",
+            RuleKind::Invalid,
+            Some("invoice_number"),
+        ),
+        (
+            "long number",
+            |n, _| n.invoice_number = "x".repeat(101),
+            "invalid_invoice_number",
+            RuleKind::Invalid,
+            Some("invoice_number"),
+        ),
+        (
+            "due before date",
+            |n, _| n.due_date = Some(date("2026-03-01")),
+            "invalid_due_date",
+            RuleKind::Invalid,
+            Some("due_date"),
+        ),
+        (
+            "long notes",
+            |n, _| n.notes = Some("n".repeat(2001)),
+            "too_long",
+            RuleKind::Invalid,
+            Some("notes"),
+        ),
+        (
+            "long description",
+            |n, _| n.lines[0].description = Some("d".repeat(501)),
+            "too_long",
+            RuleKind::Invalid,
+            Some("lines[0].description"),
+        ),
+        (
+            "unknown customer",
+            |_, w| w.partner = None,
+            "unknown_customer",
+            RuleKind::Invalid,
+            Some("customer_id"),
+        ),
+        (
+            "unknown vendor",
+            |n, w| {
+                n.direction = Direction::Incoming;
+                w.partner = None
+            },
+            "unknown_vendor",
+            RuleKind::Invalid,
+            Some("vendor_id"),
+        ),
+        (
+            "inactive customer",
+            |_, w| w.partner.as_mut().unwrap().is_active = false,
+            "customer_inactive",
+            RuleKind::Conflict,
+            None,
+        ),
+        (
+            "inactive vendor",
+            |n, w| {
+                n.direction = Direction::Incoming;
+                w.partner.as_mut().unwrap().is_active = false
+            },
+            "vendor_inactive",
+            RuleKind::Conflict,
+            None,
+        ),
+        (
+            "unknown document",
+            |n, _| n.document_id = Some(id(7)),
+            "unknown_document",
+            RuleKind::Invalid,
+            Some("document_id"),
+        ),
+        (
+            "duplicate number",
+            |_, w| w.existing_number = Some(id(5)),
+            "duplicate_invoice_number",
+            RuleKind::Conflict,
+            None,
+        ),
+        (
+            "unknown tax code",
+            |n, _| n.lines[0].tax_code = Some("X".into()),
+            "unknown_tax_code",
+            RuleKind::Invalid,
+            Some("lines[0].tax_code"),
+        ),
+        (
+            "inactive tax code",
+            |n, _| n.lines[0].tax_code = Some("Old".into()),
+            "unknown_tax_code",
+            RuleKind::Invalid,
+            Some("lines[0].tax_code"),
+        ),
+        (
+            "no default account",
+            |_, w| w.chart_default = None,
+            "unknown_account",
+            RuleKind::Invalid,
+            Some("lines[0].account"),
+        ),
+        (
+            "unknown account",
+            |n, _| n.lines[0].account = Some("4711".into()),
+            "unknown_account",
+            RuleKind::Invalid,
+            Some("lines[0].account"),
+        ),
+        (
+            "inactive account",
+            |n, _| n.lines[0].account = Some("8401".into()),
+            "unknown_account",
+            RuleKind::Invalid,
+            Some("lines[0].account"),
+        ),
+        (
+            "no lines",
+            |n, _| n.lines.clear(),
+            "no_lines",
+            RuleKind::Invalid,
+            Some("lines"),
+        ),
+        (
+            "totals mismatch",
+            |n, _| n.totals.gross = Some(d("118.00")),
+            "totals_mismatch",
+            RuleKind::Invalid,
+            Some("total_gross"),
+        ),
+        (
+            "non-positive total",
+            |n, _| n.lines[0].unit_price = d("-1"),
+            "non_positive_total",
+            RuleKind::Invalid,
+            Some("total_gross"),
+        ),
+        (
+            "unknown intent",
+            |n, _| n.intent_id = Some(id(3)),
+            "unknown_intent",
+            RuleKind::Invalid,
+            Some("intent_id"),
+        ),
+        (
+            "reversal as intent",
+            |n, w| {
+                n.intent_id = Some(id(3));
+                w.linked = Some(LinkedIntent {
+                    is_reversal: true,
+                    ..linked_ok()
+                })
+            },
+            "intent_mismatch",
+            RuleKind::Invalid,
+            Some("intent_id"),
+        ),
+        (
+            "reversed intent",
+            |n, w| {
+                n.intent_id = Some(id(3));
+                w.linked = Some(LinkedIntent {
+                    reversed: true,
+                    ..linked_ok()
+                })
+            },
+            "already_reversed",
+            RuleKind::Conflict,
+            None,
+        ),
+        (
+            "linked intent",
+            |n, w| {
+                n.intent_id = Some(id(3));
+                w.linked = Some(LinkedIntent {
+                    linked_to: Some(id(4)),
+                    ..linked_ok()
+                })
+            },
+            "intent_already_linked",
+            RuleKind::Conflict,
+            None,
+        ),
+        (
+            "mismatching intent",
+            |n, w| {
+                n.intent_id = Some(id(3));
+                n.lines[0].unit_price = d("50");
+                w.linked = Some(linked_ok())
+            },
+            "intent_mismatch",
+            RuleKind::Invalid,
+            Some("intent_id"),
+        ),
     ];
     for (name, given, code, kind, field) in cases {
         let mut new = new_invoice();
@@ -239,8 +426,18 @@ fn booking_errors_are_told_in_terms_of_the_invoice() {
     };
     let origin = [Some(0), Some(2), None];
     let cases: Vec<(BookingError, &str, RuleKind, Option<&str>)> = vec![
-        (unknown("lines[1].account"), "unknown_account", RuleKind::Invalid, Some("lines[2].account")),
-        (unknown("lines[2].account"), "unknown_account", RuleKind::Invalid, Some("customer_id")),
+        (
+            unknown("lines[1].account"),
+            "unknown_account",
+            RuleKind::Invalid,
+            Some("lines[2].account"),
+        ),
+        (
+            unknown("lines[2].account"),
+            "unknown_account",
+            RuleKind::Invalid,
+            Some("customer_id"),
+        ),
         (
             BookingError::PeriodLocked("2026-03".parse().unwrap()),
             "period_locked",
@@ -307,7 +504,7 @@ const ROLES: SettlementRoles<'static> = SettlementRoles {
     write_off_payables: Some("8603"),
 };
 
-const USt19_CODE: TaxCodeFacts = TaxCodeFacts {
+const VAT19: TaxCodeFacts = TaxCodeFacts {
     rate: Decimal::from_parts(19, 0, 0, false, 0),
     self_assessed: false,
     is_active: true,
@@ -315,23 +512,149 @@ const USt19_CODE: TaxCodeFacts = TaxCodeFacts {
 
 #[test]
 fn settlement_rules() {
-    type S = (&'static str, Settlement, Option<LockedInvoice>, SettlementRoles<'static>, Option<TaxCodeFacts>, &'static str, RuleKind, Option<&'static str>);
+    type S = (
+        &'static str,
+        Settlement,
+        Option<LockedInvoice>,
+        SettlementRoles<'static>,
+        Option<TaxCodeFacts>,
+        &'static str,
+        RuleKind,
+        Option<&'static str>,
+    );
     let pay = |a| settlement(SettlementKind::Payment, a);
     let off = |a| settlement(SettlementKind::WriteOff, a);
     let open = || Some(locked(Direction::Outgoing, "0", false));
-    let rc = TaxCodeFacts { self_assessed: true, ..USt19_CODE };
+    let rc = TaxCodeFacts {
+        self_assessed: true,
+        ..VAT19
+    };
     let cases: Vec<S> = vec![
-        ("zero", pay("0"), open(), ROLES, None, "non_positive_amount", RuleKind::Invalid, Some("amount")),
-        ("sub-cent", pay("1.001"), open(), ROLES, None, "amount_precision", RuleKind::Invalid, Some("amount")),
-        ("no invoice", pay("1"), None, ROLES, None, "not_found", RuleKind::NotFound, None),
-        ("cancelled", pay("1"), Some(locked(Direction::Outgoing, "0", true)), ROLES, None, "invoice_cancelled", RuleKind::Conflict, None),
-        ("overpayment", pay("119.01"), open(), ROLES, None, "overpayment", RuleKind::Conflict, None),
-        ("overpayment of the rest", pay("19.01"), Some(locked(Direction::Outgoing, "100", false)), ROLES, None, "overpayment", RuleKind::Conflict, None),
-        ("no bank", pay("1"), open(), SettlementRoles { bank: None, ..ROLES }, None, "unknown_account", RuleKind::Invalid, Some("account")),
-        ("no write-off account", off("1"), open(), SettlementRoles { write_off_receivables: None, ..ROLES }, None, "unknown_account", RuleKind::Invalid, Some("account")),
-        ("no payables write-off account", off("1"), Some(locked(Direction::Incoming, "0", false)), SettlementRoles { write_off_payables: None, ..ROLES }, None, "unknown_account", RuleKind::Invalid, Some("account")),
-        ("unknown tax code", Settlement { tax_code: Some("X".into()), ..off("1") }, open(), ROLES, None, "unknown_tax_code", RuleKind::Invalid, Some("tax_code")),
-        ("self-assessed tax code", Settlement { tax_code: Some("RC19".into()), ..off("1") }, open(), ROLES, Some(rc), "unknown_tax_code", RuleKind::Invalid, Some("tax_code")),
+        (
+            "zero",
+            pay("0"),
+            open(),
+            ROLES,
+            None,
+            "non_positive_amount",
+            RuleKind::Invalid,
+            Some("amount"),
+        ),
+        (
+            "sub-cent",
+            pay("1.001"),
+            open(),
+            ROLES,
+            None,
+            "amount_precision",
+            RuleKind::Invalid,
+            Some("amount"),
+        ),
+        (
+            "no invoice",
+            pay("1"),
+            None,
+            ROLES,
+            None,
+            "not_found",
+            RuleKind::NotFound,
+            None,
+        ),
+        (
+            "cancelled",
+            pay("1"),
+            Some(locked(Direction::Outgoing, "0", true)),
+            ROLES,
+            None,
+            "invoice_cancelled",
+            RuleKind::Conflict,
+            None,
+        ),
+        (
+            "overpayment",
+            pay("119.01"),
+            open(),
+            ROLES,
+            None,
+            "overpayment",
+            RuleKind::Conflict,
+            None,
+        ),
+        (
+            "overpayment of the rest",
+            pay("19.01"),
+            Some(locked(Direction::Outgoing, "100", false)),
+            ROLES,
+            None,
+            "overpayment",
+            RuleKind::Conflict,
+            None,
+        ),
+        (
+            "no bank",
+            pay("1"),
+            open(),
+            SettlementRoles {
+                bank: None,
+                ..ROLES
+            },
+            None,
+            "unknown_account",
+            RuleKind::Invalid,
+            Some("account"),
+        ),
+        (
+            "no write-off account",
+            off("1"),
+            open(),
+            SettlementRoles {
+                write_off_receivables: None,
+                ..ROLES
+            },
+            None,
+            "unknown_account",
+            RuleKind::Invalid,
+            Some("account"),
+        ),
+        (
+            "no payables write-off account",
+            off("1"),
+            Some(locked(Direction::Incoming, "0", false)),
+            SettlementRoles {
+                write_off_payables: None,
+                ..ROLES
+            },
+            None,
+            "unknown_account",
+            RuleKind::Invalid,
+            Some("account"),
+        ),
+        (
+            "unknown tax code",
+            Settlement {
+                tax_code: Some("X".into()),
+                ..off("1")
+            },
+            open(),
+            ROLES,
+            None,
+            "unknown_tax_code",
+            RuleKind::Invalid,
+            Some("tax_code"),
+        ),
+        (
+            "self-assessed tax code",
+            Settlement {
+                tax_code: Some("RC19".into()),
+                ..off("1")
+            },
+            open(),
+            ROLES,
+            Some(rc),
+            "unknown_tax_code",
+            RuleKind::Invalid,
+            Some("tax_code"),
+        ),
     ];
     for (name, s, invoice, roles, tax, code, kind, field) in cases {
         let e = decide_settlement(
@@ -394,7 +717,7 @@ fn settlements_default_to_the_chart_roles() {
             invoice: Some(&invoice),
             invoice_id: id(10),
             roles: ROLES,
-            tax_code: Some(&USt19_CODE),
+            tax_code: Some(&VAT19),
         },
     )
     .unwrap();
@@ -410,8 +733,16 @@ fn cancel_rules() {
     };
     let cases: Vec<(Option<LockedInvoice>, &str, RuleKind)> = vec![
         (None, "not_found", RuleKind::NotFound),
-        (Some(locked(Direction::Outgoing, "0", true)), "already_reversed", RuleKind::Conflict),
-        (Some(locked(Direction::Outgoing, "0.01", false)), "invoice_has_payments", RuleKind::Conflict),
+        (
+            Some(locked(Direction::Outgoing, "0", true)),
+            "already_reversed",
+            RuleKind::Conflict,
+        ),
+        (
+            Some(locked(Direction::Outgoing, "0.01", false)),
+            "invoice_has_payments",
+            RuleKind::Conflict,
+        ),
     ];
     for (invoice, code, kind) in cases {
         let e = decide_cancel(id(10), invoice.as_ref(), &c).unwrap_err();
@@ -425,7 +756,15 @@ fn cancel_rules() {
 
 #[test]
 fn update_rules() {
-    type U = (&'static str, InvoiceChange, Option<LockedInvoice>, Option<LinkedIntent>, &'static str, RuleKind, Option<&'static str>);
+    type U = (
+        &'static str,
+        InvoiceChange,
+        Option<LockedInvoice>,
+        Option<LinkedIntent>,
+        &'static str,
+        RuleKind,
+        Option<&'static str>,
+    );
     let open = || Some(locked(Direction::Outgoing, "0", false));
     let cancelled = || Some(locked(Direction::Outgoing, "0", true));
     let link = |n| InvoiceChange {
@@ -433,13 +772,81 @@ fn update_rules() {
         ..Default::default()
     };
     let cases: Vec<U> = vec![
-        ("no invoice", InvoiceChange::default(), None, None, "not_found", RuleKind::NotFound, None),
-        ("long notes", InvoiceChange { notes: Some(Some("n".repeat(2001))), ..Default::default() }, open(), None, "too_long", RuleKind::Invalid, Some("notes")),
-        ("due before date", InvoiceChange { due_date: Some(Some(date("2026-01-01"))), ..Default::default() }, open(), None, "invalid_due_date", RuleKind::Invalid, Some("due_date")),
-        ("booked", link(3), open(), Some(linked_ok()), "invoice_booked", RuleKind::Conflict, None),
-        ("unknown intent", link(3), cancelled(), None, "unknown_intent", RuleKind::Invalid, Some("intent_id")),
-        ("linked intent", link(3), cancelled(), Some(LinkedIntent { linked_to: Some(id(4)), ..linked_ok() }), "intent_already_linked", RuleKind::Conflict, None),
-        ("mismatching intent", link(3), cancelled(), Some(LinkedIntent { lines: vec![], ..linked_ok() }), "intent_mismatch", RuleKind::Invalid, Some("intent_id")),
+        (
+            "no invoice",
+            InvoiceChange::default(),
+            None,
+            None,
+            "not_found",
+            RuleKind::NotFound,
+            None,
+        ),
+        (
+            "long notes",
+            InvoiceChange {
+                notes: Some(Some("n".repeat(2001))),
+                ..Default::default()
+            },
+            open(),
+            None,
+            "too_long",
+            RuleKind::Invalid,
+            Some("notes"),
+        ),
+        (
+            "due before date",
+            InvoiceChange {
+                due_date: Some(Some(date("2026-01-01"))),
+                ..Default::default()
+            },
+            open(),
+            None,
+            "invalid_due_date",
+            RuleKind::Invalid,
+            Some("due_date"),
+        ),
+        (
+            "booked",
+            link(3),
+            open(),
+            Some(linked_ok()),
+            "invoice_booked",
+            RuleKind::Conflict,
+            None,
+        ),
+        (
+            "unknown intent",
+            link(3),
+            cancelled(),
+            None,
+            "unknown_intent",
+            RuleKind::Invalid,
+            Some("intent_id"),
+        ),
+        (
+            "linked intent",
+            link(3),
+            cancelled(),
+            Some(LinkedIntent {
+                linked_to: Some(id(4)),
+                ..linked_ok()
+            }),
+            "intent_already_linked",
+            RuleKind::Conflict,
+            None,
+        ),
+        (
+            "mismatching intent",
+            link(3),
+            cancelled(),
+            Some(LinkedIntent {
+                lines: vec![],
+                ..linked_ok()
+            }),
+            "intent_mismatch",
+            RuleKind::Invalid,
+            Some("intent_id"),
+        ),
     ];
     for (name, change, invoice, linked, code, kind, field) in cases {
         let e = decide_update(
@@ -496,7 +903,7 @@ proptest! {
     /// on the sides of its direction and type: the booking equals the computed totals.
     #[test]
     fn an_invoices_booking_equals_its_totals(
-        prices in proptest::collection::vec((1i64..100_000_00, 1i64..50, any::<bool>(), any::<bool>()), 1..6),
+        prices in proptest::collection::vec((1i64..10_000_000, 1i64..50, any::<bool>(), any::<bool>()), 1..6),
         incoming in any::<bool>(),
         credit_note in any::<bool>(),
     ) {

@@ -14,9 +14,7 @@ use deadpool_postgres::GenericClient;
 use journal::Actor;
 use receivables::booking::{LinkedLine, SettlementKind};
 use receivables::create::DecidedInvoice;
-use receivables::{
-    AgingBucket, Direction, InvoiceStatus, InvoiceType, OpenItemState, PartnerKind,
-};
+use receivables::{AgingBucket, Direction, InvoiceStatus, InvoiceType, OpenItemState, PartnerKind};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -183,7 +181,8 @@ const LOCK_SQL: &str = "SELECT i.id, i.direction, i.type, i.invoice_number, i.in
     FOR UPDATE OF i";
 
 fn direction_from(text: &str) -> Result<Direction, StoreError> {
-    Direction::parse(text).ok_or_else(|| StoreError::Internal(format!("invoice direction {text:?}")))
+    Direction::parse(text)
+        .ok_or_else(|| StoreError::Internal(format!("invoice direction {text:?}")))
 }
 
 fn type_from(text: &str) -> Result<InvoiceType, StoreError> {
@@ -383,7 +382,6 @@ impl Store {
             .collect::<Result<_, StoreError>>()?;
         Ok((items, total))
     }
-
 }
 
 /// One invoice with its lines and applications, on a connection or in a transaction.
@@ -431,9 +429,7 @@ fn clash(e: &tokio_postgres::Error) -> Option<InvoiceClash> {
     }
     match e.as_db_error().and_then(|d| d.constraint()) {
         Some("invoices_intent") => Some(InvoiceClash::Intent),
-        Some("invoices_outgoing_number" | "invoices_incoming_number") => {
-            Some(InvoiceClash::Number)
-        }
+        Some("invoices_outgoing_number" | "invoices_incoming_number") => Some(InvoiceClash::Number),
         _ => None,
     }
 }

@@ -43,15 +43,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"
 
 pub async fn migrate(client: &mut Client) -> Result<Vec<String>, StoreError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                 version    text PRIMARY KEY,
-                 checksum   text NOT NULL,
-                 applied_at timestamptz NOT NULL DEFAULT now()
-             )",
-        )
-        .await?;
+    // The lock comes first: processes migrating at once (test binaries on a fresh cluster) would
+    // otherwise race on creating the migrations table itself.
     client
         .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
         .await?;
@@ -63,6 +56,15 @@ pub async fn migrate(client: &mut Client) -> Result<Vec<String>, StoreError> {
 }
 
 async fn apply(client: &mut Client) -> Result<Vec<String>, StoreError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    text PRIMARY KEY,
+                 checksum   text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
     let mut applied = Vec::new();
     for (version, sql) in MIGRATIONS {
         let checksum = blake3::hash(sql.as_bytes()).to_hex().to_string();

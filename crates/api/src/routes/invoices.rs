@@ -12,9 +12,9 @@ use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use app::invoices::{Application, Invoice, InvoiceFilter, InvoiceLine, OpenItem, OpenItemFilter};
 use app::StoredResponse;
+use chrono::NaiveDate;
 use receivables::{
     Cancel, Direction, GivenTotals, InvoiceChange, InvoiceStatus, InvoiceType, NewInvoice,
     NewInvoiceLine,

@@ -378,7 +378,10 @@ impl Settlements for Store {
             account: account.map(str::to_string),
         };
         let app = app::App::new(self.clone());
-        applied(app.apply_payment(tenant_id, invoice_id, payment, actor, None).await)
+        applied(
+            app.apply_payment(tenant_id, invoice_id, payment, actor, None)
+                .await,
+        )
     }
 
     async fn write_off(
@@ -398,6 +401,9 @@ impl Settlements for Store {
             tax_code: tax_code.map(str::to_string),
         };
         let app = app::App::new(self.clone());
-        applied(app.write_off(tenant_id, invoice_id, write_off, actor, None).await)
+        applied(
+            app.write_off(tenant_id, invoice_id, write_off, actor, None)
+                .await,
+        )
     }
 }
