@@ -1,7 +1,10 @@
 use journal::master_data::MasterDataError;
 use journal::{BookingError, Rule, RuleKind};
 use periods::PeriodError;
-use receivables::{InvoiceError, PartnerError, PartnerNumberError};
+use receivables::{
+    CancelError, CreateInvoiceError, InvoiceError, PartnerError, PartnerNumberError,
+    SettlementError, UpdateError,
+};
 use store::StoreError;
 
 /// What a use case can fail with. Domain rules keep their own typed errors; everything the
@@ -20,6 +23,14 @@ pub enum AppError {
     Invoice(#[from] InvoiceError),
     #[error(transparent)]
     MasterData(#[from] MasterDataError),
+    #[error(transparent)]
+    CreateInvoice(#[from] CreateInvoiceError),
+    #[error(transparent)]
+    UpdateInvoice(#[from] UpdateError),
+    #[error(transparent)]
+    CancelInvoice(#[from] CancelError),
+    #[error(transparent)]
+    Settlement(#[from] SettlementError),
     #[error("{what} not found")]
     NotFound { what: String },
     /// Input that breaks a rule outside the domain crates (400).
@@ -89,6 +100,10 @@ impl AppError {
             AppError::PartnerNumber(e) => Some(e),
             AppError::Invoice(e) => Some(e),
             AppError::MasterData(e) => Some(e),
+            AppError::CreateInvoice(e) => Some(e),
+            AppError::UpdateInvoice(e) => Some(e),
+            AppError::CancelInvoice(e) => Some(e),
+            AppError::Settlement(e) => Some(e),
             _ => None,
         }
     }

@@ -149,6 +149,33 @@ impl SettlementKind {
             SettlementKind::WriteOff => "write_off",
         }
     }
+
+    pub fn parse(s: &str) -> Option<SettlementKind> {
+        match s {
+            "payment" => Some(SettlementKind::Payment),
+            "write_off" => Some(SettlementKind::WriteOff),
+            _ => None,
+        }
+    }
+}
+
+/// The journal's link back to the invoice, and to the payment or write-off a booking records
+/// (custom_metadata holds strings only).
+pub fn invoice_metadata(
+    invoice_id: uuid::Uuid,
+    application: Option<(SettlementKind, uuid::Uuid)>,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let mut m = serde_json::Map::new();
+    m.insert("invoice_id".into(), Value::String(invoice_id.to_string()));
+    if let Some((kind, id)) = application {
+        m.insert(
+            "application".into(),
+            Value::String(kind.as_str().to_string()),
+        );
+        m.insert("application_id".into(), Value::String(id.to_string()));
+    }
+    m
 }
 
 /// A payment or write-off of (part of) an open item.

@@ -306,6 +306,18 @@ pub fn split_gross(
     (net, tax, gross - net - tax)
 }
 
+impl journal::Rule for InvoiceError {
+    fn code(&self) -> &'static str {
+        InvoiceError::code(self)
+    }
+    fn kind(&self) -> journal::RuleKind {
+        journal::RuleKind::Invalid
+    }
+    fn field(&self) -> Option<String> {
+        Some(InvoiceError::field(self))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,17 +537,5 @@ mod tests {
             let next = net + d("0.01");
             prop_assert!(next + EUR.round(next * rate / Decimal::ONE_HUNDRED) > gross);
         }
-    }
-}
-
-impl journal::Rule for InvoiceError {
-    fn code(&self) -> &'static str {
-        InvoiceError::code(self)
-    }
-    fn kind(&self) -> journal::RuleKind {
-        journal::RuleKind::Invalid
-    }
-    fn field(&self) -> Option<String> {
-        Some(InvoiceError::field(self))
     }
 }

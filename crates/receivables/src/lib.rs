@@ -5,6 +5,8 @@
 
 pub mod bic;
 pub mod booking;
+pub mod change;
+pub mod create;
 pub mod iban;
 pub mod invoice;
 pub mod partner;
@@ -12,6 +14,14 @@ pub mod status;
 pub mod vat_id;
 
 pub use bic::{validate_bic, BicError};
+pub use change::{
+    decide_cancel, decide_settlement, decide_update, Cancel, CancelError, DecidedSettlement,
+    DecidedUpdate, InvoiceChange, LockedInvoice, Settlement, SettlementError, UpdateError,
+};
+pub use create::{
+    decide_invoice, CreateContext, CreateInvoiceError, DecidedInvoice, InvoiceBookingError,
+    LinkError, NewInvoice, NewInvoiceLine,
+};
 pub use iban::{validate_iban, IbanError};
 pub use invoice::{
     compute_invoice, line_amounts, split_gross, ComputedInvoice, Direction, GivenTotals,

@@ -34,6 +34,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_idempotency_in_transaction",
         include_str!("../../../schema/0007_idempotency_in_transaction.sql"),
     ),
+    (
+        "0008_write_off_roles",
+        include_str!("../../../schema/0008_write_off_roles.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"

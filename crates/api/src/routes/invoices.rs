@@ -4,19 +4,23 @@
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{decimal, double_option, is_json, opt_decimal, parse_json, JsonBody, Params};
+use crate::extract::{
+    decimal, double_option, is_json, opt_decimal, parse_json, stored_answer, IdempotencyKeyOf,
+    JsonBody, Params,
+};
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use app::invoices::{Application, Invoice, InvoiceFilter, InvoiceLine, OpenItem, OpenItemFilter};
+use app::StoredResponse;
 use chrono::NaiveDate;
-use receivables::{Direction, GivenTotals, InvoiceStatus, InvoiceType};
+use receivables::{
+    Cancel, Direction, GivenTotals, InvoiceChange, InvoiceStatus, InvoiceType, NewInvoice,
+    NewInvoiceLine,
+};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use store::invoices::{
-    Application, Invoice, InvoiceChange, InvoiceFilter, InvoiceLine, NewInvoice, NewInvoiceLine,
-    OpenItem, OpenItemFilter,
-};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -361,7 +365,7 @@ fn line_dto(l: InvoiceLine, currency: &str) -> InvoiceLineDto {
 fn payment_dto(a: Application, currency: &str) -> PaymentDto {
     PaymentDto {
         id: a.id,
-        kind: a.kind,
+        kind: a.kind.as_str().to_string(),
         amount: money(a.amount, currency),
         date: a.date,
         counter_account: a.counter_account,
@@ -457,18 +461,8 @@ fn uuid_param(q: &Params, name: &str) -> Option<Uuid> {
     q.text(name).and_then(|v| v.parse().ok())
 }
 
-async fn respond_with(
-    state: &AppState,
-    p: &Principal,
-    direction: Direction,
-    id: Uuid,
-    status: StatusCode,
-) -> ApiResult<HttpResponse> {
-    let invoice = state
-        .store
-        .get_invoice(p.tenant_id, Some(direction), id)
-        .await?;
-    Ok(HttpResponse::build(status).json(invoice_dto(invoice, today(), true)))
+fn respond(invoice: Invoice, status: StatusCode) -> HttpResponse {
+    HttpResponse::build(status).json(invoice_dto(invoice, today(), true))
 }
 
 async fn list(
@@ -501,7 +495,7 @@ async fn list(
     };
     let today = today();
     let (invoices, total) = state
-        .store
+        .app
         .list_invoices(p.tenant_id, direction, &filter, today)
         .await?;
     let body: Vec<InvoiceDto> = invoices
@@ -516,15 +510,16 @@ async fn list(
 async fn create(
     state: web::Data<AppState>,
     p: Principal,
+    key: IdempotencyKeyOf,
     new: NewInvoice,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let direction = new.direction;
-    let id = state
-        .store
-        .create_invoice(p.tenant_id, new, &p.actor)
+    let render = |i: &Invoice| StoredResponse::json(201, &invoice_dto(i.clone(), today(), true));
+    let invoice = state
+        .app
+        .create_invoice(p.tenant_id, new, &p.actor, key.with(render))
         .await?;
-    respond_with(&state, &p, direction, id, StatusCode::CREATED).await
+    Ok(stored_answer(render(&invoice), key.0.is_some()))
 }
 
 async fn get(
@@ -534,7 +529,11 @@ async fn get(
     direction: Direction,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_READ)?;
-    respond_with(&state, &p, direction, parse_id(id)?, StatusCode::OK).await
+    let invoice = state
+        .app
+        .get_invoice(p.tenant_id, Some(direction), parse_id(id)?)
+        .await?;
+    Ok(respond(invoice, StatusCode::OK))
 }
 
 async fn update(
@@ -551,11 +550,11 @@ async fn update(
         notes: b.notes,
         due_date: b.due_date,
     };
-    state
-        .store
+    let invoice = state
+        .app
         .update_invoice(p.tenant_id, direction, id, change, &p.actor)
         .await?;
-    respond_with(&state, &p, direction, id, StatusCode::OK).await
+    Ok(respond(invoice, StatusCode::OK))
 }
 
 async fn cancel(
@@ -592,16 +591,15 @@ async fn cancel(
             .with_field("posting_mode", "must be swap or negative"))
         }
     };
-    let reason = b
-        .reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| "Invoice cancelled".to_string());
-    state
-        .store
-        .cancel_invoice(p.tenant_id, direction, id, &reason, mode, &p.actor)
+    let cancel = Cancel {
+        reason: b.reason,
+        posting_mode: mode,
+    };
+    let invoice = state
+        .app
+        .cancel_invoice(p.tenant_id, direction, id, &cancel, &p.actor)
         .await?;
-    respond_with(&state, &p, direction, id, StatusCode::OK).await
+    Ok(respond(invoice, StatusCode::OK))
 }
 
 async fn open_items(
@@ -618,7 +616,7 @@ async fn open_items(
     let as_of = q.date("as_of");
     let today = as_of.unwrap_or_else(today);
     let (items, total) = state
-        .store
+        .app
         .open_items(
             p.tenant_id,
             direction,
@@ -706,9 +704,10 @@ pub async fn list_outgoing(
 pub async fn create_outgoing(
     state: web::Data<AppState>,
     p: Principal,
+    key: IdempotencyKeyOf,
     body: JsonBody<CreateOutgoingInvoice>,
 ) -> ApiResult<HttpResponse> {
-    create(state, p, outgoing(body.0)).await
+    create(state, p, key, outgoing(body.0)).await
 }
 
 #[utoipa::path(get, path = "/v1/outgoing-invoices/open-items", tag = "Receivables",
@@ -794,9 +793,10 @@ pub async fn list_incoming(
 pub async fn create_incoming(
     state: web::Data<AppState>,
     p: Principal,
+    key: IdempotencyKeyOf,
     body: JsonBody<CreateIncomingInvoice>,
 ) -> ApiResult<HttpResponse> {
-    create(state, p, incoming(body.0)).await
+    create(state, p, key, incoming(body.0)).await
 }
 
 #[utoipa::path(get, path = "/v1/invoices/open-items", tag = "Payables",

@@ -297,3 +297,113 @@ pub fn sale(date: &str, net: &str, gross: &str) -> Value {
         ]
     })
 }
+
+/// A payment or write-off as the invoice tests look at it.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub kind: &'static str,
+    pub counter_account: String,
+    pub intent_id: Uuid,
+}
+
+/// The tests apply payments and write-offs (no route yet) through the use cases of
+/// `app::settlements`; a broken rule comes back as the `StoreError` of its kind and code.
+#[allow(async_fn_in_trait)]
+pub trait Settlements {
+    async fn apply_payment(
+        &self,
+        tenant_id: Uuid,
+        invoice_id: Uuid,
+        amount: rust_decimal::Decimal,
+        date: chrono::NaiveDate,
+        account: Option<&str>,
+        actor: &journal::Actor,
+    ) -> Result<Applied, store::StoreError>;
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_off(
+        &self,
+        tenant_id: Uuid,
+        invoice_id: Uuid,
+        amount: rust_decimal::Decimal,
+        date: chrono::NaiveDate,
+        account: Option<&str>,
+        tax_code: Option<&str>,
+        actor: &journal::Actor,
+    ) -> Result<Applied, store::StoreError>;
+}
+
+fn applied(r: app::AppResult<app::invoices::Application>) -> Result<Applied, store::StoreError> {
+    use journal::RuleKind;
+    match r {
+        Ok(a) => Ok(Applied {
+            kind: a.kind.as_str(),
+            counter_account: a.counter_account,
+            intent_id: a.intent_id,
+        }),
+        Err(e) => {
+            let Some(rule) = e.rule() else {
+                return Err(store::StoreError::Internal(format!("{e:?}")));
+            };
+            let message = rule.to_string();
+            Err(match rule.kind() {
+                RuleKind::NotFound => store::StoreError::NotFound { what: message },
+                RuleKind::Conflict => store::StoreError::Conflict {
+                    code: rule.code(),
+                    message,
+                },
+                RuleKind::Invalid => store::StoreError::Invalid {
+                    code: rule.code(),
+                    message,
+                    field: rule.field(),
+                },
+            })
+        }
+    }
+}
+
+impl Settlements for Store {
+    async fn apply_payment(
+        &self,
+        tenant_id: Uuid,
+        invoice_id: Uuid,
+        amount: rust_decimal::Decimal,
+        date: chrono::NaiveDate,
+        account: Option<&str>,
+        actor: &journal::Actor,
+    ) -> Result<Applied, store::StoreError> {
+        let payment = app::settlements::Payment {
+            amount,
+            date,
+            account: account.map(str::to_string),
+        };
+        let app = app::App::new(self.clone());
+        applied(
+            app.apply_payment(tenant_id, invoice_id, payment, actor, None)
+                .await,
+        )
+    }
+
+    async fn write_off(
+        &self,
+        tenant_id: Uuid,
+        invoice_id: Uuid,
+        amount: rust_decimal::Decimal,
+        date: chrono::NaiveDate,
+        account: Option<&str>,
+        tax_code: Option<&str>,
+        actor: &journal::Actor,
+    ) -> Result<Applied, store::StoreError> {
+        let write_off = app::settlements::WriteOff {
+            amount,
+            date,
+            account: account.map(str::to_string),
+            tax_code: tax_code.map(str::to_string),
+        };
+        let app = app::App::new(self.clone());
+        applied(
+            app.write_off(tenant_id, invoice_id, write_off, actor, None)
+                .await,
+        )
+    }
+}
