@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, ResponseError};
 use app::AppError;
 use journal::{BookingError, Rule, RuleKind};
 use serde_json::{json, Map, Value};
-use store::StoreError;
 
 tokio::task_local! {
     /// The id of the request being served, for the envelope's `request_id`.
@@ -200,33 +199,6 @@ impl From<AppError> for ApiError {
             }
             other => {
                 // Opaque to the client; the cause goes to the log with the request id.
-                tracing::error!(request_id = %current_request_id(), error = ?other, "request failed");
-                ApiError::internal()
-            }
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        match e {
-            StoreError::Booking(b) => b.into(),
-            StoreError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
-            StoreError::Invalid {
-                code,
-                message,
-                field,
-            } => {
-                let error = ApiError::bad_request(code, message.clone());
-                match field {
-                    Some(f) => error.with_field(f, message),
-                    None => error,
-                }
-            }
-            StoreError::Conflict { code, message } => ApiError::conflict(code, message),
-            other => {
-                // Opaque to the client; the cause goes to the log with the request id.
-                // Debug shows the database's own message, detail and SQLSTATE, not just "db error".
                 tracing::error!(request_id = %current_request_id(), error = ?other, "request failed");
                 ApiError::internal()
             }

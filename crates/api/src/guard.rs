@@ -142,12 +142,13 @@ where
 /// How long a concurrent duplicate waits for the first request with the same key to finish.
 const PENDING_WAIT: Duration = Duration::from_secs(15);
 
+/// A tenant's key.
+type KeyId = (uuid::Uuid, String);
+
 /// Keys being served in this process: a concurrent duplicate waits on its key's mutex.
 /// (Across replicas, the key's primary key in `idempotency_keys` does the same.)
 #[derive(Default)]
-pub struct KeyLocks(
-    std::sync::Mutex<HashMap<(uuid::Uuid, String), std::sync::Weak<tokio::sync::Mutex<()>>>>,
-);
+pub struct KeyLocks(std::sync::Mutex<HashMap<KeyId, std::sync::Weak<tokio::sync::Mutex<()>>>>);
 
 impl KeyLocks {
     /// Holds `key` until the guard is dropped; `None` when another request kept it for `wait`.

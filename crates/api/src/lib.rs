@@ -1,4 +1,4 @@
-//! kontor's HTTP API. Thin: parse, authorize, call the store, map the result.
+//! kontor's HTTP API. Thin: parse, authorize, call a use case of `app`, map the result.
 
 pub mod auth;
 pub mod error;
@@ -15,7 +15,6 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, App, HttpServer};
 use error::{ApiError, REQUEST_ID};
 use std::net::TcpListener;
-use store::Store;
 
 /// Limits and settings of the HTTP layer (from `KONTOR_*` variables, see docs/operations.md).
 #[derive(Debug, Clone)]
@@ -64,7 +63,6 @@ impl Default for ApiConfig {
 pub struct AppState {
     /// The use cases: every handler goes through them.
     pub app: app::App,
-    pub store: Store,
     pub config: ApiConfig,
     pub auth_cache: auth::AuthCache,
     /// `Idempotency-Key`s being served in this process.
@@ -87,12 +85,12 @@ impl ApiConfig {
 
 impl AppState {
     /// Fails when the mail configuration is unusable (bad sender, unwritable mail folder).
-    pub fn new(store: Store, config: ApiConfig) -> Result<AppState, String> {
-        let app = app::App::new(store.clone()).with_identity(config.identity());
+    /// `app` gets the identity settings of `config`.
+    pub fn new(app: app::App, config: ApiConfig) -> Result<AppState, String> {
+        let app = app.with_identity(config.identity());
         app.check_mailer()?;
         Ok(AppState {
             app,
-            store,
             config,
             auth_cache: auth::AuthCache::default(),
             key_locks: guard::KeyLocks::default(),

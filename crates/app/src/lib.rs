@@ -19,6 +19,7 @@ pub mod passwords;
 pub mod periods;
 pub mod scopes;
 pub mod settlements;
+pub mod startup;
 
 pub use error::{AppError, AppResult};
 pub use store::idempotency::{IdempotencyKey, Idempotent, Lookup, StoredResponse};

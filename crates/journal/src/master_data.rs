@@ -321,7 +321,9 @@ mod tests {
     #[test]
     fn accounts_table() {
         let long = "x".repeat(201);
-        let cases: Vec<(NewAccount, Result<&str, (&str, &str)>)> = vec![
+        // given, then: the accepted name, or the error's (code, field)
+        type Then = Result<&'static str, (&'static str, &'static str)>;
+        let cases: Vec<(NewAccount, Then)> = vec![
             (account("4980", "  Bürobedarf "), Ok("Bürobedarf")),
             (
                 account("498", "x"),

@@ -9,7 +9,6 @@ use app::{App, AppError};
 use clap::{Parser, Subcommand};
 use config::Config;
 use serde_json::json;
-use store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -105,21 +104,18 @@ fn init_tracing() {
     }
 }
 
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let pool = store::connect(&config.database_url, config.pool_size)
-        .context("connecting to the database")?;
-    let mut client = pool.get().await.context("connecting to the database")?;
-    let applied = store::migrate::migrate(&mut client)
-        .await
-        .context("applying migrations")?;
+async fn open_app(config: &Config) -> anyhow::Result<App> {
+    let (app, applied) = App::open(&app::startup::Database {
+        url: config.database_url.clone(),
+        pool_size: config.pool_size,
+        secret: config.secret.clone(),
+    })
+    .await
+    .context("opening the database")?;
     for m in applied {
         tracing::info!(migration = %m, "applied migration");
     }
-    let secret = store::keys::installation_secret(&client, config.secret.as_deref())
-        .await
-        .context("loading the installation secret")?;
-    drop(client);
-    Ok(Store::new(pool, secret))
+    Ok(app)
 }
 
 #[tokio::main]
@@ -141,16 +137,16 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     match cli.command {
         Command::Migrate => {
-            open_store(&config).await?;
+            open_app(&config).await?;
             println!("{}", json!({"migrated": true}));
         }
         Command::Serve => {
-            let store = open_store(&config).await?;
+            let app = open_app(&config).await?;
             let listener = std::net::TcpListener::bind(&config.bind)
                 .with_context(|| format!("binding {}", config.bind))?;
             tracing::info!(bind = %config.bind, workers = config.api.workers, "kontor listening");
             let state =
-                api::AppState::new(store, config.api.clone()).map_err(|e| anyhow::anyhow!(e))?;
+                api::AppState::new(app, config.api.clone()).map_err(|e| anyhow::anyhow!(e))?;
             let housekeeping = state.app.clone();
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -164,16 +160,15 @@ async fn main() -> anyhow::Result<()> {
             api::serve(listener, state)?.await?;
         }
         Command::Admin { command } => {
-            let app = App::new(open_store(&config).await?).with_identity(config.identity());
+            let app = open_app(&config).await?.with_identity(config.identity());
             admin(&app, command).await?;
         }
         Command::Verify { tenant, .. } => {
             // Read-only: an auditor's database role needs no write access (no migration, no
             // installation secret; neither is involved in verification).
-            let pool =
-                store::connect(&config.database_url, 2).context("connecting to the database")?;
-            let store = Store::new(pool, [0u8; 32]);
-            if !verify::verify_database(&store, tenant.as_deref()).await? {
+            let app =
+                App::open_read_only(&config.database_url).context("connecting to the database")?;
+            if !verify::verify_database(&app, tenant.as_deref()).await? {
                 std::process::exit(1);
             }
         }

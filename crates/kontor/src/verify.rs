@@ -2,11 +2,11 @@
 //! from an NDJSON export of `GET /v1/audit/events` (plus, optionally, `GET /v1/periods`).
 
 use anyhow::Context;
+use app::App;
 use journal::chain::{closing_hash, from_hex, to_hex, ChainVerifier, Hash32, ZERO_HASH};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
-use store::Store;
 use uuid::Uuid;
 
 const PAGE: i64 = 5_000;
@@ -120,18 +120,8 @@ impl TenantCheck {
 }
 
 /// Verifies every tenant (or one). Returns false if any event or closing does not match.
-pub async fn verify_database(store: &Store, only: Option<&str>) -> anyhow::Result<bool> {
-    let client = store.client().await?;
-    let tenants: Vec<(Uuid, String)> = client
-        .query(
-            "SELECT id, slug FROM tenants WHERE $1::text IS NULL OR slug = $1 ORDER BY slug",
-            &[&only],
-        )
-        .await?
-        .into_iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    drop(client);
+pub async fn verify_database(app: &App, only: Option<&str>) -> anyhow::Result<bool> {
+    let tenants: Vec<(Uuid, String)> = app.tenant_slugs(only).await?;
     if let Some(slug) = only {
         if tenants.is_empty() {
             anyhow::bail!("no tenant with slug {slug:?}");
@@ -142,7 +132,7 @@ pub async fn verify_database(store: &Store, only: Option<&str>) -> anyhow::Resul
         let mut check = TenantCheck::new();
         let mut from = 1;
         loop {
-            let events = store.events(id, from, PAGE).await?;
+            let events = app.events(id, from, PAGE).await?;
             let Some(last) = events.last() else { break };
             from = last.seq + 1;
             for e in &events {
@@ -152,7 +142,7 @@ pub async fn verify_database(store: &Store, only: Option<&str>) -> anyhow::Resul
                 break;
             }
         }
-        let records = store.closings(id).await?;
+        let records = app.closings(id).await?;
         let shown: Vec<Option<Hash32>> = records
             .iter()
             .map(|c| {

@@ -205,3 +205,22 @@ impl Store {
         Ok(info)
     }
 }
+
+impl Store {
+    /// Every tenant's id and slug (or the one with `slug`), ordered by slug.
+    pub async fn tenant_slugs(
+        &self,
+        slug: Option<&str>,
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(
+                "SELECT id, slug FROM tenants WHERE $1::text IS NULL OR slug = $1 ORDER BY slug",
+                &[&slug],
+            )
+            .await?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+}

@@ -157,7 +157,7 @@ pub async fn spawn_app_with(mut config: api::ApiConfig, chart: &str) -> TestApp 
     let address = format!("http://{}", listener.local_addr().unwrap());
     let server = api::serve(
         listener,
-        api::AppState::new(store.clone(), config).expect("state"),
+        api::AppState::new(app::App::new(store.clone()), config).expect("state"),
     )
     .expect("server");
     tokio::spawn(server);
