@@ -414,7 +414,14 @@ mod tests {
         let e = compute_invoice(EUR, &[], &GivenTotals::default()).unwrap_err();
         assert_eq!(e.code(), "no_lines");
         let e = compute_invoice(EUR, &[line("0", "1", "0")], &GivenTotals::default()).unwrap_err();
-        assert_eq!(e.field(), "lines[0].quantity");
+        assert_eq!(
+            (e.code(), e.field().as_str()),
+            ("invalid_quantity", "lines[0].quantity")
+        );
+        let many = vec![line("1", "1", "0"); MAX_LINES + 1];
+        let e = compute_invoice(EUR, &many, &GivenTotals::default()).unwrap_err();
+        assert_eq!((e.code(), e.field().as_str()), ("too_many_lines", "lines"));
+        assert!(compute_invoice(EUR, &many[..MAX_LINES], &GivenTotals::default()).is_ok());
         let e = compute_invoice(EUR, &[line("1", "0.0000001", "0")], &GivenTotals::default())
             .unwrap_err();
         assert_eq!(e.code(), "amount_precision");
