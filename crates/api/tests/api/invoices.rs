@@ -1632,3 +1632,53 @@ async fn booking_rules_are_reported_on_the_invoice_fields() {
     let inv = create_outgoing(&app, invoice(&cid, "R-1", "2026-03-14", "10")).await;
     assert_eq!(inv["lines"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn creating_an_invoice_under_an_idempotency_key_books_it_once() {
+    let app = spawn_app().await;
+    let (cid, _) = customer(&app, "Wiederholer GmbH").await;
+    let body = invoice(&cid, "2026-0777", "2026-03-14", "100.00");
+    let requests = (0..8).map(|_| {
+        app.client
+            .post(format!("{}/v1/outgoing-invoices", app.address))
+            .bearer_auth(&app.tenant.key)
+            .header("idempotency-key", "invoice-777")
+            .json(&body)
+            .send()
+    });
+    let mut answers = std::collections::BTreeSet::new();
+    let mut replayed = 0;
+    for r in futures_util::future::join_all(requests).await {
+        let r = r.unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        if r.headers().contains_key("idempotent-replayed") {
+            replayed += 1;
+        }
+        answers.insert(r.text().await.unwrap());
+    }
+    assert_eq!(
+        answers.len(),
+        1,
+        "one invoice, its answer replayed byte for byte"
+    );
+    assert_eq!(replayed, 7);
+    let list = app.get("/v1/outgoing-invoices").await;
+    assert_eq!(list.expect(200, None).as_array().unwrap().len(), 1);
+    assert_eq!(
+        journal_line_count(&app).await,
+        3,
+        "one booking: debtor, revenue, VAT"
+    );
+    // A refusal is replayed too, and a different body under the same key conflicts.
+    let other = invoice(&cid, "2026-0778", "2026-03-14", "5.00");
+    let res = app
+        .client
+        .post(format!("{}/v1/outgoing-invoices", app.address))
+        .bearer_auth(&app.tenant.key)
+        .header("idempotency-key", "invoice-777")
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 409);
+}
