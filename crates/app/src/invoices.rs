@@ -25,25 +25,6 @@ pub use store::invoices::{
 };
 use uuid::Uuid;
 
-/// Opens a transaction on `$client`.
-macro_rules! begin {
-    ($client:ident) => {
-        $client
-            .transaction()
-            .await
-            .map_err(store::StoreError::from)?
-    };
-}
-pub(crate) use begin;
-
-/// Commits `$tx`.
-macro_rules! commit {
-    ($tx:ident) => {
-        $tx.commit().await.map_err(store::StoreError::from)?
-    };
-}
-pub(crate) use commit;
-
 impl App {
     /// `POST /v1/outgoing-invoices`, `POST /v1/invoices`: creates the invoice and books it (or
     /// links the booking `intent_id` names) in one transaction; returns it as written.
@@ -54,16 +35,16 @@ impl App {
         actor: &Actor,
         idempotency: Option<Idempotent<Invoice>>,
     ) -> AppResult<Invoice> {
-        let mut client = self.client().await?;
-        let tx = begin!(client);
-        let invoice = self
-            .create_invoice_in_tx(&tx, tenant_id, &new, actor)
-            .await?;
-        if let Some(idem) = &idempotency {
-            store::idempotency::store_in_tx(&tx, &idem.key, &(idem.render)(&invoice)).await?;
-        }
-        commit!(tx);
-        Ok(invoice)
+        self.in_transaction(async |tx| {
+            let invoice = self
+                .create_invoice_in_tx(tx, tenant_id, &new, actor)
+                .await?;
+            if let Some(idem) = &idempotency {
+                store::idempotency::store_in_tx(tx, &idem.key, &(idem.render)(&invoice)).await?;
+            }
+            Ok(invoice)
+        })
+        .await
     }
 
     pub async fn create_invoice_in_tx(
@@ -157,13 +138,11 @@ impl App {
         change: InvoiceChange,
         actor: &Actor,
     ) -> AppResult<Invoice> {
-        let mut client = self.client().await?;
-        let tx = begin!(client);
-        let invoice = self
-            .update_invoice_in_tx(&tx, tenant_id, direction, id, &change, actor)
-            .await?;
-        commit!(tx);
-        Ok(invoice)
+        self.in_transaction(async |tx| {
+            self.update_invoice_in_tx(tx, tenant_id, direction, id, &change, actor)
+                .await
+        })
+        .await
     }
 
     pub async fn update_invoice_in_tx(
@@ -214,13 +193,11 @@ impl App {
         cancel: &Cancel,
         actor: &Actor,
     ) -> AppResult<Invoice> {
-        let mut client = self.client().await?;
-        let tx = begin!(client);
-        let invoice = self
-            .cancel_invoice_in_tx(&tx, tenant_id, direction, id, cancel, actor)
-            .await?;
-        commit!(tx);
-        Ok(invoice)
+        self.in_transaction(async |tx| {
+            self.cancel_invoice_in_tx(tx, tenant_id, direction, id, cancel, actor)
+                .await
+        })
+        .await
     }
 
     pub async fn cancel_invoice_in_tx(

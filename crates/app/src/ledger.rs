@@ -132,18 +132,25 @@ impl App {
         code: &str,
         change: TaxCodeChange,
     ) -> AppResult<TaxCodeRecord> {
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(store::StoreError::from)?;
-        let current = store::tax_codes::lock_tax_code(&tx, tenant_id, code).await?;
+        self.in_transaction(async |tx| {
+            self.update_tax_code_in_tx(tx, tenant_id, code, &change)
+                .await
+        })
+        .await
+    }
+
+    pub async fn update_tax_code_in_tx(
+        &self,
+        tx: &store::Transaction<'_>,
+        tenant_id: Uuid,
+        code: &str,
+        change: &TaxCodeChange,
+    ) -> AppResult<TaxCodeRecord> {
+        let current = store::tax_codes::lock_tax_code(tx, tenant_id, code).await?;
         let named: Vec<&str> = change.set_accounts().into_iter().map(|(_, a)| a).collect();
-        let accounts = store::accounts::account_refs(&*tx, tenant_id, &named).await?;
-        let next = decide_tax_code_change(&current.definition(), &change, &accounts)?;
-        let written = store::tax_codes::update_tax_code(&tx, tenant_id, &next).await?;
-        tx.commit().await.map_err(store::StoreError::from)?;
-        Ok(written)
+        let accounts = store::accounts::account_refs(&**tx, tenant_id, &named).await?;
+        let next = decide_tax_code_change(&current.definition(), change, &accounts)?;
+        Ok(store::tax_codes::update_tax_code(tx, tenant_id, &next).await?)
     }
 
     // Documents

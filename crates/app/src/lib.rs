@@ -84,6 +84,23 @@ impl App {
         &self.store
     }
 
+    /// The `x` of a use case: runs its `x_in_tx` in a new transaction and commits when it
+    /// succeeds (a failure rolls everything back).
+    pub(crate) async fn in_transaction<T>(
+        &self,
+        f: impl AsyncFnOnce(&store::Transaction<'_>) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(store::StoreError::from)?;
+        let written = f(&tx).await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+        store::fault::point(store::fault::AFTER_COMMIT);
+        Ok(written)
+    }
+
     /// A connection from the pool, with the transaction a use case opens on it.
     pub(crate) async fn client(&self) -> AppResult<store::Client> {
         Ok(self.store.client().await?)

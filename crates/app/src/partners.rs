@@ -54,19 +54,16 @@ impl App {
         input: PartnerInput,
         idempotency: Option<Idempotent<Partner>>,
     ) -> AppResult<Partner> {
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(store::StoreError::from)?;
-        let partner = self
-            .create_partner_in_tx(&tx, tenant_id, kind, input)
-            .await?;
-        if let Some(i) = &idempotency {
-            store_in_tx(&tx, &i.key, &(i.render)(&partner)).await?;
-        }
-        tx.commit().await.map_err(store::StoreError::from)?;
-        Ok(partner)
+        self.in_transaction(async |tx| {
+            let partner = self
+                .create_partner_in_tx(tx, tenant_id, kind, input)
+                .await?;
+            if let Some(i) = &idempotency {
+                store_in_tx(tx, &i.key, &(i.render)(&partner)).await?;
+            }
+            Ok(partner)
+        })
+        .await
     }
 
     pub async fn create_partner_in_tx(
@@ -116,16 +113,11 @@ impl App {
         input: PartnerInput,
         is_active: Option<bool>,
     ) -> AppResult<Partner> {
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(store::StoreError::from)?;
-        let partner = self
-            .update_partner_in_tx(&tx, tenant_id, kind, id, input, is_active)
-            .await?;
-        tx.commit().await.map_err(store::StoreError::from)?;
-        Ok(partner)
+        self.in_transaction(async |tx| {
+            self.update_partner_in_tx(tx, tenant_id, kind, id, input, is_active)
+                .await
+        })
+        .await
     }
 
     pub async fn update_partner_in_tx(
@@ -152,16 +144,8 @@ impl App {
         kind: PartnerKind,
         id: Uuid,
     ) -> AppResult<Partner> {
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
+        self.in_transaction(async |tx| self.deactivate_partner_in_tx(tx, tenant_id, kind, id).await)
             .await
-            .map_err(store::StoreError::from)?;
-        let partner = self
-            .deactivate_partner_in_tx(&tx, tenant_id, kind, id)
-            .await?;
-        tx.commit().await.map_err(store::StoreError::from)?;
-        Ok(partner)
     }
 
     pub async fn deactivate_partner_in_tx(

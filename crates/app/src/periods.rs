@@ -68,16 +68,11 @@ impl App {
         period: PeriodId,
         actor: &Actor,
     ) -> AppResult<PeriodView> {
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(store::StoreError::from)?;
-        let view = self
-            .soft_lock_period_in_tx(&tx, tenant_id, period, actor)
-            .await?;
-        tx.commit().await.map_err(store::StoreError::from)?;
-        Ok(view)
+        self.in_transaction(async |tx| {
+            self.soft_lock_period_in_tx(tx, tenant_id, period, actor)
+                .await
+        })
+        .await
     }
 
     pub async fn soft_lock_period_in_tx(
@@ -98,16 +93,8 @@ impl App {
         period: PeriodId,
         actor: &Actor,
     ) -> AppResult<PeriodView> {
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
+        self.in_transaction(async |tx| self.reopen_period_in_tx(tx, tenant_id, period, actor).await)
             .await
-            .map_err(store::StoreError::from)?;
-        let view = self
-            .reopen_period_in_tx(&tx, tenant_id, period, actor)
-            .await?;
-        tx.commit().await.map_err(store::StoreError::from)?;
-        Ok(view)
     }
 
     pub async fn reopen_period_in_tx(
@@ -170,16 +157,11 @@ impl App {
         period: PeriodId,
         actor: &Actor,
     ) -> AppResult<LockRequest> {
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(store::StoreError::from)?;
-        let request = self
-            .request_period_lock_in_tx(&tx, tenant_id, period, actor)
-            .await?;
-        tx.commit().await.map_err(store::StoreError::from)?;
-        Ok(request)
+        self.in_transaction(async |tx| {
+            self.request_period_lock_in_tx(tx, tenant_id, period, actor)
+                .await
+        })
+        .await
     }
 
     pub async fn request_period_lock_in_tx(
@@ -237,16 +219,11 @@ impl App {
         request_id: Uuid,
         actor: &Actor,
     ) -> AppResult<Closing> {
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(store::StoreError::from)?;
-        let closing = self
-            .approve_period_lock_in_tx(&tx, tenant_id, period, request_id, actor)
-            .await?;
-        tx.commit().await.map_err(store::StoreError::from)?;
-        Ok(closing)
+        self.in_transaction(async |tx| {
+            self.approve_period_lock_in_tx(tx, tenant_id, period, request_id, actor)
+                .await
+        })
+        .await
     }
 
     pub async fn approve_period_lock_in_tx(
@@ -333,16 +310,11 @@ impl App {
         request_id: Uuid,
         actor: &Actor,
     ) -> AppResult<LockRequest> {
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(store::StoreError::from)?;
-        let request = self
-            .cancel_period_lock_in_tx(&tx, tenant_id, period, request_id, actor)
-            .await?;
-        tx.commit().await.map_err(store::StoreError::from)?;
-        Ok(request)
+        self.in_transaction(async |tx| {
+            self.cancel_period_lock_in_tx(tx, tenant_id, period, request_id, actor)
+                .await
+        })
+        .await
     }
 
     pub async fn cancel_period_lock_in_tx(

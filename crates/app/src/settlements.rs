@@ -5,7 +5,7 @@
 //! through `append_in_tx`, and the application row is written in the same transaction.
 
 use crate::bookings::AppendCommand;
-use crate::invoices::{begin, commit, Application};
+use crate::invoices::Application;
 use crate::{App, AppError, AppResult};
 use chrono::NaiveDate;
 use journal::{Actor, BookingError};
@@ -121,16 +121,16 @@ impl App {
         actor: &Actor,
         idempotency: Option<Idempotent<Application>>,
     ) -> AppResult<Application> {
-        let mut client = self.client().await?;
-        let tx = begin!(client);
-        let applied = self
-            .settle_in_tx(&tx, tenant_id, invoice_id, &settlement, actor)
-            .await?;
-        if let Some(idem) = &idempotency {
-            store::idempotency::store_in_tx(&tx, &idem.key, &(idem.render)(&applied)).await?;
-        }
-        commit!(tx);
-        Ok(applied)
+        self.in_transaction(async |tx| {
+            let applied = self
+                .settle_in_tx(tx, tenant_id, invoice_id, &settlement, actor)
+                .await?;
+            if let Some(idem) = &idempotency {
+                store::idempotency::store_in_tx(tx, &idem.key, &(idem.render)(&applied)).await?;
+            }
+            Ok(applied)
+        })
+        .await
     }
 
     /// A payment or write-off inside the caller's transaction (a bank match records its own
