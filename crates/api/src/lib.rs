@@ -10,10 +10,13 @@ pub mod routes;
 /// Password hashing and the mailer are the application's; re-exported for existing callers.
 pub use app::{mailer, passwords};
 
-use actix_web::dev::{Server, Service};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::ResponseError;
 use actix_web::{web, App, HttpServer};
 use error::{ApiError, REQUEST_ID};
+use futures_util::FutureExt;
 use std::net::TcpListener;
 
 /// Limits and settings of the HTTP layer (from `KONTOR_*` variables, see docs/operations.md).
@@ -111,6 +114,74 @@ async fn unknown_route() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found("No such endpoint"))
 }
 
+/// The outermost layer of every request: gives it its request id (the `X-Request-Id` it came
+/// with, or a new one) for the error envelope and the response header, and turns a panic
+/// anywhere below — guard, handler, use case — into a 500 for this request alone, logged with
+/// its request id, instead of a dropped connection.
+fn serve_request<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    let id = request_id_of(&req);
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    let fut = REQUEST_ID.scope(
+        id.clone(),
+        std::panic::AssertUnwindSafe(srv.call(req)).catch_unwind(),
+    );
+    async move {
+        let mut res = match fut.await {
+            Ok(res) => res?.map_into_boxed_body(),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(request_id = %id, %method, %path, panic = %what, "request panicked");
+                // The request went down with the panic: the server answers this error for it.
+                return Err(Panicked(id).into());
+            }
+        };
+        tracing::debug!(request_id = %id, %method, %path, status = res.status().as_u16(), "request");
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            res.headers_mut()
+                .insert(HeaderName::from_static("x-request-id"), v);
+        }
+        Ok(res)
+    }
+}
+
+/// The answer to a request whose handling panicked: 500 in the error envelope, with its id.
+#[derive(Debug)]
+struct Panicked(String);
+
+impl std::fmt::Display for Panicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "request {} panicked", self.0)
+    }
+}
+
+impl ResponseError for Panicked {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let mut res =
+            REQUEST_ID.sync_scope(self.0.clone(), || ApiError::internal().error_response());
+        if let Ok(v) = HeaderValue::from_str(&self.0) {
+            res.headers_mut()
+                .insert(HeaderName::from_static("x-request-id"), v);
+        }
+        res
+    }
+}
+
 /// Starts the HTTP server on an already bound listener (port 0 in tests).
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let workers = state.config.workers.max(1);
@@ -121,20 +192,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_json))
             .wrap(guard::Guard)
-            .wrap_fn(|req, srv| {
-                let id = request_id_of(&req);
-                let method = req.method().clone();
-                let path = req.path().to_string();
-                let fut = REQUEST_ID.scope(id.clone(), srv.call(req));
-                async move {
-                    let mut res = fut.await?;
-                    tracing::debug!(request_id = %id, %method, %path, status = res.status().as_u16(), "request");
-                    if let Ok(v) = HeaderValue::from_str(&id) {
-                        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
-                    }
-                    Ok(res)
-                }
-            })
+            .wrap_fn(serve_request)
             .route("/health", web::get().to(routes::meta::health))
             .route("/openapi.json", web::get().to(routes::meta::openapi_public))
             .configure(routes::configure)
@@ -145,4 +203,90 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test;
+
+    async fn boom() -> actix_web::HttpResponse {
+        panic!("a handler bug")
+    }
+
+    async fn fine() -> actix_web::HttpResponse {
+        actix_web::HttpResponse::Ok().body("fine")
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_handler_answers_500_with_its_request_id_and_others_go_on() {
+        let app = test::init_service(
+            App::new()
+                .wrap_fn(serve_request)
+                .route("/boom", web::get().to(boom))
+                .route("/fine", web::get().to(fine)),
+        )
+        .await;
+        let req = test::TestRequest::get()
+            .uri("/boom")
+            .insert_header(("x-request-id", "req-42"))
+            .to_request();
+        let err = test::try_call_service(&app, req).await.unwrap_err();
+        let res = err.error_response();
+        assert_eq!(res.status().as_u16(), 500);
+        assert_eq!(res.headers().get("x-request-id").unwrap(), "req-42");
+        let body = actix_web::body::to_bytes(res.into_body()).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "internal");
+        assert_eq!(body["request_id"], "req-42");
+        // The same service keeps serving.
+        let res =
+            test::call_service(&app, test::TestRequest::get().uri("/fine").to_request()).await;
+        assert_eq!(res.status().as_u16(), 200);
+    }
+
+    #[actix_web::test]
+    async fn over_http_the_panicking_request_gets_500_and_its_connection_an_answer() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = HttpServer::new(|| {
+            App::new()
+                .wrap_fn(serve_request)
+                .route("/boom", web::get().to(boom))
+                .route("/fine", web::get().to(fine))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        let mut answers = Vec::new();
+        for path in ["/boom", "/fine"] {
+            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            let request = format!(
+                "GET {path} HTTP/1.1\r\nHost: test\r\nX-Request-Id: req-7\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            answers.push(answer);
+        }
+        handle.stop(true).await;
+        assert!(answers[0].starts_with("HTTP/1.1 500"), "{}", answers[0]);
+        assert!(
+            answers[0]
+                .to_ascii_lowercase()
+                .contains("x-request-id: req-7"),
+            "{}",
+            answers[0]
+        );
+        assert!(
+            answers[0].contains(r#""request_id":"req-7""#),
+            "{}",
+            answers[0]
+        );
+        assert!(answers[1].starts_with("HTTP/1.1 200"), "{}", answers[1]);
+    }
 }

@@ -251,3 +251,68 @@ async fn two_replicas_answer_concurrent_duplicates_with_one_booking() {
         .get(0);
     assert_eq!(n, 5, "one booking per key across both replicas");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_decision_fails_its_own_request_and_no_other() {
+    let store = store().await;
+    let tenant = store
+        .create_tenant(NewTenant {
+            slug: format!("poison-{:08x}", rand::thread_rng().gen::<u32>()),
+            name: "Gift GmbH".into(),
+            chart: "skr03".into(),
+            fiscal_year_start_month: 1,
+            currency: "EUR".into(),
+        })
+        .await
+        .unwrap();
+    let (_, token) = store
+        .create_api_key(tenant.id, "poison", &["*".to_string()], "unlimited", None)
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    // With the test-only hook, the decision of a booking described "poison" panics.
+    let server = start(Some("panic_in_decision")).await;
+    let send = |i: usize| {
+        let mut body = sale(i);
+        if i == 37 {
+            body["description"] = json!("poison");
+        }
+        client
+            .post(format!("{}/v1/bookings", server.address))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    // A hundred at once: they share batches with the poisoned one.
+    let answers = futures_util::future::join_all((0..100).map(send)).await;
+    let mut statuses = std::collections::BTreeMap::new();
+    for (i, r) in answers.into_iter().enumerate() {
+        let r = r.expect("every request is answered");
+        let status = r.status().as_u16();
+        *statuses.entry(status).or_insert(0) += 1;
+        if i == 37 {
+            assert_eq!(status, 500);
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "internal");
+            assert!(body["request_id"].as_str().is_some_and(|s| !s.is_empty()));
+        } else {
+            assert_eq!(status, 201, "request {i}");
+        }
+    }
+    assert_eq!(statuses[&201], 99);
+    // The appender lives on.
+    let after = send(200).await.unwrap();
+    assert_eq!(after.status().as_u16(), 201);
+    let n: i64 = store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM intents WHERE tenant_id = $1",
+            &[&tenant.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 100, "99 of the hundred and the one after");
+}

@@ -283,23 +283,44 @@ async fn append_in_tx(
             actor: actor.clone(),
             recorded_at: now,
         };
-        let decided = match cmd {
-            AppendCommand::Booking(c) => decide_booking(&ctx, c, stamp),
-            AppendCommand::OpeningBalances(c) => decide_opening_balances(&ctx, c, stamp),
-            AppendCommand::Reversal(c) => match state.originals.get(&c.intent_id) {
-                None => {
-                    results.push(Err(StoreError::not_found(format!(
-                        "intent {}",
-                        c.intent_id
-                    ))));
-                    continue;
-                }
-                Some(original) => {
+        // A decision is a pure function and must not panic; if one does all the same, that
+        // command alone fails (500) and the rest of the batch goes on.
+        let decision = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::fault::poison(cmd);
+            match cmd {
+                AppendCommand::Booking(c) => Some(decide_booking(&ctx, c, stamp)),
+                AppendCommand::OpeningBalances(c) => Some(decide_opening_balances(&ctx, c, stamp)),
+                AppendCommand::Reversal(c) => state.originals.get(&c.intent_id).map(|original| {
                     let mut original = original.clone();
                     original.already_reversed |= reversed.contains(&original.intent_id);
                     decide_reversal(&ctx, &original, c, stamp)
-                }
-            },
+                }),
+            }
+        }));
+        let decided = match decision {
+            Ok(Some(decided)) => decided,
+            Ok(None) => {
+                let AppendCommand::Reversal(c) = cmd else {
+                    unreachable!("only a reversal has no decision: its original is missing")
+                };
+                results.push(Err(StoreError::not_found(format!(
+                    "intent {}",
+                    c.intent_id
+                ))));
+                continue;
+            }
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(tenant = %tenant_id, panic = %what, "deciding a command panicked; it alone fails");
+                results.push(Err(StoreError::Internal(format!(
+                    "deciding the command panicked: {what}"
+                ))));
+                continue;
+            }
         };
         match decided {
             Ok(intent) => {

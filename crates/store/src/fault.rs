@@ -7,6 +7,24 @@ pub const AFTER_APPEND_COMMIT: &str = "after_append_commit";
 /// Right after a use case's own transaction committed, before the answer.
 pub const AFTER_COMMIT: &str = "after_commit";
 
+/// Makes the decision of a booking described as "poison" panic (the panic-isolation test).
+pub const PANIC_IN_DECISION: &str = "panic_in_decision";
+
+#[cfg(feature = "fault-injection")]
+pub fn poison(cmd: &crate::appender::AppendCommand) {
+    if let crate::appender::AppendCommand::Booking(b) = cmd {
+        if b.description == "poison"
+            && std::env::var("KONTOR_FAULT").is_ok_and(|v| v == PANIC_IN_DECISION)
+        {
+            panic!("poisoned command");
+        }
+    }
+}
+
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn poison(_cmd: &crate::appender::AppendCommand) {}
+
 #[cfg(feature = "fault-injection")]
 pub fn point(name: &str) {
     if std::env::var("KONTOR_FAULT").is_ok_and(|v| v == name) {
