@@ -86,7 +86,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    // Objects only: no struct from serde's positional (array) form, at any depth.
+    let result: Result<T, _> = serde_path_to_error::deserialize(crate::strict::Strict(&mut de));
     let value = result.map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -167,7 +168,20 @@ impl FromRequest for Params {
         let map = web::Query::<HashMap<String, String>>::from_query(req.query_string())
             .map(|q| q.into_inner())
             .unwrap_or_default();
-        std::future::ready(Ok(Params(map)))
+        // PostgreSQL text cannot hold U+0000 and no parameter has a use for it: refused here,
+        // for every parameter of every list, rather than failing deep in the store.
+        let nul = map
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+            .map(|(k, _)| k.replace('\0', "\\u0000"));
+        std::future::ready(match nul {
+            Some(name) => Err(ApiError::bad_request(
+                "invalid_character",
+                format!("query parameter {name}: text must not contain U+0000"),
+            )
+            .with_field(name, "must not contain U+0000")),
+            None => Ok(Params(map)),
+        })
     }
 }
 

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod guard;
 pub mod openapi;
 pub mod routes;
+pub mod strict;
 
 /// Password hashing and the mailer are the application's; re-exported for existing callers.
 pub use app::{mailer, passwords};

@@ -9,6 +9,7 @@ mod accounts;
 mod audit;
 mod auth;
 mod documents;
+mod hostile;
 mod identity;
 mod invoices;
 mod journal_read;

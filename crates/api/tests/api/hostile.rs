@@ -1,0 +1,120 @@
+//! Input as a hostile client sends it: serde's positional form of objects, U+0000 in query
+//! parameters, FX rates and amounts at the edges of `Decimal`. Each gets a clear 400 and
+//! leaves nothing written; none of them disturbs the requests around it.
+
+use crate::common::*;
+use serde_json::{json, Value};
+
+fn sale() -> Value {
+    json!({
+        "booking_date": "2026-03-14",
+        "description": "Rechnung 1",
+        "lines": [{"account": "1400", "debit": "119.00"}, {"account": "8400", "credit": "119.00"}]
+    })
+}
+
+#[tokio::test]
+async fn arrays_are_refused_where_objects_are_expected() {
+    let app = spawn_app().await;
+    let positional = [
+        // The whole body in field order.
+        json!(["2026-03-14", "Rechnung", [{"account": "1400", "debit": "1.00"}]]),
+        // A line as an array.
+        json!({"booking_date": "2026-03-14", "description": "x",
+               "lines": [["1400", "1.00", null], {"account": "8400", "credit": "1.00"}]}),
+        // fx as an array.
+        json!({"booking_date": "2026-03-14", "description": "x", "fx": ["USD", "1.1"],
+               "lines": [{"account": "1400", "debit": "1.00"}, {"account": "8400", "credit": "1.00"}]}),
+    ];
+    for body in positional {
+        let res = app.post("/v1/bookings", body.clone()).await;
+        res.expect(400, Some("invalid_field"));
+        assert!(
+            res.body["error"]
+                .as_str()
+                .unwrap()
+                .contains("expected an object"),
+            "{body}: {}",
+            res.body
+        );
+    }
+    // Other endpoints go through the same extractor.
+    app.post("/v1/customers", json!(["Acme GmbH"]))
+        .await
+        .expect(400, Some("invalid_field"));
+    assert_eq!(app.get("/v1/journal").await.expect(200, None)["total"], 0);
+}
+
+#[tokio::test]
+async fn u0000_in_any_query_parameter_is_refused() {
+    let app = spawn_app().await;
+    for path in [
+        "/v1/journal?search=a%00b",
+        "/v1/journal?externalReference=%00",
+        "/v1/accounts/search?q=12%00",
+        "/v1/customers?search=%00",
+        "/v1/journal?limit=10&x%00=1",
+    ] {
+        let res = app.get(path).await;
+        res.expect(400, Some("invalid_character"));
+    }
+    // The same parameters without it.
+    app.get("/v1/journal?search=ab").await.expect(200, None);
+}
+
+#[tokio::test]
+async fn extreme_fx_rates_and_base_amounts_are_refused_and_harm_nobody_else() {
+    let app = spawn_app().await;
+    let fx = |rate: &str, amount: &str| {
+        json!({
+            "booking_date": "2026-03-14",
+            "description": "USD",
+            "fx": {"currency": "USD", "rate": rate},
+            "lines": [{"account": "1200", "debit": amount}, {"account": "8400", "credit": amount}]
+        })
+    };
+    let hostile = [
+        fx("0.0000000000000000000000000001", "1.00"),
+        fx("0.000001", "1000000000000"),
+        fx("79228162514264337593543950335", "1.00"),
+    ];
+    // Hostile and innocent requests at once, so they share the appender's batches.
+    let app = &app;
+    let mut requests = Vec::new();
+    for i in 0..30 {
+        let body = if i % 10 == 3 {
+            hostile[i / 10].clone()
+        } else {
+            sale()
+        };
+        requests.push(async move {
+            let res = app
+                .client
+                .post(format!("{}/v1/bookings", app.address))
+                .bearer_auth(&app.tenant.key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (i, res.status().as_u16(), res.json::<Value>().await.unwrap())
+        });
+    }
+    let mut booked = 0;
+    for (i, status, body) in futures_util::future::join_all(requests).await {
+        if i % 10 == 3 {
+            assert_eq!(status, 400, "hostile {i}: {body}");
+            assert!(
+                ["amount_too_large", "invalid_fx_rate"].contains(&body["code"].as_str().unwrap()),
+                "{body}"
+            );
+        } else {
+            assert_eq!(status, 201, "innocent {i}: {body}");
+            booked += 1;
+        }
+    }
+    assert_eq!(booked, 27);
+    // The accounts stay readable.
+    app.get("/v1/accounts/1200/entries").await.expect(200, None);
+    let entries = app.get("/v1/accounts/1400/entries").await;
+    assert_eq!(entries.expect(200, None)["total"], 27);
+}
