@@ -101,9 +101,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     .to_string();
                 let code = if clean.starts_with("unknown field") {
                     "unknown_field"
+                } else if clean.contains(DATE_ERROR) {
+                    "invalid_date"
                 } else {
                     "invalid_field"
                 };
+                let clean = clean.replace(&format!("{DATE_ERROR} "), "");
                 let field = if path == "." {
                     "body".to_string()
                 } else {
@@ -210,8 +213,10 @@ impl Params {
             .filter(|v| !v.is_empty() && v.chars().count() <= 200)
     }
 
+    /// A date parameter, strictly `YYYY-MM-DD` from 1900 to 2199. Like every list parameter, a
+    /// malformed one falls back to its default, none (CONTRACT.md); a body's date never does.
     pub fn date(&self, name: &str) -> Option<NaiveDate> {
-        self.0.get(name).and_then(|v| v.parse().ok())
+        self.0.get(name).and_then(|v| parse_date(v))
     }
 
     pub fn flag(&self, name: &str) -> bool {
@@ -233,6 +238,58 @@ fn decimal_from_value(v: serde_json::Value) -> Result<Decimal, String> {
         _ => return Err("must be a decimal amount, as a string (\"119.00\") or a number".into()),
     };
     journal::money::parse_decimal(&text).map_err(|_| format!("{text:?} is not a decimal amount"))
+}
+
+/// The dates kontor accepts anywhere: `YYYY-MM-DD`, from 1900-01-01 to 2199-12-31.
+pub const DATE_RULE: &str = "must be a date YYYY-MM-DD from 1900-01-01 to 2199-12-31";
+/// How a date error is recognised in serde's message (it becomes the code `invalid_date`).
+const DATE_ERROR: &str = "invalid_date:";
+
+/// A date exactly as `YYYY-MM-DD` (no sign, no blanks, no time) within the supported years.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1900..=2199).contains(&chrono::Datelike::year(d)))
+}
+
+fn date_from_value(v: serde_json::Value) -> Result<NaiveDate, String> {
+    let text = match &v {
+        serde_json::Value::String(s) => s.as_str(),
+        _ => return Err(format!("{DATE_ERROR} {v} {DATE_RULE}")),
+    };
+    parse_date(text).ok_or_else(|| format!("{DATE_ERROR} {text:?} {DATE_RULE}"))
+}
+
+/// Deserializes a required date strictly (see `parse_date`).
+pub fn date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    date_from_value(serde_json::Value::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// Deserializes an optional date strictly; null is None.
+pub fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => date_from_value(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+/// For PATCH bodies: an absent date (None), null (Some(None)) or a strict date.
+pub fn double_option_date<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<NaiveDate>>, D::Error> {
+    opt_date(d).map(Some)
 }
 
 /// Deserializes an optional amount given as a string or a JSON number, never via a float.

@@ -60,6 +60,7 @@ pub struct FxRequest {
 #[serde(deny_unknown_fields)]
 pub struct BookingRequest {
     #[schema(value_type = String, format = Date, example = "2026-03-14")]
+    #[serde(deserialize_with = "crate::extract::date")]
     pub booking_date: NaiveDate,
     #[schema(example = "Invoice 2026-0042 Acme")]
     pub description: String,
@@ -90,6 +91,7 @@ pub struct BookingResponse {
 #[serde(deny_unknown_fields)]
 pub struct OpeningBalancesRequest {
     #[schema(value_type = String, format = Date, example = "2026-01-01")]
+    #[serde(deserialize_with = "crate::extract::date")]
     pub booking_date: NaiveDate,
     /// Each `{account, debit | credit}` is booked against the opening-balance account (9000).
     pub balances: Vec<LineRequest>,

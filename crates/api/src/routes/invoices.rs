@@ -103,9 +103,11 @@ pub struct CreateOutgoingInvoice {
     #[schema(example = "2026-0042")]
     pub invoice_number: String,
     #[schema(value_type = String, format = Date, example = "2026-03-14")]
+    #[serde(deserialize_with = "crate::extract::date")]
     pub invoice_date: NaiveDate,
     /// Not before invoice_date. Without one the invoice is never overdue.
     #[schema(value_type = Option<String>, format = Date, example = "2026-03-28")]
+    #[serde(default, deserialize_with = "crate::extract::opt_date")]
     pub due_date: Option<NaiveDate>,
     /// Optional; when given, must equal the sum of the lines.
     #[serde(default, deserialize_with = "opt_decimal")]
@@ -140,8 +142,10 @@ pub struct CreateIncomingInvoice {
     #[schema(example = "R-7781")]
     pub invoice_number: String,
     #[schema(value_type = String, format = Date, example = "2026-03-02")]
+    #[serde(deserialize_with = "crate::extract::date")]
     pub invoice_date: NaiveDate,
     #[schema(value_type = Option<String>, format = Date, example = "2026-03-16")]
+    #[serde(default, deserialize_with = "crate::extract::opt_date")]
     pub due_date: Option<NaiveDate>,
     #[serde(default, deserialize_with = "opt_decimal")]
     #[schema(value_type = Option<String>)]
@@ -173,7 +177,7 @@ pub struct UpdateInvoice {
     #[schema(value_type = Option<String>)]
     pub notes: Option<Option<String>>,
     /// null clears (never overdue).
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option_date")]
     #[schema(value_type = Option<String>, format = Date)]
     pub due_date: Option<Option<NaiveDate>>,
 }

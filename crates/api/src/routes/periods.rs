@@ -101,11 +101,21 @@ pub struct CancelledDto {
     pub status: String,
 }
 
+/// A period id `YYYY-PP` (PP 01..13) of a fiscal year from 1900 to 2199, as dates are.
 fn parse_period(text: &str) -> Result<PeriodId, ApiError> {
-    text.parse::<PeriodId>().map_err(|e| {
-        ApiError::bad_request("invalid_period", e.to_string())
-            .with_field("period", "expected YYYY-PP, PP 01..13")
-    })
+    let invalid = |message: String| {
+        ApiError::bad_request("invalid_period", message)
+            .with_field("period", "expected YYYY-PP, PP 01..13, YYYY 1900..2199")
+    };
+    let period = text
+        .parse::<PeriodId>()
+        .map_err(|e| invalid(e.to_string()))?;
+    if !(1900..=2199).contains(&period.fiscal_year) {
+        return Err(invalid(format!(
+            "period {text}: fiscal years run from 1900 to 2199"
+        )));
+    }
+    Ok(period)
 }
 
 fn parse_request_id(text: &str) -> Result<Uuid, ApiError> {

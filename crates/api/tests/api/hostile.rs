@@ -118,3 +118,78 @@ async fn extreme_fx_rates_and_base_amounts_are_refused_and_harm_nobody_else() {
     let entries = app.get("/v1/accounts/1400/entries").await;
     assert_eq!(entries.expect(200, None)["total"], 27);
 }
+
+#[tokio::test]
+async fn dates_are_strictly_yyyy_mm_dd_from_1900_to_2199() {
+    let app = spawn_app().await;
+    for bad in [
+        "-0001-01-01",
+        "0000-01-01",
+        "1000-01-01",
+        "1899-12-31",
+        "2200-01-01",
+        "+2026-03-14",
+        " 2026-03-14",
+        "2026-3-14",
+        "2026-03-14T00:00:00",
+        "2026-02-30",
+        "14.03.2026",
+    ] {
+        let mut body = sale();
+        body["booking_date"] = json!(bad);
+        let res = app.post("/v1/bookings", body).await;
+        res.expect(400, Some("invalid_date"));
+        assert!(
+            res.body["details"]["field_errors"]["booking_date"].is_array(),
+            "{bad}: {}",
+            res.body
+        );
+        let res = app
+            .post(
+                "/v1/bookings/opening-balances",
+                json!({"booking_date": bad, "balances": [{"account": "1200", "debit": "1.00"}]}),
+            )
+            .await;
+        res.expect(400, Some("invalid_date"));
+        // A list parameter falls back to its default instead (CONTRACT.md): no date filter.
+        let path = format!(
+            "/v1/journal?startDate={}",
+            bad.replace('+', "%2B").replace(' ', "%20")
+        );
+        app.get(&path).await.expect(200, None);
+    }
+    // A number is not a date either.
+    let mut body = sale();
+    body["booking_date"] = json!(20260314);
+    app.post("/v1/bookings", body)
+        .await
+        .expect(400, Some("invalid_date"));
+    // The edges are fine.
+    for good in ["1900-01-01", "2199-12-31"] {
+        let mut body = sale();
+        body["booking_date"] = json!(good);
+        app.post("/v1/bookings", body).await.expect(201, None);
+    }
+    // Invoices' dates go through the same rule.
+    let customer = app
+        .post("/v1/customers", json!({"name": "Datum GmbH"}))
+        .await;
+    let cid = customer.expect(201, None)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .post(
+            "/v1/outgoing-invoices",
+            json!({"customer_id": cid, "invoice_number": "D-1", "invoice_date": "0000-01-01",
+                   "lines": [{"description": "x", "quantity": "1", "unit_price": "1.00"}]}),
+        )
+        .await;
+    res.expect(400, Some("invalid_date"));
+    // Period ids of years nobody books in are refused.
+    for period in ["0000-01", "1000-01", "2200-13"] {
+        app.post(&format!("/v1/periods/{period}/soft-lock"), json!({}))
+            .await
+            .expect(400, Some("invalid_period"));
+    }
+}

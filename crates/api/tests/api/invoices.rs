@@ -338,7 +338,7 @@ async fn mismatching_totals_and_bad_lines_are_refused_without_a_trace() {
         (
             with(base.clone(), "invoice_date", json!("14.03.2026")),
             400,
-            "invalid_field",
+            "invalid_date",
             Some("invoice_date"),
         ),
     ];
