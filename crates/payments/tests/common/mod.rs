@@ -125,7 +125,9 @@ pub fn validate(xml: &str, version: PainVersion, name: &str) -> bool {
         .arg(&file)
         .output()
         .unwrap_or_else(|e| {
-            panic!("xmllint could not run ({e}): install libxml2-utils (scripts/test.sh does as root)")
+            panic!(
+                "xmllint could not run ({e}): install libxml2-utils (scripts/test.sh does as root)"
+            )
         });
     assert!(
         out.status.success(),
