@@ -15,6 +15,7 @@
 use crate::charset::{is_sepa_id, sepa_cut, sepa_name, MAX_ID, MAX_REMITTANCE};
 use chrono::{NaiveDate, NaiveDateTime};
 use journal::Currency;
+use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 use rust_decimal::Decimal;
@@ -152,7 +153,9 @@ fn end(w: &mut W, name: &str) -> Result<(), ExportError> {
 
 fn leaf(w: &mut W, name: &str, text: &str) -> Result<(), ExportError> {
     start(w, name)?;
-    w.write_event(Event::Text(BytesText::new(text)))
+    // Only `<`, `>` and `&` are escaped (none is in the SEPA set, but ids and IBANs are
+    // written as given), so an apostrophe stays an apostrophe for the bank's parser.
+    w.write_event(Event::Text(BytesText::from_escaped(partial_escape(text))))
         .map_err(xml_err)?;
     end(w, name)
 }
