@@ -10,7 +10,8 @@
 //! - **Netting**: a vendor's open credit notes among the candidates are set off against its
 //!   invoices in the run. A vendor whose invoices net to zero or less is left out with the
 //!   reason [`ExclusionReason::NetNotPositive`]; a credit note whose vendor has no invoice in
-//!   the run is left out too. A vendor with a credit note is paid in one payment (as with
+//!   the run, that another run holds, or that is not an open incoming EUR credit note is left
+//!   out too. A vendor with a credit note is paid in one payment (as with
 //!   `batch_by_vendor`), so the netted amount arrives as one transfer.
 //! - **Transactions**: one per invoice by default, its remittance the invoice number;
 //!   `batch_by_vendor` groups a vendor's invoices into one. The remittance carries every
@@ -187,6 +188,8 @@ pub enum ExclusionReason {
     NoInvoiceToNet,
     /// A credit note another active run holds.
     InActiveRun { run_id: Uuid },
+    /// A credit note that cannot be set off: not incoming, not open, or not in EUR.
+    NotNettable,
 }
 
 impl ExclusionReason {
@@ -196,6 +199,7 @@ impl ExclusionReason {
             ExclusionReason::NotDue { .. } => "not_due",
             ExclusionReason::NoInvoiceToNet => "no_invoice_to_net",
             ExclusionReason::InActiveRun { .. } => "invoice_in_active_run",
+            ExclusionReason::NotNettable => "not_nettable",
         }
     }
 }
@@ -282,7 +286,16 @@ pub fn message_id(run_id: Uuid) -> String {
     format!("M{}", id_base(run_id))
 }
 
-/// The eligible amount of an invoice named for the run, or the rule it breaks.
+/// A credit note that can be set off against its vendor's invoices (the vendor's IBAN is
+/// checked on the invoices).
+fn nettable(c: &OpenInvoice) -> bool {
+    c.direction == Direction::Incoming
+        && c.open_amount > Decimal::ZERO
+        && c.currency == Currency::EUR
+        && Currency::EUR.fits(c.open_amount)
+}
+
+/// Checks an invoice named for the run: the first rule it breaks.
 fn check_invoice(i: &OpenInvoice) -> Result<(), RunError> {
     let invoice_id = i.id;
     if i.direction != Direction::Incoming || i.open_amount <= Decimal::ZERO {
@@ -295,9 +308,7 @@ fn check_invoice(i: &OpenInvoice) -> Result<(), RunError> {
         });
     }
     if let Some(run_id) = i.active_run {
-        if i.invoice_type == InvoiceType::Invoice {
-            return Err(RunError::InvoiceInActiveRun { invoice_id, run_id });
-        }
+        return Err(RunError::InvoiceInActiveRun { invoice_id, run_id });
     }
     match i.vendor.iban.as_deref().map(str::trim) {
         None | Some("") => {
@@ -373,7 +384,9 @@ pub fn plan_run(candidates: &[OpenInvoice], options: &RunOptions) -> Result<Run,
         if !seen.insert(c.id) {
             return Err(RunError::DuplicateInvoice { invoice_id: c.id });
         }
-        check_invoice(c)?;
+        if c.invoice_type == InvoiceType::Invoice {
+            check_invoice(c)?;
+        }
         remittance_reference(c)?;
     }
 
@@ -392,6 +405,11 @@ pub fn plan_run(candidates: &[OpenInvoice], options: &RunOptions) -> Result<Run,
                 }),
                 _ => invoices.push(c),
             },
+            InvoiceType::CreditNote if !nettable(c) => excluded.push(Excluded {
+                invoice_id: c.id,
+                vendor_id: c.vendor.id,
+                reason: ExclusionReason::NotNettable,
+            }),
             InvoiceType::CreditNote => match c.active_run {
                 Some(run_id) => excluded.push(Excluded {
                     invoice_id: c.id,

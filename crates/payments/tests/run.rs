@@ -544,3 +544,38 @@ fn a_credit_note_held_by_another_run_is_left_out() {
     assert_eq!(run.excluded[0].reason.code(), "invoice_in_active_run");
     let _ = InvoiceType::CreditNote;
 }
+
+#[test]
+fn credit_notes_that_cannot_be_netted_are_left_out() {
+    let a = vendor(1, "A");
+    let mut no_iban = vendor(2, "B");
+    no_iban.iban = None;
+    let mut chf = credit_note(11, &a, "GS-CHF", "30.00");
+    chf.currency = Currency::from_code("CHF").unwrap();
+    let mut outgoing = credit_note(12, &a, "GS-OUT", "30.00");
+    outgoing.direction = Direction::Outgoing;
+    let cands = vec![
+        invoice(10, &a, "RE-1", "100.00", d(2026, 11, 26)),
+        chf,
+        outgoing,
+        credit_note(13, &a, "GS-0", "0.00"),
+        // A credit note of a vendor without IBAN and without invoices in the run.
+        credit_note(14, &no_iban, "GS-B", "5.00"),
+    ];
+    let run = plan_run(&cands, &options(31)).unwrap();
+    assert_eq!(run.total_amount, dec("100.00"));
+    let reasons: Vec<(u128, &str)> = run
+        .excluded
+        .iter()
+        .map(|e| (e.invoice_id.as_u128(), e.reason.code()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (11, "not_nettable"),
+            (12, "not_nettable"),
+            (13, "not_nettable"),
+            (14, "no_invoice_to_net")
+        ]
+    );
+}
