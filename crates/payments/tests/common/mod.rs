@@ -102,7 +102,13 @@ pub fn xsd(version: PainVersion) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!("skipped: ../shared/fixtures missing ({})", path.display());
+        // Straight to stderr, past the test harness's capture, so the skip is seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: ../shared/fixtures missing ({})",
+            path.display()
+        );
         None
     }
 }
