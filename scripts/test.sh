@@ -7,6 +7,13 @@ scripts/pg.sh stop "$dir" 2>/dev/null || true
 rm -rf .test-data
 # Mail folders of earlier test runs (see crates/api/tests/api/common.rs).
 rm -rf target/tmp/kontor-mail-*
+# The payments tests validate pain.001 files against the ISO XSDs with xmllint (libxml2-utils).
+if ! command -v xmllint >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "xmllint not found: installing libxml2-utils" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq libxml2-utils >&2
+fi
 # Durability is irrelevant for a throwaway cluster; speed is not.
 export PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 DATABASE_URL=$(scripts/pg.sh start "$dir")
