@@ -31,7 +31,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
+        let timeout = body_timeout(req);
         let body = web::Bytes::from_request(req, payload);
+        let body = async move {
+            tokio::time::timeout(timeout, body)
+                .await
+                .map_err(|_| request_timeout())
+        };
         Box::pin(async move {
             if !json {
                 return Err(ApiError::new(
@@ -40,7 +46,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     "Content-Type must be application/json",
                 ));
             }
-            let bytes = body.await.map_err(|e| {
+            let bytes = body.await?.map_err(|e| {
                 if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
@@ -57,6 +63,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             parse_json(&bytes).map(JsonBody)
         })
     }
+}
+
+/// How long a client may take to send a body: `KONTOR_REQUEST_TIMEOUT_SECS`.
+pub fn body_timeout(req: &HttpRequest) -> std::time::Duration {
+    req.app_data::<web::Data<crate::AppState>>()
+        .map(|s| s.config.request_timeout)
+        .unwrap_or(std::time::Duration::from_secs(30))
+}
+
+/// A body that did not arrive in time.
+pub fn request_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "The request body did not arrive in time",
+    )
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -221,9 +221,14 @@ where
         );
         return Ok(req.into_response(e.error_response()));
     }
-    let body = match req.extract::<web::Bytes>().await {
-        Ok(b) => b,
-        Err(e) => {
+    let timeout = state.config.request_timeout;
+    let body = match tokio::time::timeout(timeout, req.extract::<web::Bytes>()).await {
+        Err(_) => {
+            let e = crate::extract::request_timeout();
+            return Ok(req.into_response(e.error_response()));
+        }
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
             let status = e.as_response_error().status_code();
             let err = if status == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(status, "payload_too_large", "Request body is too large")

@@ -42,6 +42,10 @@ pub struct ApiConfig {
     pub trust_forwarded_for: bool,
     /// Requests per client address and hour to the public forms (contact, forgot-password).
     pub public_requests_per_address_per_hour: i64,
+    /// How long a client may take to send a request's headers, and then its body (408).
+    pub request_timeout: std::time::Duration,
+    /// How long an idle keep-alive connection stays open.
+    pub keep_alive: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -60,6 +64,8 @@ impl Default for ApiConfig {
             login_failures_per_address: identity.login_failures_per_address,
             trust_forwarded_for: false,
             public_requests_per_address_per_hour: identity.public_requests_per_address_per_hour,
+            request_timeout: std::time::Duration::from_secs(30),
+            keep_alive: std::time::Duration::from_secs(75),
         }
     }
 }
@@ -186,6 +192,8 @@ impl ResponseError for Panicked {
 /// Starts the HTTP server on an already bound listener (port 0 in tests).
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let workers = state.config.workers.max(1);
+    let request_timeout = state.config.request_timeout;
+    let keep_alive = state.config.keep_alive;
     let max_json = state.config.max_json_bytes;
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -200,6 +208,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .default_service(web::to(unknown_route))
     })
     .workers(workers)
+    .client_request_timeout(request_timeout)
+    .client_disconnect_timeout(std::time::Duration::from_secs(5))
+    .keep_alive(keep_alive)
     .backlog(2048)
     .listen(listener)?
     .run();

@@ -52,6 +52,12 @@ impl Config {
                 login_failures_per_address: number("KONTOR_LOGIN_FAILURES_PER_ADDRESS", 20)? as i64,
                 public_requests_per_address_per_hour: number("KONTOR_PUBLIC_REQUESTS_PER_HOUR", 10)?
                     as i64,
+                request_timeout: std::time::Duration::from_secs(
+                    number("KONTOR_REQUEST_TIMEOUT_SECS", 30)?.clamp(1, 3600) as u64,
+                ),
+                keep_alive: std::time::Duration::from_secs(
+                    number("KONTOR_KEEP_ALIVE_SECS", 75)?.clamp(1, 3600) as u64,
+                ),
                 trust_forwarded_for: var("KONTOR_TRUST_FORWARDED_FOR")
                     .is_some_and(|v| v == "true" || v == "1"),
                 mail: app::mailer::MailConfig {

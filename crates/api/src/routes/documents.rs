@@ -129,49 +129,56 @@ pub async fn upload(
     }
     let limit = state.config.max_document_bytes;
     let mut multipart = Multipart::new(req.headers(), payload);
-    let mut file: Option<(Vec<u8>, String, String)> = None;
-    while let Some(field) = multipart.next().await {
-        let mut field =
-            field.map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
-        let name = field.name().unwrap_or("").to_string();
-        if name != "file" {
-            return Err(ApiError::bad_request(
-                "unknown_field",
-                format!("unexpected form field {name:?}; send one part named file"),
-            )
-            .with_field(name, "unknown field"));
-        }
-        if file.is_some() {
-            return Err(ApiError::bad_request(
-                "too_many_files",
-                "send exactly one part named file",
-            ));
-        }
-        let original = clean_name(
-            field
-                .content_disposition()
-                .and_then(|cd| cd.get_filename())
-                .unwrap_or(""),
-        );
-        let claimed = field
-            .content_type()
-            .map(|m| m.essence_str().to_string())
-            .unwrap_or_default();
-        let mut content = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk =
-                chunk.map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
-            if content.len() + chunk.len() > limit {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("documents may be at most {limit} bytes"),
+    // The whole upload within KONTOR_REQUEST_TIMEOUT_SECS: a stalled client holds nothing for long.
+    let read = async {
+        let mut file: Option<(Vec<u8>, String, String)> = None;
+        while let Some(field) = multipart.next().await {
+            let mut field =
+                field.map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
+            let name = field.name().unwrap_or("").to_string();
+            if name != "file" {
+                return Err(ApiError::bad_request(
+                    "unknown_field",
+                    format!("unexpected form field {name:?}; send one part named file"),
+                )
+                .with_field(name, "unknown field"));
+            }
+            if file.is_some() {
+                return Err(ApiError::bad_request(
+                    "too_many_files",
+                    "send exactly one part named file",
                 ));
             }
-            content.extend_from_slice(&chunk);
+            let original = clean_name(
+                field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .unwrap_or(""),
+            );
+            let claimed = field
+                .content_type()
+                .map(|m| m.essence_str().to_string())
+                .unwrap_or_default();
+            let mut content = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk
+                    .map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
+                if content.len() + chunk.len() > limit {
+                    return Err(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        format!("documents may be at most {limit} bytes"),
+                    ));
+                }
+                content.extend_from_slice(&chunk);
+            }
+            file = Some((content, original, claimed));
         }
-        file = Some((content, original, claimed));
-    }
+        Ok::<_, ApiError>(file)
+    };
+    let file = tokio::time::timeout(crate::extract::body_timeout(&req), read)
+        .await
+        .map_err(|_| crate::extract::request_timeout())??;
     let (content, original_name, claimed) = file.ok_or_else(|| {
         ApiError::bad_request("file_required", "send one part named file")
             .with_field("file", "required")

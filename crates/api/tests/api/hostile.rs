@@ -193,3 +193,60 @@ async fn dates_are_strictly_yyyy_mm_dd_from_1900_to_2199() {
             .expect(400, Some("invalid_period"));
     }
 }
+
+/// Sends `head` and the first bytes of a body that never completes; returns the answer.
+async fn stall(address: &str, head: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    stream
+        .write_all(format!("{head}Content-Length: 100\r\n\r\n{{\"booking_").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    // A generous guard: the server's own timeout (1 s here) must end the request long before.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers a stalled body instead of waiting for ever")
+    .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_stalled_body_gets_408_and_holds_up_nobody() {
+    let app = spawn_app_with(
+        api::ApiConfig {
+            workers: 1,
+            request_timeout: std::time::Duration::from_secs(1),
+            ..Default::default()
+        },
+        "skr03",
+    )
+    .await;
+    let head = |extra: &str| {
+        format!(
+            "POST /v1/bookings HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n{extra}",
+            app.tenant.key
+        )
+    };
+    let plain = head("");
+    let keyed = head("Idempotency-Key: stalled-1\r\n");
+    let (a, b, c) = tokio::join!(
+        stall(&app.address, &plain),
+        stall(&app.address, &keyed),
+        // Meanwhile, on the same single worker, an ordinary booking goes through.
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            app.post("/v1/bookings", sale()).await
+        }
+    );
+    for answer in [a, b] {
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("request_timeout"), "{answer}");
+    }
+    c.expect(201, None);
+    assert_eq!(app.get("/v1/journal").await.expect(200, None)["total"], 2);
+}
