@@ -41,12 +41,58 @@ pub fn sniff(content: &[u8]) -> Option<&'static str> {
         Some("image/jpeg")
     } else if content.starts_with(b"II*\0") || content.starts_with(b"MM\0*") {
         Some("image/tiff")
-    } else if trimmed.starts_with(b"<?xml")
-        || (trimmed.starts_with(b"<") && std::str::from_utf8(trimmed).is_ok())
-    {
+    } else if trimmed.starts_with(b"<") && is_xml_document(trimmed) {
         Some("application/xml")
     } else {
         None
+    }
+}
+
+/// Well-formed XML (an e-invoice) whose root is not an (X)HTML page: a page kept as a
+/// "document" would be a script served from this origin.
+fn is_xml_document(content: &[u8]) -> bool {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(content);
+    let mut buf = Vec::new();
+    let mut root_seen = false;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Err(_) => return false,
+            Ok(Event::Eof) => return root_seen,
+            Ok(Event::DocType(d)) => {
+                if String::from_utf8_lossy(&d)
+                    .to_ascii_lowercase()
+                    .contains("html")
+                {
+                    return false;
+                }
+            }
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if !root_seen => {
+                let name = e.local_name();
+                if name.as_ref().eq_ignore_ascii_case(b"html") {
+                    return false;
+                }
+                let xhtml = e
+                    .attributes()
+                    .flatten()
+                    .any(|a| a.value.as_ref() == b"http://www.w3.org/1999/xhtml");
+                if xhtml {
+                    return false;
+                }
+                root_seen = true;
+            }
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
+                // An XHTML island anywhere (a <script> in the XHTML namespace) is refused too.
+                if e.attributes()
+                    .flatten()
+                    .any(|a| a.value.as_ref() == b"http://www.w3.org/1999/xhtml")
+                {
+                    return false;
+                }
+            }
+            Ok(_) => {}
+        }
+        buf.clear();
     }
 }
 
@@ -268,6 +314,11 @@ async fn send(
             disposition(kind, &doc.original_name),
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // Whatever a file holds, a browser runs nothing of it on this origin.
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        ))
         .insert_header((header::ETAG, format!("\"{}\"", doc.sha)))
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
         .body(content))
@@ -309,6 +360,26 @@ mod tests {
             Some("application/xml")
         );
         assert_eq!(sniff(b"MZ\x90\0"), None);
+        // XML only when it is well-formed and not a web page.
+        assert_eq!(
+            sniff(b"<rsm:CrossIndustryInvoice xmlns:rsm=\"urn:x\"><a>1</a></rsm:CrossIndustryInvoice>"),
+            Some("application/xml")
+        );
+        assert_eq!(sniff(b"<Invoice><unclosed></Invoice>"), None);
+        assert_eq!(sniff(b"<not xml at all"), None);
+        assert_eq!(
+            sniff(b"<html><body><script>alert(1)</script></body></html>"),
+            None
+        );
+        assert_eq!(sniff(b"<?xml version=\"1.0\"?><!DOCTYPE html><x/>"), None);
+        assert_eq!(
+            sniff(b"<page xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></page>"),
+            None
+        );
+        assert_eq!(
+            sniff(b"<Invoice><x:script xmlns:x=\"http://www.w3.org/1999/xhtml\">alert(1)</x:script></Invoice>"),
+            None
+        );
         assert!(claimed_matches("text/xml", "application/xml"));
         assert!(!claimed_matches("image/png", "application/pdf"));
     }

@@ -250,3 +250,33 @@ async fn a_stalled_body_gets_408_and_holds_up_nobody() {
     c.expect(201, None);
     assert_eq!(app.get("/v1/journal").await.expect(200, None)["total"], 2);
 }
+
+#[tokio::test]
+async fn a_web_page_is_no_document_and_documents_run_no_script() {
+    let app = spawn_app().await;
+    for (page, mime) in [
+        (&b"<html><body><script>alert(document.cookie)</script></body></html>"[..], "text/html"),
+        (
+            &b"<?xml version=\"1.0\"?><page xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></page>"[..],
+            "application/xml",
+        ),
+        (&b"<Invoice><broken></Invoice>"[..], "application/xml"),
+    ] {
+        crate::helpers::upload(&app, page.to_vec(), "page.xml", mime)
+            .await
+            .expect(415, Some("unsupported_media_type"));
+    }
+    // A real e-invoice is kept and served with a policy that runs nothing.
+    let xml = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rsm:CrossIndustryInvoice xmlns:rsm=\"urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100\"><rsm:ExchangedDocument/></rsm:CrossIndustryInvoice>";
+    let res = crate::helpers::upload(&app, xml.to_vec(), "x-rechnung.xml", "application/xml").await;
+    let id = res.expect(201, None)["id"].as_str().unwrap().to_string();
+    for suffix in ["file", "preview"] {
+        let res = app.get(&format!("/v1/documents/{id}/{suffix}")).await;
+        res.expect(200, None);
+        assert_eq!(res.headers["x-content-type-options"], "nosniff");
+        assert_eq!(
+            res.headers["content-security-policy"],
+            "sandbox; default-src 'none'"
+        );
+    }
+}
