@@ -41,7 +41,7 @@ use utoipa::{Modify, OpenApi};
         invoices::update_incoming, invoices::cancel_incoming,
     ),
     components(schemas(crate::routes::ErrorBody)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &OperationIds),
     tags(
         (name = "Journal", description = "Accounts, bookings, journal, reversals, tax codes, documents"),
         (name = "Periods", description = "Fiscal periods: soft lock, four-eyes lock with closing hash, reopen"),
@@ -67,5 +67,154 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every operation's `operationId`: unique and named for what it does, for client generators
+/// (utoipa would take the handler's name: six operations would be `list`).
+const OPERATION_IDS: &[(&str, &str, &str)] = &[
+    ("get", "/v1/accounts", "listAccounts"),
+    ("post", "/v1/accounts", "createAccount"),
+    ("get", "/v1/accounts/search", "searchAccounts"),
+    ("get", "/v1/accounts/{number}", "getAccount"),
+    ("patch", "/v1/accounts/{number}", "updateAccount"),
+    ("get", "/v1/accounts/{number}/entries", "listAccountEntries"),
+    ("get", "/v1/api-keys", "listApiKeys"),
+    ("post", "/v1/api-keys", "createApiKey"),
+    ("delete", "/v1/api-keys/{id}", "revokeApiKey"),
+    ("get", "/v1/audit/events", "streamAuditEvents"),
+    ("post", "/v1/auth/forgot-password", "forgotPassword"),
+    ("post", "/v1/auth/login", "login"),
+    ("post", "/v1/auth/logout", "logout"),
+    ("get", "/v1/auth/me", "getSession"),
+    ("post", "/v1/auth/setup-password", "setupPassword"),
+    ("post", "/v1/bookings", "createBooking"),
+    (
+        "post",
+        "/v1/bookings/opening-balances",
+        "createOpeningBalances",
+    ),
+    ("post", "/v1/contact", "sendContactMessage"),
+    ("get", "/v1/customers", "listCustomers"),
+    ("post", "/v1/customers", "createCustomer"),
+    ("delete", "/v1/customers/{id}", "deactivateCustomer"),
+    ("get", "/v1/customers/{id}", "getCustomer"),
+    ("put", "/v1/customers/{id}", "updateCustomer"),
+    ("post", "/v1/documents", "uploadDocument"),
+    ("get", "/v1/documents/{id}", "getDocument"),
+    ("get", "/v1/documents/{id}/file", "downloadDocument"),
+    ("get", "/v1/documents/{id}/preview", "previewDocument"),
+    ("get", "/v1/invoices", "listIncomingInvoices"),
+    ("post", "/v1/invoices", "createIncomingInvoice"),
+    ("get", "/v1/invoices/open-items", "listPayables"),
+    ("get", "/v1/invoices/{id}", "getIncomingInvoice"),
+    ("patch", "/v1/invoices/{id}", "updateIncomingInvoice"),
+    ("post", "/v1/invoices/{id}/cancel", "cancelIncomingInvoice"),
+    ("get", "/v1/journal", "listJournal"),
+    ("post", "/v1/journal/reverse", "reverseIntent"),
+    ("get", "/v1/journal/{intent_id}", "getIntent"),
+    ("get", "/v1/outgoing-invoices", "listOutgoingInvoices"),
+    ("post", "/v1/outgoing-invoices", "createOutgoingInvoice"),
+    ("get", "/v1/outgoing-invoices/open-items", "listReceivables"),
+    ("get", "/v1/outgoing-invoices/{id}", "getOutgoingInvoice"),
+    (
+        "patch",
+        "/v1/outgoing-invoices/{id}",
+        "updateOutgoingInvoice",
+    ),
+    (
+        "post",
+        "/v1/outgoing-invoices/{id}/cancel",
+        "cancelOutgoingInvoice",
+    ),
+    ("get", "/v1/periods", "listPeriods"),
+    ("post", "/v1/periods/{period}/lock", "requestPeriodLock"),
+    (
+        "get",
+        "/v1/periods/{period}/lock/status",
+        "getPeriodLockStatus",
+    ),
+    (
+        "post",
+        "/v1/periods/{period}/lock/{request_id}/approve",
+        "approvePeriodLock",
+    ),
+    (
+        "post",
+        "/v1/periods/{period}/lock/{request_id}/cancel",
+        "cancelPeriodLock",
+    ),
+    ("post", "/v1/periods/{period}/reopen", "reopenPeriod"),
+    ("post", "/v1/periods/{period}/soft-lock", "softLockPeriod"),
+    ("get", "/v1/tax-codes", "listTaxCodes"),
+    ("post", "/v1/tax-codes", "createTaxCode"),
+    ("delete", "/v1/tax-codes/{code}", "deactivateTaxCode"),
+    ("get", "/v1/tax-codes/{code}", "getTaxCode"),
+    ("patch", "/v1/tax-codes/{code}", "updateTaxCode"),
+    ("get", "/v1/users", "listUsers"),
+    ("post", "/v1/users", "inviteUser"),
+    ("delete", "/v1/users/{id}", "deactivateUser"),
+    ("patch", "/v1/users/{id}", "updateUser"),
+    ("get", "/v1/vendors", "listVendors"),
+    ("post", "/v1/vendors", "createVendor"),
+    ("delete", "/v1/vendors/{id}", "deactivateVendor"),
+    ("get", "/v1/vendors/{id}", "getVendor"),
+    ("put", "/v1/vendors/{id}", "updateVendor"),
+];
+
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("patch", &mut item.patch),
+                ("delete", &mut item.delete),
+            ];
+            for (method, op) in ops {
+                if let Some(op) = op {
+                    let id = OPERATION_IDS
+                        .iter()
+                        .find(|(m, p, _)| *m == method && p == path)
+                        .map(|(_, _, id)| id.to_string());
+                    // A route without an entry keeps a name that says so; a test fails on it.
+                    op.operation_id =
+                        Some(id.unwrap_or_else(|| format!("MISSING {method} {path}")));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_a_unique_meaningful_id() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut count = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                assert!(
+                    !id.starts_with("MISSING"),
+                    "{method} {path} has no entry in OPERATION_IDS"
+                );
+                assert!(
+                    id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                        && id.chars().all(|c| c.is_ascii_alphanumeric()),
+                    "{id}: camelCase"
+                );
+                assert!(seen.insert(id.to_string()), "operationId {id} twice");
+                count += 1;
+            }
+        }
+        // Every entry of the table names a real operation.
+        assert_eq!(count, OPERATION_IDS.len());
     }
 }
