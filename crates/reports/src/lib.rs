@@ -8,6 +8,7 @@
 pub mod datev;
 pub mod datev_columns;
 pub mod datev_partners;
+pub mod datev_rows;
 pub mod error;
 
 pub use datev::{
@@ -15,3 +16,4 @@ pub use datev::{
 };
 pub use datev_partners::{write_partners, AddresseeType, DatevPartner};
 pub use error::{ConvertError, DatevError, ExportError, ReportError};
+pub use datev_rows::{datev_rows, intent_rows, DatevFacts, DatevIntent};

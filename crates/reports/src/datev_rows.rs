@@ -1,0 +1,255 @@
+//! From journal lines to DATEV rows.
+//!
+//! A DATEV row books one amount between two accounts (Konto, Gegenkonto), and DATEV computes
+//! the tax itself from the BU-Schlüssel or from an automatic account. The journal holds the
+//! tax as lines of its own. So, per intent:
+//!
+//! 1. **Fold the tax back.** A line with a tax code and the tax line the service generated for
+//!    it (same tax code, same side, the amount `round(amount × rate / 100)`) become one gross
+//!    entry when the tax code has a `datev_bu_key` (the entry carries the key) or the line's
+//!    account is `datev_automatic` (gross, no key). The self-assessment pair of reverse charge
+//!    folds away with it (DATEV books both halves from the key), leaving the net amount.
+//!    Without a key or an automatic account, the tax line stays a row of its own.
+//!    DATEV recomputes the tax from the gross: `round(gross × r / (100 + r))`. With
+//!    `gross = net + t` and `t = round(net × r / 100)` that is `t − e × 100 / (100 + r)`
+//!    rounded, where `|e| ≤ 0.005` is our rounding error: always `t` again. So folding
+//!    changes no account's sum.
+//! 2. **Pair debits with credits.** The entries of each side are walked in order and matched
+//!    greedily (`min` of what is left on either side), so each pair's amount is exact and
+//!    every entry's amounts add up to what it was. A keyed or automatic entry goes to the
+//!    Gegenkonto.
+//! 3. **Signs.** An intent whose lines are all negative is a reversal by negative amounts:
+//!    its rows keep the posted sides with positive amounts and carry Generalumkehr. In any
+//!    other intent a negative line counts on the other side.
+//!
+//! Amounts are the base-currency amounts (Umsatz in the header's currency): splitting an
+//! intent into pairs is exact there, while foreign-currency amounts would need rounding.
+
+use crate::datev::DatevRow;
+use crate::error::ConvertError;
+use chrono::NaiveDate;
+use journal::{Generated, JournalLine, Side};
+use rust_decimal::Decimal;
+use std::collections::{HashMap, HashSet};
+
+/// The per-tax-code and per-account facts of the chart the conversion needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DatevFacts {
+    /// Tax code → its `datev_bu_key`.
+    pub bu_keys: HashMap<String, String>,
+    /// Accounts flagged `datev_automatic`: DATEV computes their tax without a key.
+    pub automatic_accounts: HashSet<String>,
+}
+
+/// One intent as the export reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatevIntent {
+    /// Names the booking (the intent id) in errors.
+    pub booking: String,
+    pub date: NaiveDate,
+    /// The external reference or invoice number (Belegfeld 1).
+    pub document_number: Option<String>,
+    pub description: Option<String>,
+    pub document_link: Option<String>,
+    /// The intent's period is locked (Festschreibung).
+    pub locked: bool,
+    pub lines: Vec<JournalLine>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry<'a> {
+    account: &'a str,
+    side: Side,
+    amount: Decimal,
+    bu_key: Option<&'a str>,
+    automatic: bool,
+    text: Option<&'a str>,
+    cost_center: Option<&'a str>,
+}
+
+impl Entry<'_> {
+    fn wants_gegenkonto(&self) -> bool {
+        self.bu_key.is_some() || self.automatic
+    }
+}
+
+/// The DATEV rows of one intent.
+pub fn intent_rows(intent: &DatevIntent, facts: &DatevFacts) -> Result<Vec<DatevRow>, ConvertError> {
+    let reversal = intent.lines.iter().any(|l| l.base_amount < Decimal::ZERO)
+        && intent.lines.iter().all(|l| l.base_amount <= Decimal::ZERO);
+    let entries = fold_tax(&intent.lines, facts, reversal);
+    let (debits, credits): (Vec<_>, Vec<_>) = entries
+        .into_iter()
+        .filter(|e| !e.amount.is_zero())
+        .partition(|e| e.side == Side::Debit);
+    let total = |v: &[Entry]| v.iter().map(|e| e.amount).sum::<Decimal>();
+    if total(&debits) != total(&credits) {
+        return Err(ConvertError::Unbalanced {
+            booking: intent.booking.clone(),
+        });
+    }
+    pair(intent, &debits, &credits, reversal)
+}
+
+/// Lazily converts a stream of intents: one intent's rows at a time in memory.
+pub fn datev_rows<'f, I>(
+    intents: I,
+    facts: &'f DatevFacts,
+) -> impl Iterator<Item = Result<DatevRow, ConvertError>> + 'f
+where
+    I: IntoIterator<Item = DatevIntent>,
+    I::IntoIter: 'f,
+{
+    intents.into_iter().flat_map(move |intent| {
+        let rows: Vec<Result<DatevRow, ConvertError>> = match intent_rows(&intent, facts) {
+            Ok(rows) => rows.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        rows
+    })
+}
+
+fn fold_tax<'a>(lines: &'a [JournalLine], facts: &'a DatevFacts, reversal: bool) -> Vec<Entry<'a>> {
+    let mut used = vec![false; lines.len()];
+    let mut entries = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        used[i] = true;
+        let mut signed = line.signed_base();
+        let mut bu_key = None;
+        let mut automatic = false;
+        if let (None, Some(code)) = (line.generated, &line.tax_code) {
+            let key = facts.bu_keys.get(code).map(String::as_str);
+            let is_automatic = facts.automatic_accounts.contains(&line.account);
+            if key.is_some() || is_automatic {
+                if let Some(tax_lines) = generated_tax(lines, i, code, &used) {
+                    for j in tax_lines.into_iter().flatten() {
+                        used[j] = true;
+                        signed += lines[j].signed_base();
+                    }
+                    automatic = is_automatic;
+                    bu_key = if is_automatic { None } else { key };
+                }
+            }
+        }
+        entries.push(entry(line, signed, bu_key, automatic, reversal));
+    }
+    entries
+}
+
+/// The generated tax line of `lines[i]` (and the self-assessment line of reverse charge), or
+/// `None` when the line should have a tax line and has none: then DATEV must not compute one
+/// either, and the line stays net and unkeyed.
+fn generated_tax(
+    lines: &[JournalLine],
+    i: usize,
+    code: &str,
+    used: &[bool],
+) -> Option<[Option<usize>; 2]> {
+    let line = &lines[i];
+    let rate = line.tax_rate.unwrap_or_default();
+    let tax = line.currency.round(line.amount * rate / Decimal::ONE_HUNDRED);
+    if tax.is_zero() {
+        return Some([None, None]);
+    }
+    let find = |kind: Generated, side: Side, skip: Option<usize>| {
+        (0..lines.len()).find(|&j| {
+            let l = &lines[j];
+            !used[j]
+                && Some(j) != skip
+                && l.generated == Some(kind)
+                && l.tax_code.as_deref() == Some(code)
+                && l.side == side
+                && l.amount == tax
+        })
+    };
+    let tax_line = find(Generated::Tax, line.side, None)?;
+    let own = find(Generated::SelfAssessment, line.side.opposite(), Some(tax_line));
+    Some([Some(tax_line), own])
+}
+
+fn entry<'a>(
+    line: &'a JournalLine,
+    signed: Decimal,
+    bu_key: Option<&'a str>,
+    automatic: bool,
+    reversal: bool,
+) -> Entry<'a> {
+    let (side, amount) = if reversal {
+        (line.side, signed.abs())
+    } else if signed >= Decimal::ZERO {
+        (Side::Debit, signed)
+    } else {
+        (Side::Credit, -signed)
+    };
+    Entry {
+        account: &line.account,
+        side,
+        amount,
+        bu_key,
+        automatic,
+        text: line.description.as_deref(),
+        cost_center: line.cost_center.as_deref(),
+    }
+}
+
+fn pair(
+    intent: &DatevIntent,
+    debits: &[Entry],
+    credits: &[Entry],
+    reversal: bool,
+) -> Result<Vec<DatevRow>, ConvertError> {
+    let mut rows = Vec::with_capacity(debits.len().max(credits.len()));
+    let (mut i, mut j) = (0, 0);
+    let mut left_d = debits.first().map(|e| e.amount).unwrap_or_default();
+    let mut left_c = credits.first().map(|e| e.amount).unwrap_or_default();
+    while i < debits.len() && j < credits.len() {
+        let (d, c) = (&debits[i], &credits[j]);
+        let amount = left_d.min(left_c);
+        if d.bu_key.is_some() && c.bu_key.is_some() {
+            return Err(ConvertError::ConflictingTaxKeys {
+                booking: intent.booking.clone(),
+            });
+        }
+        // The keyed (or automatic) entry is the Gegenkonto; otherwise the debit is Konto.
+        let (konto, gegen) = if d.bu_key.is_some() || (d.automatic && !c.wants_gegenkonto()) {
+            (c, d)
+        } else {
+            (d, c)
+        };
+        rows.push(DatevRow {
+            booking: intent.booking.clone(),
+            amount,
+            side: konto.side,
+            currency: None,
+            fx: None,
+            account: konto.account.to_string(),
+            contra_account: gegen.account.to_string(),
+            bu_key: gegen.bu_key.map(str::to_string),
+            date: intent.date,
+            document_number: intent.document_number.clone(),
+            text: gegen
+                .text
+                .or(konto.text)
+                .or(intent.description.as_deref())
+                .map(str::to_string),
+            cost_center: gegen.cost_center.or(konto.cost_center).map(str::to_string),
+            document_link: intent.document_link.clone(),
+            reversal,
+            locked: intent.locked,
+        });
+        left_d -= amount;
+        left_c -= amount;
+        if left_d.is_zero() {
+            i += 1;
+            left_d = debits.get(i).map(|e| e.amount).unwrap_or_default();
+        }
+        if left_c.is_zero() {
+            j += 1;
+            left_c = credits.get(j).map(|e| e.amount).unwrap_or_default();
+        }
+    }
+    Ok(rows)
+}
