@@ -254,7 +254,10 @@ fn fill_row(f: &mut [Vec<u8>], row: &DatevRow) -> Result<(), DatevError> {
     }
     if let Some(fx) = &row.fx {
         if fx.rate <= Decimal::ZERO || fx.rate.trunc() > Decimal::from(99_999) {
-            return Err(invalid("Kurs", "must be above 0 with at most five integer digits"));
+            return Err(invalid(
+                "Kurs",
+                "must be above 0 with at most five integer digits",
+            ));
         }
         let mut rate = fx.rate.round_dp(6);
         rate.rescale(6);
@@ -263,7 +266,8 @@ fn fill_row(f: &mut [Vec<u8>], row: &DatevRow) -> Result<(), DatevError> {
             amount(fx.base_amount.abs(), &row.booking, "Basis-Umsatz")?.into_bytes();
         f[col::WKZ_BASIS] = quoted_max(&fx.base_currency, 3);
     }
-    f[col::KONTO] = account(&row.account).ok_or_else(|| invalid("Konto", "must be 1 to 9 digits"))?;
+    f[col::KONTO] =
+        account(&row.account).ok_or_else(|| invalid("Konto", "must be 1 to 9 digits"))?;
     f[col::GEGENKONTO] = account(&row.contra_account)
         .ok_or_else(|| invalid("Gegenkonto", "must be 1 to 9 digits"))?;
     if let Some(key) = &row.bu_key {
@@ -285,7 +289,11 @@ fn fill_row(f: &mut [Vec<u8>], row: &DatevRow) -> Result<(), DatevError> {
     if let Some(k) = &row.cost_center {
         f[col::KOST1] = quoted_max(k, MAX_KOST);
     }
-    f[col::FESTSCHREIBUNG] = if row.locked { b"1".to_vec() } else { b"0".to_vec() };
+    f[col::FESTSCHREIBUNG] = if row.locked {
+        b"1".to_vec()
+    } else {
+        b"0".to_vec()
+    };
     f[col::GENERALUMKEHR] = quoted(if row.reversal { "1" } else { "0" });
     Ok(())
 }
@@ -312,7 +320,11 @@ fn buchungsstapel_header(s: &DatevSettings, fy_start: NaiveDate) -> Vec<Vec<u8>>
     h[17] = quoted_max(&s.dictation_code, 2);
     h[18] = b"1".to_vec(); // Buchungstyp: Finanzbuchführung
     h[19] = b"0".to_vec(); // Rechnungslegungszweck: unabhängig
-    h[20] = if s.locked { b"1".to_vec() } else { b"0".to_vec() };
+    h[20] = if s.locked {
+        b"1".to_vec()
+    } else {
+        b"0".to_vec()
+    };
     h[21] = quoted(&s.currency);
     // 23 reserved.
     h[23] = quoted(""); // Derivatskennzeichen

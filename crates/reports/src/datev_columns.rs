@@ -132,128 +132,128 @@ pub const BUCHUNGSSTAPEL_COLUMNS: [&str; 125] = [
 /// Whether a column is a text column (written in double quotes, also when empty).
 pub const BUCHUNGSSTAPEL_IS_TEXT: [bool; 125] = [
     false, // 1 Umsatz (ohne Soll/Haben-Kz)
-    true, // 2 Soll/Haben-Kennzeichen
-    true, // 3 WKZ Umsatz
+    true,  // 2 Soll/Haben-Kennzeichen
+    true,  // 3 WKZ Umsatz
     false, // 4 Kurs
     false, // 5 Basis-Umsatz
-    true, // 6 WKZ Basis-Umsatz
+    true,  // 6 WKZ Basis-Umsatz
     false, // 7 Konto
     false, // 8 Gegenkonto (ohne BU-Schlüssel)
-    true, // 9 BU-Schlüssel
+    true,  // 9 BU-Schlüssel
     false, // 10 Belegdatum
-    true, // 11 Belegfeld 1
-    true, // 12 Belegfeld 2
+    true,  // 11 Belegfeld 1
+    true,  // 12 Belegfeld 2
     false, // 13 Skonto
-    true, // 14 Buchungstext
+    true,  // 14 Buchungstext
     false, // 15 Postensperre
-    true, // 16 Diverse Adressnummer
+    true,  // 16 Diverse Adressnummer
     false, // 17 Geschäftspartnerbank
     false, // 18 Sachverhalt
     false, // 19 Zinssperre
-    true, // 20 Beleglink
-    true, // 21 Beleginfo - Art 1
-    true, // 22 Beleginfo - Inhalt 1
-    true, // 23 Beleginfo - Art 2
-    true, // 24 Beleginfo - Inhalt 2
-    true, // 25 Beleginfo - Art 3
-    true, // 26 Beleginfo - Inhalt 3
-    true, // 27 Beleginfo - Art 4
-    true, // 28 Beleginfo - Inhalt 4
-    true, // 29 Beleginfo - Art 5
-    true, // 30 Beleginfo - Inhalt 5
-    true, // 31 Beleginfo - Art 6
-    true, // 32 Beleginfo - Inhalt 6
-    true, // 33 Beleginfo - Art 7
-    true, // 34 Beleginfo - Inhalt 7
-    true, // 35 Beleginfo - Art 8
-    true, // 36 Beleginfo - Inhalt 8
-    true, // 37 KOST1 - Kostenstelle
-    true, // 38 KOST2 - Kostenstelle
+    true,  // 20 Beleglink
+    true,  // 21 Beleginfo - Art 1
+    true,  // 22 Beleginfo - Inhalt 1
+    true,  // 23 Beleginfo - Art 2
+    true,  // 24 Beleginfo - Inhalt 2
+    true,  // 25 Beleginfo - Art 3
+    true,  // 26 Beleginfo - Inhalt 3
+    true,  // 27 Beleginfo - Art 4
+    true,  // 28 Beleginfo - Inhalt 4
+    true,  // 29 Beleginfo - Art 5
+    true,  // 30 Beleginfo - Inhalt 5
+    true,  // 31 Beleginfo - Art 6
+    true,  // 32 Beleginfo - Inhalt 6
+    true,  // 33 Beleginfo - Art 7
+    true,  // 34 Beleginfo - Inhalt 7
+    true,  // 35 Beleginfo - Art 8
+    true,  // 36 Beleginfo - Inhalt 8
+    true,  // 37 KOST1 - Kostenstelle
+    true,  // 38 KOST2 - Kostenstelle
     false, // 39 Kost-Menge
-    true, // 40 EU-Land u. UStID (Bestimmung)
+    true,  // 40 EU-Land u. UStID (Bestimmung)
     false, // 41 EU-Steuersatz (Bestimmung)
-    true, // 42 Abw. Versteuerungsart
+    true,  // 42 Abw. Versteuerungsart
     false, // 43 Sachverhalt L+L
     false, // 44 Funktionsergänzung L+L
     false, // 45 BU 49 Hauptfunktionstyp
     false, // 46 BU 49 Hauptfunktionsnummer
     false, // 47 BU 49 Funktionsergänzung
-    true, // 48 Zusatzinformation - Art 1
-    true, // 49 Zusatzinformation- Inhalt 1
-    true, // 50 Zusatzinformation - Art 2
-    true, // 51 Zusatzinformation- Inhalt 2
-    true, // 52 Zusatzinformation - Art 3
-    true, // 53 Zusatzinformation- Inhalt 3
-    true, // 54 Zusatzinformation - Art 4
-    true, // 55 Zusatzinformation- Inhalt 4
-    true, // 56 Zusatzinformation - Art 5
-    true, // 57 Zusatzinformation- Inhalt 5
-    true, // 58 Zusatzinformation - Art 6
-    true, // 59 Zusatzinformation- Inhalt 6
-    true, // 60 Zusatzinformation - Art 7
-    true, // 61 Zusatzinformation- Inhalt 7
-    true, // 62 Zusatzinformation - Art 8
-    true, // 63 Zusatzinformation- Inhalt 8
-    true, // 64 Zusatzinformation - Art 9
-    true, // 65 Zusatzinformation- Inhalt 9
-    true, // 66 Zusatzinformation - Art 10
-    true, // 67 Zusatzinformation- Inhalt 10
-    true, // 68 Zusatzinformation - Art 11
-    true, // 69 Zusatzinformation- Inhalt 11
-    true, // 70 Zusatzinformation - Art 12
-    true, // 71 Zusatzinformation- Inhalt 12
-    true, // 72 Zusatzinformation - Art 13
-    true, // 73 Zusatzinformation- Inhalt 13
-    true, // 74 Zusatzinformation - Art 14
-    true, // 75 Zusatzinformation- Inhalt 14
-    true, // 76 Zusatzinformation - Art 15
-    true, // 77 Zusatzinformation- Inhalt 15
-    true, // 78 Zusatzinformation - Art 16
-    true, // 79 Zusatzinformation- Inhalt 16
-    true, // 80 Zusatzinformation - Art 17
-    true, // 81 Zusatzinformation- Inhalt 17
-    true, // 82 Zusatzinformation - Art 18
-    true, // 83 Zusatzinformation- Inhalt 18
-    true, // 84 Zusatzinformation - Art 19
-    true, // 85 Zusatzinformation- Inhalt 19
-    true, // 86 Zusatzinformation - Art 20
-    true, // 87 Zusatzinformation- Inhalt 20
+    true,  // 48 Zusatzinformation - Art 1
+    true,  // 49 Zusatzinformation- Inhalt 1
+    true,  // 50 Zusatzinformation - Art 2
+    true,  // 51 Zusatzinformation- Inhalt 2
+    true,  // 52 Zusatzinformation - Art 3
+    true,  // 53 Zusatzinformation- Inhalt 3
+    true,  // 54 Zusatzinformation - Art 4
+    true,  // 55 Zusatzinformation- Inhalt 4
+    true,  // 56 Zusatzinformation - Art 5
+    true,  // 57 Zusatzinformation- Inhalt 5
+    true,  // 58 Zusatzinformation - Art 6
+    true,  // 59 Zusatzinformation- Inhalt 6
+    true,  // 60 Zusatzinformation - Art 7
+    true,  // 61 Zusatzinformation- Inhalt 7
+    true,  // 62 Zusatzinformation - Art 8
+    true,  // 63 Zusatzinformation- Inhalt 8
+    true,  // 64 Zusatzinformation - Art 9
+    true,  // 65 Zusatzinformation- Inhalt 9
+    true,  // 66 Zusatzinformation - Art 10
+    true,  // 67 Zusatzinformation- Inhalt 10
+    true,  // 68 Zusatzinformation - Art 11
+    true,  // 69 Zusatzinformation- Inhalt 11
+    true,  // 70 Zusatzinformation - Art 12
+    true,  // 71 Zusatzinformation- Inhalt 12
+    true,  // 72 Zusatzinformation - Art 13
+    true,  // 73 Zusatzinformation- Inhalt 13
+    true,  // 74 Zusatzinformation - Art 14
+    true,  // 75 Zusatzinformation- Inhalt 14
+    true,  // 76 Zusatzinformation - Art 15
+    true,  // 77 Zusatzinformation- Inhalt 15
+    true,  // 78 Zusatzinformation - Art 16
+    true,  // 79 Zusatzinformation- Inhalt 16
+    true,  // 80 Zusatzinformation - Art 17
+    true,  // 81 Zusatzinformation- Inhalt 17
+    true,  // 82 Zusatzinformation - Art 18
+    true,  // 83 Zusatzinformation- Inhalt 18
+    true,  // 84 Zusatzinformation - Art 19
+    true,  // 85 Zusatzinformation- Inhalt 19
+    true,  // 86 Zusatzinformation - Art 20
+    true,  // 87 Zusatzinformation- Inhalt 20
     false, // 88 Stück
     false, // 89 Gewicht
     false, // 90 Zahlweise
-    true, // 91 Forderungsart
+    true,  // 91 Forderungsart
     false, // 92 Veranlagungsjahr
     false, // 93 Zugeordnete Fälligkeit
     false, // 94 Skontotyp
-    true, // 95 Auftragsnummer
-    true, // 96 Buchungstyp
+    true,  // 95 Auftragsnummer
+    true,  // 96 Buchungstyp
     false, // 97 USt-Schlüssel (Anzahlungen)
-    true, // 98 EU-Land (Anzahlungen)
+    true,  // 98 EU-Land (Anzahlungen)
     false, // 99 Sachverhalt L+L (Anzahlungen)
     false, // 100 EU-Steuersatz (Anzahlungen)
     false, // 101 Erlöskonto (Anzahlungen)
-    true, // 102 Herkunft-Kz
-    true, // 103 Buchungs GUID
+    true,  // 102 Herkunft-Kz
+    true,  // 103 Buchungs GUID
     false, // 104 KOST-Datum
-    true, // 105 SEPA-Mandatsreferenz
+    true,  // 105 SEPA-Mandatsreferenz
     false, // 106 Skontosperre
-    true, // 107 Gesellschaftername
+    true,  // 107 Gesellschaftername
     false, // 108 Beteiligtennummer
-    true, // 109 Identifikationsnummer
-    true, // 110 Zeichnernummer
+    true,  // 109 Identifikationsnummer
+    true,  // 110 Zeichnernummer
     false, // 111 Postensperre bis
-    true, // 112 Bezeichnung SoBil-Sachverhalt
+    true,  // 112 Bezeichnung SoBil-Sachverhalt
     false, // 113 Kennzeichen SoBil-Buchung
     false, // 114 Festschreibung
     false, // 115 Leistungsdatum
     false, // 116 Datum Zuord. Steuerperiode
     false, // 117 Fälligkeit
-    true, // 118 Generalumkehr (GU)
+    true,  // 118 Generalumkehr (GU)
     false, // 119 Steuersatz
-    true, // 120 Land
-    true, // 121 Abrechnungsreferenz
+    true,  // 120 Land
+    true,  // 121 Abrechnungsreferenz
     false, // 122 BVV-Position
-    true, // 123 EU-Land u. UStID (Ursprung)
+    true,  // 123 EU-Land u. UStID (Ursprung)
     false, // 124 EU-Steuersatz (Ursprung)
     false, // 125 Abw. Skontokonto
 ];

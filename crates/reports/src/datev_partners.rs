@@ -84,7 +84,11 @@ fn is_text(column: usize) -> bool {
 
 /// Writes the Debitoren/Kreditoren file. The settings give the header (Berater-, Mandanten-
 /// nummer, Sachkontenlänge, WJ-Beginn of `date_from`); the range is not part of this header.
-pub fn write_partners<W, I>(out: W, settings: &DatevSettings, partners: I) -> Result<u64, ExportError>
+pub fn write_partners<W, I>(
+    out: W,
+    settings: &DatevSettings,
+    partners: I,
+) -> Result<u64, ExportError>
 where
     W: Write,
     I: IntoIterator<Item = DatevPartner>,
@@ -113,9 +117,7 @@ where
 }
 
 fn fill_partner(f: &mut [Vec<u8>], p: &DatevPartner) -> Result<(), DatevError> {
-    if p.account.is_empty()
-        || p.account.len() > 9
-        || !p.account.bytes().all(|b| b.is_ascii_digit())
+    if p.account.is_empty() || p.account.len() > 9 || !p.account.bytes().all(|b| b.is_ascii_digit())
     {
         return Err(DatevError::InvalidField {
             booking: p.account.clone(),

@@ -74,7 +74,10 @@ impl Entry<'_> {
 }
 
 /// The DATEV rows of one intent.
-pub fn intent_rows(intent: &DatevIntent, facts: &DatevFacts) -> Result<Vec<DatevRow>, ConvertError> {
+pub fn intent_rows(
+    intent: &DatevIntent,
+    facts: &DatevFacts,
+) -> Result<Vec<DatevRow>, ConvertError> {
     let reversal = intent.lines.iter().any(|l| l.base_amount < Decimal::ZERO)
         && intent.lines.iter().all(|l| l.base_amount <= Decimal::ZERO);
     let entries = fold_tax(&intent.lines, facts, reversal);
@@ -150,7 +153,9 @@ fn generated_tax(
 ) -> Option<[Option<usize>; 2]> {
     let line = &lines[i];
     let rate = line.tax_rate.unwrap_or_default();
-    let tax = line.currency.round(line.amount * rate / Decimal::ONE_HUNDRED);
+    let tax = line
+        .currency
+        .round(line.amount * rate / Decimal::ONE_HUNDRED);
     if tax.is_zero() {
         return Some([None, None]);
     }
@@ -166,7 +171,11 @@ fn generated_tax(
         })
     };
     let tax_line = find(Generated::Tax, line.side, None)?;
-    let own = find(Generated::SelfAssessment, line.side.opposite(), Some(tax_line));
+    let own = find(
+        Generated::SelfAssessment,
+        line.side.opposite(),
+        Some(tax_line),
+    );
     Some([Some(tax_line), own])
 }
 

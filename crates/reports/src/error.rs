@@ -121,6 +121,9 @@ pub enum ReportError {
     },
     #[error("account {account} appears twice")]
     DuplicateAccount { account: String },
+    /// The VAT return got sums of a tax code without Kennzahlen.
+    #[error("tax code {code} has no VAT return facts")]
+    UnknownTaxCode { code: String },
 }
 
 impl Rule for ReportError {
@@ -128,6 +131,7 @@ impl Rule for ReportError {
         match self {
             ReportError::UnknownCollectiveAccount { .. } => "unknown_collective_account",
             ReportError::DuplicateAccount { .. } => "duplicate_account",
+            ReportError::UnknownTaxCode { .. } => "unknown_tax_code",
         }
     }
 
@@ -136,6 +140,12 @@ impl Rule for ReportError {
     }
 
     fn field(&self) -> Option<String> {
-        Some("account".into())
+        Some(
+            match self {
+                ReportError::UnknownTaxCode { .. } => "tax_code",
+                _ => "account",
+            }
+            .into(),
+        )
     }
 }
