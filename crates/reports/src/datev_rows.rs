@@ -14,10 +14,14 @@
 //!    `gross = net + t` and `t = round(net × r / 100)` that is `t − e × 100 / (100 + r)`
 //!    rounded, where `|e| ≤ 0.005` is our rounding error: always `t` again. So folding
 //!    changes no account's sum.
-//! 2. **Pair debits with credits.** The entries of each side are walked in order and matched
-//!    greedily (`min` of what is left on either side), so each pair's amount is exact and
-//!    every entry's amounts add up to what it was. A keyed or automatic entry goes to the
-//!    Gegenkonto.
+//! 2. **Pair debits with credits.** Lines of one account without tax are netted first (DATEV
+//!    takes no row whose Konto is its Gegenkonto). Each keyed or automatic entry becomes one
+//!    row, whole, as the Gegenkonto against one plain entry (the hub: the largest on the
+//!    other side): split in two, DATEV would round its tax twice. The plain entries left,
+//!    with the hub reduced by what it already booked, are walked in order and matched
+//!    greedily (`min` of what is left on either side). So each row's amount is exact and
+//!    every entry's rows add up to it. An intent whose every entry carries tax is refused
+//!    (`conflicting_tax_keys`): one DATEV row has room for one tax-bearing account.
 //! 3. **Signs.** An intent whose lines are all negative is a reversal by negative amounts:
 //!    its rows keep the posted sides with positive amounts and carry Generalumkehr. In any
 //!    other intent a negative line counts on the other side.
@@ -74,24 +78,41 @@ impl Entry<'_> {
 }
 
 /// The DATEV rows of one intent.
-pub fn intent_rows(
-    intent: &DatevIntent,
-    facts: &DatevFacts,
-) -> Result<Vec<DatevRow>, ConvertError> {
+pub fn intent_rows(intent: &DatevIntent, facts: &DatevFacts) -> Result<Vec<DatevRow>, ConvertError> {
     let reversal = intent.lines.iter().any(|l| l.base_amount < Decimal::ZERO)
         && intent.lines.iter().all(|l| l.base_amount <= Decimal::ZERO);
-    let entries = fold_tax(&intent.lines, facts, reversal);
-    let (debits, credits): (Vec<_>, Vec<_>) = entries
-        .into_iter()
-        .filter(|e| !e.amount.is_zero())
-        .partition(|e| e.side == Side::Debit);
-    let total = |v: &[Entry]| v.iter().map(|e| e.amount).sum::<Decimal>();
-    if total(&debits) != total(&credits) {
+    let entries = merge(fold_tax(&intent.lines, facts, reversal), reversal);
+    let net: Decimal = entries.iter().map(signed).sum();
+    if !net.is_zero() {
         return Err(ConvertError::Unbalanced {
             booking: intent.booking.clone(),
         });
     }
-    pair(intent, &debits, &credits, reversal)
+    let (keyed, mut plain): (Vec<_>, Vec<_>) = entries
+        .into_iter()
+        .filter(|e| !e.amount.is_zero())
+        .partition(|e| e.wants_gegenkonto());
+    let mut rows = Vec::with_capacity(keyed.len() + plain.len());
+    if !keyed.is_empty() {
+        let hub = hub(&keyed, &plain).ok_or_else(|| ConvertError::ConflictingTaxKeys {
+            booking: intent.booking.clone(),
+        })?;
+        let mut hub_signed = signed(&plain[hub]);
+        for k in &keyed {
+            let side = k.side.opposite();
+            rows.push(row(intent, &plain[hub], side, k, k.amount, reversal));
+            hub_signed -= signed_as(side, k.amount);
+        }
+        let h = &mut plain[hub];
+        h.side = side_of(hub_signed, h.side);
+        h.amount = hub_signed.abs();
+    }
+    let (debits, credits): (Vec<_>, Vec<_>) = plain
+        .into_iter()
+        .filter(|e| !e.amount.is_zero())
+        .partition(|e| e.side == Side::Debit);
+    pair(intent, &debits, &credits, reversal, &mut rows);
+    Ok(rows)
 }
 
 /// Lazily converts a stream of intents: one intent's rows at a time in memory.
@@ -140,6 +161,37 @@ fn fold_tax<'a>(lines: &'a [JournalLine], facts: &'a DatevFacts, reversal: bool)
         entries.push(entry(line, signed, bu_key, automatic, reversal));
     }
     entries
+}
+
+/// One entry per account (and key): an account booked on both sides of an intent nets out,
+/// since DATEV takes no row with Konto = Gegenkonto. A reversal keeps its sides apart.
+fn merge(entries: Vec<Entry<'_>>, reversal: bool) -> Vec<Entry<'_>> {
+    let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
+    for e in entries {
+        let same = |o: &Entry| {
+            o.account == e.account
+                && o.bu_key == e.bu_key
+                && o.automatic == e.automatic
+                && (!reversal || o.side == e.side)
+        };
+        let plain = !e.wants_gegenkonto();
+        match out.iter_mut().find(|o| plain && same(o)) {
+            Some(o) if reversal => o.amount += e.amount,
+            Some(o) => {
+                let signed = signed(o) + signed(&e);
+                o.side = side_of(signed, o.side);
+                o.amount = signed.abs();
+                o.text = o.text.or(e.text);
+                o.cost_center = o.cost_center.or(e.cost_center);
+            }
+            None => out.push(e),
+        }
+    }
+    out
+}
+
+fn signed(e: &Entry) -> Decimal {
+    signed_as(e.side, e.amount)
 }
 
 /// The generated tax line of `lines[i]` (and the self-assessment line of reverse charge), or
@@ -204,51 +256,83 @@ fn entry<'a>(
     }
 }
 
+/// The entry every keyed entry is booked against, whole: a keyed row split in two would let
+/// DATEV round its tax twice. The largest plain entry on the other side of the largest keyed
+/// one, else the largest plain entry; none when all entries carry tax.
+fn hub(keyed: &[Entry], plain: &[Entry]) -> Option<usize> {
+    let main = keyed.iter().max_by_key(|e| e.amount)?.side;
+    let largest = |other_side: bool| {
+        (0..plain.len())
+            .filter(|&i| !other_side || plain[i].side != main)
+            .max_by_key(|&i| plain[i].amount)
+    };
+    largest(true).or_else(|| largest(false))
+}
+
+fn signed_as(side: Side, amount: Decimal) -> Decimal {
+    match side {
+        Side::Debit => amount,
+        Side::Credit => -amount,
+    }
+}
+
+/// The side of a signed (debit-positive) amount; zero keeps `default`.
+fn side_of(signed: Decimal, default: Side) -> Side {
+    if signed > Decimal::ZERO {
+        Side::Debit
+    } else if signed < Decimal::ZERO {
+        Side::Credit
+    } else {
+        default
+    }
+}
+
+fn row(
+    intent: &DatevIntent,
+    konto: &Entry,
+    side: Side,
+    gegen: &Entry,
+    amount: Decimal,
+    reversal: bool,
+) -> DatevRow {
+    DatevRow {
+        booking: intent.booking.clone(),
+        amount,
+        side,
+        currency: None,
+        fx: None,
+        account: konto.account.to_string(),
+        contra_account: gegen.account.to_string(),
+        bu_key: gegen.bu_key.map(str::to_string),
+        date: intent.date,
+        document_number: intent.document_number.clone(),
+        text: gegen
+            .text
+            .or(konto.text)
+            .or(intent.description.as_deref())
+            .map(str::to_string),
+        cost_center: gegen.cost_center.or(konto.cost_center).map(str::to_string),
+        document_link: intent.document_link.clone(),
+        reversal,
+        locked: intent.locked,
+    }
+}
+
+/// Greedy pairing of plain entries: each pair takes what is left on both sides, the smaller of
+/// the two; the debit is Konto.
 fn pair(
     intent: &DatevIntent,
     debits: &[Entry],
     credits: &[Entry],
     reversal: bool,
-) -> Result<Vec<DatevRow>, ConvertError> {
-    let mut rows = Vec::with_capacity(debits.len().max(credits.len()));
+    rows: &mut Vec<DatevRow>,
+) {
     let (mut i, mut j) = (0, 0);
     let mut left_d = debits.first().map(|e| e.amount).unwrap_or_default();
     let mut left_c = credits.first().map(|e| e.amount).unwrap_or_default();
     while i < debits.len() && j < credits.len() {
-        let (d, c) = (&debits[i], &credits[j]);
         let amount = left_d.min(left_c);
-        if d.bu_key.is_some() && c.bu_key.is_some() {
-            return Err(ConvertError::ConflictingTaxKeys {
-                booking: intent.booking.clone(),
-            });
-        }
-        // The keyed (or automatic) entry is the Gegenkonto; otherwise the debit is Konto.
-        let (konto, gegen) = if d.bu_key.is_some() || (d.automatic && !c.wants_gegenkonto()) {
-            (c, d)
-        } else {
-            (d, c)
-        };
-        rows.push(DatevRow {
-            booking: intent.booking.clone(),
-            amount,
-            side: konto.side,
-            currency: None,
-            fx: None,
-            account: konto.account.to_string(),
-            contra_account: gegen.account.to_string(),
-            bu_key: gegen.bu_key.map(str::to_string),
-            date: intent.date,
-            document_number: intent.document_number.clone(),
-            text: gegen
-                .text
-                .or(konto.text)
-                .or(intent.description.as_deref())
-                .map(str::to_string),
-            cost_center: gegen.cost_center.or(konto.cost_center).map(str::to_string),
-            document_link: intent.document_link.clone(),
-            reversal,
-            locked: intent.locked,
-        });
+        rows.push(row(intent, &debits[i], Side::Debit, &credits[j], amount, reversal));
         left_d -= amount;
         left_c -= amount;
         if left_d.is_zero() {
@@ -260,5 +344,4 @@ fn pair(
             left_c = credits.get(j).map(|e| e.amount).unwrap_or_default();
         }
     }
-    Ok(rows)
 }

@@ -89,9 +89,9 @@ impl From<csv::Error> for ExportError {
 pub enum ConvertError {
     #[error("booking {booking}: its lines do not balance")]
     Unbalanced { booking: String },
-    /// A debit and a credit line both carry a BU-Schlüssel, and one DATEV row has room for
-    /// one only.
-    #[error("booking {booking}: two tax-keyed lines would share one DATEV row")]
+    /// Every line carries tax (a BU-Schlüssel or an automatic account), and one DATEV row has
+    /// room for one such account.
+    #[error("booking {booking}: two tax-bearing lines would share one DATEV row")]
     ConflictingTaxKeys { booking: String },
 }
 
