@@ -78,7 +78,10 @@ impl Entry<'_> {
 }
 
 /// The DATEV rows of one intent.
-pub fn intent_rows(intent: &DatevIntent, facts: &DatevFacts) -> Result<Vec<DatevRow>, ConvertError> {
+pub fn intent_rows(
+    intent: &DatevIntent,
+    facts: &DatevFacts,
+) -> Result<Vec<DatevRow>, ConvertError> {
     let reversal = intent.lines.iter().any(|l| l.base_amount < Decimal::ZERO)
         && intent.lines.iter().all(|l| l.base_amount <= Decimal::ZERO);
     let entries = merge(fold_tax(&intent.lines, facts, reversal), reversal);
@@ -332,7 +335,14 @@ fn pair(
     let mut left_c = credits.first().map(|e| e.amount).unwrap_or_default();
     while i < debits.len() && j < credits.len() {
         let amount = left_d.min(left_c);
-        rows.push(row(intent, &debits[i], Side::Debit, &credits[j], amount, reversal));
+        rows.push(row(
+            intent,
+            &debits[i],
+            Side::Debit,
+            &credits[j],
+            amount,
+            reversal,
+        ));
         left_d -= amount;
         left_c -= amount;
         if left_d.is_zero() {

@@ -4,7 +4,7 @@
 //! An account belongs to the P&L when its group starts with `pl.`, to the balance sheet when
 //! it starts with `bs.aktiva.` or `bs.passiva.`; an account with neither goes by its type to
 //! `pl.unassigned`, `bs.aktiva.unassigned` or `bs.passiva.unassigned`, so nothing falls out
-//! of the sums.
+//! of the sums. Groups that add up to zero are not listed.
 
 use crate::error::ReportError;
 use crate::trial_balance::{index, AccountSums, Report, RowType};
@@ -88,6 +88,7 @@ pub fn profit_and_loss(
     }
     let rows: Vec<StatementRow> = groups
         .into_iter()
+        .filter(|(_, amount)| !amount.is_zero())
         .map(|(g, amount)| row(RowType::Group, Section::ProfitAndLoss, g.0, labels, amount))
         .collect();
     let result = rows.iter().map(|r| r.amount).sum();
@@ -133,18 +134,24 @@ pub fn balance_sheet(
     let total_passiva: Decimal = passiva.values().copied().sum();
     let mut rows: Vec<StatementRow> = assets
         .into_iter()
+        .filter(|(_, v)| !v.is_zero())
         .map(|(g, v)| row(RowType::Group, Section::Assets, g.0, labels, v))
         .collect();
     rows.push(subtotal(Section::Assets, "Summe Aktiva", total_assets));
-    rows.extend(passiva.into_iter().map(|(g, v)| {
-        row(
-            RowType::Group,
-            Section::LiabilitiesAndEquity,
-            g.0,
-            labels,
-            v,
-        )
-    }));
+    rows.extend(
+        passiva
+            .into_iter()
+            .filter(|(_, v)| !v.is_zero())
+            .map(|(g, v)| {
+                row(
+                    RowType::Group,
+                    Section::LiabilitiesAndEquity,
+                    g.0,
+                    labels,
+                    v,
+                )
+            }),
+    );
     rows.push(subtotal(
         Section::LiabilitiesAndEquity,
         "Summe Passiva",

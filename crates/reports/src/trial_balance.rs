@@ -88,6 +88,20 @@ impl TrialBalanceRow {
         }
     }
 
+    /// Neither a balance nor a movement: not listed.
+    fn is_empty(&self) -> bool {
+        [
+            self.opening_balance,
+            self.period_debit,
+            self.period_credit,
+            self.ytd_debit,
+            self.ytd_credit,
+            self.closing_balance,
+        ]
+        .iter()
+        .all(|v| v.is_zero())
+    }
+
     fn add(&mut self, o: &TrialBalanceRow) {
         self.opening_balance += o.opening_balance;
         self.period_debit += o.period_debit;
@@ -98,7 +112,8 @@ impl TrialBalanceRow {
     }
 }
 
-/// The Summen- und Saldenliste: one row per account in number order. A collective account's
+/// The Summen- und Saldenliste: one row per account in number order (accounts without a
+/// balance or a movement are left out). A collective account's
 /// row includes its personal accounts, which follow it as `personal` rows; the totals add the
 /// `account` rows only, so no entry counts twice. Balanced when period and year-to-date
 /// debits equal credits and the opening and closing balances each add up to zero.
@@ -151,8 +166,12 @@ pub fn trial_balance(accounts: &[AccountSums]) -> Result<Report<TrialBalanceRow>
             })
             .unwrap_or_default();
         children.sort_by(|x, y| x.account.cmp(&y.account));
+        children.retain(|c| !c.is_empty());
         for c in &children {
             row.add(c);
+        }
+        if row.is_empty() && children.is_empty() {
+            continue;
         }
         totals.add(&row);
         rows.push(row);

@@ -4,8 +4,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use journal::{FiscalCalendar, Rule, RuleKind, Side};
 use reports::datev::belegfeld1;
 use reports::{
-    write_buchungsstapel, write_partners, AddresseeType, BuchungsstapelWriter, DatevError,
-    DatevFx, DatevPartner, DatevRow, DatevSettings, ExportError,
+    write_buchungsstapel, write_partners, AddresseeType, BuchungsstapelWriter, DatevError, DatevFx,
+    DatevPartner, DatevRow, DatevSettings, ExportError,
 };
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -31,8 +31,11 @@ fn settings() -> DatevSettings {
         description: "Buchungen Januar".into(),
         dictation_code: String::new(),
         locked: false,
-        created_at: NaiveDateTime::parse_from_str("2024-02-01 12:30:45.123", "%Y-%m-%d %H:%M:%S%.3f")
-            .unwrap(),
+        created_at: NaiveDateTime::parse_from_str(
+            "2024-02-01 12:30:45.123",
+            "%Y-%m-%d %H:%M:%S%.3f",
+        )
+        .unwrap(),
     }
 }
 
@@ -228,10 +231,15 @@ fn refused(s: DatevSettings, rows: Vec<DatevRow>) -> DatevError {
 
 #[test]
 fn amount_beyond_ten_integer_digits_names_the_booking() {
-    let e = refused(settings(), vec![row("10000000000", Side::Debit, "1200", "8400")]);
+    let e = refused(
+        settings(),
+        vec![row("10000000000", Side::Debit, "1200", "8400")],
+    );
     assert_eq!(e.code(), "amount_too_large");
     assert_eq!(e.kind(), RuleKind::Invalid);
-    assert!(e.to_string().contains("0190a1b2-0000-7000-8000-000000000001"));
+    assert!(e
+        .to_string()
+        .contains("0190a1b2-0000-7000-8000-000000000001"));
     // the largest amount that fits
     export(vec![row("9999999999.99", Side::Debit, "1200", "8400")]);
 }
@@ -264,7 +272,10 @@ fn a_reversed_range_is_refused() {
 fn settings_outside_datevs_limits_are_refused() {
     let cases: Vec<(fn(&mut DatevSettings), &str)> = vec![
         (|s| s.consultant_number = 1000, "datev_consultant_number"),
-        (|s| s.consultant_number = 10_000_000, "datev_consultant_number"),
+        (
+            |s| s.consultant_number = 10_000_000,
+            "datev_consultant_number",
+        ),
         (|s| s.client_number = 0, "datev_client_number"),
         (|s| s.client_number = 100_000, "datev_client_number"),
         (|s| s.account_length = 3, "account_length"),

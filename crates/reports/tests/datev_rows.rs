@@ -139,7 +139,14 @@ fn brief(rows: &[DatevRow]) -> Vec<(String, char, String, Decimal, Option<String
         .collect()
 }
 
-fn b(k: &str, s: char, g: &str, x: &str, bu: Option<&str>, gu: bool) -> (String, char, String, Decimal, Option<String>, bool) {
+fn b(
+    k: &str,
+    s: char,
+    g: &str,
+    x: &str,
+    bu: Option<&str>,
+    gu: bool,
+) -> (String, char, String, Decimal, Option<String>, bool) {
     (k.into(), s, g.into(), d(x), bu.map(str::to_string), gu)
 }
 
@@ -147,8 +154,14 @@ use Side::{Credit as C, Debit as D};
 
 #[test]
 fn tax_with_a_key_folds_into_one_gross_row() {
-    let r = rows(&[("10000", D, "1190", None), ("8100", C, "1000", Some("USt19"))]);
-    assert_eq!(brief(&r), vec![b("10000", 'S', "8100", "1190", Some("3"), false)]);
+    let r = rows(&[
+        ("10000", D, "1190", None),
+        ("8100", C, "1000", Some("USt19")),
+    ]);
+    assert_eq!(
+        brief(&r),
+        vec![b("10000", 'S', "8100", "1190", Some("3"), false)]
+    );
     assert_eq!(r[0].document_number.as_deref(), Some("RE-1"));
     assert_eq!(r[0].text.as_deref(), Some("Rechnung 1"));
     assert!(r[0].locked);
@@ -156,8 +169,14 @@ fn tax_with_a_key_folds_into_one_gross_row() {
 
 #[test]
 fn an_automatic_account_gets_the_gross_amount_without_a_key() {
-    let r = rows(&[("10000", D, "1190", None), ("8400", C, "1000", Some("USt19"))]);
-    assert_eq!(brief(&r), vec![b("10000", 'S', "8400", "1190", None, false)]);
+    let r = rows(&[
+        ("10000", D, "1190", None),
+        ("8400", C, "1000", Some("USt19")),
+    ]);
+    assert_eq!(
+        brief(&r),
+        vec![b("10000", 'S', "8400", "1190", None, false)]
+    );
     // an automatic account on the debit side is the Gegenkonto too
     let r = rows(&[("3400", D, "100", Some("VSt19")), ("70001", C, "119", None)]);
     assert_eq!(brief(&r), vec![b("70001", 'H', "3400", "119", None, false)]);
@@ -165,7 +184,10 @@ fn an_automatic_account_gets_the_gross_amount_without_a_key() {
 
 #[test]
 fn a_tax_code_without_key_keeps_its_tax_row() {
-    let r = rows(&[("10000", D, "1190", None), ("8100", C, "1000", Some("NOKEY19"))]);
+    let r = rows(&[
+        ("10000", D, "1190", None),
+        ("8100", C, "1000", Some("NOKEY19")),
+    ]);
     assert_eq!(
         brief(&r),
         vec![
@@ -177,8 +199,14 @@ fn a_tax_code_without_key_keeps_its_tax_row() {
 
 #[test]
 fn reverse_charge_folds_both_self_assessment_lines_and_stays_net() {
-    let r = rows(&[("3100", D, "1000", Some("RC19")), ("70001", C, "1000", None)]);
-    assert_eq!(brief(&r), vec![b("70001", 'H', "3100", "1000", Some("94"), false)]);
+    let r = rows(&[
+        ("3100", D, "1000", Some("RC19")),
+        ("70001", C, "1000", None),
+    ]);
+    assert_eq!(
+        brief(&r),
+        vec![b("70001", 'H', "3100", "1000", Some("94"), false)]
+    );
 }
 
 #[test]
@@ -201,8 +229,14 @@ fn multi_line_intents_split_into_exact_pairs() {
 
 #[test]
 fn a_negative_reversal_is_a_generalumkehr() {
-    let r = rows(&[("10000", D, "-1190", None), ("8100", C, "-1000", Some("USt19"))]);
-    assert_eq!(brief(&r), vec![b("10000", 'S', "8100", "1190", Some("3"), true)]);
+    let r = rows(&[
+        ("10000", D, "-1190", None),
+        ("8100", C, "-1000", Some("USt19")),
+    ]);
+    assert_eq!(
+        brief(&r),
+        vec![b("10000", 'S', "8100", "1190", Some("3"), true)]
+    );
 }
 
 #[test]
@@ -223,8 +257,14 @@ fn a_negative_line_among_positive_ones_counts_on_the_other_side() {
 
 #[test]
 fn a_tax_rounded_to_zero_still_carries_the_key() {
-    let r = rows(&[("1200", D, "0.02", None), ("8100", C, "0.02", Some("USt19"))]);
-    assert_eq!(brief(&r), vec![b("1200", 'S', "8100", "0.02", Some("3"), false)]);
+    let r = rows(&[
+        ("1200", D, "0.02", None),
+        ("8100", C, "0.02", Some("USt19")),
+    ]);
+    assert_eq!(
+        brief(&r),
+        vec![b("1200", 'S', "8100", "0.02", Some("3"), false)]
+    );
 }
 
 #[test]
@@ -250,7 +290,12 @@ fn lines_of_one_account_net_out() {
 fn unbalanced_lines_are_refused() {
     let lines = vec![plain("1200", D, d("10")), plain("8400", C, d("9"))];
     let e = intent_rows(&intent(lines), &facts()).unwrap_err();
-    assert_eq!(e, ConvertError::Unbalanced { booking: "intent-1".into() });
+    assert_eq!(
+        e,
+        ConvertError::Unbalanced {
+            booking: "intent-1".into()
+        }
+    );
     assert_eq!(e.code(), "unbalanced");
 }
 
@@ -293,9 +338,17 @@ fn datev_books(rows: &[DatevRow]) -> BTreeMap<String, Decimal> {
     let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
     for r in rows {
         let signed = if r.reversal { -r.amount } else { r.amount };
-        let on_konto = if r.side == Side::Debit { signed } else { -signed };
+        let on_konto = if r.side == Side::Debit {
+            signed
+        } else {
+            -signed
+        };
         *sums.entry(r.account.clone()).or_default() += on_konto;
-        let (tax_account, moved) = match (&r.bu_key, auto.get(r.contra_account.as_str()), auto.get(r.account.as_str())) {
+        let (tax_account, moved) = match (
+            &r.bu_key,
+            auto.get(r.contra_account.as_str()),
+            auto.get(r.account.as_str()),
+        ) {
             (Some(k), _, _) => (Some((by_key[k.as_str()], &r.contra_account)), -on_konto),
             (None, Some(code), _) => (Some((*code, &r.contra_account)), -on_konto),
             (None, None, Some(code)) => (Some((*code, &r.account)), on_konto),
@@ -313,8 +366,7 @@ fn datev_books(rows: &[DatevRow]) -> BTreeMap<String, Decimal> {
                     *sums.entry(c.vat.to_string()).or_default() += tax;
                     *sums.entry(own.to_string()).or_default() -= tax;
                 } else {
-                    let tax = Currency::EUR
-                        .round(moved * c.rate / (Decimal::ONE_HUNDRED + c.rate));
+                    let tax = Currency::EUR.round(moved * c.rate / (Decimal::ONE_HUNDRED + c.rate));
                     *sums.entry(account.clone()).or_default() -= tax;
                     *sums.entry(c.vat.to_string()).or_default() += tax;
                 }
@@ -349,29 +401,31 @@ fn line_strategy() -> impl Strategy<Value = (String, Side, Decimal, Option<Strin
         Just(("10001", None)),
         Just(("70001", None)),
     ];
-    (
-        account_and_code,
-        any::<bool>(),
-        1i64..=1_000_000_000i64,
-    )
-        .prop_map(|((a, c), debit, cents)| {
-            (
-                a.to_string(),
-                if debit { Side::Debit } else { Side::Credit },
-                Decimal::new(cents, 2),
-                c.map(str::to_string),
-            )
-        })
+    (account_and_code, any::<bool>(), 1i64..=1_000_000_000i64).prop_map(|((a, c), debit, cents)| {
+        (
+            a.to_string(),
+            if debit { Side::Debit } else { Side::Credit },
+            Decimal::new(cents, 2),
+            c.map(str::to_string),
+        )
+    })
 }
 
 /// A random balanced intent as the service books it, possibly a negative reversal.
 fn intent_strategy() -> impl Strategy<Value = Vec<JournalLine>> {
-    (proptest::collection::vec(line_strategy(), 1..6), any::<bool>()).prop_map(
-        |(input, negative)| {
+    (
+        proptest::collection::vec(line_strategy(), 1..6),
+        any::<bool>(),
+    )
+        .prop_map(|(input, negative)| {
             let mut lines = book_d(&input);
             let net: Decimal = lines.iter().map(|l| l.signed_base()).sum();
             if !net.is_zero() {
-                let side = if net > Decimal::ZERO { Side::Credit } else { Side::Debit };
+                let side = if net > Decimal::ZERO {
+                    Side::Credit
+                } else {
+                    Side::Debit
+                };
                 lines.push(plain("1200", side, net.abs()));
             }
             if negative {
@@ -381,8 +435,7 @@ fn intent_strategy() -> impl Strategy<Value = Vec<JournalLine>> {
                 }
             }
             lines
-        },
-    )
+        })
 }
 
 proptest! {
