@@ -95,7 +95,7 @@ where
 {
     let fy_start = settings.check()?;
     let mut csv = extf_csv(out);
-    csv.write_record(&partners_header(settings, fy_start))?;
+    csv.write_record(partners_header(settings, fy_start))?;
     csv.write_record(PARTNER_COLUMNS.iter().map(|c| cp1252(c)))?;
     let mut fields = vec![Vec::new(); PARTNER_FIELDS];
     let mut count = 0;

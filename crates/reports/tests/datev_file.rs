@@ -218,6 +218,9 @@ fn the_writer_streams_row_by_row() {
     assert_eq!(lines(&out).len(), 1002);
 }
 
+/// A change that breaks one rule.
+type Change<T> = fn(&mut T);
+
 fn rule_of(e: ExportError) -> DatevError {
     match e {
         ExportError::Rule(r) => r,
@@ -270,7 +273,7 @@ fn a_reversed_range_is_refused() {
 
 #[test]
 fn settings_outside_datevs_limits_are_refused() {
-    let cases: Vec<(fn(&mut DatevSettings), &str)> = vec![
+    let cases: Vec<(Change<DatevSettings>, &str)> = vec![
         (|s| s.consultant_number = 1000, "datev_consultant_number"),
         (
             |s| s.consultant_number = 10_000_000,
@@ -303,7 +306,7 @@ fn a_row_outside_the_range_is_refused() {
 
 #[test]
 fn invalid_row_fields_are_refused() {
-    let cases: Vec<(fn(&mut DatevRow), &str)> = vec![
+    let cases: Vec<(Change<DatevRow>, &str)> = vec![
         (|r| r.amount = Decimal::ZERO, "Umsatz"),
         (|r| r.amount = d("-1"), "Umsatz"),
         (|r| r.account = "12a0".into(), "Konto"),

@@ -136,20 +136,23 @@ fn labels() -> BTreeMap<String, String> {
     ])
 }
 
+/// Row type, account, opening, period debit/credit, year-to-date debit/credit, closing.
+type TbLine<'a> = (
+    RowType,
+    &'a str,
+    Decimal,
+    Decimal,
+    Decimal,
+    Decimal,
+    Decimal,
+    Decimal,
+);
+
 #[test]
 fn trial_balance_rolls_personal_accounts_up_without_counting_twice() {
     let tb = trial_balance(&small_book()).unwrap();
     assert!(tb.balanced);
-    let list: Vec<(
-        RowType,
-        &str,
-        Decimal,
-        Decimal,
-        Decimal,
-        Decimal,
-        Decimal,
-        Decimal,
-    )> = tb
+    let list: Vec<TbLine> = tb
         .rows
         .iter()
         .map(|r| {
