@@ -326,9 +326,8 @@ fn buchungsstapel_header(s: &DatevSettings, fy_start: NaiveDate) -> Vec<Vec<u8>>
         b"0".to_vec()
     };
     h[21] = quoted(&s.currency);
-    // 23 reserved.
-    h[23] = quoted(""); // Derivatskennzeichen
-                        // 25, 26 reserved.
+    // 23 reserved; 24 Derivatskennzeichen; 25, 26 reserved.
+    h[23] = quoted("");
     h[26] = quoted(&s.chart);
     // 28 ID der Branchenlösung, 29, 30 reserved: empty.
     h[30] = quoted(""); // Anwendungsinformation

@@ -9,7 +9,8 @@
 //!    entry when the tax code has a `datev_bu_key` (the entry carries the key) or the line's
 //!    account is `datev_automatic` (gross, no key). The self-assessment pair of reverse charge
 //!    folds away with it (DATEV books both halves from the key), leaving the net amount.
-//!    Without a key or an automatic account, the tax line stays a row of its own.
+//!    Without a key or an automatic account, the tax line stays a row of its own. A line on
+//!    an automatic account without tax carries the key that switches the automatic off.
 //!    DATEV recomputes the tax from the gross: `round(gross × r / (100 + r))`. With
 //!    `gross = net + t` and `t = round(net × r / 100)` that is `t − e × 100 / (100 + r)`
 //!    rounded, where `|e| ≤ 0.005` is our rounding error: always `t` again. So folding
@@ -43,6 +44,10 @@ pub struct DatevFacts {
     pub bu_keys: HashMap<String, String>,
     /// Accounts flagged `datev_automatic`: DATEV computes their tax without a key.
     pub automatic_accounts: HashSet<String>,
+    /// The BU-Schlüssel that switches an automatic account's tax off for one row (DATEV's
+    /// "Aufhebung der Automatik"), for lines on an automatic account that carry no tax in
+    /// the journal. `None` writes such lines without a key, and DATEV then computes tax.
+    pub cancel_automatic_key: Option<String>,
 }
 
 /// One intent as the export reads it.
@@ -160,6 +165,10 @@ fn fold_tax<'a>(lines: &'a [JournalLine], facts: &'a DatevFacts, reversal: bool)
                     bu_key = if is_automatic { None } else { key };
                 }
             }
+        }
+        if !automatic && facts.automatic_accounts.contains(&line.account) {
+            // DATEV would take tax out of this line, and the journal booked none on it.
+            bu_key = facts.cancel_automatic_key.as_deref();
         }
         entries.push(entry(line, signed, bu_key, automatic, reversal));
     }

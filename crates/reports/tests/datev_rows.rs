@@ -40,6 +40,9 @@ fn automatic() -> HashMap<&'static str, &'static str> {
     HashMap::from([("8400", "USt19"), ("3400", "VSt19")])
 }
 
+/// DATEV's "Aufhebung der Automatik".
+const CANCEL: &str = "40";
+
 fn facts() -> DatevFacts {
     DatevFacts {
         bu_keys: codes()
@@ -47,6 +50,7 @@ fn facts() -> DatevFacts {
             .filter_map(|(k, c)| c.key.map(|key| (k.to_string(), key.to_string())))
             .collect(),
         automatic_accounts: automatic().keys().map(|a| a.to_string()).collect(),
+        cancel_automatic_key: Some(CANCEL.into()),
     }
 }
 
@@ -180,6 +184,20 @@ fn an_automatic_account_gets_the_gross_amount_without_a_key() {
     // an automatic account on the debit side is the Gegenkonto too
     let r = rows(&[("3400", D, "100", Some("VSt19")), ("70001", C, "119", None)]);
     assert_eq!(brief(&r), vec![b("70001", 'H', "3400", "119", None, false)]);
+}
+
+#[test]
+fn an_automatic_account_without_tax_switches_the_automatic_off() {
+    let r = rows(&[("1200", D, "50", None), ("8400", C, "50", None)]);
+    assert_eq!(
+        brief(&r),
+        vec![b("1200", 'S', "8400", "50", Some("40"), false)]
+    );
+    let mut no_key = facts();
+    no_key.cancel_automatic_key = None;
+    let lines = book(&[("1200", D, "50", None), ("8400", C, "50", None)]);
+    let r = intent_rows(&intent(lines), &no_key).unwrap();
+    assert_eq!(brief(&r), vec![b("1200", 'S', "8400", "50", None, false)]);
 }
 
 #[test]
@@ -349,6 +367,7 @@ fn datev_books(rows: &[DatevRow]) -> BTreeMap<String, Decimal> {
             auto.get(r.contra_account.as_str()),
             auto.get(r.account.as_str()),
         ) {
+            (Some(k), _, _) if k == CANCEL => (None, -on_konto),
             (Some(k), _, _) => (Some((by_key[k.as_str()], &r.contra_account)), -on_konto),
             (None, Some(code), _) => (Some((*code, &r.contra_account)), -on_konto),
             (None, None, Some(code)) => (Some((*code, &r.account)), on_konto),
@@ -393,6 +412,7 @@ fn line_strategy() -> impl Strategy<Value = (String, Side, Decimal, Option<Strin
         Just(("8100", Some("NOKEY19"))),
         Just(("8300", None)),
         Just(("8400", Some("USt19"))),
+        Just(("8400", None)),
         Just(("3400", Some("VSt19"))),
         Just(("4930", Some("VSt19"))),
         Just(("4930", None)),

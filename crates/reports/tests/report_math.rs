@@ -468,3 +468,56 @@ proptest! {
         prop_assert_eq!(pl.totals.amount, balance_sheet_result(&bs));
     }
 }
+
+/// Every rule of the crate: a stable, distinct code, and 400 (`Invalid`) as its kind.
+#[test]
+fn every_error_is_a_rule_with_its_own_code() {
+    use journal::RuleKind;
+    use reports::{ConvertError, DatevError};
+    let rules: Vec<Box<dyn Rule>> = vec![
+        Box::new(DatevError::InvalidSettings {
+            field: "account_length",
+            reason: "must be 4 to 8",
+        }),
+        Box::new(DatevError::InvalidDateRange),
+        Box::new(DatevError::RangeCrossesFiscalYear {
+            from: "2024-12-01".into(),
+            to: "2025-01-31".into(),
+        }),
+        Box::new(DatevError::AmountTooLarge {
+            booking: "b".into(),
+            column: "Umsatz",
+            amount: "1".into(),
+        }),
+        Box::new(DatevError::BookingOutsideRange {
+            booking: "b".into(),
+            date: "2024-01-01".into(),
+        }),
+        Box::new(DatevError::InvalidField {
+            booking: "b".into(),
+            column: "Konto",
+            reason: "must be 1 to 9 digits",
+        }),
+        Box::new(ConvertError::Unbalanced {
+            booking: "b".into(),
+        }),
+        Box::new(ConvertError::ConflictingTaxKeys {
+            booking: "b".into(),
+        }),
+        Box::new(ReportError::UnknownCollectiveAccount {
+            account: "10001".into(),
+            collective: "1400".into(),
+            reason: "does not exist",
+        }),
+        Box::new(ReportError::DuplicateAccount {
+            account: "1200".into(),
+        }),
+        Box::new(ReportError::UnknownTaxCode { code: "XY".into() }),
+    ];
+    let codes: std::collections::BTreeSet<&str> = rules.iter().map(|r| r.code()).collect();
+    assert_eq!(codes.len(), rules.len());
+    for r in &rules {
+        assert_eq!(r.kind(), RuleKind::Invalid);
+        assert!(!r.to_string().is_empty());
+    }
+}
