@@ -156,7 +156,15 @@ pub fn parse_camt(input: impl BufRead) -> Result<Vec<Statement>, ParseError> {
                 p.text.clear();
                 p.record(&event);
             }
-            Event::Empty(_) => p.record(&event),
+            Event::Empty(e) => {
+                if p.path.len() < 2 {
+                    // The root and the message element decide whether this is camt.053.
+                    let name = decode(e.local_name().as_ref());
+                    p.start(&name)?;
+                    p.path.pop();
+                }
+                p.record(&event);
+            }
             Event::Text(t) => {
                 p.record(&event);
                 if p.path.is_empty() {
@@ -279,9 +287,9 @@ impl Parser {
         Ok(())
     }
 
-    fn amount(&self) -> Result<(Decimal, Option<String>), ParseError> {
+    fn amount(&self) -> Result<(Decimal, Option<String>), String> {
         let s = self.text.trim();
-        let bad = |why: &str| self.error(format!("amount {s:?} {why}"));
+        let bad = |why: &str| format!("amount {s:?} {why}");
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b'.') || s.starts_with('.')
         {
             return Err(bad("is not an unsigned decimal"));
@@ -293,18 +301,18 @@ impl Parser {
         Ok((value, self.amt_ccy.clone()))
     }
 
-    fn date(&self) -> Result<NaiveDate, ParseError> {
+    fn date(&self) -> Result<NaiveDate, String> {
         let s = self.text.trim();
         s.get(..10)
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .ok_or_else(|| self.error(format!("{s:?} is not a date YYYY-MM-DD")))
+            .ok_or_else(|| format!("{s:?} is not a date YYYY-MM-DD"))
     }
 
     fn end(&mut self) -> Result<(), ParseError> {
         let path = std::mem::take(&mut self.path);
         let result = self.end_at(&path);
         self.path = path;
-        result?;
+        result.map_err(|m| self.error(m))?;
         let name = self.path.pop().unwrap_or_default();
         let depth = self.path.len() + 1;
         match name.as_str() {
@@ -381,7 +389,7 @@ impl Parser {
     }
 
     /// Takes the text of the element that ends, by where it is.
-    fn end_at(&mut self, path: &[String]) -> Result<(), ParseError> {
+    fn end_at(&mut self, path: &[String]) -> Result<(), String> {
         let text = clean(&self.text);
         if self.tx.is_some() {
             return self.end_in_tx(path, text);
@@ -451,7 +459,7 @@ impl Parser {
         Ok(())
     }
 
-    fn end_in_tx(&mut self, path: &[String], text: Option<String>) -> Result<(), ParseError> {
+    fn end_in_tx(&mut self, path: &[String], text: Option<String>) -> Result<(), String> {
         let value = if ends(path, &["TxDtls", "AmtDtls", "TxAmt", "Amt"])
             || ends(path, &["TxDtls", "Amt"])
         {

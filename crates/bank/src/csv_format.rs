@@ -337,33 +337,34 @@ pub fn parse_csv(mut input: impl Read, mapping: &CsvMapping) -> Result<Vec<State
                 }
             }
         };
-        let value = match ix.amount {
+        let mut value = match ix.amount {
             Some(i) => parse_amount(i)?,
-            None => {
-                let debit = match ix.debit {
-                    Some(i) => parse_amount(i)?,
-                    None => None,
-                };
-                let credit = match ix.credit {
-                    Some(i) => parse_amount(i)?,
-                    None => None,
-                };
-                match (debit, credit) {
-                    (Some(d), None) => Some(-d.abs()),
-                    (None, Some(c)) => Some(c.abs()),
-                    (Some(d), Some(c)) if d.is_zero() => Some(c.abs()),
-                    (Some(d), Some(c)) if c.is_zero() => Some(-d.abs()),
-                    (Some(_), Some(_)) => {
-                        return Err(err(
-                            line,
-                            ix.debit.map(name_of).as_deref(),
-                            "both debit and credit are given",
-                        ))
-                    }
-                    (None, None) => None,
-                }
-            }
+            None => None,
         };
+        if value.is_none() {
+            let debit = match ix.debit {
+                Some(i) => parse_amount(i)?,
+                None => None,
+            };
+            let credit = match ix.credit {
+                Some(i) => parse_amount(i)?,
+                None => None,
+            };
+            value = match (debit, credit) {
+                (Some(d), None) => Some(-d.abs()),
+                (None, Some(c)) => Some(c.abs()),
+                (Some(d), Some(c)) if d.is_zero() => Some(c.abs()),
+                (Some(d), Some(c)) if c.is_zero() => Some(-d.abs()),
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        line,
+                        ix.debit.map(name_of).as_deref(),
+                        "both debit and credit are given",
+                    ))
+                }
+                (None, None) => None,
+            };
+        }
         let value = value.ok_or_else(|| {
             err(
                 line,

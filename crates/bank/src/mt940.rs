@@ -319,8 +319,14 @@ fn line_61(f: &Field, currency: Currency) -> Result<BankTransaction, ParseError>
     } else {
         return Err(err(line, ":61: mark is not C, D, RC or RD"));
     };
+    while b.get(pos) == Some(&b' ') {
+        pos += 1;
+    }
     if b.get(pos).is_some_and(u8::is_ascii_alphabetic) {
         pos += 1; // funds code
+    }
+    while b.get(pos) == Some(&b' ') {
+        pos += 1;
     }
     let amount_end = s[pos..]
         .find(|c: char| !(c.is_ascii_digit() || c == ','))
