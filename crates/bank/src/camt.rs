@@ -316,18 +316,15 @@ impl Parser {
         let name = self.path.pop().unwrap_or_default();
         let depth = self.path.len() + 1;
         match name.as_str() {
-            "TxDtls" if self.tx.is_some() => {
-                // The TxDtls of a nested structure end only at their own depth.
-                if !self.path.iter().any(|n| n == "TxDtls") {
-                    let mut tx = self.tx.take().unwrap_or_default();
-                    tx.raw = self
-                        .tx_writer
-                        .take()
-                        .map(Writer::into_inner)
-                        .unwrap_or_default();
-                    if let Some(e) = &mut self.entry {
-                        e.txs.push(tx);
-                    }
+            "TxDtls" if self.tx.is_some() && !self.path.iter().any(|n| n == "TxDtls") => {
+                let mut tx = self.tx.take().unwrap_or_default();
+                tx.raw = self
+                    .tx_writer
+                    .take()
+                    .map(Writer::into_inner)
+                    .unwrap_or_default();
+                if let Some(e) = &mut self.entry {
+                    e.txs.push(tx);
                 }
             }
             "Ntry" if depth == 4 => {
@@ -409,7 +406,9 @@ impl Parser {
             } else {
                 None
             };
-            let e = self.entry.as_mut().expect("checked");
+            let Some(e) = self.entry.as_mut() else {
+                return Ok(());
+            };
             if let Some(v) = value {
                 e.amount = Some(v);
             } else if ends(path, &["Ntry", "CdtDbtInd"]) {
@@ -435,7 +434,9 @@ impl Parser {
             } else {
                 None
             };
-            let b = self.bal.as_mut().expect("checked");
+            let Some(b) = self.bal.as_mut() else {
+                return Ok(());
+            };
             if let Some(v) = value {
                 b.amount = Some(v);
             } else if ends(path, &["Bal", "CdtDbtInd"]) {
@@ -467,7 +468,9 @@ impl Parser {
         } else {
             None
         };
-        let tx = self.tx.as_mut().expect("checked");
+        let Some(tx) = self.tx.as_mut() else {
+            return Ok(());
+        };
         if let Some(v) = value {
             tx.amount = Some(v);
             return Ok(());

@@ -116,12 +116,22 @@ fn letters_digits(s: &str) -> String {
         .collect()
 }
 
-/// Words of a name without legal forms, upper case.
+/// Words of a name without legal forms, upper case, umlauts spelled out (`Müller` and
+/// `MUELLER` agree, as bank files often drop umlauts).
 fn name_words(s: &str) -> Vec<String> {
-    const FORMS: [&str; 10] = [
-        "GMBH", "AG", "KG", "OHG", "UG", "EK", "CO", "MBH", "GBR", "E.K.",
-    ];
-    s.split(|c: char| !c.is_alphanumeric())
+    const FORMS: [&str; 9] = ["GMBH", "AG", "KG", "OHG", "UG", "EK", "CO", "MBH", "GBR"];
+    let spelled: String = s
+        .chars()
+        .flat_map(|c| match c {
+            'ä' | 'Ä' => vec!['A', 'E'],
+            'ö' | 'Ö' => vec!['O', 'E'],
+            'ü' | 'Ü' => vec!['U', 'E'],
+            'ß' => vec!['S', 'S'],
+            c => vec![c],
+        })
+        .collect();
+    spelled
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| w.to_uppercase())
         .filter(|w| !FORMS.contains(&w.as_str()))
