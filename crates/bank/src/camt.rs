@@ -280,10 +280,6 @@ impl Parser {
             }
             _ => {}
         }
-        if name == "Amt" {
-            // keep the Ccy attribute with the element it belongs to
-            self.text.clear();
-        }
         Ok(())
     }
 
@@ -500,18 +496,17 @@ impl Parser {
             } else {
                 &mut tx.creditor
             };
-            let last2: Vec<&str> = path.iter().rev().take(3).map(String::as_str).collect();
-            let in_ultimate = path.iter().any(|n| n == "UltmtDbtr" || n == "UltmtCdtr");
-            if ends(path, &["Acct", "Id", "IBAN"])
-                || (last2.first() == Some(&"IBAN") && path.iter().any(|n| n.ends_with("Acct")))
-            {
+            let last = path.last().map(String::as_str);
+            let in_account = path.iter().any(|n| n.ends_with("Acct"));
+            if last == Some("IBAN") && in_account {
                 p.iban = p.iban.take().or(text);
-            } else if last2.first() == Some(&"Nm")
+            } else if last == Some("Nm")
+                && !in_account
                 && !path.iter().any(|n| n == "PstlAdr" || n == "FinInstnId")
             {
-                if in_ultimate {
+                if path.iter().any(|n| n == "UltmtDbtr" || n == "UltmtCdtr") {
                     p.ultimate = p.ultimate.take().or(text);
-                } else if !path.iter().any(|n| n.ends_with("Acct")) {
+                } else {
                     p.name = p.name.take().or(text);
                 }
             }

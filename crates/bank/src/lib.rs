@@ -77,11 +77,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     let has_line = |tag: &str| {
         trimmed
             .lines()
-            .any(|l| l.trim_start_matches(['{', '4', ':']).starts_with(tag) || l.starts_with(tag))
+            .any(|l| l.starts_with(tag) || l.contains(&format!("{{4:{tag}")))
     };
-    if (trimmed.starts_with(":20:") || trimmed.starts_with("{1:") || has_line(":20:"))
-        && (has_line(":25:") || has_line(":61:"))
-    {
+    if (trimmed.starts_with("{1:") || has_line(":20:")) && (has_line(":25:") || has_line(":61:")) {
         return Some(Format::Mt940);
     }
     let first = trimmed.lines().find(|l| !l.trim().is_empty())?;

@@ -194,7 +194,13 @@ fn statement(fields: Vec<Field>) -> Result<Statement, ParseError> {
         ));
     }
     let account = account.ok_or_else(|| err(first_line, "statement without account :25:"))?;
-    let (account_iban, account_number) = match iban_or_none(&account) {
+    // Some banks append the currency to the IBAN (`DE89…3000EUR`).
+    let iban = iban_or_none(&account).or_else(|| {
+        account
+            .strip_suffix(opening.currency.code())
+            .and_then(iban_or_none)
+    });
+    let (account_iban, account_number) = match iban {
         Some(iban) => (Some(iban), None),
         None => (None, Some(account)),
     };
