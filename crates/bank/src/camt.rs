@@ -23,6 +23,9 @@
 //!   `AddtlTxInf`), the counterparty: `Dbtr` / `DbtrAcct` for money in, `Cdtr` / `CdtrAcct`
 //!   for money out (`Nm`, or `Pty/Nm` in 001.08; the ultimate party when the party has no
 //!   name; the account's IBAN only when it is a valid IBAN).
+//! - An entry without `TxDtls` takes `AddtlNtryInf` (the bank's booking text, e.g. a fee) as
+//!   its remittance information.
+//! - `RvslInd` changes nothing: `CdtDbtInd` already gives the direction of the booking.
 //! - `raw` is the `Ntry` element as it stands, or the `TxDtls` element of a split batch.
 //! - Lenient: element order, unknown elements, missing optional parts, Latin-1 text.
 
@@ -67,6 +70,7 @@ struct Entry {
     booking_date: Option<NaiveDate>,
     value_date: Option<NaiveDate>,
     bank_reference: Option<String>,
+    additional: Option<String>,
     txs: Vec<Tx>,
     raw: Vec<u8>,
 }
@@ -290,8 +294,9 @@ impl Parser {
         {
             return Err(bad("is not an unsigned decimal"));
         }
-        if s.len() > 24 {
-            return Err(bad("is too long"));
+        // The schema allows 18 digits; more could overflow the sums.
+        if s.bytes().filter(u8::is_ascii_digit).count() > 18 {
+            return Err(bad("has more than 18 digits"));
         }
         let value = Decimal::from_str(s).map_err(|_| bad("is not a decimal"))?;
         Ok((value, self.amt_ccy.clone()))
@@ -415,6 +420,8 @@ impl Parser {
                 }
             } else if ends(path, &["Ntry", "AcctSvcrRef"]) {
                 e.bank_reference = text;
+            } else if ends(path, &["Ntry", "AddtlNtryInf"]) {
+                e.additional = text;
             } else if let Some(d) = date {
                 if path.iter().any(|n| n == "BookgDt") {
                     e.booking_date = Some(d);
@@ -688,7 +695,11 @@ fn finish_entry(
         );
         out.push(tx);
     } else {
-        out.push(make(e.txs.first(), signed, entry_raw));
+        let mut tx = make(e.txs.first(), signed, entry_raw);
+        if e.txs.is_empty() {
+            tx.remittance_info = e.additional.clone();
+        }
+        out.push(tx);
     }
     Ok(())
 }

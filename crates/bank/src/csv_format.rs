@@ -244,7 +244,8 @@ pub(crate) fn amount(s: &str, decimal_comma: bool) -> Option<Decimal> {
     Decimal::from_str(&text).ok().map(|d| sign * d)
 }
 
-/// Parses a CSV export into one statement.
+/// Parses a CSV export into one statement. The file is read into memory (CSV exports are
+/// small; `raw` is each row's own text).
 pub fn parse_csv(mut input: impl Read, mapping: &CsvMapping) -> Result<Vec<Statement>, ParseError> {
     let mut bytes = Vec::new();
     input
@@ -274,6 +275,13 @@ pub fn parse_csv(mut input: impl Read, mapping: &CsvMapping) -> Result<Vec<State
             break;
         }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let start = record.position().map(|p| p.byte()).unwrap_or(0);
+        let end = reader.position().byte();
+        let source = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(end).ok())
+            .and_then(|(a, b)| bytes.get(a..b))
+            .unwrap_or_default();
         let cells: Vec<String> = record.iter().map(decode).collect();
         let Some((ix, header)) = &index else {
             if let Some(ix) = Index::of(&cells, mapping) {
@@ -387,7 +395,7 @@ pub fn parse_csv(mut input: impl Read, mapping: &CsvMapping) -> Result<Vec<State
                 .and_then(clean)
                 .filter(|r| r != "NOTPROVIDED"),
             bank_reference: None,
-            raw: cells.join(&mapping.delimiter.to_string()),
+            raw: decode(source).trim_matches(['\r', '\n']).to_string(),
         });
     }
     if index.is_none() {

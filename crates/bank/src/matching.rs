@@ -180,7 +180,7 @@ pub fn score_candidate(tx: &BankTransaction, item: &OpenItem) -> Score {
     } else if let Some(d) = item
         .cash_discount
         .as_ref()
-        .filter(|d| paid == item.open_amount - d.amount && !d.amount.is_zero())
+        .filter(|d| Some(paid) == item.open_amount.checked_sub(d.amount) && !d.amount.is_zero())
     {
         if tx.booking_date <= d.deadline {
             reasons.push(Reason::CashDiscount);
@@ -279,6 +279,8 @@ pub enum MatchError {
     ZeroAmount { field: String },
     #[error("{field} has more decimals than {currency} allows")]
     AmountPrecision { field: String, currency: Currency },
+    #[error("{field} is too large")]
+    TooLarge { field: String },
     #[error("the transactions sum to {transactions}, allocations and adjustments to {allocated} (difference {difference})")]
     NotBalanced {
         transactions: Decimal,
@@ -294,6 +296,7 @@ impl Rule for MatchError {
             MatchError::NothingAllocated => "nothing_allocated",
             MatchError::ZeroAmount { .. } => "zero_amount",
             MatchError::AmountPrecision { .. } => "amount_precision",
+            MatchError::TooLarge { .. } => "amount_too_large",
             MatchError::NotBalanced { .. } => "match_not_balanced",
         }
     }
@@ -306,9 +309,9 @@ impl Rule for MatchError {
             MatchError::NothingAllocated | MatchError::NotBalanced { .. } => {
                 "allocations".to_string()
             }
-            MatchError::ZeroAmount { field } | MatchError::AmountPrecision { field, .. } => {
-                field.clone()
-            }
+            MatchError::ZeroAmount { field }
+            | MatchError::AmountPrecision { field, .. }
+            | MatchError::TooLarge { field } => field.clone(),
         })
     }
 }
@@ -345,9 +348,16 @@ pub fn check_match_group(
         if !currency.fits(amount) {
             return Err(MatchError::AmountPrecision { field, currency });
         }
-        allocated += amount;
+        allocated = allocated
+            .checked_add(amount)
+            .ok_or(MatchError::TooLarge { field })?;
     }
-    let transactions: Decimal = transaction_amounts.iter().sum();
+    let transactions = transaction_amounts
+        .iter()
+        .try_fold(Decimal::ZERO, |acc, a| acc.checked_add(*a))
+        .ok_or_else(|| MatchError::TooLarge {
+            field: "bank_transaction_ids".to_string(),
+        })?;
     if transactions != allocated {
         return Err(MatchError::NotBalanced {
             transactions,

@@ -55,17 +55,22 @@ pub struct BalanceCheck {
 /// Checks a statement's balances. A statement with only one of its balances is not ok: a
 /// gap is never silent.
 pub fn balance_check(statement: &Statement) -> BalanceCheck {
-    let sum: Decimal = statement.transactions.iter().map(|t| t.amount).sum();
+    // Checked: a statement that came from elsewhere (a request) may hold any amounts; an
+    // overflow is not ok, never a panic.
+    let sum = statement
+        .transactions
+        .iter()
+        .try_fold(Decimal::ZERO, |acc, t| acc.checked_add(t.amount));
     match (statement.opening_balance, statement.closing_balance) {
         (Some(opening), Some(closing)) => {
-            let computed = opening + sum;
-            let difference = closing - computed;
+            let computed = sum.and_then(|s| opening.checked_add(s));
+            let difference = computed.and_then(|c| closing.checked_sub(c));
             BalanceCheck {
-                ok: difference.is_zero(),
+                ok: difference.is_some_and(|d| d.is_zero()),
                 opening: Some(opening),
                 closing: Some(closing),
-                computed_closing: Some(computed),
-                difference: Some(difference),
+                computed_closing: computed,
+                difference,
             }
         }
         (None, None) => BalanceCheck {
@@ -79,16 +84,18 @@ pub fn balance_check(statement: &Statement) -> BalanceCheck {
             ok: false,
             opening,
             closing,
-            computed_closing: opening.map(|o| o + sum),
+            computed_closing: opening.zip(sum).and_then(|(o, s)| o.checked_add(s)),
             difference: None,
         },
     }
 }
 
 impl Statement {
-    /// The sum of the transactions' amounts.
-    pub fn total(&self) -> Decimal {
-        self.transactions.iter().map(|t| t.amount).sum()
+    /// The sum of the transactions' amounts (`None` on overflow).
+    pub fn total(&self) -> Option<Decimal> {
+        self.transactions
+            .iter()
+            .try_fold(Decimal::ZERO, |acc, t| acc.checked_add(t.amount))
     }
 }
 

@@ -31,7 +31,7 @@ fn camt_v08_multi_statement() {
     assert_eq!(s.account_iban.as_deref(), Some("DE89370400440532013000"));
     // 1190 in, a batch of 30 + 20 out split in two, 4.55 fee; the pending entry left out.
     assert_eq!(s.transactions.len(), 4);
-    assert_eq!(s.total(), d("1135.45"));
+    assert_eq!(s.total().unwrap(), d("1135.45"));
     assert!(balance_check(s).ok);
     let t = &s.transactions[0];
     assert_eq!(t.counterparty_name.as_deref(), Some("Müller & Söhne GmbH"));
@@ -57,6 +57,11 @@ fn camt_v08_multi_statement() {
     assert_eq!(fee.amount, d("-4.55"));
     assert_eq!(fee.value_date, None);
     assert_eq!(fee.counterparty_name, None);
+    assert_eq!(
+        fee.remittance_info.as_deref(),
+        Some("Kontofuehrung"),
+        "AddtlNtryInf"
+    );
     let s2 = &st[1];
     assert_eq!(s2.opening_balance, Some(d("-10.00")));
     assert_eq!(s2.transactions.len(), 1);
@@ -73,7 +78,7 @@ fn mt940_multi_account_with_gap() {
     assert_eq!(a.account_number.as_deref(), Some("10020030/1234567890"));
     assert_eq!(b.account_iban.as_deref(), Some("DE89370400440532013000"));
     assert_eq!(a.transactions.len(), 2);
-    assert_eq!(a.total(), d("29.50"));
+    assert_eq!(a.total().unwrap(), d("29.50"));
     assert!(balance_check(a).ok);
     let t = &a.transactions[0];
     assert_eq!(t.amount, d("50.00"), "RC… no: CR is C with funds code R");
@@ -116,13 +121,20 @@ fn csv_sparkasse_default_mapping() {
     let s = &st[0];
     assert_eq!(s.account_iban.as_deref(), Some("DE89370400440532013000"));
     assert_eq!(s.transactions.len(), 3);
-    assert_eq!(s.total(), d("335.45"));
+    assert_eq!(s.total().unwrap(), d("335.45"));
     let t = &s.transactions[0];
     assert_eq!(t.booking_date.to_string(), "2026-03-02");
     assert_eq!(t.amount, d("1190.00"));
     assert_eq!(t.counterparty_name.as_deref(), Some("Müller & Söhne GmbH"));
     assert_eq!(t.end_to_end_id.as_deref(), Some("RE-2026-0042"));
     assert_eq!(s.transactions[1].end_to_end_id, None);
+    assert!(s.transactions[1]
+        .raw
+        .starts_with("\"DE89370400440532013000\";\"02.03.26\""));
+    assert!(
+        s.transactions[1].raw.ends_with("\"Umsatz gebucht\""),
+        "the row as it stands"
+    );
     let check = balance_check(s);
     assert!(check.ok && check.opening.is_none());
 }
@@ -391,4 +403,29 @@ fn sniff_table() {
         "x".parse::<Format>().unwrap_err().code(),
         "unknown_statement_format"
     );
+}
+
+/// 100,000 camt entries stream through in well under the import budget (run with
+/// `cargo test -p bank -- --ignored large` for the timing).
+#[test]
+#[ignore]
+fn large_camt_streams() {
+    let mut xml = String::from("<Document><BkToCstmrStmt><Stmt><Id>S</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>");
+    xml.push_str("<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></Bal>");
+    xml.push_str("<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">100000.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></Bal>");
+    for i in 0..100_000 {
+        xml.push_str(&format!("<Ntry><Amt Ccy=\"EUR\">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-03-01</Dt></BookgDt><ValDt><Dt>2026-03-01</Dt></ValDt><AcctSvcrRef>R{i}</AcctSvcrRef><NtryDtls><TxDtls><Refs><EndToEndId>E{i}</EndToEndId></Refs><RltdPties><Dbtr><Pty><Nm>Kunde {i}</Nm></Pty></Dbtr><DbtrAcct><Id><IBAN>DE02120300000000202051</IBAN></Id></DbtrAcct></RltdPties><RmtInf><Ustrd>Rechnung {i}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"));
+    }
+    xml.push_str("</Stmt></BkToCstmrStmt></Document>");
+    let started = std::time::Instant::now();
+    let st = camt::parse_camt(std::io::BufReader::new(xml.as_bytes())).unwrap();
+    let parsed = started.elapsed();
+    let fps = fingerprints(&st[0]);
+    println!(
+        "{} MB: parsed in {parsed:?}, fingerprinted in {:?}",
+        xml.len() / 1_000_000,
+        started.elapsed() - parsed
+    );
+    assert_eq!(fps.len(), 100_000);
+    assert!(balance_check(&st[0]).ok);
 }

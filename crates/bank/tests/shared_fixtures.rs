@@ -54,7 +54,7 @@ fn camt053_v02_debit_viafintech() {
     assert_eq!(s.statement_id.as_deref(), Some("0352C5320131227220503"));
     // 4 entries, the last a batch of two TxDtls → 5 transactions.
     assert_eq!(s.transactions.len(), 5);
-    assert_eq!(s.total(), d("-10.00"));
+    assert_eq!(s.total().unwrap(), d("-10.00"));
     let amounts: Vec<Decimal> = s.transactions.iter().map(|t| t.amount).collect();
     assert_eq!(
         amounts,
@@ -108,7 +108,7 @@ fn camt053_v02_minimal_genkgo() {
     let s = &st[0];
     assert_eq!(s.account_iban.as_deref(), Some("NL26VAYB8060476890"));
     assert_eq!(s.transactions.len(), 1);
-    assert_eq!(s.total(), d("8.85"));
+    assert_eq!(s.total().unwrap(), d("8.85"));
     let t = &s.transactions[0];
     assert_eq!(t.booking_date.to_string(), "2014-12-31");
     assert_eq!(
@@ -135,7 +135,7 @@ fn mt940_commerzbank_jejik() {
     assert_eq!(s.account_number.as_deref(), Some("25040066/0123456789"));
     assert_eq!(s.statement_id.as_deref(), Some("00143/1"));
     assert_eq!(s.transactions.len(), 1);
-    assert_eq!(s.total(), d("-12.35"));
+    assert_eq!(s.total().unwrap(), d("-12.35"));
     let t = &s.transactions[0];
     assert_eq!(t.booking_date.to_string(), "2020-06-08");
     assert_eq!(
@@ -175,7 +175,7 @@ fn mt940_sparkasse2_jejik() {
     assert_eq!(s.statement_id.as_deref(), Some("00000/001"));
     assert_eq!(s.transactions.len(), 1);
     // RD: reversal of a debit = money in.
-    assert_eq!(s.total(), d("1027.25"));
+    assert_eq!(s.total().unwrap(), d("1027.25"));
     let t = &s.transactions[0];
     assert_eq!(t.booking_date.to_string(), "2020-02-19");
     assert_eq!(
