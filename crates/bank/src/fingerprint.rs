@@ -15,6 +15,15 @@
 //! 9. the occurrence index: 0 for the first transaction of a statement with these fields, 1
 //!    for the second identical one, … — so two identical lines on one day stay two.
 //!
+//! The occurrence index is counted per booking day (the date is part of the fields), so a
+//! later file that repeats whole days repeats the same fingerprints. A file cut inside a
+//! day that splits two identical lines of that day between two files would count the second
+//! one as the first again: banks cut statements at day ends.
+//!
+//! The account should be the bank account the file is imported into (its IBAN), so that a
+//! CSV without an account column fingerprints like a camt of the same account:
+//! [`fingerprints_for`]. [`fingerprints`] uses the statement's own IBAN or number.
+//!
 //! Not part of it: the value date, the raw text, the statement id and the balances, which
 //! differ between exports of the same booking.
 
@@ -81,16 +90,21 @@ pub fn fingerprint(account: &str, tx: &BankTransaction, occurrence: u32) -> Fing
 }
 
 /// The fingerprints of a statement's transactions, in order, with the occurrence index
-/// counted within the statement.
+/// counted within the statement; the account is the statement's IBAN, else its number.
 pub fn fingerprints(statement: &Statement) -> Vec<Fingerprint> {
     let account = statement
         .account_iban
         .as_deref()
         .or(statement.account_number.as_deref())
         .unwrap_or("");
+    fingerprints_for(account, &statement.transactions)
+}
+
+/// The fingerprints of transactions imported into `account`, in order, with the occurrence
+/// index counted within `transactions`.
+pub fn fingerprints_for(account: &str, transactions: &[BankTransaction]) -> Vec<Fingerprint> {
     let mut seen: HashMap<Vec<u8>, u32> = HashMap::new();
-    statement
-        .transactions
+    transactions
         .iter()
         .map(|tx| {
             let k = key(account, tx);

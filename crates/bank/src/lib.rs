@@ -22,7 +22,7 @@ pub mod statement;
 
 pub use csv_format::{parse_csv, write_csv, CsvMapping};
 pub use error::ParseError;
-pub use fingerprint::{fingerprint, fingerprints, Fingerprint};
+pub use fingerprint::{fingerprint, fingerprints, fingerprints_for, Fingerprint};
 pub use matching::{
     check_match_group, score_candidate, Adjustment, Allocation, CandidateKind, CashDiscount,
     MatchError, OpenItem, Reason, Score,

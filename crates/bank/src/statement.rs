@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use journal::Currency;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One statement of one account: a camt `<Stmt>`, an MT940 `:20:`…`:62F:` block, or a CSV
 /// file. Balances are signed (negative = overdrawn) and absent where the format has none
@@ -22,20 +22,28 @@ pub struct Statement {
     pub transactions: Vec<BankTransaction>,
 }
 
-/// One bank transaction. `amount` is signed: + is money in, − money out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One bank transaction. `amount` is signed: + is money in, − money out. Deserializable as
+/// the JSON import's rows (`raw` then defaults to empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BankTransaction {
     pub booking_date: NaiveDate,
+    #[serde(default)]
     pub value_date: Option<NaiveDate>,
     pub amount: Decimal,
     pub currency: Currency,
+    #[serde(default)]
     pub counterparty_name: Option<String>,
+    #[serde(default)]
     pub counterparty_iban: Option<String>,
+    #[serde(default)]
     pub remittance_info: Option<String>,
+    #[serde(default)]
     pub end_to_end_id: Option<String>,
+    #[serde(default)]
     pub bank_reference: Option<String>,
     /// The source of this transaction: the camt element (`Ntry`, or its `TxDtls` in a
     /// batch), the MT940 `:61:`/`:86:` lines, the CSV line.
+    #[serde(default)]
     pub raw: String,
 }
 

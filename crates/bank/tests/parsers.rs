@@ -429,3 +429,17 @@ fn large_camt_streams() {
     assert_eq!(fps.len(), 100_000);
     assert!(balance_check(&st[0]).ok);
 }
+
+#[test]
+fn transactions_from_json_rows() {
+    let t: bank::BankTransaction = serde_json::from_str(
+        r#"{"booking_date": "2026-03-02", "amount": "-12.35", "currency": "EUR", "remittance_info": "Miete"}"#,
+    )
+    .unwrap();
+    assert_eq!(t.amount, d("-12.35"));
+    assert_eq!((t.value_date, t.raw.as_str()), (None, ""));
+    assert!(serde_json::from_str::<bank::BankTransaction>(
+        r#"{"booking_date": "2026-03-02", "amount": "1", "currency": "XXX"}"#
+    )
+    .is_err());
+}

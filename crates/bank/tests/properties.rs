@@ -2,8 +2,8 @@
 //! back equal.
 
 use bank::{
-    balance_check, camt, csv_format, mt940, parse_csv, sniff, BankTransaction, CsvMapping,
-    Statement,
+    balance_check, camt, csv_format, fingerprints_for, mt940, parse_csv, sniff, BankTransaction,
+    CsvMapping, Statement,
 };
 use chrono::NaiveDate;
 use journal::Currency;
@@ -48,6 +48,22 @@ proptest! {
         let back = parse_csv(text.as_bytes(), &CsvMapping::default()).unwrap();
         prop_assert_eq!(back.len(), 1);
         prop_assert_eq!(strip(&back[0]), strip(&st));
+    }
+
+    /// Importing a file, then one that overlaps it by whole days, fingerprints each
+    /// transaction once: the overlap gives the same fingerprints, the rest new ones.
+    #[test]
+    fn overlapping_files_fingerprint_each_transaction_once(st in statement(false), cut_a in 0i64..3000, width in 0i64..400) {
+        let day0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let (from, to) = (day0 + chrono::Duration::days(cut_a), day0 + chrono::Duration::days(cut_a + width));
+        let first: Vec<BankTransaction> = st.transactions.iter().filter(|t| t.booking_date <= to).cloned().collect();
+        let second: Vec<BankTransaction> = st.transactions.iter().filter(|t| t.booking_date >= from).cloned().collect();
+        let all: std::collections::HashSet<_> = fingerprints_for("DE89370400440532013000", &st.transactions).into_iter().collect();
+        let mut imported = std::collections::HashSet::new();
+        imported.extend(fingerprints_for("DE89 3704 0044 0532 0130 00", &first));
+        imported.extend(fingerprints_for("de89370400440532013000", &second));
+        prop_assert_eq!(all.len(), st.transactions.len());
+        prop_assert_eq!(imported, all);
     }
 
     #[test]
