@@ -7,7 +7,9 @@
 //!   `Acct/Ccy`, else the currency of the first balance or entry.
 //! - Balances: `Bal` with `Tp/CdOrPrtry/Cd` `OPBD` (else `PRCD`) is the opening, `CLBD` the
 //!   closing balance; `CdtDbtInd` `DBIT` makes it negative. A balance in another currency
-//!   than the account's is ignored (the balance check then reports it).
+//!   than the account's is ignored (the balance check then reports it). A page of a
+//!   statement split over several messages has interim balances (`ITBD`): the first opens
+//!   the page when there is no `OPBD`/`PRCD`, the next closes it when there is no `CLBD`.
 //! - Entries (`Ntry`): `Amt` (unsigned, at most the currency's decimals, in the account's
 //!   currency — strict), `CdtDbtInd` (`CRDT` = money in, `DBIT` = money out; required),
 //!   `BookgDt` (`Dt` or `DtTm`; `ValDt` when missing), `ValDt`, `AcctSvcrRef`. Entries with
@@ -93,6 +95,7 @@ struct Stmt {
     opening: Option<(Decimal, Option<String>)>,
     opening_is_opbd: bool,
     closing: Option<(Decimal, Option<String>)>,
+    closing_is_clbd: bool,
     entries: Vec<Entry>,
 }
 
@@ -370,6 +373,20 @@ impl Parser {
                                 return Err(self.error("balance without Amt or CdtDbtInd"));
                             }
                             s.closing = signed(&b);
+                            s.closing_is_clbd = true;
+                        }
+                        // A page of a statement split over several messages: the first
+                        // interim balance opens it (when nothing else does), the next closes
+                        // it (when CLBD does not).
+                        Some("ITBD") => {
+                            if b.indicator.is_none() || b.amount.is_none() {
+                                return Err(self.error("balance without Amt or CdtDbtInd"));
+                            }
+                            if s.opening.is_none() {
+                                s.opening = signed(&b);
+                            } else if !s.closing_is_clbd {
+                                s.closing = signed(&b);
+                            }
                         }
                         _ => {}
                     }

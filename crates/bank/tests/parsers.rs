@@ -443,3 +443,58 @@ fn transactions_from_json_rows() {
     )
     .is_err());
 }
+
+#[test]
+fn camt_balance_codes() {
+    let bal = |cd: &str, amt: &str, ind: &str| {
+        format!("<Bal><Tp><CdOrPrtry><Cd>{cd}</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">{amt}</Amt><CdtDbtInd>{ind}</CdtDbtInd></Bal>")
+    };
+    let doc = |bals: &[String]| {
+        format!(
+            "<Document><BkToCstmrStmt><Stmt><Acct><Id><Othr><Id>12345</Id></Othr></Id><Ccy>EUR</Ccy></Acct>{}</Stmt></BkToCstmrStmt></Document>",
+            bals.concat()
+        )
+    };
+    // (balances, opening, closing)
+    let cases = [
+        (
+            vec![
+                bal("PRCD", "1.00", "CRDT"),
+                bal("OPBD", "2.00", "DBIT"),
+                bal("CLBD", "3.00", "CRDT"),
+            ],
+            Some("-2.00"),
+            Some("3.00"),
+        ),
+        (
+            vec![bal("ITBD", "1.00", "CRDT"), bal("ITBD", "4.00", "CRDT")],
+            Some("1.00"),
+            Some("4.00"),
+        ),
+        (
+            vec![bal("PRCD", "1.00", "CRDT"), bal("ITBD", "4.00", "DBIT")],
+            Some("1.00"),
+            Some("-4.00"),
+        ),
+        (
+            vec![
+                bal("CLBD", "5.00", "CRDT"),
+                bal("ITBD", "1.00", "CRDT"),
+                bal("ITBD", "4.00", "CRDT"),
+            ],
+            Some("1.00"),
+            Some("5.00"),
+        ),
+        (
+            vec![bal("OPAV", "1.00", "CRDT"), bal("CLAV", "4.00", "CRDT")],
+            None,
+            None,
+        ),
+    ];
+    for (bals, opening, closing) in cases {
+        let st = camt::parse_camt(doc(&bals).as_bytes()).unwrap();
+        assert_eq!(st[0].account_number.as_deref(), Some("12345"));
+        assert_eq!(st[0].opening_balance, opening.map(d), "{bals:?}");
+        assert_eq!(st[0].closing_balance, closing.map(d), "{bals:?}");
+    }
+}
