@@ -1,0 +1,369 @@
+//! Matching bank transactions with open items: the candidate score, and the balance rule of
+//! a match group.
+//!
+//! Score of a transaction against an open item (0..1, the sum of the reasons' weights,
+//! capped at 1; 0 when the direction or the currency is wrong):
+//!
+//! | reason | weight |
+//! |---|---|
+//! | `amount_exact`: the amount is the open amount | 0.45 |
+//! | `cash_discount`: the amount is the open amount less the Skonto, paid by its deadline | 0.40 |
+//! | `partial_payment`: less than the open amount | 0.15 |
+//! | `amount_differs`: more than the open amount, or Skonto after its deadline | 0.00 |
+//! | `invoice_number_in_remittance` (letters and digits compared, case-insensitive) | 0.35 |
+//! | `iban_match`: the counterparty IBAN is one of the partner's | 0.25 |
+//! | `name_match`: the counterparty name and the partner's name agree | 0.15 |
+//! | `partner_in_remittance`: the partner's name appears in the remittance | 0.10 |
+//! | `date_close`: booked within 14 days of the due date (or after the invoice date, before due) | 0.05 |
+//! | `date_far`: more than 90 days from the due date | −0.05 |
+//!
+//! Direction: an outgoing invoice (a customer pays us) is paid with money in, an incoming one
+//! (we pay a vendor) with money out.
+
+use crate::statement::BankTransaction;
+use chrono::NaiveDate;
+use journal::{Currency, Rule, RuleKind};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// What a transaction can be matched with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateKind {
+    OutgoingInvoice,
+    IncomingInvoice,
+    JournalEntry,
+    Account,
+    Transfer,
+}
+
+/// A cash discount (Skonto) granted on an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashDiscount {
+    /// The discount amount (positive), on the invoice's gross amount.
+    pub amount: Decimal,
+    /// The last day a payment earns it.
+    pub deadline: NaiveDate,
+}
+
+/// An open item as the scoring needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenItem {
+    pub kind: CandidateKind,
+    pub invoice_number: String,
+    pub partner_name: String,
+    /// The partner's IBANs (electronic form).
+    pub partner_ibans: Vec<String>,
+    /// What is still open (positive).
+    pub open_amount: Decimal,
+    pub currency: Currency,
+    pub invoice_date: NaiveDate,
+    pub due_date: NaiveDate,
+    /// Only when nothing has been paid yet and the invoice grants one.
+    pub cash_discount: Option<CashDiscount>,
+}
+
+/// Why a candidate scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    AmountExact,
+    CashDiscount,
+    PartialPayment,
+    AmountDiffers,
+    InvoiceNumberInRemittance,
+    IbanMatch,
+    NameMatch,
+    PartnerInRemittance,
+    DateClose,
+    DateFar,
+    WrongDirection,
+    CurrencyDiffers,
+}
+
+impl Reason {
+    pub fn weight(self) -> f64 {
+        match self {
+            Reason::AmountExact => 0.45,
+            Reason::CashDiscount => 0.40,
+            Reason::PartialPayment => 0.15,
+            Reason::InvoiceNumberInRemittance => 0.35,
+            Reason::IbanMatch => 0.25,
+            Reason::NameMatch => 0.15,
+            Reason::PartnerInRemittance => 0.10,
+            Reason::DateClose => 0.05,
+            Reason::DateFar => -0.05,
+            Reason::AmountDiffers | Reason::WrongDirection | Reason::CurrencyDiffers => 0.0,
+        }
+    }
+}
+
+/// A candidate's score (0..1) and its reasons.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    pub score: f64,
+    pub reasons: Vec<Reason>,
+    /// What the payment settles of the item: the amount, and the Skonto when it earns one.
+    pub applied: Decimal,
+    pub discount: Decimal,
+}
+
+/// Upper-case letters and digits only.
+fn letters_digits(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Words of a name without legal forms, upper case, umlauts spelled out (`Müller` and
+/// `MUELLER` agree, as bank files often drop umlauts).
+fn name_words(s: &str) -> Vec<String> {
+    const FORMS: [&str; 9] = ["GMBH", "AG", "KG", "OHG", "UG", "EK", "CO", "MBH", "GBR"];
+    let spelled: String = s
+        .chars()
+        .flat_map(|c| match c {
+            'ä' | 'Ä' => vec!['A', 'E'],
+            'ö' | 'Ö' => vec!['O', 'E'],
+            'ü' | 'Ü' => vec!['U', 'E'],
+            'ß' => vec!['S', 'S'],
+            c => vec![c],
+        })
+        .collect();
+    spelled
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_uppercase())
+        .filter(|w| !FORMS.contains(&w.as_str()))
+        .collect()
+}
+
+fn names_agree(a: &str, b: &str) -> bool {
+    let (a, b) = (name_words(a), name_words(b));
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    short.iter().all(|w| long.contains(w))
+}
+
+/// Scores a transaction against one open item.
+pub fn score_candidate(tx: &BankTransaction, item: &OpenItem) -> Score {
+    let zero = |reason| Score {
+        score: 0.0,
+        reasons: vec![reason],
+        applied: Decimal::ZERO,
+        discount: Decimal::ZERO,
+    };
+    if tx.currency != item.currency {
+        return zero(Reason::CurrencyDiffers);
+    }
+    let money_in = tx.amount > Decimal::ZERO;
+    let expects_in = match item.kind {
+        CandidateKind::OutgoingInvoice => true,
+        CandidateKind::IncomingInvoice => false,
+        _ => money_in,
+    };
+    if tx.amount.is_zero() || money_in != expects_in {
+        return zero(Reason::WrongDirection);
+    }
+    let paid = tx.amount.abs();
+    let mut reasons = Vec::new();
+    let mut applied = paid.min(item.open_amount);
+    let mut discount = Decimal::ZERO;
+    if paid == item.open_amount {
+        reasons.push(Reason::AmountExact);
+    } else if let Some(d) = item
+        .cash_discount
+        .as_ref()
+        .filter(|d| Some(paid) == item.open_amount.checked_sub(d.amount) && !d.amount.is_zero())
+    {
+        if tx.booking_date <= d.deadline {
+            reasons.push(Reason::CashDiscount);
+            discount = d.amount;
+            applied = paid;
+        } else {
+            reasons.push(Reason::AmountDiffers);
+        }
+    } else if paid < item.open_amount {
+        reasons.push(Reason::PartialPayment);
+    } else {
+        reasons.push(Reason::AmountDiffers);
+    }
+    let remittance = tx.remittance_info.as_deref().unwrap_or("");
+    let number = letters_digits(&item.invoice_number);
+    if number.chars().count() >= 3 && letters_digits(remittance).contains(&number) {
+        reasons.push(Reason::InvoiceNumberInRemittance);
+    }
+    if let Some(iban) = &tx.counterparty_iban {
+        if item
+            .partner_ibans
+            .iter()
+            .any(|p| letters_digits(p) == letters_digits(iban))
+        {
+            reasons.push(Reason::IbanMatch);
+        }
+    }
+    if let Some(name) = &tx.counterparty_name {
+        if names_agree(name, &item.partner_name) {
+            reasons.push(Reason::NameMatch);
+        }
+    }
+    let partner = name_words(&item.partner_name);
+    if !partner.is_empty() {
+        let text = name_words(remittance);
+        if partner.iter().all(|w| text.contains(w)) {
+            reasons.push(Reason::PartnerInRemittance);
+        }
+    }
+    let days = (tx.booking_date - item.due_date).num_days();
+    if days.abs() <= 14 || (tx.booking_date >= item.invoice_date && days <= 0) {
+        reasons.push(Reason::DateClose);
+    } else if days.abs() > 90 {
+        reasons.push(Reason::DateFar);
+    }
+    let score: f64 = reasons.iter().map(|r| r.weight()).sum();
+    Score {
+        score: score.clamp(0.0, 1.0),
+        reasons,
+        applied,
+        discount,
+    }
+}
+
+/// Ranks open items for a transaction: indices into `items` with their scores, best first,
+/// only those scoring above 0.
+pub fn rank_candidates(tx: &BankTransaction, items: &[OpenItem]) -> Vec<(usize, Score)> {
+    let mut ranked: Vec<(usize, Score)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (i, score_candidate(tx, item)))
+        .filter(|(_, s)| s.score > 0.0)
+        .collect();
+    ranked.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.cmp(&b.0)));
+    ranked
+}
+
+/// One allocation of a match group: the part of the money that settles a candidate. Signed
+/// from the bank's view (+ = money in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    pub candidate_kind: CandidateKind,
+    pub candidate_id: String,
+    pub amount: Decimal,
+}
+
+/// One adjustment of a match group: bank fees, Skonto, small differences, booked to an
+/// account. Signed from the bank's view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    pub account: String,
+    pub amount: Decimal,
+    pub reason: String,
+    #[serde(default)]
+    pub tax_code: Option<String>,
+}
+
+/// A broken rule of a match group.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MatchError {
+    #[error("a match group needs at least one bank transaction")]
+    NoTransactions,
+    #[error("a match group needs at least one allocation or adjustment")]
+    NothingAllocated,
+    #[error("{field} must not be zero")]
+    ZeroAmount { field: String },
+    #[error("{field} has more decimals than {currency} allows")]
+    AmountPrecision { field: String, currency: Currency },
+    #[error("{field} is too large")]
+    TooLarge { field: String },
+    #[error("the transactions sum to {transactions}, allocations and adjustments to {allocated} (difference {difference})")]
+    NotBalanced {
+        transactions: Decimal,
+        allocated: Decimal,
+        difference: Decimal,
+    },
+}
+
+impl Rule for MatchError {
+    fn code(&self) -> &'static str {
+        match self {
+            MatchError::NoTransactions => "no_transactions",
+            MatchError::NothingAllocated => "nothing_allocated",
+            MatchError::ZeroAmount { .. } => "zero_amount",
+            MatchError::AmountPrecision { .. } => "amount_precision",
+            MatchError::TooLarge { .. } => "amount_too_large",
+            MatchError::NotBalanced { .. } => "match_not_balanced",
+        }
+    }
+    fn kind(&self) -> RuleKind {
+        RuleKind::Invalid
+    }
+    fn field(&self) -> Option<String> {
+        Some(match self {
+            MatchError::NoTransactions => "bank_transaction_ids".to_string(),
+            MatchError::NothingAllocated | MatchError::NotBalanced { .. } => {
+                "allocations".to_string()
+            }
+            MatchError::ZeroAmount { field }
+            | MatchError::AmountPrecision { field, .. }
+            | MatchError::TooLarge { field } => field.clone(),
+        })
+    }
+}
+
+/// The balance rule of a match group: Σ transaction amounts = Σ allocations + Σ
+/// adjustments, all signed from the bank's view and in the account's currency.
+pub fn check_match_group(
+    currency: Currency,
+    transaction_amounts: &[Decimal],
+    allocations: &[Allocation],
+    adjustments: &[Adjustment],
+) -> Result<(), MatchError> {
+    if transaction_amounts.is_empty() {
+        return Err(MatchError::NoTransactions);
+    }
+    if allocations.is_empty() && adjustments.is_empty() {
+        return Err(MatchError::NothingAllocated);
+    }
+    let amounts = allocations
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("allocations[{i}].amount"), a.amount))
+        .chain(
+            adjustments
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("adjustments[{i}].amount"), a.amount)),
+        );
+    let mut allocated = Decimal::ZERO;
+    for (field, amount) in amounts {
+        if amount.is_zero() {
+            return Err(MatchError::ZeroAmount { field });
+        }
+        if !currency.fits(amount) {
+            return Err(MatchError::AmountPrecision { field, currency });
+        }
+        allocated = allocated
+            .checked_add(amount)
+            .ok_or(MatchError::TooLarge { field })?;
+    }
+    let transactions = transaction_amounts
+        .iter()
+        .try_fold(Decimal::ZERO, |acc, a| acc.checked_add(*a))
+        .ok_or_else(|| MatchError::TooLarge {
+            field: "bank_transaction_ids".to_string(),
+        })?;
+    if transactions != allocated {
+        return Err(MatchError::NotBalanced {
+            transactions,
+            allocated,
+            difference: transactions - allocated,
+        });
+    }
+    Ok(())
+}
