@@ -134,15 +134,18 @@ impl FromStr for Currency {
 
 /// Parses a decimal written as text ("1190.00", "-3", "1e3" is refused).
 pub fn parse_decimal(text: &str) -> Result<Decimal, MoneyError> {
-    let t = text.trim();
-    let ok = !t.is_empty()
-        && t.chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && (c == '-' || c == '+')));
+    // One grammar for amounts and rates: digits, optionally `.` and digits, an optional leading
+    // `-`. No `+`, blanks, exponents, grouping, or a leading or trailing `.`.
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let ok = match unsigned.split_once('.') {
+        Some((int, frac)) => digits(int) && digits(frac),
+        None => digits(unsigned),
+    };
     if !ok {
         return Err(MoneyError::NotADecimal(text.to_string()));
     }
-    Decimal::from_str(t).map_err(|_| MoneyError::NotADecimal(text.to_string()))
+    Decimal::from_str(text).map_err(|_| MoneyError::NotADecimal(text.to_string()))
 }
 
 #[cfg(test)]
@@ -183,5 +186,14 @@ mod tests {
         assert!(parse_decimal("1e3").is_err());
         assert!(parse_decimal("").is_err());
         assert!(parse_decimal("12,50").is_err());
+        for bad in [
+            "+5.00", " 5.00", "5.00 ", ".5", "5.", "-", "--5", "-.5", "5..0", "1_000", "0x10",
+            "5e2",
+        ] {
+            assert!(parse_decimal(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_decimal("-5.5").unwrap(), dec!("-5.5"));
+        assert_eq!(parse_decimal("0.10").unwrap(), dec!("0.10"));
+        assert_eq!(parse_decimal("119").unwrap(), dec!("119"));
     }
 }

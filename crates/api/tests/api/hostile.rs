@@ -280,3 +280,36 @@ async fn a_web_page_is_no_document_and_documents_run_no_script() {
         );
     }
 }
+
+#[tokio::test]
+async fn amounts_have_one_grammar() {
+    let app = spawn_app().await;
+    for bad in [
+        "+5.00", " 5.00", "5.00 ", ".5", "5.", "1e3", "5,00", "0x10", "",
+    ] {
+        let mut body = sale();
+        body["lines"][0]["debit"] = json!(bad);
+        body["lines"][1]["credit"] = json!(bad);
+        let res = app.post("/v1/bookings", body).await;
+        res.expect(400, Some("invalid_field"));
+        assert!(
+            res.body["details"]["field_errors"]["lines[0].debit"].is_array(),
+            "{bad:?}: {}",
+            res.body
+        );
+    }
+    // Also for rates.
+    let res = app
+        .post(
+            "/v1/bookings",
+            json!({"booking_date": "2026-03-14", "description": "USD", "fx": {"currency": "USD", "rate": "+1.1"},
+                   "lines": [{"account": "1200", "debit": "1.00"}, {"account": "8400", "credit": "1.00"}]}),
+        )
+        .await;
+    res.expect(400, Some("invalid_field"));
+    // Plain decimals, as strings or numbers, are fine.
+    let mut body = sale();
+    body["lines"][0]["debit"] = json!(119.5);
+    body["lines"][1]["credit"] = json!("119.50");
+    app.post("/v1/bookings", body).await.expect(201, None);
+}
