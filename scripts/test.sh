@@ -14,6 +14,13 @@ if ! command -v xmllint >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     apt-get update -qq >&2
     apt-get install -y -qq libxml2-utils >&2
 fi
+# The API tests validate the OpenAPI document with openapi-spec-validator (PyPI).
+if ! python3 -c 'import openapi_spec_validator' >/dev/null 2>&1; then
+    echo "openapi-spec-validator not found: installing it from PyPI" >&2
+    python3 -m pip install -q openapi-spec-validator >&2 2>/dev/null \
+        || python3 -m pip install -q --user openapi-spec-validator >&2 2>/dev/null \
+        || python3 -m pip install -q --user --break-system-packages openapi-spec-validator >&2
+fi
 # Durability is irrelevant for a throwaway cluster; speed is not.
 export PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 DATABASE_URL=$(scripts/pg.sh start "$dir")

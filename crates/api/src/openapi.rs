@@ -41,7 +41,7 @@ use utoipa::{Modify, OpenApi};
         invoices::update_incoming, invoices::cancel_incoming,
     ),
     components(schemas(crate::routes::ErrorBody)),
-    modifiers(&BearerAuth, &OperationIds),
+    modifiers(&BearerAuth, &OperationIds, &CommonResponses),
     tags(
         (name = "Journal", description = "Accounts, bookings, journal, reversals, tax codes, documents"),
         (name = "Periods", description = "Fiscal periods: soft lock, four-eyes lock with closing hash, reopen"),
@@ -161,6 +161,54 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("get", "/v1/vendors/{id}", "getVendor"),
     ("put", "/v1/vendors/{id}", "updateVendor"),
 ];
+
+/// Statuses any route can answer, in the error envelope: 500 everywhere, 415 and 400
+/// (`malformed_json`, `invalid_field`, …) wherever a body is read, 408 for a body that does not
+/// arrive in time.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let envelope = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let responses = &mut op.responses.responses;
+                responses.entry("500".into()).or_insert_with(|| {
+                    envelope("internal: opaque; the cause is logged under the request id").into()
+                });
+                if op.request_body.is_some() {
+                    responses.entry("400".into()).or_insert_with(|| {
+                        envelope("malformed_json, unknown_field, invalid_field, invalid_character, invalid_date").into()
+                    });
+                    responses.entry("408".into()).or_insert_with(|| {
+                        envelope("request_timeout: the body did not arrive in time").into()
+                    });
+                    responses.entry("415".into()).or_insert_with(|| {
+                        envelope("unsupported_media_type: the body's Content-Type is not the one the route reads").into()
+                    });
+                }
+            }
+        }
+    }
+}
 
 struct OperationIds;
 

@@ -91,7 +91,8 @@ async fn every_table_can_be_distributed_by_tenant_or_is_a_reference_table() {
         .unwrap();
     let mut checked = 0;
     for r in uniques {
-        let (table, index, first): (String, String, Option<String>) = (r.get(0), r.get(1), r.get(2));
+        let (table, index, first): (String, String, Option<String>) =
+            (r.get(0), r.get(1), r.get(2));
         if distributed.contains(&table) {
             assert_eq!(
                 first.as_deref(),
@@ -101,7 +102,10 @@ async fn every_table_can_be_distributed_by_tenant_or_is_a_reference_table() {
             checked += 1;
         }
     }
-    assert!(checked >= distributed.len(), "every distributed table has a primary key");
+    assert!(
+        checked >= distributed.len(),
+        "every distributed table has a primary key"
+    );
 
     // Foreign keys.
     let fks = db
