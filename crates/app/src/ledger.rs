@@ -14,7 +14,9 @@ use uuid::Uuid;
 pub use journal::master_data::NewAccount;
 pub use store::accounts::{Account, AccountEntries};
 pub use store::documents::Document;
-pub use store::journal::{IntentDetail, JournalEntry, JournalFilter, StoredEvent};
+pub use store::journal::{
+    IntentDetail, JournalCursor, JournalEntry, JournalFilter, JournalPage, StoredEvent,
+};
 pub use store::tax_codes::TaxCodeRecord;
 pub use store::tenants::{Tenant, TenantInfo};
 
@@ -180,7 +182,7 @@ impl App {
         &self,
         tenant_id: Uuid,
         filter: &JournalFilter,
-    ) -> AppResult<Page<JournalEntry>> {
+    ) -> AppResult<JournalPage> {
         Ok(self.store().list_journal(tenant_id, filter).await?)
     }
 

@@ -93,6 +93,7 @@ impl Store {
         let client = self.client().await?;
         let (rows, total) = crate::paged(
             &client,
+            self.count_cap,
             ACCOUNT_COLUMNS,
             "FROM accounts WHERE tenant_id = $1",
             "number",
@@ -105,7 +106,7 @@ impl Store {
             rows.iter()
                 .map(account_from_row)
                 .collect::<Result<_, _>>()?,
-            total,
+            total.count,
         ))
     }
 
@@ -286,6 +287,7 @@ impl Store {
         );
         let (rows, total) = crate::paged(
             &client,
+            self.count_cap,
             ENTRY_COLUMNS,
             &format!(
                 "FROM entries WHERE tenant_id = $1 AND {account}
@@ -309,7 +311,7 @@ impl Store {
         };
         Ok(AccountEntries {
             entries: rows.iter().map(entry_from_row).collect::<Result<_, _>>()?,
-            total,
+            total: total.count,
             balance: through_end - before_start,
         })
     }

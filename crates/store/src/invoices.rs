@@ -299,6 +299,7 @@ impl Store {
         let invoice_type = f.invoice_type.map(|t| t.as_str());
         let (rows, total) = crate::paged(
             &client,
+            self.count_cap,
             "s.*",
             &format!("FROM (SELECT {COLUMNS} {FROM} {LIST_FILTER}"),
             "s.invoice_date DESC, s.id DESC",
@@ -320,7 +321,7 @@ impl Store {
             .iter()
             .map(invoice_from_row)
             .collect::<Result<_, _>>()?;
-        Ok((invoices, total))
+        Ok((invoices, total.count))
     }
 
     /// Open items of one side as the books stood at the end of `as_of` (everything booked when

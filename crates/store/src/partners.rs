@@ -308,6 +308,7 @@ impl Store {
         });
         let (rows, total) = crate::paged(
             &client,
+            self.count_cap,
             &format!("{COLUMNS}, {OPEN_AMOUNT}"),
             &format!("FROM partners p WHERE {FILTER}"),
             "lower(p.name), p.id",
@@ -320,7 +321,7 @@ impl Store {
             .iter()
             .map(Partner::from_row)
             .collect::<Result<_, _>>()?;
-        Ok((partners, total))
+        Ok((partners, total.count))
     }
 
     /// A partner of `kind`, None when there is none with that id.

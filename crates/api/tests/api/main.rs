@@ -14,6 +14,7 @@ mod identity;
 mod invoices;
 mod journal_read;
 mod meta;
+mod paging;
 mod partners;
 mod periods;
 mod properties;
