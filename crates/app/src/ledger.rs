@@ -20,8 +20,10 @@ pub use store::journal::{
 pub use store::tax_codes::TaxCodeRecord;
 pub use store::tenants::{Tenant, TenantInfo};
 
-/// A page of a list and the size of the whole list.
-pub type Page<T> = (Vec<T>, i64);
+pub use store::Total;
+
+/// A page of a list and the size of the whole list (exact up to 10,000, see [`Total`]).
+pub type Page<T> = (Vec<T>, Total);
 
 impl App {
     /// The tenant's settings (cached per process: they never change after creation).

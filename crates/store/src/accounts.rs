@@ -45,7 +45,7 @@ fn account_from_row(row: &tokio_postgres::Row) -> Result<Account, StoreError> {
 #[derive(Debug, Clone)]
 pub struct AccountEntries {
     pub entries: Vec<JournalEntry>,
-    pub total: i64,
+    pub total: crate::Total,
     pub balance: Decimal,
 }
 
@@ -89,7 +89,7 @@ impl Store {
         tenant_id: Uuid,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Account>, i64), StoreError> {
+    ) -> Result<(Vec<Account>, crate::Total), StoreError> {
         let client = self.client().await?;
         let (rows, total) = crate::paged(
             &client,
@@ -106,7 +106,7 @@ impl Store {
             rows.iter()
                 .map(account_from_row)
                 .collect::<Result<_, _>>()?,
-            total.count,
+            total,
         ))
     }
 
@@ -311,7 +311,7 @@ impl Store {
         };
         Ok(AccountEntries {
             entries: rows.iter().map(entry_from_row).collect::<Result<_, _>>()?,
-            total: total.count,
+            total,
             balance: through_end - before_start,
         })
     }

@@ -293,7 +293,7 @@ impl Store {
         direction: Direction,
         f: &InvoiceFilter,
         today: NaiveDate,
-    ) -> Result<(Vec<Invoice>, i64), StoreError> {
+    ) -> Result<(Vec<Invoice>, crate::Total), StoreError> {
         let client = self.client().await?;
         let statuses: Vec<&str> = f.statuses.iter().map(InvoiceStatus::as_str).collect();
         let invoice_type = f.invoice_type.map(|t| t.as_str());
@@ -321,7 +321,7 @@ impl Store {
             .iter()
             .map(invoice_from_row)
             .collect::<Result<_, _>>()?;
-        Ok((invoices, total.count))
+        Ok((invoices, total))
     }
 
     /// Open items of one side as the books stood at the end of `as_of` (everything booked when

@@ -299,7 +299,7 @@ impl Store {
         tenant_id: Uuid,
         kind: PartnerKind,
         f: &PartnerFilter,
-    ) -> Result<(Vec<Partner>, i64), StoreError> {
+    ) -> Result<(Vec<Partner>, crate::Total), StoreError> {
         let client = self.client().await?;
         let search = f.search.as_ref().map(|s| {
             s.replace('\\', "\\\\")
@@ -321,7 +321,7 @@ impl Store {
             .iter()
             .map(Partner::from_row)
             .collect::<Result<_, _>>()?;
-        Ok((partners, total.count))
+        Ok((partners, total))
     }
 
     /// A partner of `kind`, None when there is none with that id.

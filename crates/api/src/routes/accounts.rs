@@ -46,6 +46,8 @@ impl From<Account> for AccountDto {
 pub struct AccountList {
     pub accounts: Vec<AccountDto>,
     pub total: i64,
+    /// True when `total` is an estimate (beyond 10,000 matches; also `X-Total-Count-Estimated`).
+    pub total_estimated: bool,
     pub offset: i64,
     pub limit: i64,
 }
@@ -147,6 +149,8 @@ pub struct AccountEntriesDto {
     #[schema(example = "119.00")]
     pub balance: String,
     pub total: i64,
+    /// True when `total` is an estimate (beyond 10,000 matches; also `X-Total-Count-Estimated`).
+    pub total_estimated: bool,
     pub offset: i64,
     pub limit: i64,
 }
@@ -159,9 +163,14 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
     p.require("accounts:read")?;
     let (limit, offset) = (q.limit(), q.offset());
     let (accounts, total) = state.app.list_accounts(p.tenant_id, limit, offset).await?;
-    Ok(HttpResponse::Ok().json(AccountList {
+    let mut res = HttpResponse::Ok();
+    if total.estimated {
+        res.insert_header(("X-Total-Count-Estimated", "true"));
+    }
+    Ok(res.json(AccountList {
         accounts: accounts.into_iter().map(Into::into).collect(),
-        total,
+        total: total.count,
+        total_estimated: total.estimated,
         offset,
         limit,
     }))
@@ -292,17 +301,18 @@ pub async fn entries(
         .app
         .account_entries(p.tenant_id, &number, (start, end), limit, offset)
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", result.total.to_string()))
-        .json(AccountEntriesDto {
+    Ok(
+        crate::routes::with_total(HttpResponse::Ok(), result.total).json(AccountEntriesDto {
             entries: result
                 .entries
                 .into_iter()
                 .map(|e| EntryDto::new(e, &base))
                 .collect(),
             balance: money(result.balance, &base),
-            total: result.total,
+            total: result.total.count,
+            total_estimated: result.total.estimated,
             offset,
             limit,
-        }))
+        }),
+    )
 }

@@ -270,3 +270,42 @@ async fn journal_list_total_is_capped_and_marked_estimated() {
     let all = walk_by_cursor(&app, "/v1/journal", 5, |_| async {}).await;
     assert_eq!(all.len(), 18);
 }
+
+#[tokio::test]
+async fn other_lists_total_is_capped_and_marked_estimated() {
+    let app = spawn_app_with_count_cap(10).await;
+    // The chart has far more than 10 accounts.
+    let res = app.get("/v1/accounts?limit=5").await;
+    let body = res.expect(200, None);
+    assert_eq!(body["total_estimated"], true);
+    assert!(body["total"].as_i64().unwrap() > 10);
+    assert_eq!(res.headers["x-total-count-estimated"], "true");
+    // Few entries on one account: exact, unmarked.
+    many_bookings(&app, 3).await;
+    let res = app.get("/v1/accounts/1200/entries").await;
+    let body = res.expect(200, None);
+    assert_eq!(body["total"], 3);
+    assert_eq!(body["total_estimated"], false);
+    assert_eq!(res.headers["x-total-count"], "3");
+    assert!(!res.headers.contains_key("x-total-count-estimated"));
+    // A bare-array list says it in the header only.
+    for i in 0..12 {
+        app.post("/v1/customers", json!({"name": format!("Kunde {i:02}")}))
+            .await
+            .expect(201, None);
+    }
+    let res = app.get("/v1/customers?limit=3").await;
+    assert_eq!(res.expect(200, None).as_array().unwrap().len(), 3);
+    assert_eq!(res.headers["x-total-count-estimated"], "true");
+    assert!(
+        res.headers["x-total-count"]
+            .to_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            > 10
+    );
+    let res = app.get("/v1/customers?search=Kunde%2001").await;
+    assert_eq!(res.headers["x-total-count"], "1");
+    assert!(!res.headers.contains_key("x-total-count-estimated"));
+}
