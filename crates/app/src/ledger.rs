@@ -92,10 +92,11 @@ impl App {
         range: (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>),
         limit: i64,
         offset: i64,
+        after: Option<JournalCursor>,
     ) -> AppResult<AccountEntries> {
         Ok(self
             .store()
-            .account_entries(tenant_id, number, range.0, range.1, limit, offset)
+            .account_entries(tenant_id, number, range.0, range.1, limit, offset, after)
             .await?)
     }
 

@@ -309,3 +309,40 @@ async fn other_lists_total_is_capped_and_marked_estimated() {
     assert_eq!(res.headers["x-total-count"], "1");
     assert!(!res.headers.contains_key("x-total-count-estimated"));
 }
+
+#[tokio::test]
+async fn account_entries_cursor_walk_matches_offset_paging() {
+    let app = spawn_app().await;
+    many_bookings(&app, 60).await;
+    for (path, expected) in [
+        ("/v1/accounts/1200/entries", 60),
+        ("/v1/accounts/4920/entries", 20),
+        (
+            "/v1/accounts/1200/entries?startDate=2026-01-08&endDate=2026-02-01",
+            0,
+        ),
+    ] {
+        let by_offset = walk_by_offset(&app, path, 7).await;
+        if expected > 0 {
+            assert_eq!(by_offset.len(), expected, "{path}");
+        }
+        assert!(!by_offset.is_empty(), "{path}");
+        let by_cursor = walk_by_cursor(&app, path, 7, |_| async {}).await;
+        assert_eq!(by_cursor, by_offset, "{path}");
+    }
+    // Oldest first, and a malformed cursor gives the first page.
+    let first = app.get("/v1/accounts/1200/entries?limit=5").await;
+    let first = first.expect(200, None).clone();
+    let seqs: Vec<i64> = lines(&first).iter().map(|l| l.0).collect();
+    assert!(seqs.windows(2).all(|w| w[0] != w[1]));
+    for bad in ["zz", "02", "01ffffffff7fffffffffffffff"] {
+        let res = app
+            .get(&format!("/v1/accounts/1200/entries?limit=5&cursor={bad}"))
+            .await;
+        assert_eq!(
+            lines(res.expect(200, None)),
+            lines(&first),
+            "cursor {bad:?}"
+        );
+    }
+}
