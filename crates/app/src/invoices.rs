@@ -233,7 +233,7 @@ impl App {
         direction: Direction,
         filter: &InvoiceFilter,
         today: NaiveDate,
-    ) -> AppResult<(Vec<Invoice>, i64)> {
+    ) -> AppResult<(Vec<Invoice>, store::Total)> {
         Ok(self
             .store()
             .list_invoices(tenant_id, direction, filter, today)

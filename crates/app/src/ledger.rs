@@ -14,12 +14,16 @@ use uuid::Uuid;
 pub use journal::master_data::NewAccount;
 pub use store::accounts::{Account, AccountEntries};
 pub use store::documents::Document;
-pub use store::journal::{IntentDetail, JournalEntry, JournalFilter, StoredEvent};
+pub use store::journal::{
+    IntentDetail, JournalCursor, JournalEntry, JournalFilter, JournalPage, StoredEvent,
+};
 pub use store::tax_codes::TaxCodeRecord;
 pub use store::tenants::{Tenant, TenantInfo};
 
-/// A page of a list and the size of the whole list.
-pub type Page<T> = (Vec<T>, i64);
+pub use store::Total;
+
+/// A page of a list and the size of the whole list (exact up to 10,000, see [`Total`]).
+pub type Page<T> = (Vec<T>, Total);
 
 impl App {
     /// The tenant's settings (cached per process: they never change after creation).
@@ -88,10 +92,11 @@ impl App {
         range: (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>),
         limit: i64,
         offset: i64,
+        after: Option<JournalCursor>,
     ) -> AppResult<AccountEntries> {
         Ok(self
             .store()
-            .account_entries(tenant_id, number, range.0, range.1, limit, offset)
+            .account_entries(tenant_id, number, range.0, range.1, limit, offset, after)
             .await?)
     }
 
@@ -180,7 +185,7 @@ impl App {
         &self,
         tenant_id: Uuid,
         filter: &JournalFilter,
-    ) -> AppResult<Page<JournalEntry>> {
+    ) -> AppResult<JournalPage> {
         Ok(self.store().list_journal(tenant_id, filter).await?)
     }
 

@@ -28,7 +28,7 @@ impl App {
         tenant_id: Uuid,
         kind: PartnerKind,
         filter: &PartnerFilter,
-    ) -> AppResult<(Vec<Partner>, i64)> {
+    ) -> AppResult<(Vec<Partner>, store::Total)> {
         Ok(self.store().list_partners(tenant_id, kind, filter).await?)
     }
 

@@ -45,7 +45,9 @@ fn account_from_row(row: &tokio_postgres::Row) -> Result<Account, StoreError> {
 #[derive(Debug, Clone)]
 pub struct AccountEntries {
     pub entries: Vec<JournalEntry>,
-    pub total: i64,
+    pub total: crate::Total,
+    /// Where the next page starts; None on the last page.
+    pub next: Option<crate::journal::JournalCursor>,
     pub balance: Decimal,
 }
 
@@ -89,10 +91,11 @@ impl Store {
         tenant_id: Uuid,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Account>, i64), StoreError> {
+    ) -> Result<(Vec<Account>, crate::Total), StoreError> {
         let client = self.client().await?;
         let (rows, total) = crate::paged(
             &client,
+            self.count_cap,
             ACCOUNT_COLUMNS,
             "FROM accounts WHERE tenant_id = $1",
             "number",
@@ -267,6 +270,7 @@ impl Store {
         Ok(row.get(0))
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn account_entries(
         &self,
         tenant_id: Uuid,
@@ -275,6 +279,7 @@ impl Store {
         end: Option<NaiveDate>,
         limit: i64,
         offset: i64,
+        after: Option<crate::journal::JournalCursor>,
     ) -> Result<AccountEntries, StoreError> {
         self.get_account(tenant_id, number).await?;
         let client = self.client().await?;
@@ -284,19 +289,70 @@ impl Store {
             "account",
             has_personal_accounts(&client, tenant_id, number).await?,
         );
-        let (rows, total) = crate::paged(
-            &client,
-            ENTRY_COLUMNS,
-            &format!(
-                "FROM entries WHERE tenant_id = $1 AND {account}
-                   AND ($3::date IS NULL OR booking_date >= $3) AND ($4::date IS NULL OR booking_date <= $4)"
-            ),
-            "booking_date, seq",
-            &[&tenant_id, &number, &start, &end],
-            limit,
-            offset,
-        )
-        .await?;
+        let from_where = format!(
+            "FROM entries WHERE tenant_id = $1 AND {account}
+               AND ($3::date IS NULL OR booking_date >= $3) AND ($4::date IS NULL OR booking_date <= $4)"
+        );
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&tenant_id, &number, &start, &end];
+        // One row more than the page tells whether a next page exists. By cursor, the page
+        // starts after the cursor's line by keyset, oldest first.
+        let fetch = limit + 1;
+        let rows = match &after {
+            Some(after) => {
+                let mut all = params.to_vec();
+                all.extend([
+                    &after.booking_date as &(dyn tokio_postgres::types::ToSql + Sync),
+                    &after.seq,
+                    &fetch,
+                ]);
+                client
+                    .query(
+                        &format!(
+                            "SELECT {ENTRY_COLUMNS} {from_where} AND (booking_date, seq) > ($5, $6)
+                              ORDER BY booking_date, seq LIMIT $7"
+                        ),
+                        &all,
+                    )
+                    .await?
+            }
+            None => {
+                let mut all = params.to_vec();
+                all.extend([
+                    &fetch as &(dyn tokio_postgres::types::ToSql + Sync),
+                    &offset,
+                ]);
+                client
+                    .query(
+                        &format!(
+                            "SELECT {ENTRY_COLUMNS} {from_where}
+                              ORDER BY booking_date, seq LIMIT $5 OFFSET $6"
+                        ),
+                        &all,
+                    )
+                    .await?
+            }
+        };
+        let mut entries = rows
+            .iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = entries.len() as i64 > limit;
+        entries.truncate(limit.max(0) as usize);
+        let next = match entries.last() {
+            Some(last) if more => Some(crate::journal::JournalCursor {
+                booking_date: last.booking_date,
+                seq: last.seq,
+            }),
+            _ => None,
+        };
+        let seen = match (after.is_some(), entries.is_empty()) {
+            (_, true) => 0,
+            (true, false) => entries.len() as i64,
+            (false, false) => offset + entries.len() as i64,
+        };
+        let total =
+            crate::count_capped(&client, self.count_cap, &from_where, &params, seen).await?;
         let through_end = self
             .account_balance_through(&client, tenant_id, number, end)
             .await?;
@@ -308,8 +364,9 @@ impl Store {
             None => Decimal::ZERO,
         };
         Ok(AccountEntries {
-            entries: rows.iter().map(entry_from_row).collect::<Result<_, _>>()?,
+            entries,
             total,
+            next,
             balance: through_end - before_start,
         })
     }

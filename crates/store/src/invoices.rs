@@ -293,12 +293,13 @@ impl Store {
         direction: Direction,
         f: &InvoiceFilter,
         today: NaiveDate,
-    ) -> Result<(Vec<Invoice>, i64), StoreError> {
+    ) -> Result<(Vec<Invoice>, crate::Total), StoreError> {
         let client = self.client().await?;
         let statuses: Vec<&str> = f.statuses.iter().map(InvoiceStatus::as_str).collect();
         let invoice_type = f.invoice_type.map(|t| t.as_str());
         let (rows, total) = crate::paged(
             &client,
+            self.count_cap,
             "s.*",
             &format!("FROM (SELECT {COLUMNS} {FROM} {LIST_FILTER}"),
             "s.invoice_date DESC, s.id DESC",

@@ -1,7 +1,7 @@
 //! Reading the journal: lines (entries), intents with their links, and raw events.
 
 use crate::{Store, StoreError};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use journal::{Generated, IntentKind, PostingMode, Side};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -81,6 +81,53 @@ pub struct JournalFilter {
     pub external_reference: Option<String>,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging: only lines after this one in the list's order (`offset` is then ignored).
+    pub after: Option<JournalCursor>,
+}
+
+/// A position in the journal's order (booking_date DESC, seq DESC): the last line of a page.
+/// Its text form is opaque to clients: lowercase hex of a version byte (1), the booking date
+/// as days since 0001-01-01 (i32, big-endian) and the seq (i64, big-endian).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalCursor {
+    pub booking_date: NaiveDate,
+    pub seq: i64,
+}
+
+impl JournalCursor {
+    const VERSION: u8 = 1;
+
+    pub fn encode(&self) -> String {
+        let mut bytes = vec![Self::VERSION];
+        bytes.extend_from_slice(&self.booking_date.num_days_from_ce().to_be_bytes());
+        bytes.extend_from_slice(&self.seq.to_be_bytes());
+        hex::encode(bytes)
+    }
+
+    /// None for anything [`JournalCursor::encode`] cannot have made.
+    pub fn decode(text: &str) -> Option<JournalCursor> {
+        if text.len() != 26 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return None;
+        }
+        let bytes = hex::decode(text).ok()?;
+        if bytes[0] != Self::VERSION {
+            return None;
+        }
+        let days = i32::from_be_bytes(bytes[1..5].try_into().ok()?);
+        let seq = i64::from_be_bytes(bytes[5..13].try_into().ok()?);
+        let booking_date = NaiveDate::from_num_days_from_ce_opt(days)
+            .filter(|d| (1900..=2199).contains(&d.year()))?;
+        (seq >= 0).then_some(JournalCursor { booking_date, seq })
+    }
+}
+
+/// One page of the journal: its lines, the size of the whole filtered list, and where the next
+/// page starts (None when this page is the last).
+#[derive(Debug, Clone)]
+pub struct JournalPage {
+    pub entries: Vec<JournalEntry>,
+    pub total: crate::Total,
+    pub next: Option<JournalCursor>,
 }
 
 #[derive(Debug, Clone)]
@@ -161,12 +208,15 @@ fn intent_from_row(row: &tokio_postgres::Row) -> Result<IntentRecord, StoreError
 }
 
 impl Store {
-    /// Journal lines, newest booking date first, filtered. Returns the page and the total.
+    /// Journal lines, newest booking date first, filtered: one page, the (capped) total and
+    /// the cursor of the next page. With `f.after` the page starts after that line by keyset
+    /// (`(booking_date, seq) < (d, s)` on the `(tenant_id[, account], booking_date, seq)`
+    /// indexes), so that any page costs what the first costs; else at `f.offset`.
     pub async fn list_journal(
         &self,
         tenant_id: Uuid,
         f: &JournalFilter,
-    ) -> Result<(Vec<JournalEntry>, i64), StoreError> {
+    ) -> Result<JournalPage, StoreError> {
         let client = self.client().await?;
         let search = f.search.as_ref().map(|s| {
             format!(
@@ -177,27 +227,85 @@ impl Store {
                     .replace('_', "\\_")
             )
         });
-        let (rows, total) = crate::paged(
-            &client,
-            ENTRY_COLUMNS,
-            "FROM entries
+        let from_where = "FROM entries
               WHERE tenant_id = $1
                 AND ($2::text IS NULL OR account = $2)
                 AND ($3::date IS NULL OR booking_date >= $3)
                 AND ($4::date IS NULL OR booking_date <= $4)
                 AND ($5::text IS NULL OR lower(description) LIKE $5 OR lower(coalesce(line_description, '')) LIKE $5
                      OR lower(coalesce(external_reference, '')) LIKE $5)
-                AND ($6::text IS NULL OR external_reference = $6)",
-            "booking_date DESC, seq DESC",
-            &[&tenant_id, &f.account, &f.start_date, &f.end_date, &search, &f.external_reference],
-            f.limit,
-            f.offset,
-        )
-        .await?;
-        Ok((
-            rows.iter().map(entry_from_row).collect::<Result<_, _>>()?,
+                AND ($6::text IS NULL OR external_reference = $6)";
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+            &tenant_id,
+            &f.account,
+            &f.start_date,
+            &f.end_date,
+            &search,
+            &f.external_reference,
+        ];
+        // One row more than the page tells whether a next page exists.
+        let fetch = f.limit + 1;
+        let rows = match &f.after {
+            Some(after) => {
+                let mut all = params.to_vec();
+                all.extend([
+                    &after.booking_date as &(dyn tokio_postgres::types::ToSql + Sync),
+                    &after.seq,
+                    &fetch,
+                ]);
+                client
+                    .query(
+                        &format!(
+                            "SELECT {ENTRY_COLUMNS} {from_where} AND (booking_date, seq) < ($7, $8)
+                              ORDER BY booking_date DESC, seq DESC LIMIT $9"
+                        ),
+                        &all,
+                    )
+                    .await?
+            }
+            None => {
+                let mut all = params.to_vec();
+                all.extend([
+                    &fetch as &(dyn tokio_postgres::types::ToSql + Sync),
+                    &f.offset,
+                ]);
+                client
+                    .query(
+                        &format!(
+                            "SELECT {ENTRY_COLUMNS} {from_where}
+                              ORDER BY booking_date DESC, seq DESC LIMIT $7 OFFSET $8"
+                        ),
+                        &all,
+                    )
+                    .await?
+            }
+        };
+        let mut entries = rows
+            .iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = entries.len() as i64 > f.limit;
+        entries.truncate(f.limit.max(0) as usize);
+        let next = match entries.last() {
+            Some(last) if more => Some(JournalCursor {
+                booking_date: last.booking_date,
+                seq: last.seq,
+            }),
+            _ => None,
+        };
+        // Rows known to exist: those before this page (by offset) and on it. A cursor page
+        // does not know its position, so it vouches only for its own rows.
+        let seen = match (&f.after, entries.is_empty()) {
+            (_, true) => 0,
+            (Some(_), false) => entries.len() as i64,
+            (None, false) => f.offset + entries.len() as i64,
+        };
+        let total = crate::count_capped(&client, self.count_cap, from_where, &params, seen).await?;
+        Ok(JournalPage {
+            entries,
             total,
-        ))
+            next,
+        })
     }
 
     pub async fn get_intent(

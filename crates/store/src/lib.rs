@@ -58,6 +58,8 @@ pub struct Store {
     secret: Arc<[u8; 32]>,
     appenders: Arc<appender::Appenders>,
     tenants: Arc<tenants::TenantCache>,
+    /// Lists count exactly up to this many matches (see [`Total`]).
+    count_cap: i64,
 }
 
 impl Store {
@@ -69,7 +71,14 @@ impl Store {
             secret: Arc::new(secret),
             appenders: Arc::new(appender::Appenders::default()),
             tenants: Arc::new(tenants::TenantCache::default()),
+            count_cap: COUNT_CAP,
         }
+    }
+
+    /// The same store with another count cap; tests use a small one to reach estimates cheaply.
+    pub fn with_count_cap(mut self, cap: i64) -> Store {
+        self.count_cap = cap.max(0);
+        self
     }
 
     pub fn secret(&self) -> &[u8; 32] {
@@ -87,23 +96,35 @@ impl Store {
     }
 }
 
+/// Lists count exactly up to this many matches; beyond it, `total` may be an estimate.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// The size of a whole filtered list: exact up to the store's count cap (10,000), else an
+/// estimate (`estimated`), so that counting never costs more than reading the cap's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Total {
+    pub count: i64,
+    pub estimated: bool,
+}
+
 /// One page of a filtered list, and the size of the whole list.
 ///
-/// Runs `SELECT {columns}, count(*) OVER () AS total {from_where} ORDER BY {order_by}
-/// LIMIT $n+1 OFFSET $n+2` with `params` as $1..$n. The window count is only there when the page
-/// has rows; past the last page the list is counted on its own (`SELECT count(*) {from_where}`).
+/// Runs `SELECT {columns} {from_where} ORDER BY {order_by} LIMIT $n+1 OFFSET $n+2` with
+/// `params` as $1..$n, and counts the list with [`count_capped`].
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn paged(
     client: &tokio_postgres::Client,
+    cap: i64,
     columns: &str,
     from_where: &str,
     order_by: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     limit: i64,
     offset: i64,
-) -> Result<(Vec<tokio_postgres::Row>, i64), StoreError> {
+) -> Result<(Vec<tokio_postgres::Row>, Total), StoreError> {
     let n = params.len();
     let sql = format!(
-        "SELECT {columns}, count(*) OVER () AS total {from_where} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
+        "SELECT {columns} {from_where} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );
@@ -111,13 +132,52 @@ pub(crate) async fn paged(
     all.push(&limit);
     all.push(&offset);
     let rows = client.query(&sql, &all).await?;
-    let total = match rows.first() {
-        Some(r) => r.get("total"),
-        None if offset > 0 => client
-            .query_one(&format!("SELECT count(*) {from_where}"), params)
-            .await?
-            .get(0),
-        None => 0,
+    let seen = if rows.is_empty() {
+        0
+    } else {
+        offset + rows.len() as i64
     };
+    let total = count_capped(client, cap, from_where, params, seen).await?;
     Ok((rows, total))
+}
+
+/// Counts `SELECT 1 {from_where}`, but reads at most `cap + 1` rows:
+/// `SELECT count(*) FROM (SELECT 1 {from_where} LIMIT cap+1)`. Above the cap the total is the
+/// planner's row estimate (`EXPLAIN (FORMAT JSON)`), never less than `cap + 1` nor than `seen`
+/// (the rows known to exist, e.g. the offset plus the page), and marked as estimated.
+pub(crate) async fn count_capped(
+    client: &tokio_postgres::Client,
+    cap: i64,
+    from_where: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    seen: i64,
+) -> Result<Total, StoreError> {
+    let count: i64 = client
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM (SELECT 1 {from_where} LIMIT {}) capped",
+                cap + 1
+            ),
+            params,
+        )
+        .await?
+        .get(0);
+    if count <= cap {
+        return Ok(Total {
+            count,
+            estimated: false,
+        });
+    }
+    let plan: serde_json::Value = client
+        .query_one(
+            &format!("EXPLAIN (FORMAT JSON) SELECT 1 {from_where}"),
+            params,
+        )
+        .await?
+        .get(0);
+    let planned = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64;
+    Ok(Total {
+        count: planned.max(cap + 1).max(seen),
+        estimated: true,
+    })
 }

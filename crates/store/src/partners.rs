@@ -299,7 +299,7 @@ impl Store {
         tenant_id: Uuid,
         kind: PartnerKind,
         f: &PartnerFilter,
-    ) -> Result<(Vec<Partner>, i64), StoreError> {
+    ) -> Result<(Vec<Partner>, crate::Total), StoreError> {
         let client = self.client().await?;
         let search = f.search.as_ref().map(|s| {
             s.replace('\\', "\\\\")
@@ -308,6 +308,7 @@ impl Store {
         });
         let (rows, total) = crate::paged(
             &client,
+            self.count_cap,
             &format!("{COLUMNS}, {OPEN_AMOUNT}"),
             &format!("FROM partners p WHERE {FILTER}"),
             "lower(p.name), p.id",

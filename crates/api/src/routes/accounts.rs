@@ -46,6 +46,8 @@ impl From<Account> for AccountDto {
 pub struct AccountList {
     pub accounts: Vec<AccountDto>,
     pub total: i64,
+    /// True when `total` is an estimate (beyond 10,000 matches; also `X-Total-Count-Estimated`).
+    pub total_estimated: bool,
     pub offset: i64,
     pub limit: i64,
 }
@@ -147,8 +149,13 @@ pub struct AccountEntriesDto {
     #[schema(example = "119.00")]
     pub balance: String,
     pub total: i64,
+    /// True when `total` is an estimate (beyond 10,000 matches; also `X-Total-Count-Estimated`).
+    pub total_estimated: bool,
+    /// 0 when the page was asked for by `cursor`.
     pub offset: i64,
     pub limit: i64,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/accounts", tag = "Journal",
@@ -159,9 +166,14 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
     p.require("accounts:read")?;
     let (limit, offset) = (q.limit(), q.offset());
     let (accounts, total) = state.app.list_accounts(p.tenant_id, limit, offset).await?;
-    Ok(HttpResponse::Ok().json(AccountList {
+    let mut res = HttpResponse::Ok();
+    if total.estimated {
+        res.insert_header(("X-Total-Count-Estimated", "true"));
+    }
+    Ok(res.json(AccountList {
         accounts: accounts.into_iter().map(Into::into).collect(),
-        total,
+        total: total.count,
+        total_estimated: total.estimated,
         offset,
         limit,
     }))
@@ -260,7 +272,8 @@ pub async fn update(
 #[utoipa::path(get, path = "/v1/accounts/{number}/entries", tag = "Journal",
     params(("number" = String, Path), ("startDate" = Option<String>, Query, description = "YYYY-MM-DD"),
            ("endDate" = Option<String>, Query, description = "YYYY-MM-DD"), ("limit" = Option<i64>, Query),
-           ("offset" = Option<i64>, Query)),
+           ("offset" = Option<i64>, Query),
+           ("cursor" = Option<String>, Query, description = "next_cursor of the previous page; then offset is ignored. A malformed cursor is ignored (first page)")),
     responses((status = 200, body = AccountEntriesDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)),
     security(("bearer" = ["journal:read"])))]
@@ -288,21 +301,28 @@ pub async fn entries(
         .base_currency
         .clone();
     let (limit, offset) = (q.limit(), q.offset());
+    // A malformed cursor is a malformed list parameter: it falls back to none.
+    let after = q
+        .text("cursor")
+        .and_then(|c| app::ledger::JournalCursor::decode(&c));
     let result = state
         .app
-        .account_entries(p.tenant_id, &number, (start, end), limit, offset)
+        .account_entries(p.tenant_id, &number, (start, end), limit, offset, after)
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", result.total.to_string()))
-        .json(AccountEntriesDto {
+    let offset = if after.is_some() { 0 } else { offset };
+    Ok(
+        crate::routes::with_total(HttpResponse::Ok(), result.total).json(AccountEntriesDto {
             entries: result
                 .entries
                 .into_iter()
                 .map(|e| EntryDto::new(e, &base))
                 .collect(),
             balance: money(result.balance, &base),
-            total: result.total,
+            total: result.total.count,
+            total_estimated: result.total.estimated,
             offset,
             limit,
-        }))
+            next_cursor: result.next.map(|c| c.encode()),
+        }),
+    )
 }

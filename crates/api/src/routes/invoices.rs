@@ -506,9 +506,7 @@ async fn list(
         .into_iter()
         .map(|i| invoice_dto(i, today, false))
         .collect();
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(body))
+    Ok(crate::routes::with_total(HttpResponse::Ok(), total).json(body))
 }
 
 async fn create(

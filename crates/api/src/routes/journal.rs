@@ -5,7 +5,7 @@ use crate::routes::accounts::EntryDto;
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use app::ledger::JournalFilter;
+use app::ledger::{JournalCursor, JournalFilter};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,9 +14,15 @@ use uuid::Uuid;
 pub struct JournalList {
     /// Journal lines, newest booking date first.
     pub entries: Vec<EntryDto>,
+    /// Every match; exact up to 10,000, beyond that possibly an estimate (`total_estimated`).
     pub total: i64,
+    /// True when `total` is an estimate (also the header `X-Total-Count-Estimated: true`).
+    pub total_estimated: bool,
+    /// 0 when the page was asked for by `cursor`.
     pub offset: i64,
     pub limit: i64,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -85,7 +91,8 @@ pub struct IntentDto {
 #[utoipa::path(get, path = "/v1/journal", tag = "Journal",
     params(("account" = Option<String>, Query), ("startDate" = Option<String>, Query), ("endDate" = Option<String>, Query),
            ("search" = Option<String>, Query, description = "in description, line description, external reference"),
-           ("externalReference" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+           ("externalReference" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
+           ("cursor" = Option<String>, Query, description = "next_cursor of the previous page; then offset is ignored. A malformed cursor is ignored (first page)")),
     responses((status = 200, body = JournalList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["journal:read"])))]
 pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
@@ -98,6 +105,13 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
         external_reference: q.text("externalReference"),
         limit: q.limit(),
         offset: q.offset(),
+        // A malformed cursor is a malformed list parameter: it falls back to none.
+        after: q.text("cursor").and_then(|c| JournalCursor::decode(&c)),
+    };
+    let offset = if filter.after.is_some() {
+        0
+    } else {
+        filter.offset
     };
     let base = state
         .app
@@ -106,18 +120,24 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
         .tenant
         .base_currency
         .clone();
-    let (entries, total) = state.app.list_journal(p.tenant_id, &filter).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(JournalList {
-            entries: entries
-                .into_iter()
-                .map(|e| EntryDto::new(e, &base))
-                .collect(),
-            total,
-            offset: filter.offset,
-            limit: filter.limit,
-        }))
+    let page = state.app.list_journal(p.tenant_id, &filter).await?;
+    let mut res = HttpResponse::Ok();
+    res.insert_header(("X-Total-Count", page.total.count.to_string()));
+    if page.total.estimated {
+        res.insert_header(("X-Total-Count-Estimated", "true"));
+    }
+    Ok(res.json(JournalList {
+        entries: page
+            .entries
+            .into_iter()
+            .map(|e| EntryDto::new(e, &base))
+            .collect(),
+        total: page.total.count,
+        total_estimated: page.total.estimated,
+        offset,
+        limit: filter.limit,
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
 }
 
 #[utoipa::path(get, path = "/v1/journal/{intent_id}", tag = "Journal",

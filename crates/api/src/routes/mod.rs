@@ -21,6 +21,18 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 /// Formats an amount with exactly the currency's minor units ("1190.00").
+/// Sets `X-Total-Count`, and `X-Total-Count-Estimated: true` when the total is an estimate.
+pub fn with_total(
+    mut res: actix_web::HttpResponseBuilder,
+    total: app::ledger::Total,
+) -> actix_web::HttpResponseBuilder {
+    res.insert_header(("X-Total-Count", total.count.to_string()));
+    if total.estimated {
+        res.insert_header(("X-Total-Count-Estimated", "true"));
+    }
+    res
+}
+
 pub fn money(amount: Decimal, currency: &str) -> String {
     match ::journal::Currency::from_code(currency) {
         Ok(c) => c.format(amount),

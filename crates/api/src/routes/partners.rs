@@ -224,9 +224,7 @@ async fn list(
         .into_iter()
         .map(|x| PartnerDto::new(x, &base))
         .collect();
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(body))
+    Ok(crate::routes::with_total(HttpResponse::Ok(), total).json(body))
 }
 
 async fn create(

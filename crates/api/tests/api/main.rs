@@ -15,6 +15,7 @@ mod invoices;
 mod journal_read;
 mod meta;
 mod openapi;
+mod paging;
 mod partners;
 mod periods;
 mod properties;
