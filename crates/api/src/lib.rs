@@ -203,6 +203,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap(guard::Guard)
             .wrap_fn(serve_request)
             .route("/health", web::get().to(routes::meta::health))
+            .route("/ready", web::get().to(routes::meta::ready))
             .route("/openapi.json", web::get().to(routes::meta::openapi_public))
             .configure(routes::configure)
             .default_service(web::to(unknown_route))

@@ -79,6 +79,12 @@ impl App {
         self.store.ping().await.is_ok()
     }
 
+    /// True when the database answers and every migration of this build is applied with its
+    /// checksum (`GET /ready`).
+    pub async fn ready(&self) -> bool {
+        matches!(self.store.migrations_current().await, Ok(true))
+    }
+
     /// The store, for use cases in this crate only: `api` and the CLI go through use cases.
     pub(crate) fn store(&self) -> &Store {
         &self.store

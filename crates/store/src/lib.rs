@@ -85,6 +85,12 @@ impl Store {
         self.client().await?.simple_query("SELECT 1").await?;
         Ok(())
     }
+
+    /// Whether the database answers and every migration is applied with its checksum.
+    pub async fn migrations_current(&self) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        migrate::current(&client).await
+    }
 }
 
 /// One page of a filtered list, and the size of the whole list.
