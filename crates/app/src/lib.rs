@@ -39,6 +39,8 @@ pub struct App {
     /// Limits, session length and mail settings of the identity use cases.
     identity: Arc<identity::IdentityConfig>,
     mailer: Arc<mailer::LazyMailer>,
+    /// Where the appenders run (see `with_appender_runtime`); None: the caller's runtime.
+    appender_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl App {
@@ -49,7 +51,16 @@ impl App {
             clock: Arc::new(Utc::now),
             mailer: Arc::new(mailer::LazyMailer::new(identity.mail.clone())),
             identity: Arc::new(identity),
+            appender_runtime: None,
         }
+    }
+
+    /// The same application with its appenders (the batched write path) on `runtime`, which
+    /// must outlive every request: `kontor serve` passes its main runtime, so that a batch in
+    /// flight is not cut off when one HTTP worker's runtime stops during a graceful shutdown.
+    pub fn with_appender_runtime(mut self, runtime: tokio::runtime::Handle) -> App {
+        self.appender_runtime = Some(runtime);
+        self
     }
 
     /// The same application with these identity settings. The mailer is made on first use;

@@ -58,6 +58,9 @@ impl Config {
                 keep_alive: std::time::Duration::from_secs(
                     number("KONTOR_KEEP_ALIVE_SECS", 75)?.clamp(1, 3600) as u64,
                 ),
+                shutdown_timeout: std::time::Duration::from_secs(
+                    number("KONTOR_SHUTDOWN_TIMEOUT_SECS", 30)?.min(3600) as u64,
+                ),
                 trust_forwarded_for: var("KONTOR_TRUST_FORWARDED_FOR")
                     .is_some_and(|v| v == "true" || v == "1"),
                 mail: app::mailer::MailConfig {
