@@ -145,7 +145,12 @@ async fn open_app(config: &Config) -> anyhow::Result<App> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_tracing();
-    let cli = Cli::parse();
+    let cli = {
+        use clap::{CommandFactory, FromArgMatches};
+        let help = config::settings_help();
+        let command = Cli::command().mut_subcommand("serve", |serve| serve.after_help(help));
+        Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+    };
     if let Command::Verify {
         file: Some(path),
         periods,

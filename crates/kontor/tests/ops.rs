@@ -313,3 +313,49 @@ async fn sigterm_under_load_answers_every_accepted_request_and_exits_0() {
         );
     }
 }
+
+/// `kontor serve --help` lists every variable of the table in docs/operations.md with the
+/// default the table gives.
+#[test]
+fn serve_help_lists_every_setting_of_the_docs_with_its_default() {
+    let docs = include_str!("../../../docs/operations.md");
+    let table = docs
+        .split("## Configuration")
+        .nth(1)
+        .expect("a Configuration section")
+        .lines()
+        .skip_while(|l| !l.starts_with("| variable |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'));
+    let rows: Vec<(String, String)> = table
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].replace('`', ""), cells[2].replace('`', ""))
+        })
+        .collect();
+    assert!(rows.len() >= 20, "rows parsed: {rows:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_kontor"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for (name, default) in &rows {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} is not in `kontor serve --help`:\n{help}"));
+        assert!(
+            line.contains(&format!("(default: {default})")),
+            "{name}: the docs say the default is {default:?}, --help says {line:?}"
+        );
+    }
+    // And nothing in --help that the docs do not list.
+    let listed = help
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("      "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.starts_with("KONTOR_") || *w == "DATABASE_URL" || *w == "RUST_LOG")
+        .count();
+    assert_eq!(listed, rows.len(), "{help}");
+}
