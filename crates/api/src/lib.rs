@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod strict;
@@ -158,6 +159,13 @@ where
                 return Err(Panicked(id).into());
             }
         };
+        let route = res.request().match_pattern();
+        metrics::observe_request(
+            method.as_str(),
+            route.as_deref().unwrap_or("unmatched"),
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
         if tracing::enabled!(target: "api", tracing::Level::INFO) {
             let tenant = res
                 .request()
@@ -219,6 +227,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let keep_alive = state.config.keep_alive;
     let shutdown_timeout = state.config.shutdown_timeout;
     let max_json = state.config.max_json_bytes;
+    metrics::init();
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -228,6 +237,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap_fn(serve_request)
             .route("/health", web::get().to(routes::meta::health))
             .route("/ready", web::get().to(routes::meta::ready))
+            .route("/metrics", web::get().to(metrics::scrape))
             .route("/openapi.json", web::get().to(routes::meta::openapi_public))
             .configure(routes::configure)
             .default_service(web::to(unknown_route))

@@ -7,6 +7,8 @@
 //! what it wrote instead of reading it back — so that use cases compose in one transaction (a
 //! bank match books and records the match; a payment run completes and books its payments).
 
+/// The write path's metrics hook (`GET /metrics`): `api` installs it.
+pub use store::metrics::set_append_hook;
 pub mod bookings;
 pub mod error;
 pub mod idempotency;

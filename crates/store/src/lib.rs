@@ -13,6 +13,7 @@ pub mod identity;
 pub mod invoices;
 pub mod journal;
 pub mod keys;
+pub mod metrics;
 pub mod migrate;
 pub mod partners;
 pub mod periods;

@@ -156,3 +156,65 @@ async fn ready_needs_the_database_and_every_migration_with_its_checksum() {
         .await
         .unwrap();
 }
+
+/// The value of one sample line of a Prometheus text scrape (`name{labels} value`).
+fn sample(scrape: &str, line_start: &str) -> f64 {
+    scrape
+        .lines()
+        .find(|l| l.starts_with(line_start))
+        .unwrap_or_else(|| panic!("no {line_start} in\n{scrape}"))
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_the_bookings_appended() {
+    let app = spawn_app().await;
+    let scrape = |app: &TestApp| {
+        let url = format!("{}/metrics", app.address);
+        async move {
+            let res = reqwest::get(url).await.unwrap();
+            assert_eq!(res.status().as_u16(), 200, "no credentials needed");
+            assert!(res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4"));
+            res.text().await.unwrap()
+        }
+    };
+    let before = scrape(&app).await;
+    let booked = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("kontor_bookings_appended_total "))
+            .map_or(0.0, |l| l.rsplit(' ').next().unwrap().parse().unwrap())
+    };
+    app.book_ok(sale("2026-03-14", "100.00", "119.00")).await;
+    app.get("/v1/accounts/1400/entries").await.expect(200, None);
+    let after = scrape(&app).await;
+    // Other tests of this process book too: the counter grew by at least this booking.
+    assert!(booked(&after) >= booked(&before) + 1.0, "{after}");
+    assert!(
+        sample(
+            &after,
+            r#"kontor_http_requests_total{method="POST",route="/v1/bookings",status="201"}"#
+        ) >= 1.0
+    );
+    // By route pattern, not by path.
+    assert!(
+        after.contains(r#"route="/v1/accounts/{number}/entries""#),
+        "{after}"
+    );
+    assert!(!after.contains(r#"route="/v1/accounts/1400/entries""#));
+    assert!(
+        sample(
+            &after,
+            r#"kontor_http_request_duration_seconds_count{method="POST",route="/v1/bookings"}"#
+        ) >= 1.0
+    );
+    assert!(sample(&after, "kontor_append_batch_size_count") >= 1.0);
+    assert!(sample(&after, "kontor_append_commit_seconds_count") >= 1.0);
+    assert!(sample(&after, r#"kontor_append_batch_size_bucket{le="256"}"#) >= 1.0);
+}

@@ -1,0 +1,21 @@
+//! A hook through which the write path reports its batches (`GET /metrics` counts them); the
+//! store itself keeps no metrics.
+
+use std::sync::OnceLock;
+
+/// Called after each committed append transaction with the number of commands in it, how many
+/// of them were appended, and how long the transaction took in seconds.
+pub type AppendHook = fn(batch: usize, appended: usize, seconds: f64);
+
+static APPEND_HOOK: OnceLock<AppendHook> = OnceLock::new();
+
+/// Installs the hook, once per process (later calls are ignored).
+pub fn set_append_hook(hook: AppendHook) {
+    let _ = APPEND_HOOK.set(hook);
+}
+
+pub(crate) fn appended(batch: usize, appended: usize, started: std::time::Instant) {
+    if let Some(hook) = APPEND_HOOK.get() {
+        hook(batch, appended, started.elapsed().as_secs_f64());
+    }
+}
