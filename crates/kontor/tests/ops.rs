@@ -194,7 +194,7 @@ async fn logs_are_json_lines_with_request_id_method_path_status_and_tenant() {
 /// SIGTERM (and SIGINT) while bookings are in flight: each request is answered 201 or failed
 /// to connect before it was accepted; every 201 is in the journal; the process exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_under_load_answers_every_accepted_request_and_exits_0() {
+async fn shutdown_on_sigterm_and_sigint_under_load_answers_every_accepted_request_and_exits_0() {
     let store = store().await;
     for signal in ["TERM", "INT"] {
         let (tenant_id, token) = tenant(&store).await;
