@@ -1,11 +1,11 @@
 //! `GET /metrics`: the Prometheus text format. HTTP requests by method, route pattern and
 //! status with a duration histogram; bookings appended; the write path's batch sizes and
-//! commit latency (through `app::set_append_hook`).
+//! commit latency (through `app::set_append_hook`); the database pool, read at each scrape.
 
 use actix_web::HttpResponse;
 use prometheus::{
     exponential_buckets, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter,
-    IntCounterVec, Opts, Registry, TextEncoder,
+    IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::sync::OnceLock;
 
@@ -16,6 +16,8 @@ struct Metrics {
     bookings: IntCounter,
     batch_size: Histogram,
     commit_seconds: Histogram,
+    pool: IntGaugeVec,
+    pool_waiting: IntGauge,
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -54,12 +56,27 @@ fn metrics() -> &'static Metrics {
             "duration of a committed append transaction",
         ))
         .expect("metric");
+        let pool = IntGaugeVec::new(
+            Opts::new(
+                "kontor_db_pool_connections",
+                "database connections of this process: in_use, idle, max",
+            ),
+            &["state"],
+        )
+        .expect("metric");
+        let pool_waiting = IntGauge::new(
+            "kontor_db_pool_waiting",
+            "requests waiting for a database connection",
+        )
+        .expect("metric");
         for m in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
             Box::new(bookings.clone()),
             Box::new(batch_size.clone()),
             Box::new(commit_seconds.clone()),
+            Box::new(pool.clone()),
+            Box::new(pool_waiting.clone()),
         ] {
             registry.register(m).expect("unique metric");
         }
@@ -70,6 +87,8 @@ fn metrics() -> &'static Metrics {
             bookings,
             batch_size,
             commit_seconds,
+            pool,
+            pool_waiting,
         }
     })
 }
@@ -99,10 +118,20 @@ pub fn observe_request(method: &str, route: &str, status: u16, seconds: f64) {
 }
 
 /// `GET /metrics`: no credentials.
-pub async fn scrape() -> HttpResponse {
+pub async fn scrape(state: actix_web::web::Data<crate::AppState>) -> HttpResponse {
+    let m = metrics();
+    let pool = state.app.pool_status();
+    for (label, value) in [
+        ("in_use", pool.in_use),
+        ("idle", pool.idle),
+        ("max", pool.max),
+    ] {
+        m.pool.with_label_values(&[label]).set(value as i64);
+    }
+    m.pool_waiting.set(pool.waiting as i64);
     let mut body = Vec::new();
     let encoder = TextEncoder::new();
-    if let Err(e) = encoder.encode(&metrics().registry.gather(), &mut body) {
+    if let Err(e) = encoder.encode(&m.registry.gather(), &mut body) {
         tracing::error!(error = %e, "encoding metrics");
         return HttpResponse::InternalServerError().finish();
     }

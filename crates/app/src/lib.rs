@@ -8,7 +8,7 @@
 //! bank match books and records the match; a payment run completes and books its payments).
 
 /// The write path's metrics hook (`GET /metrics`): `api` installs it.
-pub use store::metrics::set_append_hook;
+pub use store::metrics::{set_append_hook, PoolStatus};
 pub mod bookings;
 pub mod error;
 pub mod idempotency;
@@ -85,6 +85,11 @@ impl App {
 
     pub fn today(&self) -> chrono::NaiveDate {
         self.now().date_naive()
+    }
+
+    /// The database connection pool now (`GET /metrics`).
+    pub fn pool_status(&self) -> PoolStatus {
+        self.store.pool_status()
     }
 
     /// True when the database answers (`GET /health`).

@@ -19,3 +19,28 @@ pub(crate) fn appended(batch: usize, appended: usize, started: std::time::Instan
         hook(batch, appended, started.elapsed().as_secs_f64());
     }
 }
+
+/// The connection pool as it is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// The most connections the pool opens.
+    pub max: usize,
+    /// Connections lent out.
+    pub in_use: usize,
+    /// Open connections not lent out.
+    pub idle: usize,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
+}
+
+impl crate::Store {
+    pub fn pool_status(&self) -> PoolStatus {
+        let s = self.pool.status();
+        PoolStatus {
+            max: s.max_size,
+            in_use: s.size.saturating_sub(s.available),
+            idle: s.available,
+            waiting: s.waiting,
+        }
+    }
+}

@@ -217,4 +217,10 @@ async fn metrics_count_requests_by_route_and_the_bookings_appended() {
     assert!(sample(&after, "kontor_append_batch_size_count") >= 1.0);
     assert!(sample(&after, "kontor_append_commit_seconds_count") >= 1.0);
     assert!(sample(&after, r#"kontor_append_batch_size_bucket{le="256"}"#) >= 1.0);
+    assert_eq!(
+        sample(&after, r#"kontor_db_pool_connections{state="max"}"#),
+        8.0
+    );
+    assert!(sample(&after, r#"kontor_db_pool_connections{state="idle"}"#) >= 1.0);
+    assert_eq!(sample(&after, "kontor_db_pool_waiting "), 0.0);
 }
