@@ -49,6 +49,8 @@ pub struct ApiConfig {
     pub keep_alive: std::time::Duration,
     /// On a graceful stop, how long requests in flight may take to finish.
     pub shutdown_timeout: std::time::Duration,
+    /// Serve `GET /metrics` on the main address (false: `serve_metrics` serves it elsewhere).
+    pub metrics_on_main: bool,
 }
 
 impl Default for ApiConfig {
@@ -70,6 +72,7 @@ impl Default for ApiConfig {
             request_timeout: std::time::Duration::from_secs(30),
             keep_alive: std::time::Duration::from_secs(75),
             shutdown_timeout: std::time::Duration::from_secs(30),
+            metrics_on_main: true,
         }
     }
 }
@@ -227,6 +230,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let keep_alive = state.config.keep_alive;
     let shutdown_timeout = state.config.shutdown_timeout;
     let max_json = state.config.max_json_bytes;
+    let metrics_on_main = state.config.metrics_on_main;
     metrics::init();
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -237,7 +241,11 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap_fn(serve_request)
             .route("/health", web::get().to(routes::meta::health))
             .route("/ready", web::get().to(routes::meta::ready))
-            .route("/metrics", web::get().to(metrics::scrape))
+            .configure(|cfg| {
+                if metrics_on_main {
+                    cfg.route("/metrics", web::get().to(metrics::scrape));
+                }
+            })
             .route("/openapi.json", web::get().to(routes::meta::openapi_public))
             .configure(routes::configure)
             .default_service(web::to(unknown_route))
@@ -249,6 +257,24 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     .shutdown_timeout(shutdown_timeout.as_secs())
     .disable_signals()
     .backlog(2048)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Serves only `GET /metrics` (one worker, no credentials) on `listener`: the metrics address
+/// of its own (`KONTOR_METRICS_BIND`). `app` is the one the main server uses.
+pub fn serve_metrics(listener: TcpListener, app: app::App) -> std::io::Result<Server> {
+    metrics::init();
+    let app = web::Data::new(app);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app.clone())
+            .route("/metrics", web::get().to(metrics::scrape_app))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
     .listen(listener)?
     .run();
     Ok(server)

@@ -117,10 +117,19 @@ pub fn observe_request(method: &str, route: &str, status: u16, seconds: f64) {
         .observe(seconds);
 }
 
-/// `GET /metrics`: no credentials.
+/// `GET /metrics` on the main address: no credentials.
 pub async fn scrape(state: actix_web::web::Data<crate::AppState>) -> HttpResponse {
+    render(&state.app)
+}
+
+/// `GET /metrics` on the metrics address of its own.
+pub async fn scrape_app(app: actix_web::web::Data<app::App>) -> HttpResponse {
+    render(&app)
+}
+
+fn render(app: &app::App) -> HttpResponse {
     let m = metrics();
-    let pool = state.app.pool_status();
+    let pool = app.pool_status();
     for (label, value) in [
         ("in_use", pool.in_use),
         ("idle", pool.idle),

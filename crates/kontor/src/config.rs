@@ -5,6 +5,8 @@ use anyhow::{bail, Context};
 pub struct Config {
     pub database_url: String,
     pub bind: String,
+    /// Where `GET /metrics` is served instead of `bind`.
+    pub metrics_bind: Option<String>,
     pub secret: Option<String>,
     pub pool_size: usize,
     pub api: api::ApiConfig,
@@ -15,6 +17,7 @@ pub struct Config {
 pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("DATABASE_URL", "none, required", "PostgreSQL connection: a URL or a libpq key=value string"),
     ("KONTOR_BIND", "127.0.0.1:8080", "address and port to listen on"),
+    ("KONTOR_METRICS_BIND", "unset", "serve GET /metrics on this address and port only, not on KONTOR_BIND; unset: on KONTOR_BIND"),
     ("KONTOR_SECRET", "unset", "key material (32+ characters) for the hashes of API keys, sessions and mailed tokens; unset: a random secret kept in the database"),
     ("KONTOR_DB_POOL_SIZE", "16", "maximum PostgreSQL connections per process"),
     ("KONTOR_WORKERS", "number of CPUs", "HTTP worker threads"),
@@ -73,6 +76,7 @@ impl Config {
         Ok(Config {
             database_url,
             bind: var("KONTOR_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            metrics_bind: var("KONTOR_METRICS_BIND"),
             secret: var("KONTOR_SECRET"),
             pool_size: number("KONTOR_DB_POOL_SIZE", 16)?,
             api: api::ApiConfig {
@@ -101,6 +105,7 @@ impl Config {
                 shutdown_timeout: std::time::Duration::from_secs(
                     number("KONTOR_SHUTDOWN_TIMEOUT_SECS", 30)?.min(3600) as u64,
                 ),
+                metrics_on_main: var("KONTOR_METRICS_BIND").is_none(),
                 trust_forwarded_for: var("KONTOR_TRUST_FORWARDED_FOR")
                     .is_some_and(|v| v == "true" || v == "1"),
                 mail: app::mailer::MailConfig {

@@ -190,6 +190,18 @@ async fn main() -> anyhow::Result<()> {
                 }
             });
             let shutdown_timeout = state.config.shutdown_timeout;
+            let metrics = match &config.metrics_bind {
+                Some(bind) => {
+                    let listener = std::net::TcpListener::bind(bind)
+                        .with_context(|| format!("binding {bind} (KONTOR_METRICS_BIND)"))?;
+                    tracing::info!(bind = %bind, "metrics listening");
+                    let server = api::serve_metrics(listener, state.app.clone())?;
+                    let handle = server.handle();
+                    tokio::spawn(server);
+                    Some(handle)
+                }
+                None => None,
+            };
             let server = api::serve(listener, state)?;
             let handle = server.handle();
             tokio::spawn(async move {
@@ -200,6 +212,9 @@ async fn main() -> anyhow::Result<()> {
                     "shutting down: no new connections, finishing the requests in flight"
                 );
                 handle.stop(true).await;
+                if let Some(metrics) = metrics {
+                    metrics.stop(false).await;
+                }
             });
             server.await?;
             tracing::info!("kontor stopped");

@@ -359,3 +359,45 @@ fn serve_help_lists_every_setting_of_the_docs_with_its_default() {
         .count();
     assert_eq!(listed, rows.len(), "{help}");
 }
+
+/// With `KONTOR_METRICS_BIND`, `/metrics` is served there alone, not on `KONTOR_BIND`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_on_their_own_address_with_kontor_metrics_bind() {
+    let store = store().await;
+    let (_, token) = tenant(&store).await;
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut server = start(&[("KONTOR_METRICS_BIND", bind.as_str())]).await;
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!("{}/v1/bookings", server.address))
+        .bearer_auth(&token)
+        .json(&sale(7))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let main = client
+        .get(format!("{}/metrics", server.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(main.status().as_u16(), 404);
+    let own = client
+        .get(format!("http://{bind}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status().as_u16(), 200);
+    let text = own.text().await.unwrap();
+    assert!(text.contains("kontor_bookings_appended_total 1"), "{text}");
+    assert!(
+        text.contains(
+            r#"kontor_http_requests_total{method="POST",route="/v1/bookings",status="201"} 1"#
+        ),
+        "{text}"
+    );
+    drop(client);
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(30)).success());
+}
