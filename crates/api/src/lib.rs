@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod strict;
@@ -14,8 +15,8 @@ pub use app::{mailer, passwords};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::ResponseError;
 use actix_web::{web, App, HttpServer};
+use actix_web::{HttpMessage, ResponseError};
 use error::{ApiError, REQUEST_ID};
 use futures_util::FutureExt;
 use std::net::TcpListener;
@@ -46,6 +47,10 @@ pub struct ApiConfig {
     pub request_timeout: std::time::Duration,
     /// How long an idle keep-alive connection stays open.
     pub keep_alive: std::time::Duration,
+    /// On a graceful stop, how long requests in flight may take to finish.
+    pub shutdown_timeout: std::time::Duration,
+    /// Serve `GET /metrics` on the main address (false: `serve_metrics` serves it elsewhere).
+    pub metrics_on_main: bool,
 }
 
 impl Default for ApiConfig {
@@ -66,6 +71,8 @@ impl Default for ApiConfig {
             public_requests_per_address_per_hour: identity.public_requests_per_address_per_hour,
             request_timeout: std::time::Duration::from_secs(30),
             keep_alive: std::time::Duration::from_secs(75),
+            shutdown_timeout: std::time::Duration::from_secs(30),
+            metrics_on_main: true,
         }
     }
 }
@@ -136,6 +143,7 @@ where
     let id = request_id_of(&req);
     let method = req.method().clone();
     let path = req.path().to_string();
+    let started = std::time::Instant::now();
     let fut = REQUEST_ID.scope(
         id.clone(),
         std::panic::AssertUnwindSafe(srv.call(req)).catch_unwind(),
@@ -154,7 +162,30 @@ where
                 return Err(Panicked(id).into());
             }
         };
-        tracing::debug!(request_id = %id, %method, %path, status = res.status().as_u16(), "request");
+        let route = res.request().match_pattern();
+        metrics::observe_request(
+            method.as_str(),
+            route.as_deref().unwrap_or("unmatched"),
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+        if tracing::enabled!(target: "api", tracing::Level::INFO) {
+            let tenant = res
+                .request()
+                .extensions()
+                .get::<auth::Principal>()
+                .map(|p| p.tenant_id);
+            tracing::info!(
+                target: "api",
+                request_id = %id,
+                %method,
+                %path,
+                status = res.status().as_u16(),
+                tenant = tenant.map(tracing::field::display),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "request"
+            );
+        }
         if let Ok(v) = HeaderValue::from_str(&id) {
             res.headers_mut()
                 .insert(HeaderName::from_static("x-request-id"), v);
@@ -189,12 +220,18 @@ impl ResponseError for Panicked {
     }
 }
 
-/// Starts the HTTP server on an already bound listener (port 0 in tests).
+/// Starts the HTTP server on an already bound listener (port 0 in tests). It does not handle
+/// signals itself: the caller stops it through `Server::handle` (`kontor serve` on SIGTERM and
+/// SIGINT, gracefully: no new connections, requests in flight finish within
+/// `shutdown_timeout`).
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let workers = state.config.workers.max(1);
     let request_timeout = state.config.request_timeout;
     let keep_alive = state.config.keep_alive;
+    let shutdown_timeout = state.config.shutdown_timeout;
     let max_json = state.config.max_json_bytes;
+    let metrics_on_main = state.config.metrics_on_main;
+    metrics::init();
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -203,6 +240,12 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap(guard::Guard)
             .wrap_fn(serve_request)
             .route("/health", web::get().to(routes::meta::health))
+            .route("/ready", web::get().to(routes::meta::ready))
+            .configure(|cfg| {
+                if metrics_on_main {
+                    cfg.route("/metrics", web::get().to(metrics::scrape));
+                }
+            })
             .route("/openapi.json", web::get().to(routes::meta::openapi_public))
             .configure(routes::configure)
             .default_service(web::to(unknown_route))
@@ -211,7 +254,27 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     .client_request_timeout(request_timeout)
     .client_disconnect_timeout(std::time::Duration::from_secs(5))
     .keep_alive(keep_alive)
+    .shutdown_timeout(shutdown_timeout.as_secs())
+    .disable_signals()
     .backlog(2048)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Serves only `GET /metrics` (one worker, no credentials) on `listener`: the metrics address
+/// of its own (`KONTOR_METRICS_BIND`). `app` is the one the main server uses.
+pub fn serve_metrics(listener: TcpListener, app: app::App) -> std::io::Result<Server> {
+    metrics::init();
+    let app = web::Data::new(app);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app.clone())
+            .route("/metrics", web::get().to(metrics::scrape_app))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
     .listen(listener)?
     .run();
     Ok(server)

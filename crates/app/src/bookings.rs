@@ -66,7 +66,15 @@ impl App {
             actor,
             idempotency,
         };
-        Ok(self.store().append(tenant_id, req).await?)
+        let Some(runtime) = &self.appender_runtime else {
+            return Ok(self.store().append(tenant_id, req).await?);
+        };
+        let store = self.store().clone();
+        runtime
+            .spawn(async move { store.append(tenant_id, req).await })
+            .await
+            .map_err(|e| store::StoreError::Internal(format!("append task: {e}")))?
+            .map_err(Into::into)
     }
 
     /// Appends one command inside the caller's transaction, for use cases that write other

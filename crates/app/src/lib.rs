@@ -7,6 +7,8 @@
 //! what it wrote instead of reading it back — so that use cases compose in one transaction (a
 //! bank match books and records the match; a payment run completes and books its payments).
 
+/// The write path's metrics hook (`GET /metrics`): `api` installs it.
+pub use store::metrics::{set_append_hook, PoolStatus};
 pub mod bookings;
 pub mod error;
 pub mod idempotency;
@@ -39,6 +41,8 @@ pub struct App {
     /// Limits, session length and mail settings of the identity use cases.
     identity: Arc<identity::IdentityConfig>,
     mailer: Arc<mailer::LazyMailer>,
+    /// Where the appenders run (see `with_appender_runtime`); None: the caller's runtime.
+    appender_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl App {
@@ -49,7 +53,16 @@ impl App {
             clock: Arc::new(Utc::now),
             mailer: Arc::new(mailer::LazyMailer::new(identity.mail.clone())),
             identity: Arc::new(identity),
+            appender_runtime: None,
         }
+    }
+
+    /// The same application with its appenders (the batched write path) on `runtime`, which
+    /// must outlive every request: `kontor serve` passes its main runtime, so that a batch in
+    /// flight is not cut off when one HTTP worker's runtime stops during a graceful shutdown.
+    pub fn with_appender_runtime(mut self, runtime: tokio::runtime::Handle) -> App {
+        self.appender_runtime = Some(runtime);
+        self
     }
 
     /// The same application with these identity settings. The mailer is made on first use;
@@ -74,9 +87,20 @@ impl App {
         self.now().date_naive()
     }
 
+    /// The database connection pool now (`GET /metrics`).
+    pub fn pool_status(&self) -> PoolStatus {
+        self.store.pool_status()
+    }
+
     /// True when the database answers (`GET /health`).
     pub async fn database_answers(&self) -> bool {
         self.store.ping().await.is_ok()
+    }
+
+    /// True when the database answers and every migration of this build is applied with its
+    /// checksum (`GET /ready`).
+    pub async fn ready(&self) -> bool {
+        matches!(self.store.migrations_current().await, Ok(true))
     }
 
     /// The store, for use cases in this crate only: `api` and the CLI go through use cases.

@@ -5,9 +5,52 @@ use anyhow::{bail, Context};
 pub struct Config {
     pub database_url: String,
     pub bind: String,
+    /// Where `GET /metrics` is served instead of `bind`.
+    pub metrics_bind: Option<String>,
     pub secret: Option<String>,
     pub pool_size: usize,
     pub api: api::ApiConfig,
+}
+
+/// Every setting of `kontor serve`: (variable, default, meaning). The same as the table in
+/// docs/operations.md (a test compares them); `kontor serve --help` prints it.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    ("DATABASE_URL", "none, required", "PostgreSQL connection: a URL or a libpq key=value string"),
+    ("KONTOR_BIND", "127.0.0.1:8080", "address and port to listen on"),
+    ("KONTOR_METRICS_BIND", "unset", "serve GET /metrics on this address and port only, not on KONTOR_BIND; unset: on KONTOR_BIND"),
+    ("KONTOR_SECRET", "unset", "key material (32+ characters) for the hashes of API keys, sessions and mailed tokens; unset: a random secret kept in the database"),
+    ("KONTOR_DB_POOL_SIZE", "16", "maximum PostgreSQL connections per process"),
+    ("KONTOR_WORKERS", "number of CPUs", "HTTP worker threads"),
+    ("KONTOR_MAX_JSON_BYTES", "1048576 (1 MiB)", "largest JSON request body (413 above)"),
+    ("KONTOR_MAX_DOCUMENT_BYTES", "20971520 (20 MiB)", "largest document upload (413 above)"),
+    ("KONTOR_REQUEST_TIMEOUT_SECS", "30", "time a client has for a request's headers, and again for its body (408); 1 to 3600"),
+    ("KONTOR_KEEP_ALIVE_SECS", "75", "how long an idle keep-alive connection stays open; 1 to 3600"),
+    ("KONTOR_RATE_LIMITS", "starter=100/900,professional=500/900,enterprise=2000/900", "requests per window (seconds) for each API-key tier"),
+    ("KONTOR_SESSION_HOURS", "12", "lifetime of a login session, 1 to 720 hours"),
+    ("KONTOR_LOGIN_FAILURES_PER_ACCOUNT", "5", "failed logins per email in 15 minutes before 429"),
+    ("KONTOR_LOGIN_FAILURES_PER_ADDRESS", "20", "failed logins per client address in 15 minutes before 429"),
+    ("KONTOR_PUBLIC_REQUESTS_PER_HOUR", "10", "password-reset requests and contact messages per client address and hour"),
+    ("KONTOR_TRUST_FORWARDED_FOR", "off", "true or 1: the client address is the last X-Forwarded-For entry (behind exactly one proxy)"),
+    ("KONTOR_SMTP_URL", "unset", "SMTP server for invite and reset mails"),
+    ("KONTOR_MAIL_FROM", "kontor <no-reply@kontor.invalid>", "sender of those mails"),
+    ("KONTOR_MAIL_DIR", "mail (relative to the working directory)", "without KONTOR_SMTP_URL, mails are written here as .eml files"),
+    ("KONTOR_PUBLIC_URL", "http://127.0.0.1:8080", "base URL of the links in mails"),
+    ("KONTOR_SHUTDOWN_TIMEOUT_SECS", "30", "on SIGTERM or SIGINT, how long requests in flight may take to finish; 0 to 3600"),
+    ("RUST_LOG", "info,tokio_postgres=warn", "log filter (tracing EnvFilter); each request is logged at info under the target api"),
+    ("KONTOR_LOG_FORMAT", "json when stderr is not a terminal, else text", "json or text"),
+];
+
+/// The settings as the text after `kontor serve --help`.
+pub fn settings_help() -> String {
+    let mut text = String::from(
+        "Settings (environment variables; an empty value counts as unset; details in docs/operations.md):\n",
+    );
+    for (name, default, meaning) in SETTINGS {
+        text.push_str(&format!(
+            "  {name}  (default: {default})\n      {meaning}\n"
+        ));
+    }
+    text
 }
 
 fn var(name: &str) -> Option<String> {
@@ -33,6 +76,7 @@ impl Config {
         Ok(Config {
             database_url,
             bind: var("KONTOR_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            metrics_bind: var("KONTOR_METRICS_BIND"),
             secret: var("KONTOR_SECRET"),
             pool_size: number("KONTOR_DB_POOL_SIZE", 16)?,
             api: api::ApiConfig {
@@ -58,6 +102,10 @@ impl Config {
                 keep_alive: std::time::Duration::from_secs(
                     number("KONTOR_KEEP_ALIVE_SECS", 75)?.clamp(1, 3600) as u64,
                 ),
+                shutdown_timeout: std::time::Duration::from_secs(
+                    number("KONTOR_SHUTDOWN_TIMEOUT_SECS", 30)?.min(3600) as u64,
+                ),
+                metrics_on_main: var("KONTOR_METRICS_BIND").is_none(),
                 trust_forwarded_for: var("KONTOR_TRUST_FORWARDED_FOR")
                     .is_some_and(|v| v == "true" || v == "1"),
                 mail: app::mailer::MailConfig {

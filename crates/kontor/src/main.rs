@@ -89,18 +89,42 @@ enum AdminCommand {
     },
 }
 
+/// Log lines as JSON objects or as text (`KONTOR_LOG_FORMAT`, else JSON when stderr is not a
+/// terminal); text gets ANSI colours only on a terminal.
+fn log_json(format: Option<&str>, stderr_is_terminal: bool) -> bool {
+    match format.map(str::trim) {
+        Some(f) if f.eq_ignore_ascii_case("json") => true,
+        Some(f) if f.eq_ignore_ascii_case("text") => false,
+        _ => !stderr_is_terminal,
+    }
+}
+
 fn init_tracing() {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn"));
-    let json = std::env::var("KONTOR_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let terminal = std::io::stderr().is_terminal();
+    let json = log_json(std::env::var("KONTOR_LOG_FORMAT").ok().as_deref(), terminal);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(terminal && !json);
     if json {
-        builder.json().init();
+        builder.json().flatten_event(true).init();
     } else {
         builder.init();
+    }
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C) and names it.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
     }
 }
 
@@ -121,7 +145,12 @@ async fn open_app(config: &Config) -> anyhow::Result<App> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_tracing();
-    let cli = Cli::parse();
+    let cli = {
+        use clap::{CommandFactory, FromArgMatches};
+        let help = config::settings_help();
+        let command = Cli::command().mut_subcommand("serve", |serve| serve.after_help(help));
+        Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+    };
     if let Command::Verify {
         file: Some(path),
         periods,
@@ -141,7 +170,10 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", json!({"migrated": true}));
         }
         Command::Serve => {
-            let app = open_app(&config).await?;
+            // The appenders run on this runtime, which outlives the HTTP workers' runtimes.
+            let app = open_app(&config)
+                .await?
+                .with_appender_runtime(tokio::runtime::Handle::current());
             let listener = std::net::TcpListener::bind(&config.bind)
                 .with_context(|| format!("binding {}", config.bind))?;
             tracing::info!(bind = %config.bind, workers = config.api.workers, "kontor listening");
@@ -157,7 +189,35 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
             });
-            api::serve(listener, state)?.await?;
+            let shutdown_timeout = state.config.shutdown_timeout;
+            let metrics = match &config.metrics_bind {
+                Some(bind) => {
+                    let listener = std::net::TcpListener::bind(bind)
+                        .with_context(|| format!("binding {bind} (KONTOR_METRICS_BIND)"))?;
+                    tracing::info!(bind = %bind, "metrics listening");
+                    let server = api::serve_metrics(listener, state.app.clone())?;
+                    let handle = server.handle();
+                    tokio::spawn(server);
+                    Some(handle)
+                }
+                None => None,
+            };
+            let server = api::serve(listener, state)?;
+            let handle = server.handle();
+            tokio::spawn(async move {
+                let signal = shutdown_signal().await;
+                tracing::info!(
+                    signal,
+                    timeout_secs = shutdown_timeout.as_secs(),
+                    "shutting down: no new connections, finishing the requests in flight"
+                );
+                handle.stop(true).await;
+                if let Some(metrics) = metrics {
+                    metrics.stop(false).await;
+                }
+            });
+            server.await?;
+            tracing::info!("kontor stopped");
         }
         Command::Admin { command } => {
             let app = open_app(&config).await?.with_identity(config.identity());
@@ -245,4 +305,19 @@ async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_json;
+
+    #[test]
+    fn logs_are_json_off_a_terminal_unless_overridden() {
+        assert!(log_json(None, false));
+        assert!(!log_json(None, true));
+        assert!(log_json(Some("json"), true));
+        assert!(!log_json(Some("text"), false));
+        assert!(log_json(Some(""), false));
+        assert!(!log_json(Some("other"), true));
+    }
 }

@@ -193,12 +193,15 @@ impl Store {
         info: &TenantInfo,
         commands: &[&AppendRequest],
     ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+        let started = std::time::Instant::now();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let results = append_in_tx(&tx, info, commands).await?;
         if results.iter().any(Result::is_ok) {
             tx.commit().await?;
             crate::fault::point(crate::fault::AFTER_APPEND_COMMIT);
+            let appended = results.iter().filter(|r| r.is_ok()).count();
+            crate::metrics::appended(commands.len(), appended, started);
         }
         Ok(results)
     }

@@ -13,6 +13,7 @@ pub mod identity;
 pub mod invoices;
 pub mod journal;
 pub mod keys;
+pub mod metrics;
 pub mod migrate;
 pub mod partners;
 pub mod periods;
@@ -93,6 +94,12 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.client().await?.simple_query("SELECT 1").await?;
         Ok(())
+    }
+
+    /// Whether the database answers and every migration is applied with its checksum.
+    pub async fn migrations_current(&self) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        migrate::current(&client).await
     }
 }
 

@@ -67,6 +67,27 @@ pub async fn migrate(client: &mut Client) -> Result<Vec<String>, StoreError> {
     result
 }
 
+/// Whether every migration of [`MIGRATIONS`] is applied with its checksum (`GET /ready`).
+/// False when one is missing or was changed, or `schema_migrations` does not exist yet.
+pub async fn current(client: &Client) -> Result<bool, StoreError> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(false);
+    }
+    let rows = client
+        .query("SELECT version, checksum FROM schema_migrations", &[])
+        .await?;
+    let applied: std::collections::HashMap<String, String> =
+        rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
+    Ok(MIGRATIONS.iter().all(|(version, sql)| {
+        applied.get(*version).map(String::as_str)
+            == Some(blake3::hash(sql.as_bytes()).to_hex().as_str())
+    }))
+}
+
 async fn apply(client: &mut Client) -> Result<Vec<String>, StoreError> {
     let mut applied = Vec::new();
     for (version, sql) in MIGRATIONS {

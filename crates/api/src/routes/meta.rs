@@ -24,3 +24,13 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             .json(serde_json::json!({"status": "database unavailable"}))
     }
 }
+
+/// `GET /ready`: 200 when the database answers and every migration of this build is applied
+/// with its checksum, 503 otherwise (a load balancer sends no traffic to it yet).
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    if state.app.ready().await {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
+    } else {
+        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "not ready"}))
+    }
+}
