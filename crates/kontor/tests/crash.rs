@@ -5,97 +5,11 @@
 //! before any client got its answer, as `kill -9` would. The clients retry against a fresh
 //! server: every booking exists exactly once and every retry gets the original 201 body.
 
-use rand::Rng;
+mod common;
+
+use common::*;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-use store::tenants::NewTenant;
-use store::Store;
-
-const SECRET: &str = "crash-test secret, at least 32 characters long";
-
-fn database_url() -> String {
-    std::env::var("DATABASE_URL").expect("DATABASE_URL is not set: run the tests with `make test`")
-}
-
-async fn store() -> Store {
-    let pool = store::connect(&database_url(), 4).unwrap();
-    let mut client = pool.get().await.unwrap();
-    store::migrate::migrate(&mut client).await.unwrap();
-    drop(client);
-    Store::new(
-        pool,
-        blake3::derive_key("kontor 2026-11 api key hashing", SECRET.as_bytes()),
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start(fault: Option<&str>) -> Server {
-    let port = free_port();
-    let mail = std::env::temp_dir().join(format!("kontor-crash-mail-{port}"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kontor"));
-    cmd.arg("serve")
-        .env("DATABASE_URL", database_url())
-        .env("KONTOR_BIND", format!("127.0.0.1:{port}"))
-        .env("KONTOR_SECRET", SECRET)
-        .env("KONTOR_MAIL_DIR", &mail)
-        .env("KONTOR_WORKERS", "2")
-        .env_remove("KONTOR_FAULT")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(f) = fault {
-        cmd.env("KONTOR_FAULT", f);
-    }
-    let server = Server {
-        child: cmd.spawn().expect("kontor serve"),
-        address: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client
-            .get(format!("{}/health", server.address))
-            .send()
-            .await
-        {
-            if r.status().is_success() {
-                return server;
-            }
-        }
-        assert!(Instant::now() < deadline, "kontor serve did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn sale(i: usize) -> Value {
-    json!({
-        "booking_date": "2026-03-14",
-        "description": format!("Rechnung {i}"),
-        "lines": [
-            {"account": "1400", "debit": format!("{}.00", 100 + i)},
-            {"account": "8400", "credit": format!("{}.00", 100 + i)}
-        ]
-    })
-}
+use std::process::Command;
 
 async fn post(
     client: &reqwest::Client,
@@ -116,24 +30,11 @@ async fn post(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_after_a_crash_between_commit_and_answer_book_once_and_replay_the_original() {
     let store = store().await;
-    let tenant = store
-        .create_tenant(NewTenant {
-            slug: format!("crash-{:08x}", rand::thread_rng().gen::<u32>()),
-            name: "Absturz GmbH".into(),
-            chart: "skr03".into(),
-            fiscal_year_start_month: 1,
-            currency: "EUR".into(),
-        })
-        .await
-        .unwrap();
-    let (_, token) = store
-        .create_api_key(tenant.id, "crash", &["*".to_string()], "unlimited", None)
-        .await
-        .unwrap();
+    let (tenant_id, token, _) = tenant_with_slug(&store, "crash").await;
     let client = reqwest::Client::new();
 
     // 16 requests in flight; the server dies right after the first batch commits.
-    let doomed = start(Some("after_append_commit")).await;
+    let doomed = start(&[("KONTOR_FAULT", "after_append_commit")]).await;
     let keys: Vec<String> = (0..16).map(|i| format!("crash-{i}")).collect();
     let first = futures_util::future::join_all(
         keys.iter()
@@ -152,7 +53,7 @@ async fn retries_after_a_crash_between_commit_and_answer_book_once_and_replay_th
     let committed: i64 = db
         .query_one(
             "SELECT count(*) FROM intents WHERE tenant_id = $1",
-            &[&tenant.id],
+            &[&tenant_id],
         )
         .await
         .unwrap()
@@ -160,7 +61,7 @@ async fn retries_after_a_crash_between_commit_and_answer_book_once_and_replay_th
     assert!(committed >= 1, "the first batch committed before the abort");
 
     // Every client retries against a fresh server.
-    let server = start(None).await;
+    let server = start(&[]).await;
     let mut replayed = 0;
     let mut ids = std::collections::BTreeMap::new();
     for (i, k) in keys.iter().enumerate() {
@@ -180,7 +81,7 @@ async fn retries_after_a_crash_between_commit_and_answer_book_once_and_replay_th
     let intents: Vec<String> = db
         .query(
             "SELECT intent_id::text FROM intents WHERE tenant_id = $1",
-            &[&tenant.id],
+            &[&tenant_id],
         )
         .await
         .unwrap()
@@ -205,22 +106,9 @@ async fn retries_after_a_crash_between_commit_and_answer_book_once_and_replay_th
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_answer_concurrent_duplicates_with_one_booking() {
     let store = store().await;
-    let tenant = store
-        .create_tenant(NewTenant {
-            slug: format!("replica-{:08x}", rand::thread_rng().gen::<u32>()),
-            name: "Zwilling GmbH".into(),
-            chart: "skr03".into(),
-            fiscal_year_start_month: 1,
-            currency: "EUR".into(),
-        })
-        .await
-        .unwrap();
-    let (_, token) = store
-        .create_api_key(tenant.id, "replicas", &["*".to_string()], "unlimited", None)
-        .await
-        .unwrap();
+    let (tenant_id, token, _) = tenant_with_slug(&store, "replica").await;
     let client = reqwest::Client::new();
-    let (a, b) = (start(None).await, start(None).await);
+    let (a, b) = (start(&[]).await, start(&[]).await);
     for round in 0..5 {
         let key = format!("double-click-{round}");
         // The same request to both replicas at once, several times: the in-process wait on the
@@ -244,7 +132,7 @@ async fn two_replicas_answer_concurrent_duplicates_with_one_booking() {
     let n: i64 = db
         .query_one(
             "SELECT count(*) FROM intents WHERE tenant_id = $1",
-            &[&tenant.id],
+            &[&tenant_id],
         )
         .await
         .unwrap()
@@ -255,23 +143,10 @@ async fn two_replicas_answer_concurrent_duplicates_with_one_booking() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_decision_fails_its_own_request_and_no_other() {
     let store = store().await;
-    let tenant = store
-        .create_tenant(NewTenant {
-            slug: format!("poison-{:08x}", rand::thread_rng().gen::<u32>()),
-            name: "Gift GmbH".into(),
-            chart: "skr03".into(),
-            fiscal_year_start_month: 1,
-            currency: "EUR".into(),
-        })
-        .await
-        .unwrap();
-    let (_, token) = store
-        .create_api_key(tenant.id, "poison", &["*".to_string()], "unlimited", None)
-        .await
-        .unwrap();
+    let (tenant_id, token, _) = tenant_with_slug(&store, "poison").await;
     let client = reqwest::Client::new();
     // With the test-only hook, the decision of a booking described "poison" panics.
-    let server = start(Some("panic_in_decision")).await;
+    let server = start(&[("KONTOR_FAULT", "panic_in_decision")]).await;
     let send = |i: usize| {
         let mut body = sale(i);
         if i == 37 {
@@ -309,7 +184,7 @@ async fn a_panicking_decision_fails_its_own_request_and_no_other() {
         .unwrap()
         .query_one(
             "SELECT count(*) FROM intents WHERE tenant_id = $1",
-            &[&tenant.id],
+            &[&tenant_id],
         )
         .await
         .unwrap()
@@ -320,23 +195,9 @@ async fn a_panicking_decision_fails_its_own_request_and_no_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_booking_for_one_tenant_keep_one_gapless_chain() {
     let store = store().await;
-    let slug = format!("chain-{:08x}", rand::thread_rng().gen::<u32>());
-    let tenant = store
-        .create_tenant(NewTenant {
-            slug: slug.clone(),
-            name: "Kette GmbH".into(),
-            chart: "skr03".into(),
-            fiscal_year_start_month: 1,
-            currency: "EUR".into(),
-        })
-        .await
-        .unwrap();
-    let (_, token) = store
-        .create_api_key(tenant.id, "chain", &["*".to_string()], "unlimited", None)
-        .await
-        .unwrap();
+    let (tenant_id, token, slug) = tenant_with_slug(&store, "chain").await;
     let client = reqwest::Client::new();
-    let (a, b) = (start(None).await, start(None).await);
+    let (a, b) = (start(&[]).await, start(&[]).await);
     // Each replica has its own appender for the tenant; the journal head's row lock
     // serializes them.
     let answers = futures_util::future::join_all((0..200).map(|i| {
@@ -362,7 +223,7 @@ async fn two_replicas_booking_for_one_tenant_keep_one_gapless_chain() {
     let row = db
         .query_one(
             "SELECT count(*), min(seq), max(seq), count(DISTINCT seq) FROM journal_events WHERE tenant_id = $1",
-            &[&tenant.id],
+            &[&tenant_id],
         )
         .await
         .unwrap();
@@ -376,7 +237,7 @@ async fn two_replicas_booking_for_one_tenant_keep_one_gapless_chain() {
     let intents: i64 = db
         .query_one(
             "SELECT count(*) FROM intents WHERE tenant_id = $1",
-            &[&tenant.id],
+            &[&tenant_id],
         )
         .await
         .unwrap()
