@@ -9,7 +9,10 @@ pub struct Config {
     pub metrics_bind: Option<String>,
     pub secret: Option<String>,
     pub pool_size: usize,
+    /// The HTTP settings, for `serve` only.
     pub api: api::ApiConfig,
+    /// The settings of the identity use cases, for `serve` and the admin commands.
+    pub identity: app::identity::IdentityConfig,
 }
 
 /// Every setting of `kontor serve`: (variable, default, meaning). The same as the table in
@@ -69,10 +72,13 @@ fn number(name: &str, default: usize) -> anyhow::Result<usize> {
 
 impl Config {
     pub fn from_env() -> anyhow::Result<Config> {
-        let defaults = api::ApiConfig::default();
         let Some(database_url) = var("DATABASE_URL") else {
             bail!("DATABASE_URL is not set (e.g. postgres://user@127.0.0.1:5432/kontor); `make run` starts a local database for you");
         };
+        // The identity use cases' settings come first: the admin commands need them and
+        // nothing of the HTTP layer; the HTTP settings of `serve` are built from them.
+        let identity = identity_from_env()?;
+        let defaults = api::ApiConfig::default();
         Ok(Config {
             database_url,
             bind: var("KONTOR_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -86,16 +92,11 @@ impl Config {
                     defaults.max_document_bytes,
                 )?,
                 workers: number("KONTOR_WORKERS", defaults.workers)?,
-                rate_limits: match var("KONTOR_RATE_LIMITS") {
-                    Some(text) => app::scopes::RateLimits::parse(&text)
-                        .map_err(|e| anyhow::anyhow!("KONTOR_RATE_LIMITS: {e}"))?,
-                    None => defaults.rate_limits,
-                },
-                session_ttl: chrono_hours(number("KONTOR_SESSION_HOURS", 12)?),
-                login_failures_per_account: number("KONTOR_LOGIN_FAILURES_PER_ACCOUNT", 5)? as i64,
-                login_failures_per_address: number("KONTOR_LOGIN_FAILURES_PER_ADDRESS", 20)? as i64,
-                public_requests_per_address_per_hour: number("KONTOR_PUBLIC_REQUESTS_PER_HOUR", 10)?
-                    as i64,
+                rate_limits: identity.rate_limits.clone(),
+                session_ttl: identity.session_ttl,
+                login_failures_per_account: identity.login_failures_per_account,
+                login_failures_per_address: identity.login_failures_per_address,
+                public_requests_per_address_per_hour: identity.public_requests_per_address_per_hour,
                 request_timeout: std::time::Duration::from_secs(
                     number("KONTOR_REQUEST_TIMEOUT_SECS", 30)?.clamp(1, 3600) as u64,
                 ),
@@ -108,24 +109,35 @@ impl Config {
                 metrics_on_main: var("KONTOR_METRICS_BIND").is_none(),
                 trust_forwarded_for: var("KONTOR_TRUST_FORWARDED_FOR")
                     .is_some_and(|v| v == "true" || v == "1"),
-                mail: app::mailer::MailConfig {
-                    smtp_url: var("KONTOR_SMTP_URL"),
-                    from: var("KONTOR_MAIL_FROM").unwrap_or(defaults.mail.from),
-                    dir: var("KONTOR_MAIL_DIR")
-                        .map(Into::into)
-                        .unwrap_or(defaults.mail.dir),
-                    public_url: var("KONTOR_PUBLIC_URL").unwrap_or(defaults.mail.public_url),
-                },
+                mail: identity.mail.clone(),
             },
+            identity,
         })
     }
 }
 
-impl Config {
-    /// The settings of the identity use cases (mail, limits, session length).
-    pub fn identity(&self) -> app::identity::IdentityConfig {
-        self.api.identity()
-    }
+/// The settings of the identity use cases (mail, limits, session length), from the environment.
+fn identity_from_env() -> anyhow::Result<app::identity::IdentityConfig> {
+    let defaults = app::identity::IdentityConfig::default();
+    Ok(app::identity::IdentityConfig {
+        rate_limits: match var("KONTOR_RATE_LIMITS") {
+            Some(text) => app::scopes::RateLimits::parse(&text)
+                .map_err(|e| anyhow::anyhow!("KONTOR_RATE_LIMITS: {e}"))?,
+            None => defaults.rate_limits,
+        },
+        session_ttl: chrono_hours(number("KONTOR_SESSION_HOURS", 12)?),
+        login_failures_per_account: number("KONTOR_LOGIN_FAILURES_PER_ACCOUNT", 5)? as i64,
+        login_failures_per_address: number("KONTOR_LOGIN_FAILURES_PER_ADDRESS", 20)? as i64,
+        public_requests_per_address_per_hour: number("KONTOR_PUBLIC_REQUESTS_PER_HOUR", 10)? as i64,
+        mail: app::mailer::MailConfig {
+            smtp_url: var("KONTOR_SMTP_URL"),
+            from: var("KONTOR_MAIL_FROM").unwrap_or(defaults.mail.from),
+            dir: var("KONTOR_MAIL_DIR")
+                .map(Into::into)
+                .unwrap_or(defaults.mail.dir),
+            public_url: var("KONTOR_PUBLIC_URL").unwrap_or(defaults.mail.public_url),
+        },
+    })
 }
 
 fn chrono_hours(h: usize) -> chrono::Duration {

@@ -220,7 +220,9 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("kontor stopped");
         }
         Command::Admin { command } => {
-            let app = open_app(&config).await?.with_identity(config.identity());
+            let app = open_app(&config)
+                .await?
+                .with_identity(config.identity.clone());
             admin(&app, command).await?;
         }
         Command::Verify { tenant, .. } => {
