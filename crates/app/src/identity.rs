@@ -632,38 +632,38 @@ impl App {
             Some(n) => Some(checked_name(n, 200).ok_or_else(|| invalid_name(200))?),
             None => None,
         };
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(StoreError::from)?;
-        let current = store::Store::member_role_for_update(&tx, tenant_id, user_id)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("user {user_id}")))?;
-        if stored_role(&current)? == Role::Owner && role.is_some_and(|r| r != Role::Owner) {
-            ensure_other_owner(&tx, tenant_id, user_id).await?;
-        }
-        if let Some(r) = role {
-            store::Store::set_member_role(&tx, tenant_id, user_id, r.as_str()).await?;
-        }
-        if let Some(n) = name {
-            store::Store::set_user_name(&tx, user_id, n).await?;
-        }
-        tx.commit().await.map_err(StoreError::from)?;
-        self.get_member(tenant_id, user_id).await
+        self.in_transaction(async |tx| {
+            let current = store::Store::member_role_for_update(tx, tenant_id, user_id)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("user {user_id}")))?;
+            if stored_role(&current)? == Role::Owner && role.is_some_and(|r| r != Role::Owner) {
+                ensure_other_owner(tx, tenant_id, user_id).await?;
+            }
+            if let Some(r) = role {
+                store::Store::set_member_role(tx, tenant_id, user_id, r.as_str()).await?;
+            }
+            if let Some(n) = &name {
+                store::Store::set_user_name(tx, user_id, n).await?;
+            }
+            Member::try_from(store::Store::member_in_tx(tx, tenant_id, user_id).await?)
+        })
+        .await
     }
 
     /// Deactivates a member and ends all of the user's sessions at once. The last active owner
     /// stays.
     pub async fn deactivate_member(&self, tenant_id: Uuid, user_id: Uuid) -> AppResult<Member> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(StoreError::from)?;
-        let current = store::Store::member_role_for_update(&tx, tenant_id, user_id)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("user {user_id}")))?;
-        if stored_role(&current)? == Role::Owner {
-            ensure_other_owner(&tx, tenant_id, user_id).await?;
-        }
-        store::Store::deactivate_membership(&tx, tenant_id, user_id).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        self.get_member(tenant_id, user_id).await
+        self.in_transaction(async |tx| {
+            let current = store::Store::member_role_for_update(tx, tenant_id, user_id)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("user {user_id}")))?;
+            if stored_role(&current)? == Role::Owner {
+                ensure_other_owner(tx, tenant_id, user_id).await?;
+            }
+            store::Store::deactivate_membership(tx, tenant_id, user_id).await?;
+            Member::try_from(store::Store::member_in_tx(tx, tenant_id, user_id).await?)
+        })
+        .await
     }
 
     /// `POST /v1/auth/login`. Failed attempts count per account and per client address; either
@@ -859,19 +859,18 @@ impl App {
                 Some("token"),
             )
         };
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(StoreError::from)?;
-        let stored = self
-            .store()
-            .auth_token_for_update(&tx, token.trim())
-            .await?
-            .ok_or_else(invalid)?;
-        if !token_usable(stored.used_at, stored.expires_at, self.now()) {
-            return Err(invalid());
-        }
-        store::Store::use_auth_tokens(&tx, stored.user_id, &hash).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
+        self.in_transaction(async |tx| {
+            let stored = self
+                .store()
+                .auth_token_for_update(tx, token.trim())
+                .await?
+                .ok_or_else(invalid)?;
+            if !token_usable(stored.used_at, stored.expires_at, self.now()) {
+                return Err(invalid());
+            }
+            Ok(store::Store::use_auth_tokens(tx, stored.user_id, &hash).await?)
+        })
+        .await
     }
 
     /// Sets a user's password directly (the admin CLI).

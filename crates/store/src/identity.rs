@@ -179,15 +179,16 @@ impl Store {
     }
 
     pub async fn get_member(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Member, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                &format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 AND m.user_id = $2"),
-                &[&tenant_id, &user_id],
-            )
-            .await?
-            .ok_or_else(|| StoreError::not_found(format!("user {user_id}")))?;
-        Ok(member_from_row(&row))
+        member(&**self.client().await?, tenant_id, user_id).await
+    }
+
+    /// A member as a transaction sees it (after its own changes).
+    pub async fn member_in_tx(
+        tx: &deadpool_postgres::Transaction<'_>,
+        tenant_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<Member, StoreError> {
+        member(&**tx, tenant_id, user_id).await
     }
 
     /// A member's role, with the membership row locked until the transaction ends.
@@ -592,4 +593,20 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// One member of a tenant, read on `client` (a pooled connection or a transaction).
+async fn member(
+    client: &impl tokio_postgres::GenericClient,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> Result<Member, StoreError> {
+    let row = client
+        .query_opt(
+            &format!("{MEMBER_SELECT} WHERE m.tenant_id = $1 AND m.user_id = $2"),
+            &[&tenant_id, &user_id],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("user {user_id}")))?;
+    Ok(member_from_row(&row))
 }
