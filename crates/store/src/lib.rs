@@ -138,13 +138,17 @@ pub(crate) async fn paged(
     let mut all: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params.to_vec();
     all.push(&limit);
     all.push(&offset);
-    let rows = client.query(&sql, &all).await?;
+    // The page and the capped count are pipelined on the connection: one round trip.
+    let (rows, count) = futures_util::try_join!(
+        async { client.query(&sql, &all).await.map_err(StoreError::from) },
+        capped_count(client, cap, from_where, params),
+    )?;
     let seen = if rows.is_empty() {
         0
     } else {
         offset + rows.len() as i64
     };
-    let total = count_capped(client, cap, from_where, params, seen).await?;
+    let total = total_of(client, count, cap, from_where, params, seen).await?;
     Ok((rows, total))
 }
 
@@ -159,7 +163,18 @@ pub(crate) async fn count_capped(
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     seen: i64,
 ) -> Result<Total, StoreError> {
-    let count: i64 = client
+    let count = capped_count(client, cap, from_where, params).await?;
+    total_of(client, count, cap, from_where, params, seen).await
+}
+
+/// `SELECT count(*) FROM (SELECT 1 {from_where} LIMIT cap+1)`.
+async fn capped_count(
+    client: &tokio_postgres::Client,
+    cap: i64,
+    from_where: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<i64, StoreError> {
+    Ok(client
         .query_one(
             &format!(
                 "SELECT count(*) FROM (SELECT 1 {from_where} LIMIT {}) capped",
@@ -168,7 +183,18 @@ pub(crate) async fn count_capped(
             params,
         )
         .await?
-        .get(0);
+        .get(0))
+}
+
+/// The total from a capped count: exact up to `cap`, else the planner's estimate.
+async fn total_of(
+    client: &tokio_postgres::Client,
+    count: i64,
+    cap: i64,
+    from_where: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    seen: i64,
+) -> Result<Total, StoreError> {
     if count <= cap {
         return Ok(Total {
             count,
