@@ -182,14 +182,7 @@ impl Modify for CommonResponses {
                 .build()
         };
         for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for op in ops.into_iter().flatten() {
+            for (_, op) in operations(item) {
                 let responses = &mut op.responses.responses;
                 responses.entry("500".into()).or_insert_with(|| {
                     envelope("internal: opaque; the cause is logged under the request id").into()
@@ -210,28 +203,33 @@ impl Modify for CommonResponses {
     }
 }
 
+/// The operations of a path, with their lower-case method.
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = (&'static str, &mut utoipa::openapi::path::Operation)> {
+    [
+        ("get", &mut item.get),
+        ("post", &mut item.post),
+        ("put", &mut item.put),
+        ("patch", &mut item.patch),
+        ("delete", &mut item.delete),
+    ]
+    .into_iter()
+    .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
+}
+
 struct OperationIds;
 
 impl Modify for OperationIds {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let ops = [
-                ("get", &mut item.get),
-                ("post", &mut item.post),
-                ("put", &mut item.put),
-                ("patch", &mut item.patch),
-                ("delete", &mut item.delete),
-            ];
-            for (method, op) in ops {
-                if let Some(op) = op {
-                    let id = OPERATION_IDS
-                        .iter()
-                        .find(|(m, p, _)| *m == method && p == path)
-                        .map(|(_, _, id)| id.to_string());
-                    // A route without an entry keeps a name that says so; a test fails on it.
-                    op.operation_id =
-                        Some(id.unwrap_or_else(|| format!("MISSING {method} {path}")));
-                }
+            for (method, op) in operations(item) {
+                let id = OPERATION_IDS
+                    .iter()
+                    .find(|(m, p, _)| *m == method && p == path)
+                    .map(|(_, _, id)| id.to_string());
+                // A route without an entry keeps a name that says so; a test fails on it.
+                op.operation_id = Some(id.unwrap_or_else(|| format!("MISSING {method} {path}")));
             }
         }
     }
