@@ -7,6 +7,7 @@ pub mod bic;
 pub mod booking;
 pub mod change;
 pub mod create;
+pub mod discount;
 pub mod iban;
 pub mod invoice;
 pub mod partner;
@@ -21,6 +22,11 @@ pub use change::{
 pub use create::{
     decide_invoice, CreateContext, CreateInvoiceError, DecidedInvoice, InvoiceBookingError,
     LinkError, NewInvoice, NewInvoiceLine,
+};
+pub use discount::{
+    discount_role, discounted_payment_booking, offered_discount, split_discount,
+    validate_cash_discount, BookedDiscount, CashDiscountError, CashDiscountTerms, DiscountPart,
+    DiscountedPayment, OfferedDiscount, RateShare,
 };
 pub use iban::{validate_iban, IbanError};
 pub use invoice::{

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_write_off_roles",
         include_str!("../../../schema/0008_write_off_roles.sql"),
     ),
+    ("0009_bank", include_str!("../../../schema/0009_bank.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"
