@@ -39,6 +39,7 @@ use utoipa::{Modify, OpenApi};
         invoices::update_outgoing, invoices::cancel_outgoing,
         invoices::list_incoming, invoices::create_incoming, invoices::open_items_incoming, invoices::get_incoming,
         invoices::update_incoming, invoices::cancel_incoming,
+        invoices::pay_outgoing, invoices::write_off_outgoing, invoices::pay_incoming, invoices::write_off_incoming,
     ),
     components(schemas(crate::routes::ErrorBody)),
     modifiers(&BearerAuth, &OperationIds, &CommonResponses),

@@ -14,7 +14,10 @@ use deadpool_postgres::GenericClient;
 use journal::Actor;
 use receivables::booking::{LinkedLine, SettlementKind};
 use receivables::create::DecidedInvoice;
-use receivables::{AgingBucket, Direction, InvoiceStatus, InvoiceType, OpenItemState, PartnerKind};
+use receivables::{
+    AgingBucket, CashDiscountTerms, Direction, InvoiceStatus, InvoiceType, OpenItemState,
+    PartnerKind,
+};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -66,6 +69,8 @@ pub struct Invoice {
     /// Filled by `get_invoice`, empty in lists.
     pub lines: Vec<InvoiceLine>,
     pub applications: Vec<Application>,
+    /// Cash-discount terms (Skonto), when the invoice grants them.
+    pub cash_discount: Option<CashDiscountTerms>,
 }
 
 impl Invoice {
@@ -115,7 +120,7 @@ pub struct InvoiceFilter {
 /// Columns of an invoice with its derived state as far as everything booked goes.
 const COLUMNS: &str = "i.id, i.direction, i.type, i.partner_id, p.name AS partner_name, p.account_number,
     i.invoice_number, i.invoice_date, i.due_date, i.currency, i.total_net, i.total_tax, i.total_gross, i.intent_id,
-    i.document_id, i.notes, i.created_at, i.updated_at,
+    i.document_id, i.notes, i.created_at, i.updated_at, i.cash_discount_percent, i.cash_discount_days,
     (SELECT r.intent_id FROM intents r WHERE r.tenant_id = i.tenant_id AND r.reversal_of = i.intent_id) AS cancellation_intent_id,
     kontor_is_reversed(i.tenant_id, i.intent_id, NULL) AS cancelled,
     kontor_invoice_settled(i.tenant_id, i.id, NULL) AS settled";
@@ -136,7 +141,7 @@ const LIST_FILTER: &str = "WHERE i.tenant_id = $1 AND i.direction = $2
 const OPEN_ITEMS_SQL: &str = "SELECT s.*, count(*) OVER () AS total FROM (
     SELECT i.id, i.direction, i.type, i.partner_id, p.name AS partner_name, p.account_number,
            i.invoice_number, i.invoice_date, i.due_date, i.currency, i.total_net, i.total_tax, i.total_gross, i.intent_id,
-           i.document_id, i.notes, i.created_at, i.updated_at,
+           i.document_id, i.notes, i.created_at, i.updated_at, i.cash_discount_percent, i.cash_discount_days,
            (SELECT r.intent_id FROM intents r WHERE r.tenant_id = i.tenant_id AND r.reversal_of = i.intent_id
                AND ($3::date IS NULL OR r.booking_date <= $3)) AS cancellation_intent_id,
            kontor_is_reversed(i.tenant_id, i.intent_id, $3) AS cancelled,
@@ -156,8 +161,9 @@ const APPLICATIONS_SQL: &str = "SELECT a.id, a.invoice_id, a.kind, a.amount, a.a
    FROM open_item_applications a WHERE a.tenant_id = $1 AND a.invoice_id = $2 ORDER BY a.application_date, a.created_at, a.id";
 
 const INSERT_INVOICE_SQL: &str = "INSERT INTO invoices (tenant_id, id, direction, type, partner_id, invoice_number, invoice_date,
-        due_date, currency, total_net, total_tax, total_gross, intent_id, document_id, notes, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+        due_date, currency, total_net, total_tax, total_gross, intent_id, document_id, notes, created_by,
+        cash_discount_percent, cash_discount_days)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      RETURNING created_at, updated_at";
 
 const INSERT_LINES_SQL: &str = "INSERT INTO invoice_lines (tenant_id, invoice_id, line_no, description, quantity, unit_price, tax_code,
@@ -247,6 +253,21 @@ fn locked_from_row(row: &tokio_postgres::Row) -> Result<LockedInvoice, StoreErro
     })
 }
 
+fn cash_discount_from_row(
+    row: &tokio_postgres::Row,
+) -> Result<Option<CashDiscountTerms>, StoreError> {
+    let percent: Option<Decimal> = row.get("cash_discount_percent");
+    let days: Option<i32> = row.get("cash_discount_days");
+    match (percent, days) {
+        (Some(percent), Some(days)) => Ok(Some(CashDiscountTerms {
+            percent,
+            days: u32::try_from(days)
+                .map_err(|_| StoreError::Internal(format!("cash_discount_days {days}")))?,
+        })),
+        _ => Ok(None),
+    }
+}
+
 fn invoice_from_row(row: &tokio_postgres::Row) -> Result<Invoice, StoreError> {
     Ok(Invoice {
         id: row.get("id"),
@@ -271,6 +292,7 @@ fn invoice_from_row(row: &tokio_postgres::Row) -> Result<Invoice, StoreError> {
         state: state_from_row(row),
         lines: Vec::new(),
         applications: Vec::new(),
+        cash_discount: cash_discount_from_row(row)?,
     })
 }
 
@@ -624,6 +646,8 @@ pub async fn insert_invoice(
                 &d.document_id,
                 &d.notes,
                 &actor.to_json(),
+                &d.cash_discount.map(|c| c.percent),
+                &d.cash_discount.map(|c| c.days as i32),
             ],
         )
         .await;
@@ -696,6 +720,7 @@ pub async fn insert_invoice(
         },
         lines: d.lines.clone(),
         applications: Vec::new(),
+        cash_discount: d.cash_discount,
     }))
 }
 
@@ -712,6 +737,25 @@ pub async fn lock_invoice(
         .as_ref()
         .map(locked_from_row)
         .transpose()
+}
+
+/// The invoice's lines as a discount split needs them (tax code, rate, self-assessed, gross).
+pub async fn load_rate_lines(
+    tx: &crate::Transaction<'_>,
+    tenant_id: Uuid,
+    invoice_id: Uuid,
+) -> Result<Vec<receivables::InvoiceRateLine>, StoreError> {
+    Ok(tx
+        .query(LINES_SQL, &[&tenant_id, &invoice_id])
+        .await?
+        .iter()
+        .map(|r| receivables::InvoiceRateLine {
+            tax_code: r.get("tax_code"),
+            rate: r.get("tax_rate"),
+            self_assessed: r.get("self_assessed"),
+            gross: r.get("gross"),
+        })
+        .collect())
 }
 
 /// Records a payment or write-off booked by `intent_id`.

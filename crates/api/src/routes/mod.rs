@@ -156,6 +156,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/outgoing-invoices/{id}/cancel",
                 web::post().to(invoices::cancel_outgoing),
             )
+            .route(
+                "/outgoing-invoices/{id}/payments",
+                web::post().to(invoices::pay_outgoing),
+            )
+            .route(
+                "/outgoing-invoices/{id}/write-off",
+                web::post().to(invoices::write_off_outgoing),
+            )
+            .route(
+                "/invoices/{id}/payments",
+                web::post().to(invoices::pay_incoming),
+            )
+            .route(
+                "/invoices/{id}/write-off",
+                web::post().to(invoices::write_off_incoming),
+            )
             .route("/invoices", web::get().to(invoices::list_incoming))
             .route("/invoices", web::post().to(invoices::create_incoming))
             .route(
