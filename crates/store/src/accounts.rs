@@ -92,7 +92,7 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Account>, crate::Total), StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Accounts).await?;
         let (rows, total) = crate::paged(
             &client,
             self.count_cap,
@@ -120,7 +120,7 @@ impl Store {
         account_type: Option<AccountType>,
         limit: i64,
     ) -> Result<Vec<Account>, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Accounts).await?;
         let escaped = q
             .replace('\\', "\\\\")
             .replace('%', "\\%")
@@ -281,8 +281,14 @@ impl Store {
         offset: i64,
         after: Option<crate::journal::JournalCursor>,
     ) -> Result<AccountEntries, StoreError> {
-        self.get_account(tenant_id, number).await?;
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Accounts).await?;
+        client
+            .query_opt(
+                "SELECT 1 FROM accounts WHERE tenant_id = $1 AND number = $2",
+                &[&tenant_id, &number],
+            )
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("account {number}")))?;
         // A collective account lists its personal accounts' lines too, so that its balance
         // stays the sum of its entries.
         let account = account_condition(

@@ -34,9 +34,29 @@ pub type Transaction<'a> = deadpool_postgres::Transaction<'a>;
 
 /// Opens a connection pool for `database_url` (a libpq-style URL or key=value string).
 pub fn connect(database_url: &str, max_size: usize) -> Result<Pool, StoreError> {
-    let config: tokio_postgres::Config = database_url
+    connect_with(database_url, max_size, None)
+}
+
+/// Opens a connection pool whose connections cancel a statement that runs longer than
+/// `statement_timeout` (PostgreSQL `statement_timeout`, SQLSTATE 57014): the bound of the
+/// server's interactive requests. Work that may take longer (migrations, streamed exports)
+/// lifts it for its own session or transaction (`SET LOCAL statement_timeout = 0`).
+pub fn connect_with(
+    database_url: &str,
+    max_size: usize,
+    statement_timeout: Option<Duration>,
+) -> Result<Pool, StoreError> {
+    let mut config: tokio_postgres::Config = database_url
         .parse()
         .map_err(|e| StoreError::Config(format!("DATABASE_URL: {e}")))?;
+    if let Some(timeout) = statement_timeout {
+        let options = format!(
+            "{} -c statement_timeout={}",
+            config.get_options().unwrap_or_default(),
+            timeout.as_millis()
+        );
+        config.options(options.trim());
+    }
     let manager = Manager::from_config(
         config,
         tokio_postgres::NoTls,
@@ -61,6 +81,57 @@ pub struct Store {
     tenants: Arc<tenants::TenantCache>,
     /// Lists count exactly up to this many matches (see [`Total`]).
     count_cap: i64,
+    /// A streaming replica for some reads (`KONTOR_READ_DATABASE_URL`).
+    replica: Option<Arc<Replica>>,
+}
+
+/// Reads that may be served by a streaming replica: a standby can lag behind the primary, so a
+/// client may not see there what it just wrote. Writes, rate-limit counters, sessions and
+/// `Idempotency-Key` answers always go to the primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadRoute {
+    /// Reports (`GET /v1/reports…`).
+    Reports,
+    /// File exports (DATEV).
+    Exports,
+    /// The audit export (`GET /v1/audit/events`).
+    Audit,
+    /// The journal list and one intent (`GET /v1/journal…`).
+    Journal,
+    /// Account lists and entries (`GET /v1/accounts…`).
+    Accounts,
+}
+
+impl ReadRoute {
+    pub const ALL: [ReadRoute; 5] = [
+        ReadRoute::Reports,
+        ReadRoute::Exports,
+        ReadRoute::Audit,
+        ReadRoute::Journal,
+        ReadRoute::Accounts,
+    ];
+    /// The routes a replica serves unless configured otherwise.
+    pub const DEFAULT: [ReadRoute; 3] = [ReadRoute::Reports, ReadRoute::Exports, ReadRoute::Audit];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReadRoute::Reports => "reports",
+            ReadRoute::Exports => "exports",
+            ReadRoute::Audit => "audit",
+            ReadRoute::Journal => "journal",
+            ReadRoute::Accounts => "accounts",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReadRoute> {
+        ReadRoute::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The replica's pool and the reads it serves.
+pub struct Replica {
+    pub pool: Pool,
+    pub routes: Vec<ReadRoute>,
 }
 
 impl Store {
@@ -73,6 +144,25 @@ impl Store {
             appenders: Arc::new(appender::Appenders::default()),
             tenants: Arc::new(tenants::TenantCache::default()),
             count_cap: COUNT_CAP,
+            replica: None,
+        }
+    }
+
+    /// The same store, serving the reads of `routes` from a streaming replica's pool.
+    pub fn with_replica(mut self, pool: Pool, routes: Vec<ReadRoute>) -> Store {
+        self.replica = Some(Arc::new(Replica { pool, routes }));
+        self
+    }
+
+    /// A connection for a read of `route`: the replica's when one is configured for it, else
+    /// the primary's.
+    pub async fn read_client(
+        &self,
+        route: ReadRoute,
+    ) -> Result<deadpool_postgres::Client, StoreError> {
+        match &self.replica {
+            Some(r) if r.routes.contains(&route) => Ok(r.pool.get().await?),
+            _ => self.client().await,
         }
     }
 
