@@ -15,6 +15,13 @@ pub async fn openapi_public() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
+/// `GET /docs`: to the interactive API reference at `/docs/`.
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}
+
 /// `GET /health`: 200 when the database answers, 503 otherwise.
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     if state.app.database_answers().await {
