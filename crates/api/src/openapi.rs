@@ -42,7 +42,7 @@ use utoipa::{Modify, OpenApi};
         invoices::pay_outgoing, invoices::write_off_outgoing, invoices::pay_incoming, invoices::write_off_incoming,
     ),
     components(schemas(crate::routes::ErrorBody)),
-    modifiers(&BearerAuth, &OperationIds, &CommonResponses),
+    modifiers(&BearerAuth, &OperationIds, &CommonResponses, &Patterns),
     tags(
         (name = "Journal", description = "Accounts, bookings, journal, reversals, tax codes, documents"),
         (name = "Periods", description = "Fiscal periods: soft lock, four-eyes lock with closing hash, reopen"),
@@ -109,6 +109,12 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("post", "/v1/invoices", "createIncomingInvoice"),
     ("get", "/v1/invoices/open-items", "listPayables"),
     ("get", "/v1/invoices/{id}", "getIncomingInvoice"),
+    ("post", "/v1/invoices/{id}/payments", "payIncomingInvoice"),
+    (
+        "post",
+        "/v1/invoices/{id}/write-off",
+        "writeOffIncomingInvoice",
+    ),
     ("patch", "/v1/invoices/{id}", "updateIncomingInvoice"),
     ("post", "/v1/invoices/{id}/cancel", "cancelIncomingInvoice"),
     ("get", "/v1/journal", "listJournal"),
@@ -118,6 +124,16 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("post", "/v1/outgoing-invoices", "createOutgoingInvoice"),
     ("get", "/v1/outgoing-invoices/open-items", "listReceivables"),
     ("get", "/v1/outgoing-invoices/{id}", "getOutgoingInvoice"),
+    (
+        "post",
+        "/v1/outgoing-invoices/{id}/payments",
+        "payOutgoingInvoice",
+    ),
+    (
+        "post",
+        "/v1/outgoing-invoices/{id}/write-off",
+        "writeOffOutgoingInvoice",
+    ),
     (
         "patch",
         "/v1/outgoing-invoices/{id}",
@@ -204,6 +220,63 @@ impl Modify for CommonResponses {
     }
 }
 
+/// The grammar of dates (`format: date`), IBANs and BICs as `pattern`s, wherever a schema has
+/// such a field; amounts carry theirs on the field (`pattern` in `#[schema]`, see
+/// [`AMOUNT_PATTERN`] and [`SIGNED_AMOUNT_PATTERN`]).
+struct Patterns;
+
+/// Dates: exactly `YYYY-MM-DD` (the range 1900-01-01 to 2199-12-31 is in the description).
+pub const DATE_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+/// Amounts, rates, quantities that are never negative: digits, optionally `.` and digits.
+pub const AMOUNT_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?$";
+/// Amounts that may be negative: the same with an optional leading `-`.
+pub const SIGNED_AMOUNT_PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?$";
+/// IBANs as accepted (blanks allowed between groups; the check digits are verified).
+pub const IBAN_PATTERN: &str = r"^[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]{11,40}$";
+/// BICs: 8 or 11 characters (case-insensitive).
+pub const BIC_PATTERN: &str = r"^[A-Za-z]{6}[A-Za-z0-9]{2}([A-Za-z0-9]{3})?$";
+
+impl Modify for Patterns {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            for schema in components.schemas.values_mut() {
+                add_patterns(schema, None);
+            }
+        }
+    }
+}
+
+fn add_patterns(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>, name: Option<&str>) {
+    use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+    use utoipa::openapi::{RefOr, Schema};
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(o) => {
+            if o.pattern.is_none() {
+                let date = matches!(o.format, Some(SchemaFormat::KnownFormat(KnownFormat::Date)));
+                o.pattern = match name {
+                    _ if date => Some(DATE_PATTERN.to_string()),
+                    Some("iban" | "counterparty_iban") => Some(IBAN_PATTERN.to_string()),
+                    Some("bic") => Some(BIC_PATTERN.to_string()),
+                    _ => None,
+                };
+            }
+            for (key, property) in o.properties.iter_mut() {
+                add_patterns(property, Some(key));
+            }
+        }
+        Schema::Array(a) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut a.items {
+                add_patterns(items, name);
+            }
+        }
+        Schema::OneOf(x) => x.items.iter_mut().for_each(|s| add_patterns(s, name)),
+        Schema::AllOf(x) => x.items.iter_mut().for_each(|s| add_patterns(s, name)),
+        Schema::AnyOf(x) => x.items.iter_mut().for_each(|s| add_patterns(s, name)),
+        _ => {}
+    }
+}
+
 /// The operations of a path, with their lower-case method.
 fn operations(
     item: &mut utoipa::openapi::PathItem,
@@ -239,6 +312,97 @@ impl Modify for OperationIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every schema property of the document, with its name.
+    fn properties(doc: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        fn walk(v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(serde_json::Value::Object(props)) = m.get("properties") {
+                        for (k, p) in props {
+                            out.push((k.clone(), p.clone()));
+                        }
+                    }
+                    m.values().for_each(|x| walk(x, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&doc["components"], &mut out);
+        out
+    }
+
+    #[test]
+    fn the_amount_grammar_is_the_one_the_server_parses() {
+        let signed = regex::Regex::new(SIGNED_AMOUNT_PATTERN).unwrap();
+        let unsigned = regex::Regex::new(AMOUNT_PATTERN).unwrap();
+        for (text, ok) in [
+            ("5", true),
+            ("5.00", true),
+            ("0.0001", true),
+            ("-5.25", true),
+            ("+5.00", false),
+            (" 5.00", false),
+            ("5.00 ", false),
+            (".5", false),
+            ("5.", false),
+            ("1e3", false),
+            ("5,00", false),
+            ("--5", false),
+            ("", false),
+        ] {
+            assert_eq!(signed.is_match(text), ok, "{text:?}");
+            assert_eq!(
+                ::journal::money::parse_decimal(text).is_ok(),
+                ok,
+                "{text:?}"
+            );
+            assert_eq!(
+                unsigned.is_match(text),
+                ok && !text.starts_with('-'),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn body_fields_carry_their_patterns() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let props = properties(&doc);
+        let mut dates = 0;
+        for (name, p) in &props {
+            if let Some(pattern) = p["pattern"].as_str() {
+                regex::Regex::new(pattern).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            if p["format"] == "date" {
+                dates += 1;
+                assert_eq!(p["pattern"], DATE_PATTERN, "{name}");
+            }
+            if name == "iban" {
+                assert_eq!(p["pattern"], IBAN_PATTERN, "{name}");
+            }
+        }
+        assert!(dates > 5);
+        // The amounts of the booking and invoice bodies.
+        let schema = |n: &str| doc["components"]["schemas"][n]["properties"].clone();
+        assert_eq!(schema("LineRequest")["debit"]["pattern"], AMOUNT_PATTERN);
+        assert_eq!(schema("LineRequest")["credit"]["pattern"], AMOUNT_PATTERN);
+        assert_eq!(
+            schema("InvoiceLineRequest")["unit_price"]["pattern"],
+            SIGNED_AMOUNT_PATTERN
+        );
+        assert_eq!(schema("PayInvoice")["amount"]["pattern"], AMOUNT_PATTERN);
+        // Every decimal request field has one of the two amount patterns.
+        let amounts = props
+            .iter()
+            .filter(|(_, p)| {
+                p["pattern"] == AMOUNT_PATTERN || p["pattern"] == SIGNED_AMOUNT_PATTERN
+            })
+            .count();
+        assert!(amounts >= 20, "{amounts}");
+    }
 
     #[test]
     fn every_operation_has_a_unique_meaningful_id() {

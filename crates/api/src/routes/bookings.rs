@@ -20,10 +20,10 @@ pub struct LineRequest {
     pub account: String,
     /// Amount (> 0) as a string or number; exactly one of debit / credit.
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "119.00")]
+    #[schema(value_type = Option<String>, example = "119.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub debit: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub credit: Option<Decimal>,
     /// With a tax code the line carries the NET amount; the service adds the tax line(s).
     #[schema(example = "USt19")]
@@ -52,7 +52,7 @@ pub struct FxRequest {
     pub currency: String,
     /// Units of the foreign currency per 1 unit of the base currency.
     #[serde(deserialize_with = "decimal")]
-    #[schema(value_type = String, example = "1.0850")]
+    #[schema(value_type = String, example = "1.0850", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub rate: Decimal,
 }
 

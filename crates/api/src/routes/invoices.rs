@@ -55,11 +55,11 @@ pub struct InvoiceLineRequest {
     pub description: Option<String>,
     /// > 0, up to 6 decimals; default 1.
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "2")]
+    #[schema(value_type = Option<String>, example = "2", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub quantity: Option<Decimal>,
     /// Net unit price, up to 6 decimals; negative for a discount line.
     #[serde(deserialize_with = "decimal")]
-    #[schema(value_type = String, example = "50.00")]
+    #[schema(value_type = String, example = "50.00", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub unit_price: Decimal,
     /// Output VAT (USt19, USt7, …) on outgoing, input VAT (VSt19, …) on incoming invoices.
     #[schema(example = "USt19")]
@@ -69,13 +69,13 @@ pub struct InvoiceLineRequest {
     #[schema(example = "8400")]
     pub account: Option<String>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub net: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub tax: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub gross: Option<Decimal>,
 }
 
@@ -112,13 +112,13 @@ pub struct CreateOutgoingInvoice {
     pub due_date: Option<NaiveDate>,
     /// Optional; when given, must equal the sum of the lines.
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "100.00")]
+    #[schema(value_type = Option<String>, example = "100.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_net: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "19.00")]
+    #[schema(value_type = Option<String>, example = "19.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_tax: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "119.00")]
+    #[schema(value_type = Option<String>, example = "119.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_gross: Option<Decimal>,
     /// The tenant's base currency (default); others are refused for now.
     #[schema(example = "EUR")]
@@ -134,7 +134,7 @@ pub struct CreateOutgoingInvoice {
     /// Cash discount (Skonto; an addition to seed 003): percent off when paid within
     /// cash_discount_days of the invoice date. Both or neither; invoices only.
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "2")]
+    #[schema(value_type = Option<String>, example = "2", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub cash_discount_percent: Option<Decimal>,
     #[schema(example = 10, minimum = 1, maximum = 366)]
     pub cash_discount_days: Option<i64>,
@@ -156,13 +156,13 @@ pub struct CreateIncomingInvoice {
     #[serde(default, deserialize_with = "crate::extract::opt_date")]
     pub due_date: Option<NaiveDate>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_net: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_tax: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_gross: Option<Decimal>,
     pub currency: Option<String>,
     /// Addition to seed 003 (which lists no type for incoming invoices): invoice (default) or credit_note.
@@ -175,7 +175,7 @@ pub struct CreateIncomingInvoice {
     /// Cash discount (Skonto; an addition to seed 003): percent off when paid within
     /// cash_discount_days of the invoice date. Both or neither; invoices only.
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "2")]
+    #[schema(value_type = Option<String>, example = "2", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub cash_discount_percent: Option<Decimal>,
     #[schema(example = 10, minimum = 1, maximum = 366)]
     pub cash_discount_days: Option<i64>,
@@ -942,7 +942,7 @@ pub struct PayInvoice {
     pub date: NaiveDate,
     /// The money received or paid, > 0; with `discount` at most what is open.
     #[serde(deserialize_with = "decimal")]
-    #[schema(value_type = String, example = "116.62")]
+    #[schema(value_type = String, example = "116.62", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub amount: Decimal,
     /// Where the money moved: cash (1000 / 1600), a bank or clearing account.
     #[schema(example = "1000")]
@@ -951,7 +951,7 @@ pub struct PayInvoice {
     /// with its tax correction on the chart's discount accounts (SKR03 8736/8731 granted,
     /// 3736/3731 received; SKR04 4736/4731, 5736/5731).
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "2.38")]
+    #[schema(value_type = Option<String>, example = "2.38", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub discount: Option<Decimal>,
     /// Books the discount on this account instead (needed for rates without a chart role).
     pub discount_account: Option<String>,
@@ -966,7 +966,7 @@ pub struct WriteOffInvoice {
     pub date: NaiveDate,
     /// Default: everything open.
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "119.00")]
+    #[schema(value_type = Option<String>, example = "119.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub amount: Option<Decimal>,
     /// Why (GoBD), 1 to 300 characters; goes into the booking's description.
     #[schema(example = "Customer insolvent")]
