@@ -86,29 +86,37 @@ async fn has_personal_accounts(
 }
 
 impl Store {
+    /// One page of the chart by number: from `offset`, or after the account `after` (keyset).
     pub async fn list_accounts(
         &self,
         tenant_id: Uuid,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Account>, crate::Total), StoreError> {
+        after: Option<&crate::ListCursor>,
+    ) -> Result<(Vec<Account>, crate::Total, Option<crate::ListCursor>), StoreError> {
         let client = self.read_client(crate::ReadRoute::Accounts).await?;
-        let (rows, total) = crate::paged(
+        let page = crate::keyset_paged(
             &client,
             self.count_cap,
             ACCOUNT_COLUMNS,
             "FROM accounts WHERE tenant_id = $1",
-            "number",
+            &crate::Keyset {
+                keys: &[("number", "text")],
+                descending: false,
+            },
             &[&tenant_id],
             limit,
             offset,
+            after,
         )
         .await?;
         Ok((
-            rows.iter()
+            page.rows
+                .iter()
                 .map(account_from_row)
                 .collect::<Result<_, _>>()?,
-            total,
+            page.total,
+            page.next,
         ))
     }
 

@@ -103,6 +103,8 @@ pub struct OpenItemFilter {
     pub as_of: Option<NaiveDate>,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging: the items after this one (`offset` is then ignored).
+    pub after: Option<crate::ListCursor>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -115,6 +117,8 @@ pub struct InvoiceFilter {
     pub end_date: Option<NaiveDate>,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging: the invoices after this one (`offset` is then ignored).
+    pub after: Option<crate::ListCursor>,
 }
 
 /// Columns of an invoice with its derived state as far as everything booked goes.
@@ -137,8 +141,8 @@ const LIST_FILTER: &str = "WHERE i.tenant_id = $1 AND i.direction = $2
          OR kontor_invoice_status(s.total_gross, s.settled, s.due_date, s.cancelled, $8) = ANY($7::text[]))";
 
 /// Open items as the books stood at the end of $3 (NULL: everything booked): $1 tenant,
-/// $2 direction, $4 partner, $5 limit, $6 offset.
-const OPEN_ITEMS_SQL: &str = "SELECT s.*, count(*) OVER () AS total FROM (
+/// $2 direction, $4 partner. Ordered by [`OPEN_ITEMS_ORDER`].
+const OPEN_ITEMS_FROM: &str = "FROM (
     SELECT i.id, i.direction, i.type, i.partner_id, p.name AS partner_name, p.account_number,
            i.invoice_number, i.invoice_date, i.due_date, i.currency, i.total_net, i.total_tax, i.total_gross, i.intent_id,
            i.document_id, i.notes, i.created_at, i.updated_at, i.cash_discount_percent, i.cash_discount_days,
@@ -149,9 +153,15 @@ const OPEN_ITEMS_SQL: &str = "SELECT s.*, count(*) OVER () AS total FROM (
       FROM invoices i JOIN partners p ON p.tenant_id = i.tenant_id AND p.id = i.partner_id
      WHERE i.tenant_id = $1 AND i.direction = $2 AND ($3::date IS NULL OR i.invoice_date <= $3)
        AND ($4::uuid IS NULL OR i.partner_id = $4)) s
-  WHERE (CASE WHEN s.cancelled THEN 0 ELSE s.total_gross END) - s.settled <> 0
-  ORDER BY coalesce(s.due_date, s.invoice_date), s.invoice_date, s.invoice_number, s.id
-  LIMIT $5 OFFSET $6";
+  WHERE (CASE WHEN s.cancelled THEN 0 ELSE s.total_gross END) - s.settled <> 0";
+
+/// Oldest due first: due date (else invoice date), invoice date, number, id.
+const OPEN_ITEMS_ORDER: &[(&str, &str)] = &[
+    ("coalesce(s.due_date, s.invoice_date)", "date"),
+    ("s.invoice_date", "date"),
+    ("s.invoice_number", "text"),
+    ("s.id", "uuid"),
+];
 
 const LINES_SQL: &str = "SELECT line_no, description, quantity, unit_price, tax_code, tax_rate, self_assessed, account, net, tax, gross
    FROM invoice_lines WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY line_no";
@@ -315,16 +325,19 @@ impl Store {
         direction: Direction,
         f: &InvoiceFilter,
         today: NaiveDate,
-    ) -> Result<(Vec<Invoice>, crate::Total), StoreError> {
+    ) -> Result<(Vec<Invoice>, crate::Total, Option<crate::ListCursor>), StoreError> {
         let client = self.client().await?;
         let statuses: Vec<&str> = f.statuses.iter().map(InvoiceStatus::as_str).collect();
         let invoice_type = f.invoice_type.map(|t| t.as_str());
-        let (rows, total) = crate::paged(
+        let page = crate::keyset_paged(
             &client,
             self.count_cap,
             "s.*",
             &format!("FROM (SELECT {COLUMNS} {FROM} {LIST_FILTER}"),
-            "s.invoice_date DESC, s.id DESC",
+            &crate::Keyset {
+                keys: &[("s.invoice_date", "date"), ("s.id", "uuid")],
+                descending: true,
+            },
             &[
                 &tenant_id,
                 &direction.as_str(),
@@ -337,13 +350,15 @@ impl Store {
             ],
             f.limit,
             f.offset,
+            f.after.as_ref(),
         )
         .await?;
-        let invoices = rows
+        let invoices = page
+            .rows
             .iter()
             .map(invoice_from_row)
             .collect::<Result<_, _>>()?;
-        Ok((invoices, total))
+        Ok((invoices, page.total, page.next))
     }
 
     /// Open items of one side as the books stood at the end of `as_of` (everything booked when
@@ -355,43 +370,25 @@ impl Store {
         direction: Direction,
         f: &OpenItemFilter,
         today: NaiveDate,
-    ) -> Result<(Vec<OpenItem>, i64), StoreError> {
-        let (partner_id, as_of, limit, offset) = (f.partner_id, f.as_of, f.limit, f.offset);
+    ) -> Result<(Vec<OpenItem>, crate::Total, Option<crate::ListCursor>), StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                OPEN_ITEMS_SQL,
-                &[
-                    &tenant_id,
-                    &direction.as_str(),
-                    &as_of,
-                    &partner_id,
-                    &limit,
-                    &offset,
-                ],
-            )
-            .await?;
-        let total = match rows.first() {
-            Some(r) => r.get("total"),
-            None if offset > 0 => {
-                let rows = client
-                    .query(
-                        OPEN_ITEMS_SQL,
-                        &[
-                            &tenant_id,
-                            &direction.as_str(),
-                            &as_of,
-                            &partner_id,
-                            &1i64,
-                            &0i64,
-                        ],
-                    )
-                    .await?;
-                rows.first().map(|r| r.get("total")).unwrap_or(0)
-            }
-            None => 0,
-        };
-        let items = rows
+        let page = crate::keyset_paged(
+            &client,
+            self.count_cap,
+            "s.*",
+            OPEN_ITEMS_FROM,
+            &crate::Keyset {
+                keys: OPEN_ITEMS_ORDER,
+                descending: false,
+            },
+            &[&tenant_id, &direction.as_str(), &f.as_of, &f.partner_id],
+            f.limit,
+            f.offset,
+            f.after.as_ref(),
+        )
+        .await?;
+        let items = page
+            .rows
             .iter()
             .map(|r| {
                 let invoice = invoice_from_row(r)?;
@@ -403,7 +400,7 @@ impl Store {
                 })
             })
             .collect::<Result<_, StoreError>>()?;
-        Ok((items, total))
+        Ok((items, page.total, page.next))
     }
 }
 

@@ -570,9 +570,10 @@ async fn list(
         end_date: q.date("end_date"),
         limit: q.limit(),
         offset: q.offset(),
+        after: crate::routes::list_cursor(&q),
     };
     let today = today();
-    let (invoices, total) = state
+    let (invoices, total, next) = state
         .app
         .list_invoices(p.tenant_id, direction, &filter, today)
         .await?;
@@ -580,7 +581,7 @@ async fn list(
         .into_iter()
         .map(|i| invoice_dto(i, today, false))
         .collect();
-    Ok(crate::routes::with_total(HttpResponse::Ok(), total).json(body))
+    Ok(crate::routes::with_page(HttpResponse::Ok(), total, next).json(body))
 }
 
 async fn create(
@@ -691,7 +692,7 @@ async fn open_items(
     };
     let as_of = q.date("as_of");
     let today = as_of.unwrap_or_else(today);
-    let (items, total) = state
+    let (items, total, next) = state
         .app
         .open_items(
             p.tenant_id,
@@ -701,14 +702,13 @@ async fn open_items(
                 as_of,
                 limit: q.limit(),
                 offset: q.offset(),
+                after: crate::routes::list_cursor(&q),
             },
             today,
         )
         .await?;
     let body: Vec<OpenItemDto> = items.into_iter().map(|o| open_item_dto(o, today)).collect();
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(body))
+    Ok(crate::routes::with_page(HttpResponse::Ok(), total, next).json(body))
 }
 
 fn outgoing(b: CreateOutgoingInvoice) -> NewInvoice {
@@ -762,8 +762,8 @@ fn incoming(b: CreateIncomingInvoice) -> NewInvoice {
            ("type" = Option<String>, Query, description = "invoice or credit_note"),
            ("start_date" = Option<String>, Query, description = "invoice_date from, YYYY-MM-DD"),
            ("end_date" = Option<String>, Query, description = "invoice_date to, YYYY-MM-DD"),
-           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [InvoiceDto], description = "bare array, newest invoice_date first, without lines; the total is in X-Total-Count"),
+           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [InvoiceDto], description = "bare array, newest invoice_date first, without lines; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["invoices:read"])))]
 pub async fn list_outgoing(
@@ -793,8 +793,8 @@ pub async fn create_outgoing(
 #[utoipa::path(get, path = "/v1/outgoing-invoices/open-items", tag = "Receivables",
     params(("customer_id" = Option<Uuid>, Query),
            ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the books at the end of that day, aged against it (default: everything, aged against today)"),
-           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [OpenItemDto], description = "bare array, oldest due first, each with days_overdue and aging_bucket; the total is in X-Total-Count"),
+           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [OpenItemDto], description = "bare array, oldest due first, each with days_overdue and aging_bucket; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["invoices:read"])))]
 pub async fn open_items_outgoing(
@@ -851,8 +851,8 @@ pub async fn cancel_outgoing(
     params(("vendor_id" = Option<Uuid>, Query), ("status" = Option<String>, Query, description = "open, partially_paid, paid, overdue, cancelled; comma-separated for several"),
            ("type" = Option<String>, Query, description = "invoice or credit_note"),
            ("start_date" = Option<String>, Query), ("end_date" = Option<String>, Query),
-           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [InvoiceDto], description = "bare array, newest invoice_date first, without lines; the total is in X-Total-Count"),
+           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [InvoiceDto], description = "bare array, newest invoice_date first, without lines; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["invoices:read"])))]
 pub async fn list_incoming(
@@ -880,8 +880,8 @@ pub async fn create_incoming(
 }
 
 #[utoipa::path(get, path = "/v1/invoices/open-items", tag = "Payables",
-    params(("vendor_id" = Option<Uuid>, Query), ("as_of" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [OpenItemDto], description = "bare array, oldest due first; the total is in X-Total-Count"),
+    params(("vendor_id" = Option<Uuid>, Query), ("as_of" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [OpenItemDto], description = "bare array, oldest due first; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["invoices:read"])))]
 pub async fn open_items_incoming(
