@@ -204,10 +204,16 @@ impl Modify for CommonResponses {
                 responses.entry("500".into()).or_insert_with(|| {
                     envelope("internal: opaque; the cause is logged under the request id").into()
                 });
+                // U+0000 in any query parameter (also one the route does not read) is refused.
+                responses.entry("400".into()).or_insert_with(|| {
+                    envelope(if op.request_body.is_some() {
+                        "malformed_json, unknown_field, invalid_field, invalid_character, invalid_date"
+                    } else {
+                        "invalid_character: U+0000 in a query parameter"
+                    })
+                    .into()
+                });
                 if op.request_body.is_some() {
-                    responses.entry("400".into()).or_insert_with(|| {
-                        envelope("malformed_json, unknown_field, invalid_field, invalid_character, invalid_date").into()
-                    });
                     responses.entry("408".into()).or_insert_with(|| {
                         envelope("request_timeout: the body did not arrive in time").into()
                     });
@@ -275,6 +281,340 @@ fn add_patterns(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>, na
         Schema::AnyOf(x) => x.items.iter_mut().for_each(|s| add_patterns(s, name)),
         _ => {}
     }
+}
+
+/// OpenAPI links from what an operation creates to the operations on it (the id in the created
+/// object's body), so that a client — and schemathesis' stateful tests — can follow them:
+/// (source operationId, status, target operationId, [(parameter, runtime expression)],
+/// request body with runtime expressions).
+const LINKS: &[(&str, &str, &str, &[(&str, &str)], Option<&str>)] = &[
+    (
+        "createBooking",
+        "201",
+        "getIntent",
+        &[("intent_id", "$response.body#/intent_id")],
+        None,
+    ),
+    (
+        "createBooking",
+        "201",
+        "reverseIntent",
+        &[],
+        Some(
+            r#"{"intent_id": "{$response.body#/intent_id}", "reason": "Reversed by a linked request"}"#,
+        ),
+    ),
+    (
+        "createOpeningBalances",
+        "201",
+        "getIntent",
+        &[("intent_id", "$response.body#/intent_id")],
+        None,
+    ),
+    (
+        "createAccount",
+        "201",
+        "getAccount",
+        &[("number", "$response.body#/number")],
+        None,
+    ),
+    (
+        "createAccount",
+        "201",
+        "updateAccount",
+        &[("number", "$response.body#/number")],
+        None,
+    ),
+    (
+        "createAccount",
+        "201",
+        "listAccountEntries",
+        &[("number", "$response.body#/number")],
+        None,
+    ),
+    (
+        "createTaxCode",
+        "201",
+        "getTaxCode",
+        &[("code", "$response.body#/code")],
+        None,
+    ),
+    (
+        "createTaxCode",
+        "201",
+        "updateTaxCode",
+        &[("code", "$response.body#/code")],
+        None,
+    ),
+    (
+        "createTaxCode",
+        "201",
+        "deactivateTaxCode",
+        &[("code", "$response.body#/code")],
+        None,
+    ),
+    (
+        "uploadDocument",
+        "201",
+        "getDocument",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "uploadDocument",
+        "201",
+        "downloadDocument",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "uploadDocument",
+        "201",
+        "previewDocument",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createCustomer",
+        "201",
+        "getCustomer",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createCustomer",
+        "201",
+        "createOutgoingInvoice",
+        &[],
+        Some(
+            r#"{"customer_id": "{$response.body#/id}", "invoice_number": "LINKED-1", "invoice_date": "2025-07-15",
+                "cash_discount_percent": "2", "cash_discount_days": 10,
+                "lines": [{"description": "Consulting", "unit_price": "100.00", "tax_code": "USt19"}]}"#,
+        ),
+    ),
+    (
+        "createCustomer",
+        "201",
+        "updateCustomer",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createCustomer",
+        "201",
+        "deactivateCustomer",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createVendor",
+        "201",
+        "getVendor",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createVendor",
+        "201",
+        "createIncomingInvoice",
+        &[],
+        Some(
+            r#"{"vendor_id": "{$response.body#/id}", "invoice_number": "LINKED-1", "invoice_date": "2025-07-15",
+                "lines": [{"description": "Material", "unit_price": "100.00", "tax_code": "VSt19", "account": "3400"}]}"#,
+        ),
+    ),
+    (
+        "createVendor",
+        "201",
+        "updateVendor",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createVendor",
+        "201",
+        "deactivateVendor",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "getOutgoingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "updateOutgoingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "cancelOutgoingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "payOutgoingInvoice",
+        &[("id", "$response.body#/id")],
+        Some(
+            r#"{"date": "2025-07-20", "amount": "116.62", "account": "1200", "discount": "2.38"}"#,
+        ),
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "writeOffOutgoingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "getIntent",
+        &[("intent_id", "$response.body#/intent_id")],
+        None,
+    ),
+    (
+        "createIncomingInvoice",
+        "201",
+        "getIncomingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createIncomingInvoice",
+        "201",
+        "updateIncomingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createIncomingInvoice",
+        "201",
+        "cancelIncomingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createIncomingInvoice",
+        "201",
+        "payIncomingInvoice",
+        &[("id", "$response.body#/id")],
+        Some(r#"{"date": "2025-07-20", "amount": "119.00", "account": "1200"}"#),
+    ),
+    (
+        "createIncomingInvoice",
+        "201",
+        "writeOffIncomingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "requestPeriodLock",
+        "201",
+        "getPeriodLockStatus",
+        &[("period", "$response.body#/period")],
+        None,
+    ),
+    (
+        "requestPeriodLock",
+        "201",
+        "approvePeriodLock",
+        &[
+            ("period", "$response.body#/period"),
+            ("request_id", "$response.body#/request_id"),
+        ],
+        None,
+    ),
+    (
+        "requestPeriodLock",
+        "201",
+        "cancelPeriodLock",
+        &[
+            ("period", "$response.body#/period"),
+            ("request_id", "$response.body#/request_id"),
+        ],
+        None,
+    ),
+    (
+        "createApiKey",
+        "201",
+        "revokeApiKey",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "inviteUser",
+        "201",
+        "updateUser",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "inviteUser",
+        "201",
+        "deactivateUser",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+];
+
+/// The OpenAPI document as served: [`ApiDoc`] with the [`LINKS`] added. (utoipa's `Link`
+/// serializes its fields in snake case, which is not OpenAPI; the links are written as JSON.)
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for op in item.values_mut() {
+                let Some(source) = op["operationId"].as_str().map(str::to_string) else {
+                    continue;
+                };
+                for (from, status, target, params, body) in LINKS {
+                    if *from != source {
+                        continue;
+                    }
+                    let Some(response) = op
+                        .get_mut("responses")
+                        .and_then(|r| r.get_mut(*status))
+                        .and_then(|r| r.as_object_mut())
+                    else {
+                        continue;
+                    };
+                    let mut link = serde_json::Map::new();
+                    link.insert("operationId".into(), (*target).into());
+                    if !params.is_empty() {
+                        let p: serde_json::Map<String, serde_json::Value> = params
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), (*v).into()))
+                            .collect();
+                        link.insert("parameters".into(), p.into());
+                    }
+                    if let Some(body) = body {
+                        link.insert(
+                            "requestBody".into(),
+                            serde_json::from_str(body).unwrap_or_default(),
+                        );
+                    }
+                    response
+                        .entry("links")
+                        .or_insert_with(|| serde_json::json!({}))
+                        .as_object_mut()
+                        .map(|links| links.insert(target.to_string(), link.into()));
+                }
+            }
+        }
+    }
+    doc
 }
 
 /// The operations of a path, with their lower-case method.
@@ -402,6 +742,32 @@ mod tests {
             })
             .count();
         assert!(amounts >= 20, "{amounts}");
+    }
+
+    #[test]
+    fn every_link_names_operations_that_exist() {
+        let doc = document();
+        let ids: std::collections::BTreeSet<String> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|op| op["operationId"].as_str().map(str::to_string))
+            .collect();
+        let mut links = 0;
+        for (from, status, target, _, _) in LINKS {
+            assert!(ids.contains(*from), "{from}");
+            assert!(ids.contains(*target), "{target}");
+            let found = doc["paths"].as_object().unwrap().values().any(|item| {
+                item.as_object().unwrap().values().any(|op| {
+                    op["operationId"] == *from
+                        && op["responses"][*status]["links"][*target]["operationId"] == *target
+                })
+            });
+            assert!(found, "{from} {status} -> {target}");
+            links += 1;
+        }
+        assert!(links > 30);
     }
 
     #[test]

@@ -58,6 +58,16 @@ pub struct FxRequest {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "booking_date": "2025-07-15",
+    "description": "Cash deposit",
+    "external_reference": "DEP-2025-07",
+    "skip_duplicate_check": true,
+    "lines": [
+        {"account": "1200", "debit": "500.00"},
+        {"account": "1000", "credit": "500.00"}
+    ]
+}))]
 pub struct BookingRequest {
     #[schema(value_type = String, format = Date, example = "2026-03-14")]
     #[serde(deserialize_with = "crate::extract::date")]

@@ -119,6 +119,7 @@ impl PartnerDto {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme GmbH", "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"}))]
 pub struct CreatePartner {
     #[schema(example = "Acme GmbH")]
     pub name: String,
