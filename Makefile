@@ -11,8 +11,8 @@ lint:         ## formatting and clippy, warnings are errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-bench:        ## HTTP booking throughput at concurrency 1, 16, 64 (see benches/README.md)
-	benches/run.sh
+bench:        ## every benchmark (BENCH_SUITES selects some; see benches/README.md)
+	benches/all.sh
 
 build:
 	cargo build --workspace --release

@@ -312,41 +312,46 @@ impl Store {
         // One row more than the page tells whether a next page exists. By cursor, the page
         // starts after the cursor's line by keyset, oldest first.
         let fetch = limit + 1;
-        let rows = match &after {
+        let mut all = params.to_vec();
+        let sql = match &after {
             Some(after) => {
-                let mut all = params.to_vec();
                 all.extend([
                     &after.booking_date as &(dyn tokio_postgres::types::ToSql + Sync),
                     &after.seq,
                     &fetch,
                 ]);
-                client
-                    .query(
-                        &format!(
-                            "SELECT {ENTRY_COLUMNS} {from_where} AND (booking_date, seq) > ($5, $6)
-                              ORDER BY booking_date, seq LIMIT $7"
-                        ),
-                        &all,
-                    )
-                    .await?
+                format!(
+                    "SELECT {ENTRY_COLUMNS} {from_where} AND (booking_date, seq) > ($5, $6)
+                      ORDER BY booking_date, seq LIMIT $7"
+                )
             }
             None => {
-                let mut all = params.to_vec();
                 all.extend([
                     &fetch as &(dyn tokio_postgres::types::ToSql + Sync),
                     &offset,
                 ]);
-                client
-                    .query(
-                        &format!(
-                            "SELECT {ENTRY_COLUMNS} {from_where}
-                              ORDER BY booking_date, seq LIMIT $5 OFFSET $6"
-                        ),
-                        &all,
-                    )
-                    .await?
+                format!(
+                    "SELECT {ENTRY_COLUMNS} {from_where}
+                      ORDER BY booking_date, seq LIMIT $5 OFFSET $6"
+                )
             }
         };
+        // The page, its capped count and the balances are pipelined on the connection.
+        let day_before = start.and_then(|s| s.pred_opt());
+        let (rows, count, through_end, before_start) = futures_util::try_join!(
+            async { client.query(&sql, &all).await.map_err(StoreError::from) },
+            crate::capped_count(&client, self.count_cap, &from_where, &params),
+            self.account_balance_through(&client, tenant_id, number, end),
+            async {
+                match day_before {
+                    Some(d) => {
+                        self.account_balance_through(&client, tenant_id, number, Some(d))
+                            .await
+                    }
+                    None => Ok(Decimal::ZERO),
+                }
+            },
+        )?;
         let mut entries = rows
             .iter()
             .map(entry_from_row)
@@ -366,17 +371,7 @@ impl Store {
             (false, false) => offset + entries.len() as i64,
         };
         let total =
-            crate::count_capped(&client, self.count_cap, &from_where, &params, seen).await?;
-        let through_end = self
-            .account_balance_through(&client, tenant_id, number, end)
-            .await?;
-        let before_start = match start.and_then(|s| s.pred_opt()) {
-            Some(day_before) => {
-                self.account_balance_through(&client, tenant_id, number, Some(day_before))
-                    .await?
-            }
-            None => Decimal::ZERO,
-        };
+            crate::total_of(&client, count, self.count_cap, &from_where, &params, seen).await?;
         Ok(AccountEntries {
             entries,
             total,

@@ -245,41 +245,35 @@ impl Store {
         ];
         // One row more than the page tells whether a next page exists.
         let fetch = f.limit + 1;
-        let rows = match &f.after {
+        let mut all = params.to_vec();
+        let sql = match &f.after {
             Some(after) => {
-                let mut all = params.to_vec();
                 all.extend([
                     &after.booking_date as &(dyn tokio_postgres::types::ToSql + Sync),
                     &after.seq,
                     &fetch,
                 ]);
-                client
-                    .query(
-                        &format!(
-                            "SELECT {ENTRY_COLUMNS} {from_where} AND (booking_date, seq) < ($7, $8)
-                              ORDER BY booking_date DESC, seq DESC LIMIT $9"
-                        ),
-                        &all,
-                    )
-                    .await?
+                format!(
+                    "SELECT {ENTRY_COLUMNS} {from_where} AND (booking_date, seq) < ($7, $8)
+                      ORDER BY booking_date DESC, seq DESC LIMIT $9"
+                )
             }
             None => {
-                let mut all = params.to_vec();
                 all.extend([
                     &fetch as &(dyn tokio_postgres::types::ToSql + Sync),
                     &f.offset,
                 ]);
-                client
-                    .query(
-                        &format!(
-                            "SELECT {ENTRY_COLUMNS} {from_where}
-                              ORDER BY booking_date DESC, seq DESC LIMIT $7 OFFSET $8"
-                        ),
-                        &all,
-                    )
-                    .await?
+                format!(
+                    "SELECT {ENTRY_COLUMNS} {from_where}
+                      ORDER BY booking_date DESC, seq DESC LIMIT $7 OFFSET $8"
+                )
             }
         };
+        // The page and the capped count are pipelined on the connection: one round trip.
+        let (rows, count) = futures_util::try_join!(
+            async { client.query(&sql, &all).await.map_err(StoreError::from) },
+            crate::capped_count(&client, self.count_cap, from_where, &params),
+        )?;
         let mut entries = rows
             .iter()
             .map(entry_from_row)
@@ -300,7 +294,8 @@ impl Store {
             (Some(_), false) => entries.len() as i64,
             (None, false) => f.offset + entries.len() as i64,
         };
-        let total = crate::count_capped(&client, self.count_cap, from_where, &params, seen).await?;
+        let total =
+            crate::total_of(&client, count, self.count_cap, from_where, &params, seen).await?;
         Ok(JournalPage {
             entries,
             total,

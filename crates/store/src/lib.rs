@@ -394,6 +394,7 @@ pub(crate) async fn paged(
 /// `SELECT count(*) FROM (SELECT 1 {from_where} LIMIT cap+1)`. Above the cap the total is the
 /// planner's row estimate (`EXPLAIN (FORMAT JSON)`), never less than `cap + 1` nor than `seen`
 /// (the rows known to exist, e.g. the offset plus the page), and marked as estimated.
+#[allow(dead_code)]
 pub(crate) async fn count_capped(
     client: &tokio_postgres::Client,
     cap: i64,
