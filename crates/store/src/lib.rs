@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod migrate;
 pub mod partners;
 pub mod periods;
+pub mod reports;
+pub mod settings;
 pub mod tax_codes;
 pub mod tenants;
 
