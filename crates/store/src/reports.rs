@@ -385,16 +385,17 @@ impl Store {
     /// Streams the journal lines of `start..=end` in (booking_date, seq) order to `each`, a
     /// batch of `batch` rows at a time through a portal: memory stays at one batch. Runs in a
     /// read-only `REPEATABLE READ` transaction, so the lines are one consistent state.
-    pub async fn stream_lines<F>(
+    pub async fn stream_lines<F, E>(
         &self,
         tenant_id: Uuid,
         start: NaiveDate,
         end: NaiveDate,
         batch: i32,
         mut each: F,
-    ) -> Result<u64, StoreError>
+    ) -> Result<u64, E>
     where
-        F: FnMut(Vec<ExportLine>) -> Result<(), StoreError>,
+        F: FnMut(Vec<ExportLine>) -> Result<(), E>,
+        E: From<StoreError>,
     {
         let mut client = self.client().await?;
         let tx = client
@@ -402,12 +403,19 @@ impl Store {
             .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         let sql = lines_sql();
-        let portal = tx.bind(sql.as_str(), &[&tenant_id, &start, &end]).await?;
+        let portal = tx
+            .bind(sql.as_str(), &[&tenant_id, &start, &end])
+            .await
+            .map_err(StoreError::from)?;
         let mut count = 0u64;
         loop {
-            let rows = tx.query_portal(&portal, batch).await?;
+            let rows = tx
+                .query_portal(&portal, batch)
+                .await
+                .map_err(StoreError::from)?;
             if rows.is_empty() {
                 break;
             }
@@ -425,7 +433,7 @@ impl Store {
                 .collect::<Result<Vec<_>, StoreError>>()?;
             each(lines)?;
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(count)
     }
 
