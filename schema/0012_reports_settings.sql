@@ -75,6 +75,3 @@ UPDATE accounts ac
      OR (tn.chart = 'skr04' AND ac.number IN ('6936', '5920', '5923', '5925', '5300', '5400', '5425',
                                               '5736', '4120', '4125', '4300', '4400', '4710', '4720',
                                               '4731', '4736', '4645')));
-
--- The DATEV export and the VAT return read an intent's invoice (Belegfeld 1, Ist-Versteuerung).
-CREATE INDEX invoices_intent ON invoices (tenant_id, intent_id);

@@ -164,8 +164,7 @@ fn lines_sql() -> String {
                WHERE n.tenant_id = entries.tenant_id AND n.intent_id = entries.intent_id) END AS document_id,
            CASE WHEN line_no = 1 THEN
              (SELECT i.invoice_number FROM invoices i
-               WHERE i.tenant_id = entries.tenant_id AND i.intent_id = entries.intent_id
-               ORDER BY i.created_at LIMIT 1) END AS invoice_number
+               WHERE i.tenant_id = entries.tenant_id AND i.intent_id = entries.intent_id) END AS invoice_number
          FROM entries
         WHERE tenant_id = $1 AND booking_date >= $2 AND booking_date <= $3
         ORDER BY booking_date, seq"
