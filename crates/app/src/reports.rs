@@ -551,7 +551,9 @@ impl App {
         let rows = match format {
             DatevFormat::Bookings => {
                 let out = std::io::BufWriter::with_capacity(1 << 16, &mut file);
-                let (rows, mut out) = self.write_bookings(tenant_id, range, &settings, out).await?;
+                let (rows, mut out) = self
+                    .write_bookings(tenant_id, range, &settings, out)
+                    .await?;
                 out.flush().map_err(io)?;
                 rows
             }
@@ -566,7 +568,9 @@ impl App {
                     .compression_method(zip::CompressionMethod::Deflated);
                 zip.start_file(format!("EXTF_Buchungsstapel_{stem}.csv"), options)
                     .map_err(|e| io(e.into()))?;
-                let (rows, zip_back) = self.write_bookings(tenant_id, range, &settings, zip).await?;
+                let (rows, zip_back) = self
+                    .write_bookings(tenant_id, range, &settings, zip)
+                    .await?;
                 let mut zip = zip_back;
                 zip.start_file(format!("EXTF_Debitoren_Kreditoren_{stem}.csv"), options)
                     .map_err(|e| io(e.into()))?;
@@ -621,8 +625,7 @@ impl App {
         }
         let facts = self.datev_facts(tenant_id).await?;
         let locked = self.store().locked_periods(tenant_id).await?;
-        let mut writer =
-            reports::BuchungsstapelWriter::new(out, settings).map_err(export_error)?;
+        let mut writer = reports::BuchungsstapelWriter::new(out, settings).map_err(export_error)?;
         let mut pending: Option<DatevIntent> = None;
         self.store()
             .stream_lines(tenant_id, range.start, range.end, EXPORT_BATCH, |batch| {

@@ -63,8 +63,9 @@ impl App {
         let now = to_settings(&current)?;
         let next = decide_settings_change(&now, change, current.booked)?;
         if next.chart != now.chart {
-            let chart = store::tenants::chart(&next.chart)
-                .ok_or_else(|| AppError::invalid("unknown_chart", "unknown chart", Some("chart")))?;
+            let chart = store::tenants::chart(&next.chart).ok_or_else(|| {
+                AppError::invalid("unknown_chart", "unknown chart", Some("chart"))
+            })?;
             store::settings::replace_chart(tx, tenant_id, &chart).await?;
         }
         let record = SettingsRecord {

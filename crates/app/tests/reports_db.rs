@@ -61,7 +61,12 @@ fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn line(account: &str, debit: Option<Decimal>, credit: Option<Decimal>, tax: Option<&str>) -> BookingLineInput {
+fn line(
+    account: &str,
+    debit: Option<Decimal>,
+    credit: Option<Decimal>,
+    tax: Option<&str>,
+) -> BookingLineInput {
     BookingLineInput {
         account: account.into(),
         debit,
@@ -72,7 +77,12 @@ fn line(account: &str, debit: Option<Decimal>, credit: Option<Decimal>, tax: Opt
     }
 }
 
-fn booking(date: NaiveDate, text: &str, reference: Option<&str>, lines: Vec<BookingLineInput>) -> BookingCommand {
+fn booking(
+    date: NaiveDate,
+    text: &str,
+    reference: Option<&str>,
+    lines: Vec<BookingLineInput>,
+) -> BookingCommand {
     BookingCommand {
         booking_date: date,
         description: text.into(),
@@ -186,7 +196,14 @@ async fn datev_file_of_a_small_book_byte_for_byte() {
             .collect::<Vec<_>>()
             .join(";")
     };
-    let row = |amount: &str, sh: &str, konto: &str, gegen: &str, bu: &str, datum: &str, beleg: &str, text: &str| {
+    let row = |amount: &str,
+               sh: &str,
+               konto: &str,
+               gegen: &str,
+               bu: &str,
+               datum: &str,
+               beleg: &str,
+               text: &str| {
         let mut f = vec![
             amount.to_string(),
             format!("\"{sh}\""),
@@ -196,7 +213,11 @@ async fn datev_file_of_a_small_book_byte_for_byte() {
             "\"\"".into(),
             konto.into(),
             gegen.into(),
-            if bu.is_empty() { "\"\"".into() } else { format!("\"{bu}\"") },
+            if bu.is_empty() {
+                "\"\"".into()
+            } else {
+                format!("\"{bu}\"")
+            },
             datum.into(),
             format!("\"{beleg}\""),
             "\"\"".into(),
@@ -212,8 +233,26 @@ async fn datev_file_of_a_small_book_byte_for_byte() {
     let expected = [
         header.to_string(),
         columns,
-        row("119,00", "S", "1400", "8400", "", "1403", "RE-2026/0042", "Rechnung Müller & Söhne"),
-        row("59,50", "H", "1600", "4900", "9", "2003", "ER-7", "Büromaterial \"\"Premium\"\""),
+        row(
+            "119,00",
+            "S",
+            "1400",
+            "8400",
+            "",
+            "1403",
+            "RE-2026/0042",
+            "Rechnung Müller & Söhne",
+        ),
+        row(
+            "59,50",
+            "H",
+            "1600",
+            "4900",
+            "9",
+            "2003",
+            "ER-7",
+            "Büromaterial \"\"Premium\"\"",
+        ),
         row("119,00", "S", "1200", "1400", "", "3103", "", "Zahlung"),
     ];
     let mut want = Vec::new();
@@ -233,7 +272,14 @@ async fn datev_file_of_a_small_book_byte_for_byte() {
 }
 
 /// Random bookings: plain transfers, sales and purchases with tax codes, and reversals.
-async fn random_book(app: &App, tenant_id: Uuid, rng: &mut StdRng, n: usize, from: NaiveDate, to: NaiveDate) {
+async fn random_book(
+    app: &App,
+    tenant_id: Uuid,
+    rng: &mut StdRng,
+    n: usize,
+    from: NaiveDate,
+    to: NaiveDate,
+) {
     // No automatic account among the plain transfers: two of them in one booking without tax
     // would need two BU-Schlüssel in one DATEV row (refused as conflicting_tax_keys).
     let plain = ["1000", "1200", "4900", "0800", "1400", "1600", "4200"];
@@ -248,14 +294,20 @@ async fn random_book(app: &App, tenant_id: Uuid, rng: &mut StdRng, n: usize, fro
         let lines = match kind {
             0..=2 => {
                 let tax = x * d("0.19");
-                let tax = tax.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+                let tax = tax.round_dp_with_strategy(
+                    2,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                );
                 vec![
                     line("1400", Some(x + tax), None, None),
                     line("8400", None, Some(x), Some("USt19")),
                 ]
             }
             3..=4 => {
-                let tax = (x * d("0.07")).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+                let tax = (x * d("0.07")).round_dp_with_strategy(
+                    2,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                );
                 vec![
                     line("4900", Some(x), None, Some("VSt7")),
                     line("1600", None, Some(x + tax), None),
@@ -303,7 +355,12 @@ async fn random_book(app: &App, tenant_id: Uuid, rng: &mut StdRng, n: usize, fro
     }
 }
 
-async fn plain_sums(store: &Store, tenant_id: Uuid, from: NaiveDate, to: NaiveDate) -> BTreeMap<String, (Decimal, Decimal)> {
+async fn plain_sums(
+    store: &Store,
+    tenant_id: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> BTreeMap<String, (Decimal, Decimal)> {
     let client = store.client().await.unwrap();
     client
         .query(
@@ -329,7 +386,15 @@ async fn account_sums_equal_plain_sums_of_the_entries() {
     let store = test_store().await;
     let app = App::new(store.clone());
     let tenant_id = create_tenant(&store, 4).await;
-    random_book(&app, tenant_id, &mut rng, 150, date("2025-01-15"), date("2027-02-27")).await;
+    random_book(
+        &app,
+        tenant_id,
+        &mut rng,
+        150,
+        date("2025-01-15"),
+        date("2027-02-27"),
+    )
+    .await;
     let calendar = journal::FiscalCalendar::new(4).unwrap();
     for _ in 0..12 {
         let a = date("2025-01-01") + Duration::days(rng.gen_range(0..800));
@@ -337,7 +402,10 @@ async fn account_sums_equal_plain_sums_of_the_entries() {
         // Whole months now and then: those read no entry at all.
         let (start, end) = if rng.gen_bool(0.3) {
             let s = a - Duration::days(i64::from(chrono::Datelike::day(&a)) - 1);
-            let e = s.checked_add_months(chrono::Months::new(rng.gen_range(1..4))).unwrap() - Duration::days(1);
+            let e = s
+                .checked_add_months(chrono::Months::new(rng.gen_range(1..4)))
+                .unwrap()
+                - Duration::days(1);
             (s, e)
         } else {
             (a.min(b), a.max(b))
@@ -349,17 +417,32 @@ async fn account_sums_equal_plain_sums_of_the_entries() {
         let fy_start = calendar.fiscal_year_start(calendar.fiscal_year_of(end));
         let period = plain_sums(&store, tenant_id, start, end).await;
         let ytd = plain_sums(&store, tenant_id, fy_start, end).await;
-        let before = plain_sums(&store, tenant_id, date("1900-01-01"), fy_start - Duration::days(1)).await;
+        let before = plain_sums(
+            &store,
+            tenant_id,
+            date("1900-01-01"),
+            fy_start - Duration::days(1),
+        )
+        .await;
         for s in &sums {
-            let get = |m: &BTreeMap<String, (Decimal, Decimal)>| m.get(&s.number).copied().unwrap_or_default();
+            let get = |m: &BTreeMap<String, (Decimal, Decimal)>| {
+                m.get(&s.number).copied().unwrap_or_default()
+            };
             let ctx = format!("seed {seed}, {} in {start}..{end}", s.number);
-            assert_eq!((s.period_debit, s.period_credit), get(&period), "period {ctx}");
+            assert_eq!(
+                (s.period_debit, s.period_credit),
+                get(&period),
+                "period {ctx}"
+            );
             assert_eq!((s.ytd_debit, s.ytd_credit), get(&ytd), "ytd {ctx}");
             let (bd, bc) = get(&before);
             assert_eq!(s.opening, bd - bc, "opening {ctx}");
         }
         let tb = reports::trial_balance(&sums).unwrap();
-        assert!(tb.balanced, "seed {seed}: trial balance {start}..{end} not balanced");
+        assert!(
+            tb.balanced,
+            "seed {seed}: trial balance {start}..{end} not balanced"
+        );
     }
 }
 
@@ -375,7 +458,15 @@ async fn datev_file_of_a_larger_book_rule_by_rule() {
     let app = App::new(store.clone());
     let tenant_id = create_tenant(&store, 1).await;
     set_datev_numbers(&app, tenant_id).await;
-    random_book(&app, tenant_id, &mut rng, 250, date("2026-01-01"), date("2026-12-31")).await;
+    random_book(
+        &app,
+        tenant_id,
+        &mut rng,
+        250,
+        date("2026-01-01"),
+        date("2026-12-31"),
+    )
+    .await;
     let range = Range::new(date("2026-01-01"), date("2026-12-31")).unwrap();
     let (bytes, rows) = export_text(&app, tenant_id, range).await;
     let text = encoding_rs::WINDOWS_1252.decode(&bytes).0.into_owned();
@@ -410,7 +501,11 @@ async fn datev_file_of_a_larger_book_rule_by_rule() {
     // the keyed rows; add them to the account DATEV books them on before comparing.
     let tb = app.trial_balance(tenant_id, range).await.unwrap();
     let mut journal_net: BTreeMap<String, Decimal> = BTreeMap::new();
-    for r in tb.rows.iter().filter(|r| r.row_type == reports::RowType::Account) {
+    for r in tb
+        .rows
+        .iter()
+        .filter(|r| r.row_type == reports::RowType::Account)
+    {
         let net = r.period_debit - r.period_credit;
         if !net.is_zero() {
             journal_net.insert(r.account.clone().unwrap(), net);
@@ -458,12 +553,18 @@ async fn export_refusals_come_before_the_file() {
     let range = Range::new(date("2026-01-01"), date("2026-01-31")).unwrap();
     let code = |e: app::AppError| e.rule().map(|r| r.code().to_string()).unwrap_or_default();
     // No DATEV numbers yet.
-    let e = app.datev_export(tenant_id, range, DatevFormat::Bookings).await.unwrap_err();
+    let e = app
+        .datev_export(tenant_id, range, DatevFormat::Bookings)
+        .await
+        .unwrap_err();
     assert_eq!(code(e), "invalid_datev_settings");
     set_datev_numbers(&app, tenant_id).await;
     // A range across the fiscal year.
     let across = Range::new(date("2025-12-01"), date("2026-01-31")).unwrap();
-    let e = app.datev_export(tenant_id, across, DatevFormat::Zip).await.unwrap_err();
+    let e = app
+        .datev_export(tenant_id, across, DatevFormat::Zip)
+        .await
+        .unwrap_err();
     assert_eq!(code(e), "range_crosses_fiscal_year");
     // A booking beyond DATEV's ten integer digits is named.
     let big = app
@@ -483,8 +584,14 @@ async fn export_refusals_come_before_the_file() {
         )
         .await
         .unwrap();
-    let e = app.datev_export(tenant_id, range, DatevFormat::Bookings).await.unwrap_err();
+    let e = app
+        .datev_export(tenant_id, range, DatevFormat::Bookings)
+        .await
+        .unwrap_err();
     let rule = e.rule().unwrap();
     assert_eq!(rule.code(), "amount_too_large");
-    assert!(rule.to_string().contains(&big.intent_id.to_string()), "{rule}");
+    assert!(
+        rule.to_string().contains(&big.intent_id.to_string()),
+        "{rule}"
+    );
 }

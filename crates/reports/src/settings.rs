@@ -107,7 +107,10 @@ pub fn decide_settings_change(
     if let Some(v) = change.datev_consultant_number {
         next.datev_consultant_number = v.and_then(|n| in_range(n, 1001, 9_999_999));
         if v.is_some() && next.datev_consultant_number.is_none() {
-            return Err(invalid("datev_consultant_number", "must be 1001 to 9999999"));
+            return Err(invalid(
+                "datev_consultant_number",
+                "must be 1001 to 9999999",
+            ));
         }
     }
     if let Some(v) = change.datev_client_number {
@@ -126,8 +129,8 @@ pub fn decide_settings_change(
             VatMethod::parse(m).ok_or_else(|| invalid("vat_method", "must be soll or ist"))?;
     }
     if let Some(m) = change.fiscal_year_start_month {
-        next.fiscal_year_start_month =
-            in_range(m, 1, 12).ok_or_else(|| invalid("fiscal_year_start_month", "must be 1 to 12"))?;
+        next.fiscal_year_start_month = in_range(m, 1, 12)
+            .ok_or_else(|| invalid("fiscal_year_start_month", "must be 1 to 12"))?;
     }
     if let Some(c) = &change.chart {
         if c != "skr03" && c != "skr04" {
@@ -137,7 +140,10 @@ pub fn decide_settings_change(
     }
     if let Some(c) = &change.base_currency {
         if journal::Currency::from_code(c).is_err() {
-            return Err(invalid("base_currency", "must be a known ISO 4217 currency code"));
+            return Err(invalid(
+                "base_currency",
+                "must be a known ISO 4217 currency code",
+            ));
         }
         next.base_currency = c.clone();
     }

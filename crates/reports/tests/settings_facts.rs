@@ -143,7 +143,10 @@ fn calendar_chart_and_currency_are_read_only_once_booked() {
             "fiscal_year_start_month",
         ),
         (change(|c| c.chart = Some("skr04".into())), "chart"),
-        (change(|c| c.base_currency = Some("USD".into())), "base_currency"),
+        (
+            change(|c| c.base_currency = Some("USD".into())),
+            "base_currency",
+        ),
     ];
     for (c, field) in cases {
         assert!(decide_settings_change(&current(), &c, false).is_ok());
@@ -159,10 +162,19 @@ fn calendar_chart_and_currency_are_read_only_once_booked() {
         base_currency: Some("EUR".into()),
         ..Default::default()
     };
-    assert_eq!(decide_settings_change(&current(), &same, true).unwrap(), current());
+    assert_eq!(
+        decide_settings_change(&current(), &same, true).unwrap(),
+        current()
+    );
 }
 
-fn facts(side: Option<&str>, base: Option<&str>, tax: Option<&str>, input: Option<&str>, bu: Option<&str>) -> TaxCodeFacts {
+fn facts(
+    side: Option<&str>,
+    base: Option<&str>,
+    tax: Option<&str>,
+    input: Option<&str>,
+    bu: Option<&str>,
+) -> TaxCodeFacts {
     let s = |v: Option<&str>| v.map(str::to_string);
     TaxCodeFacts {
         vat_side: s(side),
@@ -177,7 +189,13 @@ fn facts(side: Option<&str>, base: Option<&str>, tax: Option<&str>, input: Optio
 fn tax_code_facts_rules() {
     let ok = [
         facts(Some("sales"), Some("81"), None, None, Some("3")),
-        facts(Some("purchase"), Some("46"), Some("47"), Some("67"), Some("94")),
+        facts(
+            Some("purchase"),
+            Some("46"),
+            Some("47"),
+            Some("67"),
+            Some("94"),
+        ),
         facts(None, None, None, None, None),
         facts(None, None, None, None, Some("40")),
     ];
@@ -186,14 +204,35 @@ fn tax_code_facts_rules() {
     }
     let bad = [
         (facts(Some("both"), None, None, None, None), "vat_side"),
-        (facts(Some("sales"), Some("8"), None, None, None), "base_kennzahl"),
-        (facts(Some("sales"), Some("81a"), None, None, None), "base_kennzahl"),
-        (facts(Some("purchase"), None, Some("x7"), None, None), "tax_kennzahl"),
+        (
+            facts(Some("sales"), Some("8"), None, None, None),
+            "base_kennzahl",
+        ),
+        (
+            facts(Some("sales"), Some("81a"), None, None, None),
+            "base_kennzahl",
+        ),
+        (
+            facts(Some("purchase"), None, Some("x7"), None, None),
+            "tax_kennzahl",
+        ),
         (facts(None, Some("81"), None, None, None), "vat_side"),
-        (facts(Some("sales"), None, None, Some("66"), None), "input_tax_kennzahl"),
-        (facts(Some("sales"), None, None, None, Some("12345")), "datev_bu_key"),
-        (facts(Some("sales"), None, None, None, Some("")), "datev_bu_key"),
-        (facts(Some("sales"), None, None, None, Some("3a")), "datev_bu_key"),
+        (
+            facts(Some("sales"), None, None, Some("66"), None),
+            "input_tax_kennzahl",
+        ),
+        (
+            facts(Some("sales"), None, None, None, Some("12345")),
+            "datev_bu_key",
+        ),
+        (
+            facts(Some("sales"), None, None, None, Some("")),
+            "datev_bu_key",
+        ),
+        (
+            facts(Some("sales"), None, None, None, Some("3a")),
+            "datev_bu_key",
+        ),
     ];
     for (f, field) in bad {
         let e = check_facts(&f).unwrap_err();
@@ -205,7 +244,14 @@ fn tax_code_facts_rules() {
 #[test]
 fn a_code_without_a_side_is_not_part_of_the_return() {
     assert!(vat_facts(&facts(None, None, None, None, Some("3"))).is_none());
-    let f = vat_facts(&facts(Some("purchase"), Some("89"), None, Some("61"), Some("19"))).unwrap();
+    let f = vat_facts(&facts(
+        Some("purchase"),
+        Some("89"),
+        None,
+        Some("61"),
+        Some("19"),
+    ))
+    .unwrap();
     assert_eq!(f.side, reports::VatSide::Purchase);
     assert_eq!(f.base_kz.as_deref(), Some("89"));
     assert_eq!(f.input_tax_kz.as_deref(), Some("61"));
@@ -216,9 +262,27 @@ fn monthly_figures_follow_the_fiscal_calendar() {
     let calendar = FiscalCalendar::new(7).unwrap();
     let d = |s: &str| s.parse::<Decimal>().unwrap();
     let mut movements = HashMap::new();
-    movements.insert(1, PeriodMovement { revenue: d("-1000.00"), expenses: d("400.00") });
-    movements.insert(6, PeriodMovement { revenue: d("50.00"), expenses: d("-10.00") });
-    movements.insert(13, PeriodMovement { revenue: d("0"), expenses: d("99.00") });
+    movements.insert(
+        1,
+        PeriodMovement {
+            revenue: d("-1000.00"),
+            expenses: d("400.00"),
+        },
+    );
+    movements.insert(
+        6,
+        PeriodMovement {
+            revenue: d("50.00"),
+            expenses: d("-10.00"),
+        },
+    );
+    movements.insert(
+        13,
+        PeriodMovement {
+            revenue: d("0"),
+            expenses: d("99.00"),
+        },
+    );
     let (rows, adjustment) = monthly_revenue_expenses(&calendar, 2026, &movements);
     assert_eq!(rows.len(), 12);
     assert_eq!(rows[0].period, "2026-01");

@@ -87,7 +87,8 @@ pub struct ExportPartner {
     pub country: Option<String>,
 }
 
-const ACCOUNTS_SQL: &str = "SELECT number, name, type, report_group, collective_account, datev_automatic
+const ACCOUNTS_SQL: &str =
+    "SELECT number, name, type, report_group, collective_account, datev_automatic
      FROM accounts WHERE tenant_id = $1 ORDER BY number";
 
 const SUMS_THROUGH_SQL: &str = "SELECT account, coalesce(sum(d), 0), coalesce(sum(c), 0) FROM (
@@ -277,12 +278,16 @@ impl Store {
     ) -> Result<(Vec<TaxCodeSums>, Decimal), StoreError> {
         let client = self.client().await?;
         let p3: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&tenant_id, &start, &end];
-        let p4: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&tenant_id, &start, &end, &codes];
+        let p4: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&tenant_id, &start, &end, &codes];
         let (rows, movement) = futures_util::try_join!(
             client.query(TAX_CODE_SUMS_SQL, &p3),
             client.query_one(VAT_MOVEMENT_SQL, &p4),
         )?;
-        Ok((rows.iter().map(tax_sums_from_row).collect(), movement.get(0)))
+        Ok((
+            rows.iter().map(tax_sums_from_row).collect(),
+            movement.get(0),
+        ))
     }
 
     /// Ist-Versteuerung (§ 20 UStG) of the sales codes `sales`: what their lines count in
@@ -296,7 +301,8 @@ impl Store {
         sales: &[String],
     ) -> Result<Vec<TaxCodeSums>, StoreError> {
         let client = self.client().await?;
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&tenant_id, &start, &end, &sales];
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&tenant_id, &start, &end, &sales];
         let (paid, other) = futures_util::try_join!(
             client.query(IST_PAID_SQL, &params),
             client.query(IST_OTHER_SQL, &params),

@@ -117,8 +117,11 @@ pub async fn replace_chart(
         }
     };
     let deleted = async {
-        tx.execute("DELETE FROM account_roles WHERE tenant_id = $1", &[&tenant_id])
-            .await?;
+        tx.execute(
+            "DELETE FROM account_roles WHERE tenant_id = $1",
+            &[&tenant_id],
+        )
+        .await?;
         tx.execute("DELETE FROM tax_codes WHERE tenant_id = $1", &[&tenant_id])
             .await?;
         tx.execute(

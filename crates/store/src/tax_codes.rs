@@ -32,7 +32,8 @@ pub struct TaxCodeFacts {
     pub datev_bu_key: Option<String>,
 }
 
-const COLUMNS: &str = "code, label, description, rate, vat_account, self_assess_account, is_system, is_active,
+const COLUMNS: &str =
+    "code, label, description, rate, vat_account, self_assess_account, is_system, is_active,
      vat_side, base_kennzahl, tax_kennzahl, input_tax_kennzahl, datev_bu_key";
 
 fn from_row(row: &tokio_postgres::Row) -> TaxCodeRecord {

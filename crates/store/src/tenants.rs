@@ -34,8 +34,8 @@ pub struct Tenant {
 }
 
 /// What the write path needs to know about a tenant. Its calendar, currency and chart can change
-/// only while nothing is booked (`PATCH /v1/settings`), so it is cached per process, but for
-/// [`TENANT_CACHE_TTL`] only: every replica sees a change within that time.
+/// only while nothing is booked (`PATCH /v1/settings`): it is cached per process once the
+/// tenant has booked, for [`TENANT_CACHE_TTL`] (role accounts may still change).
 #[derive(Debug, Clone)]
 pub struct TenantInfo {
     pub tenant: Tenant,
@@ -146,12 +146,19 @@ impl Store {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"),
+                &format!(
+                    "SELECT {TENANT_COLUMNS},
+                            EXISTS (SELECT 1 FROM journal_heads h WHERE h.tenant_id = tenants.id AND h.last_seq > 0) AS booked
+                       FROM tenants WHERE id = $1"
+                ),
                 &[&tenant_id],
             )
             .await?
             .ok_or_else(|| StoreError::not_found("tenant"))?;
         let tenant = tenant_from_row(&row);
+        // Until the first booking the calendar, chart and currency may still change
+        // (`PATCH /v1/settings`): such a tenant's facts are read afresh every time.
+        let booked: bool = row.get("booked");
         let roles = client
             .query(
                 "SELECT role, number FROM account_roles WHERE tenant_id = $1",
@@ -169,6 +176,9 @@ impl Store {
             tenant,
             roles,
         });
+        if !booked {
+            return Ok(info);
+        }
         self.tenants
             .0
             .write()
@@ -212,37 +222,37 @@ pub(crate) async fn seed_chart(
     tenant_id: Uuid,
     chart: &Chart,
 ) -> Result<(), StoreError> {
-        let numbers: Vec<&str> = chart.accounts.iter().map(|a| a.number.as_str()).collect();
-        let names: Vec<&str> = chart.accounts.iter().map(|a| a.name.as_str()).collect();
-        let types: Vec<&str> = chart
-            .accounts
-            .iter()
-            .map(|a| a.account_type.as_str())
-            .collect();
-        let categories: Vec<&str> = chart.accounts.iter().map(|a| a.category.as_str()).collect();
-        let groups: Vec<&str> = chart
-            .accounts
-            .iter()
-            .map(|a| a.report_group.as_str())
-            .collect();
-        let automatic: Vec<bool> = chart.accounts.iter().map(|a| a.datev_automatic).collect();
-        tx.execute(
+    let numbers: Vec<&str> = chart.accounts.iter().map(|a| a.number.as_str()).collect();
+    let names: Vec<&str> = chart.accounts.iter().map(|a| a.name.as_str()).collect();
+    let types: Vec<&str> = chart
+        .accounts
+        .iter()
+        .map(|a| a.account_type.as_str())
+        .collect();
+    let categories: Vec<&str> = chart.accounts.iter().map(|a| a.category.as_str()).collect();
+    let groups: Vec<&str> = chart
+        .accounts
+        .iter()
+        .map(|a| a.report_group.as_str())
+        .collect();
+    let automatic: Vec<bool> = chart.accounts.iter().map(|a| a.datev_automatic).collect();
+    tx.execute(
             "INSERT INTO accounts (tenant_id, number, name, type, category, report_group, datev_automatic, is_system)
              SELECT $1, * , true FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[])",
             &[&tenant_id, &numbers, &names, &types, &categories, &groups, &automatic],
         )
         .await?;
-        for (role, value) in &chart.roles {
-            if let Some(number) = value.as_str() {
-                tx.execute(
-                    "INSERT INTO account_roles (tenant_id, role, number) VALUES ($1, $2, $3)",
-                    &[&tenant_id, role, &number],
-                )
-                .await?;
-            }
-        }
-        for tc in &chart.tax_codes {
+    for (role, value) in &chart.roles {
+        if let Some(number) = value.as_str() {
             tx.execute(
+                "INSERT INTO account_roles (tenant_id, role, number) VALUES ($1, $2, $3)",
+                &[&tenant_id, role, &number],
+            )
+            .await?;
+        }
+    }
+    for tc in &chart.tax_codes {
+        tx.execute(
                 "INSERT INTO tax_codes (tenant_id, code, label, description, rate, vat_account, self_assess_account, is_system,
                                         vat_side, base_kennzahl, tax_kennzahl, input_tax_kennzahl, datev_bu_key)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9, $10, $11, $12)",
@@ -250,6 +260,6 @@ pub(crate) async fn seed_chart(
                   &tc.vat_side, &tc.base_kennzahl, &tc.tax_kennzahl, &tc.input_tax_kennzahl, &tc.datev_bu_key],
             )
             .await?;
-        }
+    }
     Ok(())
 }

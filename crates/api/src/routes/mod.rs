@@ -181,6 +181,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/reports/monthly-revenue-expenses",
                 web::get().to(reports::monthly),
             )
-            .route("/reports/datev-export", web::get().to(reports::datev_export)),
+            .route(
+                "/reports/datev-export",
+                web::get().to(reports::datev_export),
+            ),
     );
 }

@@ -533,10 +533,7 @@ pub async fn datev_export(
         }
     };
     let range = range(&state, &p, &q).await?;
-    let export = state
-        .app
-        .datev_export(p.tenant_id, range, format)
-        .await?;
+    let export = state.app.datev_export(p.tenant_id, range, format).await?;
     let body = actix_web::body::SizedStream::new(export.len, file_chunks(export.file));
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, export.content_type))

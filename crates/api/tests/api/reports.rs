@@ -31,7 +31,8 @@ async fn small_book(app: &TestApp) {
                   {"account": "1200", "credit": "100.00"}]
     }))
     .await;
-    app.book_ok(transfer("2026-03-20", "1200", "1400", "1190.00")).await;
+    app.book_ok(transfer("2026-03-20", "1200", "1400", "1190.00"))
+        .await;
 }
 
 fn rows(res: &Res) -> Vec<Value> {
@@ -82,7 +83,9 @@ async fn trial_balance_rows_totals_and_self_check() {
     assert_eq!(by["0800"]["ytd_credit"], "5000.00");
     // The envelope.
     let res = app
-        .get(&format!("/v1/reports?type=trial_balance&{MARCH}&format=envelope"))
+        .get(&format!(
+            "/v1/reports?type=trial_balance&{MARCH}&format=envelope"
+        ))
         .await;
     let env = res.expect(200, None);
     assert_eq!(env["balanced"], true);
@@ -91,18 +94,28 @@ async fn trial_balance_rows_totals_and_self_check() {
     // CSV: a header line and one line per row.
     let res = app
         .client
-        .get(format!("{}/v1/reports?type=trial_balance&{MARCH}", app.address))
+        .get(format!(
+            "{}/v1/reports?type=trial_balance&{MARCH}",
+            app.address
+        ))
         .bearer_auth(&app.tenant.key)
         .header("accept", "text/csv")
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     assert_eq!(res.headers()["x-report-balanced"], "true");
     let text = res.text().await.unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("row_type,account,name,"), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("row_type,account,name,"),
+        "{}",
+        lines[0]
+    );
     assert_eq!(lines.len(), rows.len() + 1);
     assert!(lines.last().unwrap().starts_with("total,"));
 }
@@ -111,7 +124,10 @@ async fn trial_balance_rows_totals_and_self_check() {
 async fn personal_accounts_roll_up_without_counting_twice() {
     let app = spawn_app().await;
     let c = app.post("/v1/customers", json!({"name": "Kunde AG"})).await;
-    let account = c.expect(201, None)["account_number"].as_str().unwrap().to_string();
+    let account = c.expect(201, None)["account_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
     app.book_ok(json!({
         "booking_date": "2026-02-02", "description": "Rechnung",
         "lines": [{"account": account, "debit": "119.00"},
@@ -157,7 +173,10 @@ async fn profit_and_loss_and_balance_sheet_agree() {
     res.expect(200, None);
     assert_eq!(balanced(&res), "true");
     let bs = rows(&res);
-    let result = bs.iter().find(|r| r["report_group"] == "bs.passiva.A.V").unwrap();
+    let result = bs
+        .iter()
+        .find(|r| r["report_group"] == "bs.passiva.A.V")
+        .unwrap();
     assert_eq!(result["amount"], "700.00");
     let sums: Vec<&Value> = bs.iter().filter(|r| r["row_type"] == "subtotal").collect();
     assert_eq!(sums.len(), 2);
@@ -169,11 +188,18 @@ async fn profit_and_loss_and_balance_sheet_agree() {
 async fn vat_return_by_kennzahl_with_the_payable() {
     let app = spawn_app().await;
     small_book(&app).await;
-    let res = app.get(&format!("/v1/reports?type=vat_return&{MARCH}")).await;
+    let res = app
+        .get(&format!("/v1/reports?type=vat_return&{MARCH}"))
+        .await;
     res.expect(200, None);
     assert_eq!(balanced(&res), "true");
     let rows = rows(&res);
-    let kz = |k: &str| rows.iter().find(|r| r["kennzahl"] == k).cloned().unwrap_or(Value::Null);
+    let kz = |k: &str| {
+        rows.iter()
+            .find(|r| r["kennzahl"] == k)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
     assert_eq!(kz("81")["amount"], "1000.00");
     assert_eq!(kz("81")["reported"], "1000");
     assert_eq!(kz("46")["amount"], "100.00");
@@ -186,8 +212,11 @@ async fn vat_return_by_kennzahl_with_the_payable() {
     // 190 + 19 owed, 38 + 19 deductible.
     assert_eq!(total["amount"], "152.00");
     // A manual booking on a VAT account shows as unbalanced.
-    app.book_ok(transfer("2026-03-25", "1776", "1200", "5.00")).await;
-    let res = app.get(&format!("/v1/reports?type=vat_return&{MARCH}")).await;
+    app.book_ok(transfer("2026-03-25", "1776", "1200", "5.00"))
+        .await;
+    let res = app
+        .get(&format!("/v1/reports?type=vat_return&{MARCH}"))
+        .await;
     res.expect(200, None);
     assert_eq!(balanced(&res), "false");
 }
@@ -272,14 +301,26 @@ async fn malformed_parameters_and_ranges_are_refused() {
     let cases = [
         ("/v1/reports", "invalid_report_type"),
         ("/v1/reports?type=cash_flow", "invalid_report_type"),
-        ("/v1/reports?type=trial_balance&startDate=2026-13-01", "invalid_date"),
-        ("/v1/reports?type=trial_balance&endDate=31.03.2026", "invalid_date"),
-        ("/v1/reports?type=trial_balance&endDate=2200-01-01", "invalid_date"),
+        (
+            "/v1/reports?type=trial_balance&startDate=2026-13-01",
+            "invalid_date",
+        ),
+        (
+            "/v1/reports?type=trial_balance&endDate=31.03.2026",
+            "invalid_date",
+        ),
+        (
+            "/v1/reports?type=trial_balance&endDate=2200-01-01",
+            "invalid_date",
+        ),
         (
             "/v1/reports?type=trial_balance&startDate=2026-04-01&endDate=2026-03-01",
             "invalid_date_range",
         ),
-        ("/v1/reports/datev-export?startDate=2026-02-30", "invalid_date"),
+        (
+            "/v1/reports/datev-export?startDate=2026-02-30",
+            "invalid_date",
+        ),
         (
             "/v1/reports/datev-export?startDate=2026-01-01&endDate=2026-01-31&format=pdf",
             "invalid_export_format",
@@ -300,19 +341,31 @@ async fn credentials_scopes_and_tenants() {
         "/v1/reports/monthly-revenue-expenses",
         "/v1/reports/datev-export",
     ] {
-        app.send(Method::GET, path, None, None).await.expect(401, None);
-        app.send(Method::GET, path, Some("kt_0000000000000000000000000000000000000000000000000"), None)
+        app.send(Method::GET, path, None, None)
             .await
             .expect(401, None);
+        app.send(
+            Method::GET,
+            path,
+            Some("kt_0000000000000000000000000000000000000000000000000"),
+            None,
+        )
+        .await
+        .expect(401, None);
         let key = app.key_with_scopes(&["journal:read"]).await;
         app.send(Method::GET, path, Some(&key), None)
             .await
             .expect(403, Some("scope_missing"));
     }
     let reader = app.key_with_scopes(&["reports:read"]).await;
-    app.send(Method::GET, "/v1/reports?type=trial_balance", Some(&reader), None)
-        .await
-        .expect(200, None);
+    app.send(
+        Method::GET,
+        "/v1/reports?type=trial_balance",
+        Some(&reader),
+        None,
+    )
+    .await
+    .expect(200, None);
     // Another tenant sees its own (empty) books, never ours.
     let other = as_tenant(&app, app.other_tenant().await);
     let res = other
@@ -363,7 +416,9 @@ fn fields(line: &str) -> Vec<String> {
 async fn datev_export_is_a_windows_1252_download() {
     let app = spawn_app().await;
     small_book(&app).await;
-    let res = app.get("/v1/reports/datev-export?startDate=2026-03-01&endDate=2026-03-31").await;
+    let res = app
+        .get("/v1/reports/datev-export?startDate=2026-03-01&endDate=2026-03-31")
+        .await;
     res.expect(400, Some("invalid_datev_settings"));
     set_datev(&app).await;
     let res = app
@@ -376,7 +431,9 @@ async fn datev_export_is_a_windows_1252_download() {
     );
     let disposition = res.headers["content-disposition"].to_str().unwrap();
     assert!(
-        disposition.starts_with("attachment; filename=\"EXTF_Buchungsstapel_1234567_10001_20260101_20260331.csv\""),
+        disposition.starts_with(
+            "attachment; filename=\"EXTF_Buchungsstapel_1234567_10001_20260101_20260331.csv\""
+        ),
         "{disposition}"
     );
     let bytes = &res.bytes;
@@ -386,7 +443,10 @@ async fn datev_export_is_a_windows_1252_download() {
     let lines: Vec<&str> = text.trim_end_matches("\r\n").split("\r\n").collect();
     let header = fields(lines[0]);
     assert_eq!(header.len(), 31);
-    assert_eq!(&header[..5], ["\"EXTF\"", "700", "21", "\"Buchungsstapel\"", "13"]);
+    assert_eq!(
+        &header[..5],
+        ["\"EXTF\"", "700", "21", "\"Buchungsstapel\"", "13"]
+    );
     assert_eq!(header[10], "1234567");
     assert_eq!(header[11], "10001");
     assert_eq!(header[12], "20260101");
@@ -405,21 +465,40 @@ async fn datev_export_is_a_windows_1252_download() {
         assert_eq!(f.len(), 125, "{l}");
         let amount: Decimal = f[0].replace(',', ".").parse().unwrap();
         assert!(amount > Decimal::ZERO);
-        let sign = if f[1] == "\"S\"" { Decimal::ONE } else { -Decimal::ONE };
+        let sign = if f[1] == "\"S\"" {
+            Decimal::ONE
+        } else {
+            -Decimal::ONE
+        };
         assert!(f[1] == "\"S\"" || f[1] == "\"H\"");
         *sums.entry(f[6].clone()).or_default() += sign * amount;
         *sums.entry(f[7].clone()).or_default() -= sign * amount;
     }
     // The sale is one gross row on 8400 (automatic account), the purchase one keyed row.
-    let sale = rows.iter().map(|l| fields(l)).find(|f| f[7] == "8400").unwrap();
+    let sale = rows
+        .iter()
+        .map(|l| fields(l))
+        .find(|f| f[7] == "8400")
+        .unwrap();
     assert_eq!(sale[0], "1190,00");
     assert_eq!(sale[8], "\"\"");
-    let purchase = rows.iter().map(|l| fields(l)).find(|f| f[10] == "\"ER-1\"").unwrap();
+    let purchase = rows
+        .iter()
+        .map(|l| fields(l))
+        .find(|f| f[10] == "\"ER-1\"")
+        .unwrap();
     assert_eq!(purchase[0], "238,00");
     assert_eq!(purchase[8], "\"9\"");
-    let rc = rows.iter().map(|l| fields(l)).find(|f| f[8] == "\"94\"").unwrap();
+    let rc = rows
+        .iter()
+        .map(|l| fields(l))
+        .find(|f| f[8] == "\"94\"")
+        .unwrap();
     assert_eq!(rc[0], "100,00");
-    assert_eq!(sums["1200"], "1090.00".parse::<Decimal>().unwrap() + Decimal::from(5000));
+    assert_eq!(
+        sums["1200"],
+        "1090.00".parse::<Decimal>().unwrap() + Decimal::from(5000)
+    );
     // A range across fiscal years is DATEV's refusal.
     let res = app
         .get("/v1/reports/datev-export?startDate=2025-12-01&endDate=2026-01-31")
@@ -438,13 +517,23 @@ async fn datev_zip_holds_both_files_and_locked_periods_are_festgeschrieben() {
     )
     .await
     .expect(201, None);
-    app.book_ok(transfer("2026-01-15", "1200", "1000", "50.00")).await;
-    app.book_ok(transfer("2026-02-15", "1200", "1000", "60.00")).await;
+    app.book_ok(transfer("2026-01-15", "1200", "1000", "50.00"))
+        .await;
+    app.book_ok(transfer("2026-02-15", "1200", "1000", "60.00"))
+        .await;
     // January locked (four eyes: requested by the owner key, approved by another key).
     let req = app
-        .send(Method::POST, "/v1/periods/2026-01/lock", Some(&app.tenant.key.clone()), None)
+        .send(
+            Method::POST,
+            "/v1/periods/2026-01/lock",
+            Some(&app.tenant.key.clone()),
+            None,
+        )
         .await;
-    let request_id = req.expect(201, None)["request_id"].as_str().unwrap().to_string();
+    let request_id = req.expect(201, None)["request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let second = app.key_with_scopes(&["*"]).await;
     app.send(
         Method::POST,

@@ -74,11 +74,20 @@ async fn datev_numbers_and_the_vat_method_change_and_show_at_once() {
 async fn bad_values_are_refused_naming_the_field() {
     let app = spawn_app().await;
     for (body, field) in [
-        (json!({"datev_consultant_number": 999}), "datev_consultant_number"),
-        (json!({"datev_client_number": 100000}), "datev_client_number"),
+        (
+            json!({"datev_consultant_number": 999}),
+            "datev_consultant_number",
+        ),
+        (
+            json!({"datev_client_number": 100000}),
+            "datev_client_number",
+        ),
         (json!({"account_length": 9}), "account_length"),
         (json!({"vat_method": "cash"}), "vat_method"),
-        (json!({"fiscal_year_start_month": 0}), "fiscal_year_start_month"),
+        (
+            json!({"fiscal_year_start_month": 0}),
+            "fiscal_year_start_month",
+        ),
         (json!({"chart": "skr99"}), "chart"),
         (json!({"base_currency": "XXXX"}), "base_currency"),
     ] {
@@ -93,7 +102,10 @@ async fn bad_values_are_refused_naming_the_field() {
         .await;
     assert_eq!(res.status.as_u16(), 400, "{}", res.body);
     // Nothing changed.
-    assert_eq!(app.get("/v1/settings").await.expect(200, None)["account_length"], 4);
+    assert_eq!(
+        app.get("/v1/settings").await.expect(200, None)["account_length"],
+        4
+    );
 }
 
 #[tokio::test]
@@ -124,7 +136,10 @@ async fn calendar_chart_and_currency_change_only_before_the_first_booking() {
     }))
     .await;
     for (body, field) in [
-        (json!({"fiscal_year_start_month": 1}), "fiscal_year_start_month"),
+        (
+            json!({"fiscal_year_start_month": 1}),
+            "fiscal_year_start_month",
+        ),
         (json!({"chart": "skr03"}), "chart"),
         (json!({"base_currency": "USD"}), "base_currency"),
     ] {
@@ -153,7 +168,10 @@ async fn a_chart_that_partners_refer_to_stays() {
         .expect(201, None);
     let res = app.patch("/v1/settings", json!({"chart": "skr04"})).await;
     res.expect(409, Some("chart_in_use"));
-    assert_eq!(app.get("/v1/settings").await.expect(200, None)["chart"], "skr03");
+    assert_eq!(
+        app.get("/v1/settings").await.expect(200, None)["chart"],
+        "skr03"
+    );
     app.get("/v1/accounts/8400").await.expect(200, None);
 }
 
@@ -164,30 +182,49 @@ async fn who_may_read_and_change_settings() {
     let res = app.send(Method::GET, "/v1/settings", None, None).await;
     res.expect(401, None);
     let res = app
-        .send(Method::PATCH, "/v1/settings", None, Some(&json!({"account_length": 5})))
+        .send(
+            Method::PATCH,
+            "/v1/settings",
+            None,
+            Some(&json!({"account_length": 5})),
+        )
         .await;
     res.expect(401, None);
     // A key without the scope, a key that may only read.
     let journal = app.key_with_scopes(&["journal:read"]).await;
-    let res = app.send(Method::GET, "/v1/settings", Some(&journal), None).await;
+    let res = app
+        .send(Method::GET, "/v1/settings", Some(&journal), None)
+        .await;
     res.expect(403, Some("scope_missing"));
     let reader = app.key_with_scopes(&["settings:read"]).await;
     app.send(Method::GET, "/v1/settings", Some(&reader), None)
         .await
         .expect(200, None);
     let res = app
-        .send(Method::PATCH, "/v1/settings", Some(&reader), Some(&json!({"account_length": 5})))
+        .send(
+            Method::PATCH,
+            "/v1/settings",
+            Some(&reader),
+            Some(&json!({"account_length": 5})),
+        )
         .await;
     res.expect(403, Some("scope_missing"));
     // Sessions: owners and accountants; auditors and viewers not even to read.
     for role in ["auditor", "viewer"] {
         let token = session(&app, role).await;
-        let res = app.send(Method::GET, "/v1/settings", Some(&token), None).await;
+        let res = app
+            .send(Method::GET, "/v1/settings", Some(&token), None)
+            .await;
         res.expect(403, Some("role_forbidden"));
     }
     let accountant = session(&app, "accountant").await;
     let res = app
-        .send(Method::PATCH, "/v1/settings", Some(&accountant), Some(&json!({"account_length": 6})))
+        .send(
+            Method::PATCH,
+            "/v1/settings",
+            Some(&accountant),
+            Some(&json!({"account_length": 6})),
+        )
         .await;
     assert_eq!(res.expect(200, None)["account_length"], 6);
     // Another tenant's settings are its own.
@@ -232,7 +269,10 @@ async fn tax_codes_carry_their_kennzahlen_and_bu_keys() {
     let b = res.expect(400, Some("invalid_tax_code_facts"));
     assert_eq!(field_errors(b), vec!["base_kennzahl".to_string()]);
     let res = app
-        .patch("/v1/tax-codes/USt19", json!({"datev_bu_key": null, "label": "USt 19"}))
+        .patch(
+            "/v1/tax-codes/USt19",
+            json!({"datev_bu_key": null, "label": "USt 19"}),
+        )
         .await;
     let t = res.expect(200, None);
     assert_eq!(t["datev_bu_key"], Value::Null);
