@@ -605,3 +605,101 @@ async fn an_amount_beyond_ten_digits_is_refused_naming_the_booking() {
         .await
         .expect(200, None);
 }
+
+#[tokio::test]
+async fn ist_versteuerung_counts_revenue_when_it_is_paid() {
+    let app = spawn_app().await;
+    let c = app.post("/v1/customers", json!({"name": "Kunde AG"})).await;
+    let customer = c.expect(201, None)["id"].as_str().unwrap().to_string();
+    let inv = app
+        .post(
+            "/v1/outgoing-invoices",
+            json!({"customer_id": customer, "invoice_number": "RE-7", "invoice_date": "2026-03-02",
+                   "lines": [{"description": "Beratung", "quantity": "1", "unit_price": "1000.00", "tax_code": "USt19"}]}),
+        )
+        .await;
+    let invoice_id: uuid::Uuid = inv.expect(201, None)["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A cash sale without an invoice, and a purchase.
+    app.book_ok(json!({
+        "booking_date": "2026-03-05", "description": "Barverkauf",
+        "lines": [{"account": "1000", "debit": "119.00"},
+                  {"account": "8400", "credit": "100.00", "tax_code": "USt19"}]
+    }))
+    .await;
+    app.book_ok(json!({
+        "booking_date": "2026-03-06", "description": "Einkauf",
+        "lines": [{"account": "4900", "debit": "200.00", "tax_code": "VSt19"},
+                  {"account": "1600", "credit": "238.00"}]
+    }))
+    .await;
+    let kz = |rows: &[Value], k: &str| {
+        rows.iter()
+            .find(|r| r["kennzahl"] == k)
+            .map(|r| r["amount"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    // Soll: the invoice counts in March.
+    let res = app
+        .get(&format!("/v1/reports?type=vat_return&{MARCH}"))
+        .await;
+    res.expect(200, None);
+    assert_eq!(kz(&rows(&res), "81"), "1100.00");
+    app.patch("/v1/settings", json!({"vat_method": "ist"}))
+        .await
+        .expect(200, None);
+    // Ist: in March only the cash sale; the purchase still by its date.
+    let res = app
+        .get(&format!("/v1/reports?type=vat_return&{MARCH}"))
+        .await;
+    res.expect(200, None);
+    assert_eq!(balanced(&res), "true");
+    let march = rows(&res);
+    assert_eq!(kz(&march, "81"), "100.00");
+    assert_eq!(kz(&march, "66"), "38.00");
+    assert_eq!(march.last().unwrap()["amount"], "-19.00");
+    // Half the invoice paid in April: half its base and tax count in April.
+    use crate::common::Settlements;
+    app.store
+        .apply_payment(
+            app.tenant.id,
+            invoice_id,
+            "595.00".parse().unwrap(),
+            "2026-04-10".parse().unwrap(),
+            None,
+            &journal::Actor::system("test"),
+        )
+        .await
+        .expect("payment");
+    let res = app
+        .get("/v1/reports?type=vat_return&startDate=2026-04-01&endDate=2026-04-30")
+        .await;
+    res.expect(200, None);
+    let april = rows(&res);
+    assert_eq!(kz(&april, "81"), "500.00");
+    assert_eq!(april.last().unwrap()["amount"], "95.00");
+}
+
+#[tokio::test]
+async fn the_document_of_a_booking_is_its_beleglink() {
+    let app = spawn_app().await;
+    set_datev(&app).await;
+    let doc = upload_pdf(&app, "beleg.pdf").await;
+    app.book_ok(with(
+        transfer("2026-07-01", "4900", "1200", "12.34"),
+        "document_id",
+        json!(doc),
+    ))
+    .await;
+    let res = app
+        .get("/v1/reports/datev-export?startDate=2026-07-01&endDate=2026-07-31")
+        .await;
+    res.expect(200, None);
+    let text = encoding_rs::WINDOWS_1252.decode(&res.bytes).0.into_owned();
+    let row = fields(text.split("\r\n").nth(2).unwrap());
+    assert_eq!(row[19], format!("\"/v1/documents/{doc}/file\""));
+    assert_eq!(row[0], "12,34");
+}
