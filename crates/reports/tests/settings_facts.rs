@@ -297,3 +297,55 @@ fn monthly_figures_follow_the_fiscal_calendar() {
     assert!(rows[1].revenue.is_zero() && rows[1].result.is_zero());
     assert_eq!(adjustment.expenses, d("99.00"));
 }
+
+mod properties {
+    use super::current;
+    use proptest::prelude::*;
+    use reports::{decide_settings_change, SettingsChange};
+
+    fn change() -> impl Strategy<Value = SettingsChange> {
+        (
+            proptest::option::of(proptest::option::of(-5i64..10_000_005)),
+            proptest::option::of(proptest::option::of(-5i64..100_005)),
+            proptest::option::of(0i64..12),
+            proptest::option::of(prop_oneof!["soll", "ist", "cash"].prop_map(String::from)),
+            proptest::option::of(0i64..14),
+            proptest::option::of(prop_oneof!["skr03", "skr04", "skr07"].prop_map(String::from)),
+            proptest::option::of(prop_oneof!["EUR", "USD", "EURO"].prop_map(String::from)),
+        )
+            .prop_map(|(a, b, c, d, e, f, g)| SettingsChange {
+                datev_consultant_number: a,
+                datev_client_number: b,
+                account_length: c,
+                vat_method: d,
+                fiscal_year_start_month: e,
+                chart: f,
+                base_currency: g,
+            })
+    }
+
+    proptest! {
+        /// Whatever a change asks: what it decides is within DATEV's ranges, and once booked the
+        /// calendar, chart and currency are what they were.
+        #[test]
+        fn decided_settings_keep_the_rules(c in change(), booked in any::<bool>()) {
+            let now = current();
+            if let Ok(next) = decide_settings_change(&now, &c, booked) {
+                if let Some(n) = next.datev_consultant_number {
+                    prop_assert!((1001..=9_999_999).contains(&n));
+                }
+                if let Some(n) = next.datev_client_number {
+                    prop_assert!((1..=99_999).contains(&n));
+                }
+                prop_assert!((4..=8).contains(&next.account_length));
+                prop_assert!((1..=12).contains(&next.fiscal_year_start_month));
+                prop_assert!(next.chart == "skr03" || next.chart == "skr04");
+                if booked {
+                    prop_assert_eq!(next.fiscal_year_start_month, now.fiscal_year_start_month);
+                    prop_assert_eq!(&next.chart, &now.chart);
+                    prop_assert_eq!(&next.base_currency, &now.base_currency);
+                }
+            }
+        }
+    }
+}
