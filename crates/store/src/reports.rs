@@ -419,8 +419,9 @@ impl Store {
             .await
             .map_err(StoreError::from)?;
         // A long scan makes the planner JIT-compile the query, which costs more than it saves
-        // on a stream that is read in batches.
-        tx.batch_execute("SET LOCAL jit = off")
+        // on a stream that is read in batches. An export of a long range may take longer than
+        // an interactive statement may: no statement timeout for this transaction.
+        tx.batch_execute("SET LOCAL jit = off; SET LOCAL statement_timeout = 0")
             .await
             .map_err(StoreError::from)?;
         let sql = lines_sql();
