@@ -5,6 +5,7 @@ use crate::routes::{
     users,
 };
 use crate::routes::{invoices, partners};
+use crate::routes::{reports, settings};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -40,8 +41,14 @@ use utoipa::{Modify, OpenApi};
         invoices::list_incoming, invoices::create_incoming, invoices::open_items_incoming, invoices::get_incoming,
         invoices::update_incoming, invoices::cancel_incoming,
         invoices::pay_outgoing, invoices::write_off_outgoing, invoices::pay_incoming, invoices::write_off_incoming,
+        settings::get, settings::update,
+        reports::report, reports::monthly, reports::datev_export,
     ),
-    components(schemas(crate::routes::ErrorBody)),
+    components(schemas(
+        crate::routes::ErrorBody,
+        reports::TrialBalanceRowDto, reports::StatementRowDto, reports::VatRowDto, reports::OpenItemRowDto,
+        reports::StatementLineDto, reports::MonthRowDto, reports::ReportEnvelope,
+    )),
     modifiers(&BearerAuth, &OperationIds, &CommonResponses, &Patterns),
     tags(
         (name = "Journal", description = "Accounts, bookings, journal, reversals, tax codes, documents"),
@@ -49,7 +56,9 @@ use utoipa::{Modify, OpenApi};
         (name = "Audit", description = "The hash-chained event log for auditors"),
         (name = "Identity", description = "Login, sessions, users, API keys, contact form"),
         (name = "Receivables", description = "Customers with debtor accounts, outgoing invoices, open items"),
-        (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items")
+        (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items"),
+        (name = "Reports", description = "Trial balance, P&L, balance sheet, VAT return, open items, account statement, DATEV export"),
+        (name = "Settings", description = "Tenant settings: DATEV numbers, VAT method, fiscal calendar, chart, currency")
     )
 )]
 pub struct ApiDoc;
@@ -164,6 +173,15 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("post", "/v1/periods/{period}/reopen", "reopenPeriod"),
     ("post", "/v1/periods/{period}/soft-lock", "softLockPeriod"),
     ("get", "/v1/tax-codes", "listTaxCodes"),
+    ("get", "/v1/settings", "getSettings"),
+    ("patch", "/v1/settings", "updateSettings"),
+    ("get", "/v1/reports", "getReport"),
+    (
+        "get",
+        "/v1/reports/monthly-revenue-expenses",
+        "getMonthlyRevenueExpenses",
+    ),
+    ("get", "/v1/reports/datev-export", "exportDatev"),
     ("post", "/v1/tax-codes", "createTaxCode"),
     ("delete", "/v1/tax-codes/{code}", "deactivateTaxCode"),
     ("get", "/v1/tax-codes/{code}", "getTaxCode"),

@@ -31,6 +31,16 @@ pub enum AppError {
     CancelInvoice(#[from] CancelError),
     #[error(transparent)]
     Settlement(#[from] SettlementError),
+    #[error(transparent)]
+    Report(#[from] reports::ReportError),
+    #[error(transparent)]
+    Datev(#[from] reports::DatevError),
+    #[error(transparent)]
+    DatevConvert(#[from] reports::ConvertError),
+    #[error(transparent)]
+    Settings(#[from] reports::SettingsError),
+    #[error(transparent)]
+    TaxCodeFacts(#[from] reports::FactsError),
     #[error("{what} not found")]
     NotFound { what: String },
     /// Input that breaks a rule outside the domain crates (400).
@@ -109,6 +119,11 @@ impl AppError {
             AppError::UpdateInvoice(e) => Some(e),
             AppError::CancelInvoice(e) => Some(e),
             AppError::Settlement(e) => Some(e),
+            AppError::Report(e) => Some(e),
+            AppError::Datev(e) => Some(e),
+            AppError::DatevConvert(e) => Some(e),
+            AppError::Settings(e) => Some(e),
+            AppError::TaxCodeFacts(e) => Some(e),
             _ => None,
         }
     }

@@ -19,7 +19,9 @@ pub mod mailer;
 pub mod partners;
 pub mod passwords;
 pub mod periods;
+pub mod reports;
 pub mod scopes;
+pub mod settings;
 pub mod settlements;
 pub mod startup;
 

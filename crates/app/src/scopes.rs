@@ -15,6 +15,7 @@ pub const RESOURCES: &[&str] = &[
     "bank",
     "payments",
     "reports",
+    "settings",
     "customers",
     "vendors",
     "invoices",

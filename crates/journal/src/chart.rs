@@ -13,6 +13,9 @@ pub struct ChartAccount {
     pub account_type: AccountType,
     pub category: String,
     pub report_group: String,
+    /// DATEV computes this account's tax itself (an automatic account, AM).
+    #[serde(default)]
+    pub datev_automatic: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -23,6 +26,21 @@ pub struct ChartTaxCode {
     pub rate: Decimal,
     pub vat_account: Option<String>,
     pub self_assess_account: Option<String>,
+    /// `sales` or `purchase`: which side of the VAT return the code's sums go to.
+    #[serde(default)]
+    pub vat_side: Option<String>,
+    /// UStVA Kennzahl of the base (net) amount.
+    #[serde(default)]
+    pub base_kennzahl: Option<String>,
+    /// UStVA Kennzahl of the tax owed (self-assessed for purchases).
+    #[serde(default)]
+    pub tax_kennzahl: Option<String>,
+    /// UStVA Kennzahl of the deductible input tax.
+    #[serde(default)]
+    pub input_tax_kennzahl: Option<String>,
+    /// DATEV BU-Schlüssel: DATEV computes the tax of a row that carries it.
+    #[serde(default)]
+    pub datev_bu_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

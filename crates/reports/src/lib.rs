@@ -10,6 +10,9 @@ pub mod datev_columns;
 pub mod datev_partners;
 pub mod datev_rows;
 pub mod error;
+pub mod facts;
+pub mod monthly;
+pub mod settings;
 pub mod statements;
 pub mod trial_balance;
 pub mod vat;
@@ -18,6 +21,9 @@ pub use datev::{write_buchungsstapel, BuchungsstapelWriter, DatevFx, DatevRow, D
 pub use datev_partners::{write_partners, AddresseeType, DatevPartner};
 pub use datev_rows::{datev_rows, intent_rows, DatevFacts, DatevIntent};
 pub use error::{ConvertError, DatevError, ExportError, ReportError};
+pub use facts::{check_facts, vat_facts, FactsError, TaxCodeFacts};
+pub use monthly::{monthly_revenue_expenses, MonthRow, PeriodMovement};
+pub use settings::{decide_settings_change, Settings, SettingsChange, SettingsError, VatMethod};
 pub use statements::{
     balance_sheet, balance_sheet_result, financial_statements, profit_and_loss, Section, Span,
     StatementRow,

@@ -46,6 +46,12 @@ pub enum RowType {
     Group,
     /// A subtotal inside a statement (Summe Aktiva, Summe Passiva).
     Subtotal,
+    /// The balance an account statement starts from.
+    Opening,
+    /// A journal line of an account statement.
+    Entry,
+    /// An open item (an invoice or credit note with an amount left).
+    Item,
     Total,
 }
 

@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod migrate;
 pub mod partners;
 pub mod periods;
+pub mod reports;
+pub mod settings;
 pub mod tax_codes;
 pub mod tenants;
 
@@ -290,7 +292,7 @@ pub(crate) async fn keyset_paged(
                 _ => true,
             })
     });
-    let fetch = limit + 1;
+    let fetch = limit.saturating_add(1);
     let mut all: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params.to_vec();
     let (condition, paging) = match after {
         Some(cursor) => {

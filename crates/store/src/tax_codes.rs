@@ -16,10 +16,25 @@ pub struct TaxCodeRecord {
     pub self_assess_account: Option<String>,
     pub is_system: bool,
     pub is_active: bool,
+    /// The VAT-return and DATEV facts (migration 0012).
+    pub facts: TaxCodeFacts,
+}
+
+/// What the VAT return and the DATEV export know of a tax code: the side of the return, its
+/// UStVA Kennzahlen and its DATEV BU-Schlüssel. Each may be unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TaxCodeFacts {
+    /// `sales` or `purchase`.
+    pub vat_side: Option<String>,
+    pub base_kennzahl: Option<String>,
+    pub tax_kennzahl: Option<String>,
+    pub input_tax_kennzahl: Option<String>,
+    pub datev_bu_key: Option<String>,
 }
 
 const COLUMNS: &str =
-    "code, label, description, rate, vat_account, self_assess_account, is_system, is_active";
+    "code, label, description, rate, vat_account, self_assess_account, is_system, is_active,
+     vat_side, base_kennzahl, tax_kennzahl, input_tax_kennzahl, datev_bu_key";
 
 fn from_row(row: &tokio_postgres::Row) -> TaxCodeRecord {
     TaxCodeRecord {
@@ -31,6 +46,13 @@ fn from_row(row: &tokio_postgres::Row) -> TaxCodeRecord {
         self_assess_account: row.get("self_assess_account"),
         is_system: row.get("is_system"),
         is_active: row.get("is_active"),
+        facts: TaxCodeFacts {
+            vat_side: row.get("vat_side"),
+            base_kennzahl: row.get("base_kennzahl"),
+            tax_kennzahl: row.get("tax_kennzahl"),
+            input_tax_kennzahl: row.get("input_tax_kennzahl"),
+            datev_bu_key: row.get("datev_bu_key"),
+        },
     }
 }
 
@@ -160,5 +182,34 @@ pub async fn update_tax_code(
         )
         .await?
         .ok_or_else(|| StoreError::not_found(format!("tax code {}", d.code)))?;
+    Ok(from_row(&row))
+}
+
+/// Writes a tax code's VAT-return and DATEV facts (checked by `reports::facts`).
+pub async fn write_tax_code_facts(
+    tx: &crate::Transaction<'_>,
+    tenant_id: Uuid,
+    code: &str,
+    f: &TaxCodeFacts,
+) -> Result<TaxCodeRecord, StoreError> {
+    let row = tx
+        .query_opt(
+            &format!(
+                "UPDATE tax_codes SET vat_side = $3, base_kennzahl = $4, tax_kennzahl = $5,
+                        input_tax_kennzahl = $6, datev_bu_key = $7, updated_at = now()
+                  WHERE tenant_id = $1 AND code = $2 RETURNING {COLUMNS}"
+            ),
+            &[
+                &tenant_id,
+                &code,
+                &f.vat_side,
+                &f.base_kennzahl,
+                &f.tax_kennzahl,
+                &f.input_tax_kennzahl,
+                &f.datev_bu_key,
+            ],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("tax code {code}")))?;
     Ok(from_row(&row))
 }

@@ -7,6 +7,7 @@ use journal::{Currency, FiscalCalendar};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 pub const SKR03: &str = include_str!("../../../fixtures/charts/skr03.json");
@@ -32,8 +33,9 @@ pub struct Tenant {
     pub created_at: DateTime<Utc>,
 }
 
-/// What the write path needs to know about a tenant. It never changes after creation, so it
-/// is cached per process.
+/// What the write path needs to know about a tenant. Its calendar, currency and chart can change
+/// only while nothing is booked (`PATCH /v1/settings`): it is cached per process once the
+/// tenant has booked, for [`TENANT_CACHE_TTL`] (role accounts may still change).
 #[derive(Debug, Clone)]
 pub struct TenantInfo {
     pub tenant: Tenant,
@@ -51,8 +53,11 @@ impl TenantInfo {
     }
 }
 
+/// How long a replica keeps its copy of a tenant's facts.
+pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(5);
+
 #[derive(Default)]
-pub struct TenantCache(RwLock<HashMap<Uuid, Arc<TenantInfo>>>);
+pub struct TenantCache(RwLock<HashMap<Uuid, (Arc<TenantInfo>, Instant)>>);
 
 #[derive(Debug, Clone)]
 pub struct NewTenant {
@@ -114,42 +119,7 @@ impl Store {
         tx.execute("INSERT INTO journal_heads (tenant_id) VALUES ($1)", &[&id])
             .await?;
 
-        let numbers: Vec<&str> = chart.accounts.iter().map(|a| a.number.as_str()).collect();
-        let names: Vec<&str> = chart.accounts.iter().map(|a| a.name.as_str()).collect();
-        let types: Vec<&str> = chart
-            .accounts
-            .iter()
-            .map(|a| a.account_type.as_str())
-            .collect();
-        let categories: Vec<&str> = chart.accounts.iter().map(|a| a.category.as_str()).collect();
-        let groups: Vec<&str> = chart
-            .accounts
-            .iter()
-            .map(|a| a.report_group.as_str())
-            .collect();
-        tx.execute(
-            "INSERT INTO accounts (tenant_id, number, name, type, category, report_group, is_system)
-             SELECT $1, * , true FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
-            &[&id, &numbers, &names, &types, &categories, &groups],
-        )
-        .await?;
-        for (role, value) in &chart.roles {
-            if let Some(number) = value.as_str() {
-                tx.execute(
-                    "INSERT INTO account_roles (tenant_id, role, number) VALUES ($1, $2, $3)",
-                    &[&id, role, &number],
-                )
-                .await?;
-            }
-        }
-        for tc in &chart.tax_codes {
-            tx.execute(
-                "INSERT INTO tax_codes (tenant_id, code, label, description, rate, vat_account, self_assess_account, is_system)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, true)",
-                &[&id, &tc.code, &tc.label, &tc.description, &tc.rate, &tc.vat_account, &tc.self_assess_account],
-            )
-            .await?;
-        }
+        seed_chart(&tx, id, &chart).await?;
         tx.commit().await?;
         Ok(tenant_from_row(&row))
     }
@@ -166,20 +136,29 @@ impl Store {
         Ok(tenant_from_row(&row))
     }
 
-    /// The cached write-path view of a tenant.
+    /// The write-path view of a tenant, cached for [`TENANT_CACHE_TTL`].
     pub async fn tenant_info(&self, tenant_id: Uuid) -> Result<Arc<TenantInfo>, StoreError> {
-        if let Some(info) = self.tenants.0.read().expect("tenant cache").get(&tenant_id) {
-            return Ok(info.clone());
+        if let Some((info, at)) = self.tenants.0.read().expect("tenant cache").get(&tenant_id) {
+            if at.elapsed() < TENANT_CACHE_TTL {
+                return Ok(info.clone());
+            }
         }
         let client = self.client().await?;
         let row = client
             .query_opt(
-                &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"),
+                &format!(
+                    "SELECT {TENANT_COLUMNS},
+                            EXISTS (SELECT 1 FROM journal_heads h WHERE h.tenant_id = tenants.id AND h.last_seq > 0) AS booked
+                       FROM tenants WHERE id = $1"
+                ),
                 &[&tenant_id],
             )
             .await?
             .ok_or_else(|| StoreError::not_found("tenant"))?;
         let tenant = tenant_from_row(&row);
+        // Until the first booking the calendar, chart and currency may still change
+        // (`PATCH /v1/settings`): such a tenant's facts are read afresh every time.
+        let booked: bool = row.get("booked");
         let roles = client
             .query(
                 "SELECT role, number FROM account_roles WHERE tenant_id = $1",
@@ -197,12 +176,24 @@ impl Store {
             tenant,
             roles,
         });
+        if !booked {
+            return Ok(info);
+        }
         self.tenants
             .0
             .write()
             .expect("tenant cache")
-            .insert(tenant_id, info.clone());
+            .insert(tenant_id, (info.clone(), Instant::now()));
         Ok(info)
+    }
+
+    /// Drops this process's copy of a tenant's facts (after its settings changed here).
+    pub fn forget_tenant(&self, tenant_id: Uuid) {
+        self.tenants
+            .0
+            .write()
+            .expect("tenant cache")
+            .remove(&tenant_id);
     }
 }
 
@@ -223,4 +214,52 @@ impl Store {
             .map(|r| (r.get(0), r.get(1)))
             .collect())
     }
+}
+
+/// Inserts a chart's accounts, roles and tax codes for a tenant.
+pub(crate) async fn seed_chart(
+    tx: &crate::Transaction<'_>,
+    tenant_id: Uuid,
+    chart: &Chart,
+) -> Result<(), StoreError> {
+    let numbers: Vec<&str> = chart.accounts.iter().map(|a| a.number.as_str()).collect();
+    let names: Vec<&str> = chart.accounts.iter().map(|a| a.name.as_str()).collect();
+    let types: Vec<&str> = chart
+        .accounts
+        .iter()
+        .map(|a| a.account_type.as_str())
+        .collect();
+    let categories: Vec<&str> = chart.accounts.iter().map(|a| a.category.as_str()).collect();
+    let groups: Vec<&str> = chart
+        .accounts
+        .iter()
+        .map(|a| a.report_group.as_str())
+        .collect();
+    let automatic: Vec<bool> = chart.accounts.iter().map(|a| a.datev_automatic).collect();
+    tx.execute(
+            "INSERT INTO accounts (tenant_id, number, name, type, category, report_group, datev_automatic, is_system)
+             SELECT $1, * , true FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[])",
+            &[&tenant_id, &numbers, &names, &types, &categories, &groups, &automatic],
+        )
+        .await?;
+    for (role, value) in &chart.roles {
+        if let Some(number) = value.as_str() {
+            tx.execute(
+                "INSERT INTO account_roles (tenant_id, role, number) VALUES ($1, $2, $3)",
+                &[&tenant_id, role, &number],
+            )
+            .await?;
+        }
+    }
+    for tc in &chart.tax_codes {
+        tx.execute(
+                "INSERT INTO tax_codes (tenant_id, code, label, description, rate, vat_account, self_assess_account, is_system,
+                                        vat_side, base_kennzahl, tax_kennzahl, input_tax_kennzahl, datev_bu_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9, $10, $11, $12)",
+                &[&tenant_id, &tc.code, &tc.label, &tc.description, &tc.rate, &tc.vat_account, &tc.self_assess_account,
+                  &tc.vat_side, &tc.base_kennzahl, &tc.tax_kennzahl, &tc.input_tax_kennzahl, &tc.datev_bu_key],
+            )
+            .await?;
+    }
+    Ok(())
 }

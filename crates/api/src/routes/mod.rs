@@ -11,7 +11,9 @@ pub mod journal;
 pub mod meta;
 pub mod partners;
 pub mod periods;
+pub mod reports;
 pub mod session;
+pub mod settings;
 pub mod tax_codes;
 pub mod users;
 
@@ -206,6 +208,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/documents", web::post().to(documents::upload))
             .route("/documents/{id}", web::get().to(documents::metadata))
             .route("/documents/{id}/file", web::get().to(documents::file))
-            .route("/documents/{id}/preview", web::get().to(documents::preview)),
+            .route("/documents/{id}/preview", web::get().to(documents::preview))
+            .route("/settings", web::get().to(settings::get))
+            .route("/settings", web::patch().to(settings::update))
+            .route("/reports", web::get().to(reports::report))
+            .route(
+                "/reports/monthly-revenue-expenses",
+                web::get().to(reports::monthly),
+            )
+            .route(
+                "/reports/datev-export",
+                web::get().to(reports::datev_export),
+            ),
     );
 }

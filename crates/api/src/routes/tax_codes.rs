@@ -26,6 +26,20 @@ pub struct TaxCodeDto {
     pub self_assess_account: Option<String>,
     pub is_system: bool,
     pub is_active: bool,
+    /// VAT return: `sales` or `purchase`; null: the code is not part of the return.
+    #[schema(example = "sales")]
+    pub vat_side: Option<String>,
+    /// UStVA Kennzahl of the base (net) amount, e.g. 81 for USt19.
+    #[schema(example = "81")]
+    pub base_kennzahl: Option<String>,
+    /// UStVA Kennzahl of the tax owed (self-assessed for reverse charge: 47, 85); null where the
+    /// form computes the tax from the base (81, 86, 89).
+    pub tax_kennzahl: Option<String>,
+    /// UStVA Kennzahl of the deductible input tax (66, 61, 67).
+    pub input_tax_kennzahl: Option<String>,
+    /// The DATEV BU-Schlüssel the export gives the code's gross rows (e.g. 3 for 19 % USt).
+    #[schema(example = "3")]
+    pub datev_bu_key: Option<String>,
 }
 
 fn rate_text(rate: Decimal) -> String {
@@ -47,6 +61,11 @@ impl From<TaxCodeRecord> for TaxCodeDto {
             self_assess_account: t.self_assess_account,
             is_system: t.is_system,
             is_active: t.is_active,
+            vat_side: t.facts.vat_side,
+            base_kennzahl: t.facts.base_kennzahl,
+            tax_kennzahl: t.facts.tax_kennzahl,
+            input_tax_kennzahl: t.facts.input_tax_kennzahl,
+            datev_bu_key: t.facts.datev_bu_key,
         }
     }
 }
@@ -87,6 +106,24 @@ pub struct UpdateTaxCode {
     #[schema(value_type = Option<String>)]
     pub self_assess_account: Option<Option<String>>,
     pub is_active: Option<bool>,
+    /// `sales` or `purchase`; null clears.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub vat_side: Option<Option<String>>,
+    /// Two digits; null clears.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub base_kennzahl: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub tax_kennzahl: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub input_tax_kennzahl: Option<Option<String>>,
+    /// One to four digits; null clears.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub datev_bu_key: Option<Option<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -155,8 +192,9 @@ pub async fn create(
 
 #[utoipa::path(patch, path = "/v1/tax-codes/{code}", tag = "Journal", request_body = UpdateTaxCode,
     params(("code" = String, Path)),
-    responses((status = 200, body = TaxCodeDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = TaxCodeDto),
+              (status = 400, body = ErrorBody, description = "the tax code's rules; invalid_tax_code_facts (vat_side, Kennzahlen, datev_bu_key)"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = ["tax_codes:write"])))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -166,9 +204,16 @@ pub async fn update(
 ) -> ApiResult<HttpResponse> {
     p.require("tax_codes:write")?;
     let b = body.0;
+    let facts = app::reports::FactsChange {
+        vat_side: b.vat_side,
+        base_kennzahl: b.base_kennzahl,
+        tax_kennzahl: b.tax_kennzahl,
+        input_tax_kennzahl: b.input_tax_kennzahl,
+        datev_bu_key: b.datev_bu_key,
+    };
     let t = state
         .app
-        .update_tax_code(
+        .update_tax_code_and_facts(
             p.tenant_id,
             &code,
             TaxCodeChange {
@@ -179,6 +224,7 @@ pub async fn update(
                 self_assess_account: b.self_assess_account,
                 is_active: b.is_active,
             },
+            facts,
         )
         .await?;
     Ok(HttpResponse::Ok().json(TaxCodeDto::from(t)))

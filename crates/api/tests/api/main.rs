@@ -21,5 +21,7 @@ mod partners;
 mod periods;
 mod properties;
 mod receivables_properties;
+mod reports;
 mod reversals;
+mod settings;
 mod tax_codes;

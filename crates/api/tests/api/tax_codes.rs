@@ -14,8 +14,8 @@ fn by_code(body: &Value) -> std::collections::BTreeMap<String, Value> {
         .collect()
 }
 
-const SEEDED: [&str; 9] = [
-    "EXP", "IGE19", "IGL", "RC19", "USt0", "USt19", "USt7", "VSt19", "VSt7",
+const SEEDED: [&str; 10] = [
+    "EXP", "IGE19", "IGL", "RC19", "RC19DE", "USt0", "USt19", "USt7", "VSt19", "VSt7",
 ];
 
 async fn check_seeded(app: &TestApp, expected: &[(&str, &str, Option<&str>, Option<&str>)]) {
@@ -48,6 +48,7 @@ async fn seeded_codes_for_skr03() {
             ("VSt19", "19.00", Some("1576"), None),
             ("VSt7", "7.00", Some("1571"), None),
             ("RC19", "19.00", Some("1577"), Some("1787")),
+            ("RC19DE", "19.00", Some("1577"), Some("1787")),
             ("IGE19", "19.00", Some("1574"), Some("1774")),
             ("IGL", "0.00", None, None),
             ("EXP", "0.00", None, None),
@@ -83,6 +84,7 @@ async fn seeded_codes_for_skr04() {
             ("VSt19", "19.00", Some("1406"), None),
             ("VSt7", "7.00", Some("1401"), None),
             ("RC19", "19.00", Some("1407"), Some("3837")),
+            ("RC19DE", "19.00", Some("1407"), Some("3837")),
             ("IGE19", "19.00", Some("1404"), Some("3804")),
             ("IGL", "0.00", None, None),
         ],
@@ -103,7 +105,9 @@ async fn create_a_tax_code_and_book_with_it() {
     assert_eq!(
         body,
         &json!({"code": "USt10.7", "label": "Land- und Forstwirtschaft", "description": "", "rate": "10.70",
-                "vat_account": "1770", "self_assess_account": null, "is_system": false, "is_active": true})
+                "vat_account": "1770", "self_assess_account": null, "is_system": false, "is_active": true,
+                "vat_side": null, "base_kennzahl": null, "tax_kennzahl": null, "input_tax_kennzahl": null,
+                "datev_bu_key": null})
     );
     let res = app.get("/v1/tax-codes/USt10.7").await;
     assert_eq!(res.expect(200, None)["rate"], "10.70");
