@@ -31,6 +31,13 @@ pub enum AppError {
     CancelInvoice(#[from] CancelError),
     #[error(transparent)]
     Settlement(#[from] SettlementError),
+    // Bank accounts and statement imports (issue 10, part 1).
+    #[error(transparent)]
+    BankAccount(#[from] bank::account::BankAccountError),
+    #[error(transparent)]
+    BankImport(#[from] bank::account::ImportError),
+    #[error(transparent)]
+    StatementParse(#[from] bank::ParseError),
     #[error("{what} not found")]
     NotFound { what: String },
     /// Input that breaks a rule outside the domain crates (400).
@@ -104,6 +111,9 @@ impl AppError {
             AppError::UpdateInvoice(e) => Some(e),
             AppError::CancelInvoice(e) => Some(e),
             AppError::Settlement(e) => Some(e),
+            AppError::BankAccount(e) => Some(e),
+            AppError::BankImport(e) => Some(e),
+            AppError::StatementParse(e) => Some(e),
             _ => None,
         }
     }

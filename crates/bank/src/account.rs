@@ -302,6 +302,8 @@ pub struct RowError {
 #[derive(Debug, Clone)]
 pub struct PlannedStatement {
     pub statement_id: Option<String>,
+    /// The account the statement names (IBAN, else the bank's number).
+    pub account: Option<String>,
     pub currency: Currency,
     pub opening_balance: Option<rust_decimal::Decimal>,
     pub closing_balance: Option<rust_decimal::Decimal>,
@@ -435,6 +437,10 @@ pub fn plan_file_import(
         let check = balance_check(&statement);
         plan.statements.push(PlannedStatement {
             statement_id: statement.statement_id.clone(),
+            account: statement
+                .account_iban
+                .clone()
+                .or(statement.account_number.clone()),
             currency: statement.currency,
             opening_balance: statement.opening_balance,
             closing_balance: statement.closing_balance,
@@ -503,6 +509,94 @@ pub fn plan_json_import(
         }
     }
     Ok(plan)
+}
+
+/// A balance the bank stated: a statement's closing balance at the end of its last day, or
+/// its opening balance at the end of the day before its first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatedBalance {
+    pub date: NaiveDate,
+    pub balance: rust_decimal::Decimal,
+}
+
+/// The stated balances of a statement (none when it has no dates).
+pub fn stated_balances(
+    from_date: Option<NaiveDate>,
+    to_date: Option<NaiveDate>,
+    opening: Option<rust_decimal::Decimal>,
+    closing: Option<rust_decimal::Decimal>,
+) -> Vec<StatedBalance> {
+    let mut out = Vec::new();
+    if let (Some(from), Some(o)) = (from_date.or(to_date), opening) {
+        if let Some(day_before) = from.pred_opt() {
+            out.push(StatedBalance {
+                date: day_before,
+                balance: o,
+            });
+        }
+    }
+    if let (Some(to), Some(c)) = (to_date, closing) {
+        out.push(StatedBalance {
+            date: to,
+            balance: c,
+        });
+    }
+    out
+}
+
+/// An account's balance at the end of each day from `first` to `last`.
+///
+/// The rule: the balance at the end of day D is the latest stated balance on or before D plus
+/// the transactions booked after it through D; before the first stated balance, the first
+/// one minus the transactions booked after D through its date; an account without any stated
+/// balance (JSON or CSV imports only) starts at zero before its first transaction. `sums` are
+/// the transactions' sums per booking day, in any order; `stated` in the order they were
+/// stated (a later one of the same day wins).
+pub fn daily_balances(
+    stated: &[StatedBalance],
+    sums: &[(NaiveDate, rust_decimal::Decimal)],
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Vec<(NaiveDate, rust_decimal::Decimal)> {
+    use rust_decimal::Decimal;
+    let mut sums: Vec<(NaiveDate, Decimal)> = sums.to_vec();
+    sums.sort_by_key(|s| s.0);
+    // cumulative[i] = Σ sums[..=i]
+    let mut cumulative = Vec::with_capacity(sums.len());
+    let mut acc = Decimal::ZERO;
+    for (_, s) in &sums {
+        acc = acc.saturating_add(*s);
+        cumulative.push(acc);
+    }
+    let through = |d: NaiveDate| -> Decimal {
+        let n = sums.partition_point(|(date, _)| *date <= d);
+        if n == 0 {
+            Decimal::ZERO
+        } else {
+            cumulative[n - 1]
+        }
+    };
+    let mut anchors: Vec<StatedBalance> = stated.to_vec();
+    anchors.sort_by_key(|a| a.date);
+    let mut out = Vec::new();
+    let mut day = first;
+    while day <= last {
+        let n = anchors.partition_point(|a| a.date <= day);
+        let anchor = n.checked_sub(1).map(|i| anchors[i]).or(anchors.first().copied());
+        let balance = match anchor {
+            Some(a) => a
+                .balance
+                .saturating_add(through(day))
+                .saturating_sub(through(a.date)),
+            None => through(day),
+        };
+        out.push((day, balance));
+        match day.succ_opt() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -674,5 +768,24 @@ mod tests {
             plan_json_import(&target(), vec![]).unwrap_err(),
             ImportError::NoTransactions
         );
+    }
+
+    #[test]
+    fn daily_balances_follow_the_stated_balances_and_the_transactions_between() {
+        let d = |s: &str| NaiveDate::from_str(s).unwrap();
+        let m = |s: &str| Decimal::from_str(s).unwrap();
+        // Statement 03-02..03-03: opening 100, +10 on 03-02, +5 on 03-03, closing 115.
+        let stated = stated_balances(Some(d("2026-03-02")), Some(d("2026-03-03")), Some(m("100")), Some(m("115")));
+        let sums = [(d("2026-03-03"), m("5")), (d("2026-03-02"), m("10")), (d("2026-03-05"), m("-20"))];
+        let days = daily_balances(&stated, &sums, d("2026-02-28"), d("2026-03-06"));
+        let values: Vec<Decimal> = days.iter().map(|x| x.1).collect();
+        assert_eq!(
+            values,
+            [m("100"), m("100"), m("110"), m("115"), m("115"), m("95"), m("95")]
+        );
+        // Without stated balances: from zero.
+        let days = daily_balances(&[], &sums, d("2026-03-01"), d("2026-03-05"));
+        assert_eq!(days.last().unwrap().1, m("-5"));
+        assert_eq!(days[0].1, m("0"));
     }
 }

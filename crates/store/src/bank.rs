@@ -529,8 +529,21 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
-/// A page of bank transactions, newest booking date first, and the size of the whole list.
-pub async fn list_transactions(
+impl crate::Store {
+    /// A page of bank transactions, newest booking date first, and the size of the whole list.
+    pub async fn list_bank_transactions(
+        &self,
+        tenant_id: Uuid,
+        filter: &TransactionFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<BankTransactionRow>, Total), StoreError> {
+        let client = self.client().await?;
+        list_transactions(&client, self.count_cap, tenant_id, filter, limit, offset).await
+    }
+}
+
+async fn list_transactions(
     client: &tokio_postgres::Client,
     cap: i64,
     tenant_id: Uuid,
