@@ -5,6 +5,8 @@ use crate::routes::{
     users,
 };
 use crate::routes::{invoices, partners};
+// Bank (issue 10, part 1)
+use crate::routes::bank;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -39,6 +41,11 @@ use utoipa::{Modify, OpenApi};
         invoices::update_outgoing, invoices::cancel_outgoing,
         invoices::list_incoming, invoices::create_incoming, invoices::open_items_incoming, invoices::get_incoming,
         invoices::update_incoming, invoices::cancel_incoming,
+        // Bank (issue 10, part 1)
+        bank::list_accounts, bank::create_account, bank::get_account, bank::update_account,
+        bank::balance_history, bank::reconciliation, bank::upload,
+        bank::list_transactions, bank::import_transactions, bank::import_file,
+        bank::unreconciled_count, bank::get_transaction, bank::get_evidence, bank::put_evidence,
     ),
     components(schemas(crate::routes::ErrorBody)),
     modifiers(&BearerAuth, &OperationIds, &CommonResponses),
@@ -48,7 +55,8 @@ use utoipa::{Modify, OpenApi};
         (name = "Audit", description = "The hash-chained event log for auditors"),
         (name = "Identity", description = "Login, sessions, users, API keys, contact form"),
         (name = "Receivables", description = "Customers with debtor accounts, outgoing invoices, open items"),
-        (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items")
+        (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items"),
+        (name = "Bank", description = "Bank accounts, statement imports (camt.053, MT940, CSV, JSON), bank transactions, evidence, reconciliation view")
     )
 )]
 pub struct ApiDoc;
@@ -160,6 +168,21 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("delete", "/v1/vendors/{id}", "deactivateVendor"),
     ("get", "/v1/vendors/{id}", "getVendor"),
     ("put", "/v1/vendors/{id}", "updateVendor"),
+    // Bank (issue 10, part 1)
+    ("get", "/v1/bank-accounts", "listBankAccounts"),
+    ("post", "/v1/bank-accounts", "createBankAccount"),
+    ("get", "/v1/bank-accounts/balance-history", "getBankBalanceHistory"),
+    ("get", "/v1/bank-accounts/{id}", "getBankAccount"),
+    ("put", "/v1/bank-accounts/{id}", "updateBankAccount"),
+    ("get", "/v1/bank-accounts/{id}/reconciliation", "getBankReconciliation"),
+    ("post", "/v1/bank-accounts/{id}/upload", "uploadBankStatement"),
+    ("get", "/v1/bank-transactions", "listBankTransactions"),
+    ("post", "/v1/bank-transactions", "importBankTransactions"),
+    ("post", "/v1/bank-transactions/import-file", "importBankStatementFile"),
+    ("get", "/v1/bank-transactions/unreconciled-count", "countUnreconciledBankTransactions"),
+    ("get", "/v1/bank-transactions/{id}", "getBankTransaction"),
+    ("get", "/v1/bank-transactions/{id}/evidence", "getBankTransactionEvidence"),
+    ("put", "/v1/bank-transactions/{id}/evidence", "putBankTransactionEvidence"),
 ];
 
 /// Statuses any route can answer, in the error envelope: 500 everywhere, 415 and 400

@@ -20,7 +20,8 @@ use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
 use store::bank as rows;
 pub use store::bank::{
-    ActiveMatch, BankAccount, BankTransactionRow, Evidence, StatusSums, TransactionFilter,
+    ActiveMatch, BankAccount, BankTransactionRow, Evidence, NewEvidence, StatusSums,
+    TransactionFilter,
 };
 use store::idempotency::Idempotent;
 use uuid::Uuid;

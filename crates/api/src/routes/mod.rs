@@ -3,6 +3,8 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+// Bank accounts, statement imports, transaction reads (issue 10, part 1).
+pub mod bank;
 pub mod bookings;
 pub mod contact;
 pub mod documents;
@@ -171,6 +173,58 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/documents", web::post().to(documents::upload))
             .route("/documents/{id}", web::get().to(documents::metadata))
             .route("/documents/{id}/file", web::get().to(documents::file))
-            .route("/documents/{id}/preview", web::get().to(documents::preview)),
+            .route("/documents/{id}/preview", web::get().to(documents::preview))
+            // Bank (issue 10, part 1). Ids are matched as UUIDs only, so that fixed paths such
+            // as /bank-transactions/suggestions never reach a {id} route.
+            .route("/bank-accounts", web::get().to(bank::list_accounts))
+            .route("/bank-accounts", web::post().to(bank::create_account))
+            .route(
+                "/bank-accounts/balance-history",
+                web::get().to(bank::balance_history),
+            )
+            .route(
+                "/bank-accounts/{id:[0-9a-fA-F-]{36}}",
+                web::get().to(bank::get_account),
+            )
+            .route(
+                "/bank-accounts/{id:[0-9a-fA-F-]{36}}",
+                web::put().to(bank::update_account),
+            )
+            .route(
+                "/bank-accounts/{id:[0-9a-fA-F-]{36}}/reconciliation",
+                web::get().to(bank::reconciliation),
+            )
+            .route(
+                "/bank-accounts/{id:[0-9a-fA-F-]{36}}/upload",
+                web::post().to(bank::upload),
+            )
+            .route(
+                "/bank-transactions",
+                web::get().to(bank::list_transactions),
+            )
+            .route(
+                "/bank-transactions",
+                web::post().to(bank::import_transactions),
+            )
+            .route(
+                "/bank-transactions/import-file",
+                web::post().to(bank::import_file),
+            )
+            .route(
+                "/bank-transactions/unreconciled-count",
+                web::get().to(bank::unreconciled_count),
+            )
+            .route(
+                "/bank-transactions/{id:[0-9a-fA-F-]{36}}",
+                web::get().to(bank::get_transaction),
+            )
+            .route(
+                "/bank-transactions/{id:[0-9a-fA-F-]{36}}/evidence",
+                web::get().to(bank::get_evidence),
+            )
+            .route(
+                "/bank-transactions/{id:[0-9a-fA-F-]{36}}/evidence",
+                web::put().to(bank::put_evidence),
+            ),
     );
 }
