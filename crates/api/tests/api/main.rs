@@ -22,3 +22,6 @@ mod properties;
 mod receivables_properties;
 mod reversals;
 mod tax_codes;
+// Bank (issue 10, part 1)
+mod bank_accounts;
+mod bank_import;
