@@ -152,7 +152,7 @@ impl App {
         let info = self.store().tenant_info(tenant_id).await?;
         // Bank accounts of a tenant are created one at a time: "the first" is well defined.
         tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('kontor.bank_accounts.' || $1::text, 0))",
+            "SELECT pg_advisory_xact_lock(hashtextextended('kontor.bank_accounts.' || $1::uuid::text, 0))",
             &[&tenant_id],
         )
         .await
