@@ -183,19 +183,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(bank::balance_history),
             )
             .route(
-                "/bank-accounts/{id:[0-9a-fA-F-]{36}}",
+                "/bank-accounts/{id:[0-9a-fA-F-]+}",
                 web::get().to(bank::get_account),
             )
             .route(
-                "/bank-accounts/{id:[0-9a-fA-F-]{36}}",
+                "/bank-accounts/{id:[0-9a-fA-F-]+}",
                 web::put().to(bank::update_account),
             )
             .route(
-                "/bank-accounts/{id:[0-9a-fA-F-]{36}}/reconciliation",
+                "/bank-accounts/{id:[0-9a-fA-F-]+}/reconciliation",
                 web::get().to(bank::reconciliation),
             )
             .route(
-                "/bank-accounts/{id:[0-9a-fA-F-]{36}}/upload",
+                "/bank-accounts/{id:[0-9a-fA-F-]+}/upload",
                 web::post().to(bank::upload),
             )
             .route(
@@ -215,15 +215,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(bank::unreconciled_count),
             )
             .route(
-                "/bank-transactions/{id:[0-9a-fA-F-]{36}}",
+                "/bank-transactions/{id:[0-9a-fA-F-]+}",
                 web::get().to(bank::get_transaction),
             )
             .route(
-                "/bank-transactions/{id:[0-9a-fA-F-]{36}}/evidence",
+                "/bank-transactions/{id:[0-9a-fA-F-]+}/evidence",
                 web::get().to(bank::get_evidence),
             )
             .route(
-                "/bank-transactions/{id:[0-9a-fA-F-]{36}}/evidence",
+                "/bank-transactions/{id:[0-9a-fA-F-]+}/evidence",
                 web::put().to(bank::put_evidence),
             ),
     );
