@@ -171,18 +171,46 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     // Bank (issue 10, part 1)
     ("get", "/v1/bank-accounts", "listBankAccounts"),
     ("post", "/v1/bank-accounts", "createBankAccount"),
-    ("get", "/v1/bank-accounts/balance-history", "getBankBalanceHistory"),
+    (
+        "get",
+        "/v1/bank-accounts/balance-history",
+        "getBankBalanceHistory",
+    ),
     ("get", "/v1/bank-accounts/{id}", "getBankAccount"),
     ("put", "/v1/bank-accounts/{id}", "updateBankAccount"),
-    ("get", "/v1/bank-accounts/{id}/reconciliation", "getBankReconciliation"),
-    ("post", "/v1/bank-accounts/{id}/upload", "uploadBankStatement"),
+    (
+        "get",
+        "/v1/bank-accounts/{id}/reconciliation",
+        "getBankReconciliation",
+    ),
+    (
+        "post",
+        "/v1/bank-accounts/{id}/upload",
+        "uploadBankStatement",
+    ),
     ("get", "/v1/bank-transactions", "listBankTransactions"),
     ("post", "/v1/bank-transactions", "importBankTransactions"),
-    ("post", "/v1/bank-transactions/import-file", "importBankStatementFile"),
-    ("get", "/v1/bank-transactions/unreconciled-count", "countUnreconciledBankTransactions"),
+    (
+        "post",
+        "/v1/bank-transactions/import-file",
+        "importBankStatementFile",
+    ),
+    (
+        "get",
+        "/v1/bank-transactions/unreconciled-count",
+        "countUnreconciledBankTransactions",
+    ),
     ("get", "/v1/bank-transactions/{id}", "getBankTransaction"),
-    ("get", "/v1/bank-transactions/{id}/evidence", "getBankTransactionEvidence"),
-    ("put", "/v1/bank-transactions/{id}/evidence", "putBankTransactionEvidence"),
+    (
+        "get",
+        "/v1/bank-transactions/{id}/evidence",
+        "getBankTransactionEvidence",
+    ),
+    (
+        "put",
+        "/v1/bank-transactions/{id}/evidence",
+        "putBankTransactionEvidence",
+    ),
 ];
 
 /// Statuses any route can answer, in the error envelope: 500 everywhere, 415 and 400

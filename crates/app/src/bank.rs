@@ -204,7 +204,9 @@ impl App {
         idempotency: Option<Idempotent<ImportResult>>,
     ) -> AppResult<ImportResult> {
         // The account first: another tenant's id is a 404 before any parsing.
-        let account = self.get_bank_account(tenant_id, file.bank_account_id).await?;
+        let account = self
+            .get_bank_account(tenant_id, file.bank_account_id)
+            .await?;
         let format = match file.format {
             Some(f) => f,
             None => bank::sniff(&file.content).ok_or(bank::ParseError::UnknownFormat)?,
@@ -314,7 +316,9 @@ impl App {
             })
             .map(|r| rows::NewTransaction {
                 id: Uuid::now_v7(),
-                statement_id: r.statement.and_then(|i| statement_ids.get(i).copied().flatten()),
+                statement_id: r
+                    .statement
+                    .and_then(|i| statement_ids.get(i).copied().flatten()),
                 fingerprint: r.fingerprint.0.as_slice(),
                 tx: &r.transaction,
             })
@@ -445,7 +449,10 @@ impl App {
                 Some("evidence_type"),
             ));
         }
-        for (field, text, max) in [("title", evidence.title, 500), ("note", evidence.note, 10_000)] {
+        for (field, text, max) in [
+            ("title", evidence.title, 500),
+            ("note", evidence.note, 10_000),
+        ] {
             if text.is_some_and(|t| t.chars().count() > max) {
                 return Err(AppError::invalid(
                     "invalid_field",
@@ -543,12 +550,15 @@ impl App {
         let sums = rows::daily_sums(&***client, tenant_id, accounts).await?;
         let mut stated: HashMap<Uuid, Vec<StatedBalance>> = HashMap::new();
         for s in &statements {
-            stated.entry(s.bank_account_id).or_default().extend(stated_balances(
-                s.from_date,
-                s.to_date,
-                s.opening_balance,
-                s.closing_balance,
-            ));
+            stated
+                .entry(s.bank_account_id)
+                .or_default()
+                .extend(stated_balances(
+                    s.from_date,
+                    s.to_date,
+                    s.opening_balance,
+                    s.closing_balance,
+                ));
         }
         let mut per_day: HashMap<Uuid, Vec<(NaiveDate, Decimal)>> = HashMap::new();
         for (a, d, s) in sums {
@@ -575,9 +585,13 @@ impl App {
         let account = rows::get_account(&**client, tenant_id, id, false).await?;
         let [open, reconciled, dismissed] =
             rows::status_sums(&**client, tenant_id, account.id).await?;
-        let ledger =
-            rows::ledger_sums(&**client, tenant_id, &account.ledger_account, &account.currency)
-                .await?;
+        let ledger = rows::ledger_sums(
+            &**client,
+            tenant_id,
+            &account.ledger_account,
+            &account.currency,
+        )
+        .await?;
         let statements = rows::statement_balances(&**client, tenant_id, &[account.id]).await?;
         let last_statement = statements.iter().filter_map(|s| s.to_date).max();
         let as_of = match (account.last_tx_date, last_statement) {

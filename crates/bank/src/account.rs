@@ -158,15 +158,15 @@ pub fn decide_bank_account(
     let bic = match new.bic.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(b) => Some(
-            receivables::validate_bic(b).map_err(|e| BankAccountError::InvalidBic(e.to_string()))?,
+            receivables::validate_bic(b)
+                .map_err(|e| BankAccountError::InvalidBic(e.to_string()))?,
         ),
     };
     let account_number = match new.account_number.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(n) => {
             let ok = n.chars().count() <= 34
-                && n
-                    .chars()
+                && n.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '/' || c == '-');
             if !ok {
                 return Err(BankAccountError::InvalidAccountNumber);
@@ -395,13 +395,12 @@ fn check_row(tx: &BankTransaction, currency: Currency) -> Result<(), (&'static s
         &tx.end_to_end_id,
         &tx.bank_reference,
     ];
-    let nul = texts.iter().any(|t| t.as_deref().is_some_and(|s| s.contains('\0')))
+    let nul = texts
+        .iter()
+        .any(|t| t.as_deref().is_some_and(|s| s.contains('\0')))
         || tx.raw.contains('\0');
     if nul {
-        return Err((
-            "invalid_character",
-            "text must not contain U+0000".into(),
-        ));
+        return Err(("invalid_character", "text must not contain U+0000".into()));
     }
     Ok(())
 }
@@ -582,7 +581,10 @@ pub fn daily_balances(
     let mut day = first;
     while day <= last {
         let n = anchors.partition_point(|a| a.date <= day);
-        let anchor = n.checked_sub(1).map(|i| anchors[i]).or(anchors.first().copied());
+        let anchor = n
+            .checked_sub(1)
+            .map(|i| anchors[i])
+            .or(anchors.first().copied());
         let balance = match anchor {
             Some(a) => a
                 .balance
@@ -701,13 +703,19 @@ mod tests {
             ..Default::default()
         };
         let c = ctx(ledger("1200", true, false), 0);
-        assert_eq!(decide_bank_account(&bad_iban, &c).unwrap_err().code(), "invalid_iban");
+        assert_eq!(
+            decide_bank_account(&bad_iban, &c).unwrap_err().code(),
+            "invalid_iban"
+        );
         let bad_bic = NewBankAccount {
             name: "x".into(),
             bic: Some("NOPE".into()),
             ..Default::default()
         };
-        assert_eq!(decide_bank_account(&bad_bic, &c).unwrap_err().code(), "invalid_bic");
+        assert_eq!(
+            decide_bank_account(&bad_bic, &c).unwrap_err().code(),
+            "invalid_bic"
+        );
         let bad_currency = NewBankAccount {
             name: "x".into(),
             currency: Some("XXX".into()),
@@ -718,7 +726,10 @@ mod tests {
             "invalid_currency"
         );
         let empty = NewBankAccount::default();
-        assert_eq!(decide_bank_account(&empty, &c).unwrap_err().code(), "invalid_name");
+        assert_eq!(
+            decide_bank_account(&empty, &c).unwrap_err().code(),
+            "invalid_name"
+        );
     }
 
     #[test]
@@ -732,7 +743,10 @@ mod tests {
         assert_eq!(plan.total_rows, 1);
         let e = plan_file_import(&t, vec![theirs.clone()], false).unwrap_err();
         assert_eq!(e.code(), "account_mismatch");
-        assert_eq!(plan_file_import(&t, vec![theirs], true).unwrap().rows.len(), 1);
+        assert_eq!(
+            plan_file_import(&t, vec![theirs], true).unwrap().rows.len(),
+            1
+        );
         // An MT940 `BLZ/Konto` names the German IBAN's account.
         let mt = statement(None, Some("37040044/0532013000"));
         assert!(t.matches(&mt));
@@ -775,13 +789,30 @@ mod tests {
         let d = |s: &str| NaiveDate::from_str(s).unwrap();
         let m = |s: &str| Decimal::from_str(s).unwrap();
         // Statement 03-02..03-03: opening 100, +10 on 03-02, +5 on 03-03, closing 115.
-        let stated = stated_balances(Some(d("2026-03-02")), Some(d("2026-03-03")), Some(m("100")), Some(m("115")));
-        let sums = [(d("2026-03-03"), m("5")), (d("2026-03-02"), m("10")), (d("2026-03-05"), m("-20"))];
+        let stated = stated_balances(
+            Some(d("2026-03-02")),
+            Some(d("2026-03-03")),
+            Some(m("100")),
+            Some(m("115")),
+        );
+        let sums = [
+            (d("2026-03-03"), m("5")),
+            (d("2026-03-02"), m("10")),
+            (d("2026-03-05"), m("-20")),
+        ];
         let days = daily_balances(&stated, &sums, d("2026-02-28"), d("2026-03-06"));
         let values: Vec<Decimal> = days.iter().map(|x| x.1).collect();
         assert_eq!(
             values,
-            [m("100"), m("100"), m("110"), m("115"), m("115"), m("95"), m("95")]
+            [
+                m("100"),
+                m("100"),
+                m("110"),
+                m("115"),
+                m("115"),
+                m("95"),
+                m("95")
+            ]
         );
         // Without stated balances: from zero.
         let days = daily_balances(&[], &sums, d("2026-03-01"), d("2026-03-05"));

@@ -305,7 +305,10 @@ pub async fn insert_statements(
         return Ok(());
     }
     let ids: Vec<Uuid> = statements.iter().map(|s| s.id).collect();
-    let sids: Vec<Option<&str>> = statements.iter().map(|s| s.statement_id.as_deref()).collect();
+    let sids: Vec<Option<&str>> = statements
+        .iter()
+        .map(|s| s.statement_id.as_deref())
+        .collect();
     let currencies: Vec<&str> = statements.iter().map(|s| s.currency.as_str()).collect();
     let opening: Vec<Option<Decimal>> = statements.iter().map(|s| s.opening_balance).collect();
     let closing: Vec<Option<Decimal>> = statements.iter().map(|s| s.closing_balance).collect();
@@ -816,7 +819,10 @@ pub async fn daily_sums(
             &[&tenant_id, &accounts],
         )
         .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
 }
 
 /// Count and sums of an account's transactions of one status.

@@ -5,8 +5,8 @@
 
 pub mod accounts;
 // Bank accounts, statement imports, transaction reads (issue 10, part 1).
-pub mod bank;
 pub mod appender;
+pub mod bank;
 pub mod documents;
 pub mod error;
 pub mod fault;

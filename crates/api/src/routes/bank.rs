@@ -223,7 +223,10 @@ pub async fn balance_history(
     q: Params,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_READ)?;
-    let days = q.int("days").filter(|d| (1..=3660).contains(d)).unwrap_or(30);
+    let days = q
+        .int("days")
+        .filter(|d| (1..=3660).contains(d))
+        .unwrap_or(30);
     let account = match q.text("bank_account_id") {
         None => None,
         Some(id) => Some(parse_id("bank account", &id)?),
@@ -529,7 +532,10 @@ pub async fn import_transactions(
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
     let b = body.0;
-    let account = state.app.get_bank_account(p.tenant_id, b.bank_account_id).await?;
+    let account = state
+        .app
+        .get_bank_account(p.tenant_id, b.bank_account_id)
+        .await?;
     let rows = b
         .transactions
         .iter()
@@ -540,7 +546,13 @@ pub async fn import_transactions(
     let render = move |r: &ImportResult| StoredResponse::json(201, &import_dto(r, &currency));
     let result = state
         .app
-        .import_bank_transactions(p.tenant_id, account.id, rows, &p.actor, key.with(render.clone()))
+        .import_bank_transactions(
+            p.tenant_id,
+            account.id,
+            rows,
+            &p.actor,
+            key.with(render.clone()),
+        )
         .await?;
     Ok(stored_answer(render(&result), key.0.is_some()))
 }
@@ -667,8 +679,10 @@ async fn read_form(
             }
         }
         if !has_file {
-            return Err(ApiError::bad_request("file_required", "send one part named file")
-                .with_field("file", "required"));
+            return Err(
+                ApiError::bad_request("file_required", "send one part named file")
+                    .with_field("file", "required"),
+            );
         }
         if form.content.is_empty() {
             return Err(ApiError::bad_request("empty_file", "the file is empty")
@@ -714,11 +728,15 @@ async fn import_form(
         Some(text) => Some(parse_json::<CsvMapping>(text.as_bytes()).map_err(|e| {
             let mut e = e;
             e.message = format!("csv_mapping: {}", e.message);
-            e.details = Some(serde_json::json!({"field_errors": {"csv_mapping": [e.message.clone()]}}));
+            e.details =
+                Some(serde_json::json!({"field_errors": {"csv_mapping": [e.message.clone()]}}));
             e
         })?),
     };
-    let account = state.app.get_bank_account(p.tenant_id, bank_account_id).await?;
+    let account = state
+        .app
+        .get_bank_account(p.tenant_id, bank_account_id)
+        .await?;
     let currency = account.currency.clone();
     let render = move |r: &ImportResult| StoredResponse::json(201, &import_dto(r, &currency));
     let file = StatementFile {
@@ -753,7 +771,13 @@ pub async fn import_file(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let form = read_form(&state, &req, payload, &["bank_account_id", "format", "csv_mapping"]).await?;
+    let form = read_form(
+        &state,
+        &req,
+        payload,
+        &["bank_account_id", "format", "csv_mapping"],
+    )
+    .await?;
     let id = form.bank_account_id.clone().ok_or_else(|| {
         ApiError::bad_request("invalid_field", "bank_account_id is required")
             .with_field("bank_account_id", "required")
@@ -1099,7 +1123,10 @@ pub async fn put_evidence(
     p.require(SCOPE_WRITE)?;
     let id = parse_id("bank transaction", &id)?;
     let b = body.0;
-    if b.metadata.as_ref().is_some_and(|m| !m.is_object() && !m.is_null()) {
+    if b.metadata
+        .as_ref()
+        .is_some_and(|m| !m.is_object() && !m.is_null())
+    {
         return Err(
             ApiError::bad_request("invalid_field", "metadata must be a JSON object")
                 .with_field("metadata", "must be an object"),

@@ -198,10 +198,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/bank-accounts/{id:[0-9a-fA-F-]+}/upload",
                 web::post().to(bank::upload),
             )
-            .route(
-                "/bank-transactions",
-                web::get().to(bank::list_transactions),
-            )
+            .route("/bank-transactions", web::get().to(bank::list_transactions))
             .route(
                 "/bank-transactions",
                 web::post().to(bank::import_transactions),

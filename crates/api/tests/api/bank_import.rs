@@ -140,15 +140,95 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { dir: OWN, file: "camt053_v08_multi.xml", iban: Some(IBAN), account_number: None, force: false, count: 4, sum: "1135.45", skipped: 1, first_ok: true },
-    Case { dir: OWN, file: "mt940_gap_multi.sta", iban: Some(IBAN), account_number: None, force: false, count: 0, sum: "0", skipped: 1, first_ok: true },
-    Case { dir: OWN, file: "sparkasse_csv_camt_v2.csv", iban: Some(IBAN), account_number: None, force: false, count: 3, sum: "335.45", skipped: 0, first_ok: true },
-    Case { dir: OWN, file: "deutsche_bank.csv", iban: None, account_number: Some("1234567"), force: false, count: 2, sum: "2350.00", skipped: 0, first_ok: true },
-    Case { dir: SHARED, file: "camt053_v02_debit_viafintech.xml", iban: Some("DE14740618130000033626"), account_number: None, force: false, count: 5, sum: "-10.00", skipped: 0, first_ok: false },
-    Case { dir: SHARED, file: "camt053_v02_minimal_genkgo.xml", iban: Some("NL26VAYB8060476890"), account_number: None, force: false, count: 1, sum: "8.85", skipped: 0, first_ok: false },
-    Case { dir: SHARED, file: "mt940_commerzbank_jejik.sta", iban: None, account_number: Some("25040066/0123456789"), force: false, count: 1, sum: "-12.35", skipped: 0, first_ok: false },
+    Case {
+        dir: OWN,
+        file: "camt053_v08_multi.xml",
+        iban: Some(IBAN),
+        account_number: None,
+        force: false,
+        count: 4,
+        sum: "1135.45",
+        skipped: 1,
+        first_ok: true,
+    },
+    Case {
+        dir: OWN,
+        file: "mt940_gap_multi.sta",
+        iban: Some(IBAN),
+        account_number: None,
+        force: false,
+        count: 0,
+        sum: "0",
+        skipped: 1,
+        first_ok: true,
+    },
+    Case {
+        dir: OWN,
+        file: "sparkasse_csv_camt_v2.csv",
+        iban: Some(IBAN),
+        account_number: None,
+        force: false,
+        count: 3,
+        sum: "335.45",
+        skipped: 0,
+        first_ok: true,
+    },
+    Case {
+        dir: OWN,
+        file: "deutsche_bank.csv",
+        iban: None,
+        account_number: Some("1234567"),
+        force: false,
+        count: 2,
+        sum: "2350.00",
+        skipped: 0,
+        first_ok: true,
+    },
+    Case {
+        dir: SHARED,
+        file: "camt053_v02_debit_viafintech.xml",
+        iban: Some("DE14740618130000033626"),
+        account_number: None,
+        force: false,
+        count: 5,
+        sum: "-10.00",
+        skipped: 0,
+        first_ok: false,
+    },
+    Case {
+        dir: SHARED,
+        file: "camt053_v02_minimal_genkgo.xml",
+        iban: Some("NL26VAYB8060476890"),
+        account_number: None,
+        force: false,
+        count: 1,
+        sum: "8.85",
+        skipped: 0,
+        first_ok: false,
+    },
+    Case {
+        dir: SHARED,
+        file: "mt940_commerzbank_jejik.sta",
+        iban: None,
+        account_number: Some("25040066/0123456789"),
+        force: false,
+        count: 1,
+        sum: "-12.35",
+        skipped: 0,
+        first_ok: false,
+    },
     // Its IBAN fails the checksum, so no bank account can carry it: imported with force.
-    Case { dir: SHARED, file: "mt940_sparkasse2_jejik.sta", iban: None, account_number: Some("1"), force: true, count: 1, sum: "1027.25", skipped: 0, first_ok: false },
+    Case {
+        dir: SHARED,
+        file: "mt940_sparkasse2_jejik.sta",
+        iban: None,
+        account_number: Some("1"),
+        force: true,
+        count: 1,
+        sum: "1027.25",
+        skipped: 0,
+        first_ok: false,
+    },
 ];
 
 #[tokio::test]
@@ -215,7 +295,11 @@ async fn overlapping_files_import_only_the_new_days_and_the_file_is_kept() {
     let first = camt(
         IBAN,
         "100.00",
-        &[("2026-03-01", "10.00", "A"), ("2026-03-02", "-5.00", "B"), ("2026-03-02", "-5.00", "B")],
+        &[
+            ("2026-03-01", "10.00", "A"),
+            ("2026-03-02", "-5.00", "B"),
+            ("2026-03-02", "-5.00", "B"),
+        ],
     );
     let res = import_file(&app, &account, first.clone(), "").await;
     let body = res.expect(201, None).clone();
@@ -228,7 +312,11 @@ async fn overlapping_files_import_only_the_new_days_and_the_file_is_kept() {
     let second = camt(
         IBAN,
         "105.00",
-        &[("2026-03-02", "-5.00", "B"), ("2026-03-02", "-5.00", "B"), ("2026-03-03", "7.50", "C")],
+        &[
+            ("2026-03-02", "-5.00", "B"),
+            ("2026-03-02", "-5.00", "B"),
+            ("2026-03-03", "7.50", "C"),
+        ],
     );
     let res = import_file(&app, &account, second, "?format=camt").await;
     let body2 = res.expect(201, None);
@@ -257,7 +345,11 @@ async fn overlapping_files_import_only_the_new_days_and_the_file_is_kept() {
 async fn a_statement_of_another_account_is_refused_unless_forced() {
     let app = spawn_app().await;
     let account = bank_account(&app, json!({"name": "Giro", "iban": IBAN})).await;
-    let other = camt("DE44500105175407324931", "0", &[("2026-03-01", "1.00", "X")]);
+    let other = camt(
+        "DE44500105175407324931",
+        "0",
+        &[("2026-03-01", "1.00", "X")],
+    );
     let res = import_file(&app, &account, other.clone(), "").await;
     res.expect(400, Some("account_mismatch"));
     assert_eq!(account_sum(&app, &account).await.0, 0);
@@ -275,7 +367,10 @@ async fn a_malformed_file_is_refused_naming_the_line_and_imports_nothing() {
     );
     let res = import_file(&app, &account, mt.into_bytes(), "").await;
     let body = res.expect(400, Some("malformed_statement"));
-    assert!(body["error"].as_str().unwrap().contains("line 13"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("line 13"),
+        "{body}"
+    );
     assert_eq!(field_errors(body), ["file"]);
     let broken_xml = camt(IBAN, "0", &[("2026-03-01", "1.00", "X")]);
     let cut = broken_xml[..broken_xml.len() - 40].to_vec();
@@ -322,7 +417,9 @@ async fn a_too_large_file_is_413() {
     res.expect(413, Some("payload_too_large"));
     let small = camt(IBAN, "0", &refs[..1]);
     assert!(small.len() < 2048);
-    import_file(&app, &account, small, "").await.expect(201, None);
+    import_file(&app, &account, small, "")
+        .await
+        .expect(201, None);
 }
 
 #[tokio::test]
@@ -333,51 +430,108 @@ async fn the_import_form_refuses_what_it_cannot_read() {
     let file = || Some((camt(IBAN, "0", &[("2026-03-01", "1.00", "X")]), "s.xml"));
     let path = "/v1/bank-transactions/import-file";
     // Not multipart.
-    app.raw(Method::POST, path, Some(&key), "application/json", b"{}".to_vec())
-        .await
-        .expect(415, Some("unsupported_media_type"));
+    app.raw(
+        Method::POST,
+        path,
+        Some(&key),
+        "application/json",
+        b"{}".to_vec(),
+    )
+    .await
+    .expect(415, Some("unsupported_media_type"));
     // No file, no account, unknown parts, bad format, bad mapping.
-    multipart(&app, Some(&key), path, &[("bank_account_id", account.as_str())], None)
-        .await
-        .expect(400, Some("file_required"));
+    multipart(
+        &app,
+        Some(&key),
+        path,
+        &[("bank_account_id", account.as_str())],
+        None,
+    )
+    .await
+    .expect(400, Some("file_required"));
     multipart(&app, Some(&key), path, &[], file())
         .await
         .expect(400, Some("invalid_field"));
-    multipart(&app, Some(&key), path, &[("bank_account_id", account.as_str()), ("colour", "red")], file())
-        .await
-        .expect(400, Some("unknown_field"));
-    multipart(&app, Some(&key), path, &[("bank_account_id", account.as_str()), ("format", "pdf")], file())
-        .await
-        .expect(400, Some("unknown_statement_format"));
+    multipart(
+        &app,
+        Some(&key),
+        path,
+        &[("bank_account_id", account.as_str()), ("colour", "red")],
+        file(),
+    )
+    .await
+    .expect(400, Some("unknown_field"));
+    multipart(
+        &app,
+        Some(&key),
+        path,
+        &[("bank_account_id", account.as_str()), ("format", "pdf")],
+        file(),
+    )
+    .await
+    .expect(400, Some("unknown_statement_format"));
     let res = multipart(
         &app,
         Some(&key),
         path,
-        &[("bank_account_id", account.as_str()), ("csv_mapping", "[1,2]")],
+        &[
+            ("bank_account_id", account.as_str()),
+            ("csv_mapping", "[1,2]"),
+        ],
         file(),
     )
     .await;
     res.expect(400, None);
     assert_eq!(field_errors(&res.body), ["csv_mapping"]);
-    multipart(&app, Some(&key), path, &[("bank_account_id", account.as_str()), ("format", "a\0b")], file())
-        .await
-        .expect(400, Some("invalid_character"));
-    multipart(&app, Some(&key), path, &[("bank_account_id", account.as_str())], Some((vec![], "e.xml")))
-        .await
-        .expect(400, Some("empty_file"));
+    multipart(
+        &app,
+        Some(&key),
+        path,
+        &[("bank_account_id", account.as_str()), ("format", "a\0b")],
+        file(),
+    )
+    .await
+    .expect(400, Some("invalid_character"));
+    multipart(
+        &app,
+        Some(&key),
+        path,
+        &[("bank_account_id", account.as_str())],
+        Some((vec![], "e.xml")),
+    )
+    .await
+    .expect(400, Some("empty_file"));
     // Credentials, scope, another tenant's account, an unknown account.
-    multipart(&app, None, path, &[("bank_account_id", account.as_str())], file())
-        .await
-        .expect(401, None);
+    multipart(
+        &app,
+        None,
+        path,
+        &[("bank_account_id", account.as_str())],
+        file(),
+    )
+    .await
+    .expect(401, None);
     let reader = app.key_with_scopes(&["bank:read"]).await;
-    multipart(&app, Some(&reader), path, &[("bank_account_id", account.as_str())], file())
-        .await
-        .expect(403, Some("scope_missing"));
+    multipart(
+        &app,
+        Some(&reader),
+        path,
+        &[("bank_account_id", account.as_str())],
+        file(),
+    )
+    .await
+    .expect(403, Some("scope_missing"));
     let other = as_tenant(&app, app.other_tenant().await);
     let other_key = other.tenant.key.clone();
-    multipart(&other, Some(&other_key), path, &[("bank_account_id", account.as_str())], file())
-        .await
-        .expect(404, None);
+    multipart(
+        &other,
+        Some(&other_key),
+        path,
+        &[("bank_account_id", account.as_str())],
+        file(),
+    )
+    .await
+    .expect(404, None);
     multipart(
         &other,
         Some(&other_key),
@@ -387,9 +541,15 @@ async fn the_import_form_refuses_what_it_cannot_read() {
     )
     .await
     .expect(404, None);
-    multipart(&app, Some(&key), path, &[("bank_account_id", "nope")], file())
-        .await
-        .expect(404, None);
+    multipart(
+        &app,
+        Some(&key),
+        path,
+        &[("bank_account_id", "nope")],
+        file(),
+    )
+    .await
+    .expect(404, None);
     // A CSV with a mapping the request sends.
     let csv = "Datum,Betrag,Text\n2026-03-01,12.50,Miete\n2026-03-02,-2.50,Gebuehr\n";
     let mapping = r#"{"delimiter": ",", "decimal_comma": false, "booking_date": "Datum", "amount": "Betrag", "remittance": "Text"}"#;
@@ -397,7 +557,11 @@ async fn the_import_form_refuses_what_it_cannot_read() {
         &app,
         Some(&key),
         path,
-        &[("bank_account_id", account.as_str()), ("format", "csv"), ("csv_mapping", mapping)],
+        &[
+            ("bank_account_id", account.as_str()),
+            ("format", "csv"),
+            ("csv_mapping", mapping),
+        ],
         Some((csv.as_bytes().to_vec(), "x.csv")),
     )
     .await;
@@ -437,12 +601,22 @@ async fn json_rows_import_with_per_row_errors_and_once_only() {
         .collect();
     assert_eq!(
         codes,
-        [(2, "currency_mismatch"), (3, "invalid_amount"), (4, "invalid_amount")]
+        [
+            (2, "currency_mismatch"),
+            (3, "invalid_amount"),
+            (4, "invalid_amount")
+        ]
     );
     assert_eq!(account_sum(&app, &account).await, (2, dec("98.50")));
     let again = app.post("/v1/bank-transactions", body).await;
     let again = again.expect(201, None);
-    assert_eq!((again["imported"].clone(), again["skipped_duplicates"].clone()), (json!(0), json!(2)));
+    assert_eq!(
+        (
+            again["imported"].clone(),
+            again["skipped_duplicates"].clone()
+        ),
+        (json!(0), json!(2))
+    );
     // The same Idempotency-Key replays the first answer.
     let key = app.tenant.key.clone();
     let send = |b: Value| {
@@ -468,23 +642,37 @@ async fn json_imports_refuse_malformed_bodies_and_foreign_accounts() {
     let post = |b: Value| app.post("/v1/bank-transactions", b);
     let good = |rows: Value| json!({"bank_account_id": account, "transactions": rows});
     post(json!([1, 2])).await.expect(400, None);
-    post(good(json!([[ "2026-03-01", "1.00", "EUR" ]]))).await.expect(400, None);
-    post(good(json!([]))).await.expect(400, Some("invalid_field"));
-    post(good(json!([{"booking_date": "1800-01-01", "amount": "1", "currency": "EUR"}])))
+    post(good(json!([["2026-03-01", "1.00", "EUR"]])))
         .await
-        .expect(400, Some("invalid_date"));
-    post(good(json!([{"booking_date": "2026-03-01", "amount": "1e400", "currency": "EUR"}])))
+        .expect(400, None);
+    post(good(json!([])))
         .await
         .expect(400, Some("invalid_field"));
-    post(good(json!([{"booking_date": "2026-03-01", "amount": 1e300, "currency": "EUR"}])))
-        .await
-        .expect(400, Some("invalid_field"));
-    post(good(json!([{"booking_date": "2026-03-01", "amount": "1", "currency": "EUR", "colour": 1}])))
-        .await
-        .expect(400, Some("unknown_field"));
-    post(good(json!([{"booking_date": "2026-03-01", "amount": "1", "currency": "XYZ"}])))
-        .await
-        .expect(400, Some("invalid_field"));
+    post(good(
+        json!([{"booking_date": "1800-01-01", "amount": "1", "currency": "EUR"}]),
+    ))
+    .await
+    .expect(400, Some("invalid_date"));
+    post(good(
+        json!([{"booking_date": "2026-03-01", "amount": "1e400", "currency": "EUR"}]),
+    ))
+    .await
+    .expect(400, Some("invalid_field"));
+    post(good(
+        json!([{"booking_date": "2026-03-01", "amount": 1e300, "currency": "EUR"}]),
+    ))
+    .await
+    .expect(400, Some("invalid_field"));
+    post(good(
+        json!([{"booking_date": "2026-03-01", "amount": "1", "currency": "EUR", "colour": 1}]),
+    ))
+    .await
+    .expect(400, Some("unknown_field"));
+    post(good(
+        json!([{"booking_date": "2026-03-01", "amount": "1", "currency": "XYZ"}]),
+    ))
+    .await
+    .expect(400, Some("invalid_field"));
     post(good(json!([{"booking_date": "2026-03-01", "amount": "1", "currency": "EUR", "remittance_info": "a\u{0}b"}])))
         .await
         .expect(400, Some("invalid_character"));
@@ -495,20 +683,33 @@ async fn json_imports_refuse_malformed_bodies_and_foreign_accounts() {
     // Another tenant's account is unknown; so is a made-up one.
     let other = as_tenant(&app, app.other_tenant().await);
     other
-        .post("/v1/bank-transactions", good(json!([row("2026-03-01", "1", "X")])))
+        .post(
+            "/v1/bank-transactions",
+            good(json!([row("2026-03-01", "1", "X")])),
+        )
         .await
         .expect(404, None);
     post(json!({"bank_account_id": uuid::Uuid::now_v7(), "transactions": [row("2026-03-01", "1", "X")]}))
         .await
         .expect(404, None);
     // Credentials and scope.
-    app.send(Method::POST, "/v1/bank-transactions", None, Some(&good(json!([]))))
-        .await
-        .expect(401, None);
+    app.send(
+        Method::POST,
+        "/v1/bank-transactions",
+        None,
+        Some(&good(json!([]))),
+    )
+    .await
+    .expect(401, None);
     let reader = app.key_with_scopes(&["bank:read"]).await;
-    app.send(Method::POST, "/v1/bank-transactions", Some(&reader), Some(&good(json!([row("2026-03-01", "1", "X")]))))
-        .await
-        .expect(403, Some("scope_missing"));
+    app.send(
+        Method::POST,
+        "/v1/bank-transactions",
+        Some(&reader),
+        Some(&good(json!([row("2026-03-01", "1", "X")]))),
+    )
+    .await
+    .expect(403, Some("scope_missing"));
     assert_eq!(account_sum(&app, &account).await.0, 0);
 }
 
@@ -521,7 +722,9 @@ async fn transactions_list_filter_and_show_their_match_status() {
         row("2026-03-02", "-20.00", "PAY-1"),
         row("2026-03-03", "-4.55", "FEE_1"),
     ]});
-    app.post("/v1/bank-transactions", body).await.expect(201, None);
+    app.post("/v1/bank-transactions", body)
+        .await
+        .expect(201, None);
     let list = app.get("/v1/bank-transactions").await;
     let list = list.expect(200, None).clone();
     assert_eq!(list["total"], 3);
@@ -546,7 +749,11 @@ async fn transactions_list_filter_and_show_their_match_status() {
     assert_eq!(q("search=%25").await, 0, "% is literal");
     assert_eq!(q(&format!("bank_account_id={account}")).await, 3);
     assert_eq!(q("status=matched").await, 0);
-    assert_eq!(q("status=bogus&limit=-1").await, 3, "malformed parameters fall back");
+    assert_eq!(
+        q("status=bogus&limit=-1").await,
+        3,
+        "malformed parameters fall back"
+    );
     // Match the incoming payment to a booking (as reconcile does) and dismiss the fee.
     let id = txs[2]["id"].as_str().unwrap().to_string();
     let fee = txs[0]["id"].as_str().unwrap().to_string();
@@ -596,10 +803,15 @@ async fn transactions_list_filter_and_show_their_match_status() {
     assert_eq!(count.expect(200, None)["count"], 1);
     let a = app.get(&format!("/v1/bank-accounts/{account}")).await;
     let a = a.expect(200, None);
-    assert_eq!((a["tx_count"].clone(), a["unreconciled_count"].clone()), (json!(3), json!(1)));
+    assert_eq!(
+        (a["tx_count"].clone(), a["unreconciled_count"].clone()),
+        (json!(3), json!(1))
+    );
     assert_eq!(a["last_tx_date"], "2026-03-03");
     // The reconciliation view: open vs reconciled, ledger vs bank.
-    let r = app.get(&format!("/v1/bank-accounts/{account}/reconciliation")).await;
+    let r = app
+        .get(&format!("/v1/bank-accounts/{account}/reconciliation"))
+        .await;
     let r = r.expect(200, None);
     assert_eq!(r["open"]["count"], 1);
     assert_eq!(r["open"]["amount"], "-20.00");
@@ -614,15 +826,39 @@ async fn transactions_list_filter_and_show_their_match_status() {
     assert_eq!(r["bank"]["base_amount"], "94.45");
     // Other tenants, credentials, scope, unknown ids.
     let other = as_tenant(&app, app.other_tenant().await);
-    other.get(&format!("/v1/bank-transactions/{id}")).await.expect(404, None);
-    other.get(&format!("/v1/bank-accounts/{account}/reconciliation")).await.expect(404, None);
-    assert_eq!(other.get("/v1/bank-transactions").await.expect(200, None)["total"], 0);
-    assert_eq!(other.get("/v1/bank-transactions/unreconciled-count").await.expect(200, None)["count"], 0);
-    app.get(&format!("/v1/bank-transactions/{}", uuid::Uuid::now_v7())).await.expect(404, None);
-    app.get("/v1/bank-transactions/not-an-id").await.expect(404, None);
-    app.send(Method::GET, "/v1/bank-transactions", None, None).await.expect(401, None);
+    other
+        .get(&format!("/v1/bank-transactions/{id}"))
+        .await
+        .expect(404, None);
+    other
+        .get(&format!("/v1/bank-accounts/{account}/reconciliation"))
+        .await
+        .expect(404, None);
+    assert_eq!(
+        other.get("/v1/bank-transactions").await.expect(200, None)["total"],
+        0
+    );
+    assert_eq!(
+        other
+            .get("/v1/bank-transactions/unreconciled-count")
+            .await
+            .expect(200, None)["count"],
+        0
+    );
+    app.get(&format!("/v1/bank-transactions/{}", uuid::Uuid::now_v7()))
+        .await
+        .expect(404, None);
+    app.get("/v1/bank-transactions/not-an-id")
+        .await
+        .expect(404, None);
+    app.send(Method::GET, "/v1/bank-transactions", None, None)
+        .await
+        .expect(401, None);
     let journal_only = app.key_with_scopes(&["journal:read"]).await;
-    for path in ["/v1/bank-transactions", "/v1/bank-transactions/unreconciled-count"] {
+    for path in [
+        "/v1/bank-transactions",
+        "/v1/bank-transactions/unreconciled-count",
+    ] {
         app.send(Method::GET, path, Some(&journal_only), None)
             .await
             .expect(403, Some("scope_missing"));
@@ -634,19 +870,33 @@ async fn evidence_is_stored_replaced_and_refused_when_wrong() {
     let app = spawn_app().await;
     let account = bank_account(&app, json!({"name": "Giro", "iban": IBAN})).await;
     let res = app
-        .post("/v1/bank-transactions", json!({"bank_account_id": account, "transactions": [row("2026-03-01", "-50.00", "X")]}))
+        .post(
+            "/v1/bank-transactions",
+            json!({"bank_account_id": account, "transactions": [row("2026-03-01", "-50.00", "X")]}),
+        )
         .await;
     res.expect(201, None);
     let list = app.get("/v1/bank-transactions").await;
-    let id = list.expect(200, None)["transactions"][0]["id"].as_str().unwrap().to_string();
+    let id = list.expect(200, None)["transactions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let path = format!("/v1/bank-transactions/{id}/evidence");
     let none = app.get(&path).await;
     assert!(none.expect(200, None)["evidence"].is_null());
     let doc = upload_pdf(&app, "beleg.pdf").await;
-    let put = |b: Value| { let (path, app) = (path.clone(), &app); async move { app.send(Method::PUT, &path, Some(app.tenant.key.as_str()), Some(&b)).await } };
-    let res = put(json!({"evidence_type": "receipt", "title": "Tankbeleg", "note": "Dienstfahrt",
-                        "document_id": doc, "metadata": {"km": 120}}))
-        .await;
+    let put = |b: Value| {
+        let (path, app) = (path.clone(), &app);
+        async move {
+            app.send(Method::PUT, &path, Some(app.tenant.key.as_str()), Some(&b))
+                .await
+        }
+    };
+    let res = put(
+        json!({"evidence_type": "receipt", "title": "Tankbeleg", "note": "Dienstfahrt",
+                        "document_id": doc, "metadata": {"km": 120}}),
+    )
+    .await;
     let e = res.expect(200, None)["evidence"].clone();
     assert_eq!(e["evidence_type"], "receipt");
     assert_eq!(e["document_id"], doc);
@@ -654,25 +904,42 @@ async fn evidence_is_stored_replaced_and_refused_when_wrong() {
     let got = app.get(&path).await;
     assert_eq!(got.expect(200, None)["evidence"]["title"], "Tankbeleg");
     // A PUT replaces the whole record.
-    put(json!({"evidence_type": "note"})).await.expect(200, None);
+    put(json!({"evidence_type": "note"}))
+        .await
+        .expect(200, None);
     let got = app.get(&path).await;
     let got = &got.expect(200, None)["evidence"];
     assert_eq!(got["evidence_type"], "note");
     assert!(got["title"].is_null() && got["document_id"].is_null());
     // Refusals.
-    put(json!({"evidence_type": ""})).await.expect(400, Some("invalid_field"));
-    put(json!({"evidence_type": "x".repeat(51)})).await.expect(400, Some("invalid_field"));
-    put(json!({"evidence_type": "note", "metadata": [1]})).await.expect(400, Some("invalid_field"));
+    put(json!({"evidence_type": ""}))
+        .await
+        .expect(400, Some("invalid_field"));
+    put(json!({"evidence_type": "x".repeat(51)}))
+        .await
+        .expect(400, Some("invalid_field"));
+    put(json!({"evidence_type": "note", "metadata": [1]}))
+        .await
+        .expect(400, Some("invalid_field"));
     put(json!({"evidence_type": "note", "document_id": uuid::Uuid::now_v7()}))
         .await
         .expect(400, Some("unknown_document"));
-    put(json!({"evidence_type": "note", "extra": 1})).await.expect(400, Some("unknown_field"));
-    put(json!({"evidence_type": "a\u{0}"})).await.expect(400, Some("invalid_character"));
+    put(json!({"evidence_type": "note", "extra": 1}))
+        .await
+        .expect(400, Some("unknown_field"));
+    put(json!({"evidence_type": "a\u{0}"}))
+        .await
+        .expect(400, Some("invalid_character"));
     put(json!(["note"])).await.expect(400, None);
     let other = as_tenant(&app, app.other_tenant().await);
     other.get(&path).await.expect(404, None);
     other
-        .send(Method::PUT, &path, Some(other.tenant.key.as_str()), Some(&json!({"evidence_type": "note"})))
+        .send(
+            Method::PUT,
+            &path,
+            Some(other.tenant.key.as_str()),
+            Some(&json!({"evidence_type": "note"})),
+        )
         .await
         .expect(404, None);
     // Another tenant's document is unknown here.
@@ -680,12 +947,24 @@ async fn evidence_is_stored_replaced_and_refused_when_wrong() {
     put(json!({"evidence_type": "note", "document_id": their_doc}))
         .await
         .expect(400, Some("unknown_document"));
-    app.send(Method::PUT, &path, None, Some(&json!({"evidence_type": "note"})))
-        .await
-        .expect(401, None);
+    app.send(
+        Method::PUT,
+        &path,
+        None,
+        Some(&json!({"evidence_type": "note"})),
+    )
+    .await
+    .expect(401, None);
     let reader = app.key_with_scopes(&["bank:read"]).await;
-    app.send(Method::PUT, &path, Some(&reader), Some(&json!({"evidence_type": "note"})))
+    app.send(
+        Method::PUT,
+        &path,
+        Some(&reader),
+        Some(&json!({"evidence_type": "note"})),
+    )
+    .await
+    .expect(403, Some("scope_missing"));
+    app.send(Method::GET, &path, Some(&reader), None)
         .await
-        .expect(403, Some("scope_missing"));
-    app.send(Method::GET, &path, Some(&reader), None).await.expect(200, None);
+        .expect(200, None);
 }
