@@ -119,7 +119,7 @@ impl App {
 
     pub async fn get_bank_account(&self, tenant_id: Uuid, id: Uuid) -> AppResult<BankAccount> {
         let client = self.client().await?;
-        Ok(rows::get_account(&**client, tenant_id, id, false).await?)
+        Ok(rows::get_account(&**client, tenant_id, id).await?)
     }
 
     /// `POST /v1/bank-accounts`.
@@ -175,7 +175,7 @@ impl App {
         let decided = decide_bank_account(new, &ctx)?;
         let id = Uuid::now_v7();
         rows::insert_account(tx, tenant_id, id, &decided, actor).await?;
-        Ok(rows::get_account(&**tx, tenant_id, id, false).await?)
+        Ok(rows::get_account(&**tx, tenant_id, id).await?)
     }
 
     /// `PUT /v1/bank-accounts/{id}`: the name only.
@@ -188,7 +188,7 @@ impl App {
         let name = bank::account::check_name(name)?;
         self.in_transaction(async |tx| {
             rows::rename_account(tx, tenant_id, id, &name).await?;
-            Ok(rows::get_account(&**tx, tenant_id, id, false).await?)
+            Ok(rows::get_account(&**tx, tenant_id, id).await?)
         })
         .await
     }
@@ -294,7 +294,7 @@ impl App {
         document_id: Option<Uuid>,
         actor: &Actor,
     ) -> AppResult<ImportResult> {
-        rows::get_account(&**tx, tenant_id, account.id, true).await?;
+        rows::lock_account(tx, tenant_id, account.id).await?;
         let fps: Vec<&[u8]> = plan
             .rows
             .iter()
@@ -494,7 +494,7 @@ impl App {
         let client = self.client().await?;
         let (accounts, currency) = match bank_account_id {
             Some(id) => {
-                let a = rows::get_account(&**client, tenant_id, id, false).await?;
+                let a = rows::get_account(&**client, tenant_id, id).await?;
                 (vec![a.id], a.currency)
             }
             None => {
@@ -582,7 +582,7 @@ impl App {
     pub async fn reconciliation(&self, tenant_id: Uuid, id: Uuid) -> AppResult<Reconciliation> {
         let info = self.store().tenant_info(tenant_id).await?;
         let client = self.client().await?;
-        let account = rows::get_account(&**client, tenant_id, id, false).await?;
+        let account = rows::get_account(&**client, tenant_id, id).await?;
         let [open, reconciled, dismissed] =
             rows::status_sums(&**client, tenant_id, account.id).await?;
         let ledger = rows::ledger_sums(

@@ -356,6 +356,11 @@ impl Rule for ImportError {
     }
 }
 
+/// The largest amount of one transaction (as for bookings): sums over any number of
+/// transactions stay far inside the decimal range.
+pub const MAX_AMOUNT: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
 /// The most rows one JSON import takes (files are bounded by their size instead).
 pub const MAX_JSON_ROWS: usize = 10_000;
 
@@ -378,11 +383,11 @@ fn check_row(tx: &BankTransaction, currency: Currency) -> Result<(), (&'static s
             ),
         ));
     }
-    if tx.amount.is_zero() || !currency.fits(tx.amount) {
+    if tx.amount.is_zero() || !currency.fits(tx.amount) || tx.amount.abs() > MAX_AMOUNT {
         return Err((
             "invalid_amount",
             format!(
-                "amount {} must be non-zero with at most {} decimals",
+                "amount {} must be non-zero, at most {MAX_AMOUNT} and have at most {} decimals",
                 tx.amount,
                 currency.minor_units()
             ),
@@ -765,6 +770,7 @@ mod tests {
             tx("2026-03-01", "0"),
             tx("2026-03-01", "1.001"),
             tx("1800-01-01", "1.00"),
+            tx("2026-03-01", "1000000000000.01"),
         ];
         let plan = plan_json_import(&target(), rows).unwrap();
         assert_eq!(plan.rows.len(), 1);
@@ -775,13 +781,19 @@ mod tests {
                 (1, "currency_mismatch"),
                 (2, "invalid_amount"),
                 (3, "invalid_amount"),
-                (4, "invalid_date")
+                (4, "invalid_date"),
+                (5, "invalid_amount")
             ]
         );
         assert_eq!(
             plan_json_import(&target(), vec![]).unwrap_err(),
             ImportError::NoTransactions
         );
+    }
+
+    #[test]
+    fn the_largest_amount_is_one_trillion() {
+        assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000i64));
     }
 
     #[test]

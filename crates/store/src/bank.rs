@@ -84,23 +84,12 @@ pub async fn list_accounts(
     Ok(rows.iter().map(account_from_row).collect())
 }
 
-/// One bank account; `lock` takes its row lock (imports into one account are serialized, so
-/// that the duplicate count of an import is exact).
+/// One bank account with its counts.
 pub async fn get_account(
     client: &impl GenericClient,
     tenant_id: Uuid,
     id: Uuid,
-    lock: bool,
 ) -> Result<BankAccount, StoreError> {
-    if lock {
-        client
-            .query_opt(
-                "SELECT 1 FROM bank_accounts WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-                &[&tenant_id, &id],
-            )
-            .await?
-            .ok_or_else(|| StoreError::not_found(format!("bank account {id}")))?;
-    }
     let row = client
         .query_opt(
             &format!(
@@ -112,6 +101,22 @@ pub async fn get_account(
         .await?
         .ok_or_else(|| StoreError::not_found(format!("bank account {id}")))?;
     Ok(account_from_row(&row))
+}
+
+/// Takes a bank account's row lock until the transaction ends: imports into one account run
+/// one at a time, so that the duplicate count of an import is exact.
+pub async fn lock_account(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<(), StoreError> {
+    tx.query_opt(
+        "SELECT 1 FROM bank_accounts WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        &[&tenant_id, &id],
+    )
+    .await?
+    .ok_or_else(|| StoreError::not_found(format!("bank account {id}")))?;
+    Ok(())
 }
 
 /// What deciding a new bank account needs: how many the tenant has, the named ledger
@@ -844,7 +849,7 @@ pub async fn status_sums(
         .query(
             &format!(
                 "SELECT s.status, count(*), coalesce(sum(s.amount), 0),
-                        CASE WHEN bool_and(s.fx_rate IS NOT NULL) THEN sum(s.amount / s.fx_rate) END
+                        CASE WHEN bool_and(s.fx_rate IS NOT NULL) THEN round(sum(s.amount / s.fx_rate), 6) END
                    FROM (SELECT t.amount, t.fx_rate,
                                 CASE WHEN {MATCHED} THEN 1 WHEN t.dismissed_at IS NOT NULL THEN 2 ELSE 0 END AS status
                            FROM bank_transactions t
