@@ -363,3 +363,76 @@ async fn the_balance_history_follows_statements_and_transactions() {
     let unreconciled = app.get("/v1/bank-transactions/unreconciled-count").await;
     assert_eq!(unreconciled.expect(200, None)["count"], 4);
 }
+
+#[tokio::test]
+async fn every_bank_route_needs_credentials_and_its_scope() {
+    let app = spawn_app().await;
+    let id = bank_account(&app, json!({"name": "Giro", "iban": IBAN})).await;
+    let tx = uuid::Uuid::now_v7();
+    let reads = [
+        "/v1/bank-accounts".to_string(),
+        format!("/v1/bank-accounts/{id}"),
+        format!("/v1/bank-accounts/{id}/reconciliation"),
+        "/v1/bank-accounts/balance-history".to_string(),
+        "/v1/bank-transactions".to_string(),
+        "/v1/bank-transactions/unreconciled-count".to_string(),
+        format!("/v1/bank-transactions/{tx}"),
+        format!("/v1/bank-transactions/{tx}/evidence"),
+    ];
+    let invoices_only = app
+        .key_with_scopes(&["invoices:read", "invoices:write"])
+        .await;
+    let reader = app.key_with_scopes(&["bank:read"]).await;
+    for path in &reads {
+        app.send(Method::GET, path, None, None)
+            .await
+            .expect(401, None);
+        app.send(Method::GET, path, Some(&invoices_only), None)
+            .await
+            .expect(403, Some("scope_missing"));
+        let res = app.send(Method::GET, path, Some(&reader), None).await;
+        assert!(
+            matches!(res.status.as_u16(), 200 | 404),
+            "{path}: {}",
+            res.body
+        );
+    }
+    // Well-formed bodies: a malformed one is refused before the scope is looked at.
+    let writes = [
+        (
+            Method::POST,
+            "/v1/bank-accounts".to_string(),
+            json!({"name": "x", "ledger_account": "1210"}),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/bank-accounts/{id}"),
+            json!({"name": "x"}),
+        ),
+        (
+            Method::POST,
+            "/v1/bank-transactions".to_string(),
+            json!({"bank_account_id": id, "transactions": [{"booking_date": "2026-03-01", "amount": "1", "currency": "EUR"}]}),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/bank-transactions/{tx}/evidence"),
+            json!({"evidence_type": "note"}),
+        ),
+    ];
+    for (method, path, body) in &writes {
+        app.send(method.clone(), path, None, Some(body))
+            .await
+            .expect(401, None);
+        app.send(method.clone(), path, Some(&reader), Some(body))
+            .await
+            .expect(403, Some("scope_missing"));
+    }
+    // The reader changed nothing.
+    assert_eq!(
+        app.get(&format!("/v1/bank-accounts/{id}"))
+            .await
+            .expect(200, None)["name"],
+        "Giro"
+    );
+}
