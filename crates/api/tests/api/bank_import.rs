@@ -968,3 +968,51 @@ async fn evidence_is_stored_replaced_and_refused_when_wrong() {
         .await
         .expect(200, None);
 }
+
+#[tokio::test]
+async fn a_file_import_with_an_idempotency_key_replays_its_first_answer() {
+    let app = spawn_app().await;
+    let account = bank_account(&app, json!({"name": "Giro", "iban": IBAN})).await;
+    let file = camt(IBAN, "0", &[("2026-03-01", "1.00", "X")]);
+    let send = || {
+        // A fixed boundary, so that the same form is the same body.
+        let boundary = "kontor-test-boundary";
+        let body = {
+            let mut b = Vec::new();
+            b.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"bank_account_id\"\r\n\r\n{account}\r\n").as_bytes());
+            b.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.xml\"\r\n\r\n").as_bytes());
+            b.extend_from_slice(&file);
+            b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            b
+        };
+        app.client
+            .post(format!("{}/v1/bank-transactions/import-file", app.address))
+            .bearer_auth(app.tenant.key.clone())
+            .header("Idempotency-Key", "file-1")
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+    };
+    let first = into_res(send().await.unwrap()).await;
+    let first = first.expect(201, None).clone();
+    assert_eq!(first["imported"], 1);
+    let again = into_res(send().await.unwrap()).await;
+    assert_eq!(
+        again.expect(201, None),
+        &first,
+        "the stored answer, not a second import"
+    );
+    let batches: i64 = sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM bank_import_batches WHERE tenant_id = $1",
+            &[&app.tenant.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(batches, 1);
+}
