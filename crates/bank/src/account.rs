@@ -831,4 +831,40 @@ mod tests {
         assert_eq!(days.last().unwrap().1, m("-5"));
         assert_eq!(days[0].1, m("0"));
     }
+
+    proptest::proptest! {
+        /// With statements whose balances agree with the transactions, the balance rule gives
+        /// the running balance on every day: before, inside, between and after statements.
+        #[test]
+        fn consistent_statements_give_the_running_balance(
+            base in -100_000i64..100_000,
+            amounts in proptest::collection::vec((0u32..40, -50_000i64..50_000), 0..60),
+            cuts in proptest::collection::vec((0u32..40, 0u32..10), 0..4),
+        ) {
+            let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+            let day = |n: u32| start + chrono::Duration::days(i64::from(n));
+            let sums: Vec<(NaiveDate, Decimal)> =
+                amounts.iter().map(|(d, a)| (day(*d), Decimal::new(*a, 2))).collect();
+            let base = Decimal::new(base, 2);
+            let running = |d: NaiveDate| -> Decimal {
+                base + sums.iter().filter(|s| s.0 <= d).map(|s| s.1).sum::<Decimal>()
+            };
+            let mut stated = Vec::new();
+            for (from, len) in &cuts {
+                let (from, to) = (day(*from), day(from + len));
+                let opening = running(from.pred_opt().unwrap());
+                let closing = running(to);
+                stated.extend(stated_balances(Some(from), Some(to), Some(opening), Some(closing)));
+            }
+            let first = day(0).pred_opt().unwrap();
+            for (d, b) in daily_balances(&stated, &sums, first, day(55)) {
+                if stated.is_empty() {
+                    // Without a stated balance the rule starts at zero.
+                    proptest::prop_assert_eq!(b, running(d) - base);
+                } else {
+                    proptest::prop_assert_eq!(b, running(d));
+                }
+            }
+        }
+    }
 }
