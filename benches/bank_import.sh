@@ -128,7 +128,7 @@ account=$(curl -fsS "http://$KONTOR_BIND/v1/bank-accounts" -H "Authorization: Be
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
 upload() { # output-file -> prints "http_code seconds"
-    curl -sS -o "$1" -w '%{http_code} %{time_total}' "http://$KONTOR_BIND/v1/bank-transactions/import-file" \
+    curl -sS -o "$1" -w '%{http_code} %{time_total}\n' "http://$KONTOR_BIND/v1/bank-transactions/import-file" \
         -H "Authorization: Bearer $key" -F "bank_account_id=$account" -F "file=@$DATA/statement.xml"
 }
 log "importing"

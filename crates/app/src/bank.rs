@@ -122,6 +122,12 @@ impl App {
         Ok(rows::get_account(&**client, tenant_id, id).await?)
     }
 
+    /// A bank account without its counts: what an import needs (cheap on large accounts).
+    pub async fn bank_account_basics(&self, tenant_id: Uuid, id: Uuid) -> AppResult<BankAccount> {
+        let client = self.client().await?;
+        Ok(rows::get_account_row(&**client, tenant_id, id).await?)
+    }
+
     /// `POST /v1/bank-accounts`.
     pub async fn create_bank_account(
         &self,
@@ -205,7 +211,7 @@ impl App {
     ) -> AppResult<ImportResult> {
         // The account first: another tenant's id is a 404 before any parsing.
         let account = self
-            .get_bank_account(tenant_id, file.bank_account_id)
+            .bank_account_basics(tenant_id, file.bank_account_id)
             .await?;
         let format = match file.format {
             Some(f) => f,
@@ -214,17 +220,30 @@ impl App {
         let StatementFile {
             content,
             csv_mapping,
+            force,
             ..
         } = file;
-        let (content, parsed) = tokio::task::spawn_blocking(move || {
-            let parsed = bank::parse(content.as_slice(), format, csv_mapping.as_ref());
-            (content, parsed)
+        let target = import_target(&account);
+        let started = std::time::Instant::now();
+        // Parsing and fingerprinting are CPU work: on the blocking pool, not an HTTP worker.
+        let (content, planned) = tokio::task::spawn_blocking(move || {
+            let planned = bank::parse(content.as_slice(), format, csv_mapping.as_ref())
+                .map_err(AppError::from)
+                .and_then(|statements| {
+                    plan_file_import(&target, statements, force).map_err(AppError::from)
+                });
+            (content, planned)
         })
         .await
         .map_err(|e| store::StoreError::Internal(format!("statement parser: {e}")))?;
-        let statements = parsed?;
-        let target = import_target(&account);
-        let plan = plan_file_import(&target, statements, file.force)?;
+        let plan = planned?;
+        tracing::info!(
+            target: "app::bank",
+            rows = plan.rows.len(),
+            bytes = content.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "statement file parsed and planned"
+        );
         self.in_transaction(async |tx| {
             let document_id = rows::insert_document(
                 tx,
@@ -250,6 +269,13 @@ impl App {
             if let Some(idem) = &idempotency {
                 store::idempotency::store_in_tx(tx, &idem.key, &(idem.render)(&result)).await?;
             }
+            tracing::info!(
+                target: "app::bank",
+                imported = result.imported,
+                skipped = result.skipped_duplicates,
+                ms = started.elapsed().as_millis() as u64,
+                "statement file written (before the commit)"
+            );
             Ok(result)
         })
         .await
@@ -265,7 +291,7 @@ impl App {
         actor: &Actor,
         idempotency: Option<Idempotent<ImportResult>>,
     ) -> AppResult<ImportResult> {
-        let account = self.get_bank_account(tenant_id, bank_account_id).await?;
+        let account = self.bank_account_basics(tenant_id, bank_account_id).await?;
         let plan = plan_json_import(&import_target(&account), transactions)?;
         self.in_transaction(async |tx| {
             let result = self
@@ -302,11 +328,33 @@ impl App {
             .collect();
         let existing = rows::existing_fingerprints(tx, tenant_id, account.id, &fps).await?;
         let mut seen: HashSet<&[u8]> = HashSet::with_capacity(fps.len());
-        let statement_ids: Vec<Option<Uuid>> = plan
+        let mut statement_ids: Vec<Option<Uuid>> = plan
             .statements
             .iter()
             .map(|s| (!s.skipped).then(Uuid::now_v7))
             .collect();
+        let mut stored: Vec<rows::NewStatement> = Vec::new();
+        for (s, id) in plan.statements.iter().zip(statement_ids.iter_mut()) {
+            let Some(new_id) = *id else { continue };
+            let row = rows::NewStatement {
+                id: new_id,
+                statement_id: s.statement_id.clone(),
+                currency: s.currency.code().to_string(),
+                opening_balance: s.opening_balance,
+                closing_balance: s.closing_balance,
+                computed_closing: s.balance_check.computed_closing,
+                difference: s.balance_check.difference,
+                balance_ok: s.balance_check.ok,
+                from_date: s.from_date,
+                to_date: s.to_date,
+                transactions: i32::try_from(s.transactions).unwrap_or(i32::MAX),
+            };
+            // A statement imported before is stored once: its rows keep the earlier id.
+            match rows::same_statement(tx, tenant_id, account.id, &row).await? {
+                Some(existing) => *id = Some(existing),
+                None => stored.push(row),
+            }
+        }
         let new_rows: Vec<rows::NewTransaction> = plan
             .rows
             .iter()
@@ -343,26 +391,6 @@ impl App {
             actor,
         )
         .await?;
-        let stored: Vec<rows::NewStatement> = plan
-            .statements
-            .iter()
-            .zip(&statement_ids)
-            .filter_map(|(s, id)| {
-                id.map(|id| rows::NewStatement {
-                    id,
-                    statement_id: s.statement_id.clone(),
-                    currency: s.currency.code().to_string(),
-                    opening_balance: s.opening_balance,
-                    closing_balance: s.closing_balance,
-                    computed_closing: s.balance_check.computed_closing,
-                    difference: s.balance_check.difference,
-                    balance_ok: s.balance_check.ok,
-                    from_date: s.from_date,
-                    to_date: s.to_date,
-                    transactions: count(s.transactions as u64),
-                })
-            })
-            .collect();
         rows::insert_statements(tx, tenant_id, batch_id, account.id, &stored).await?;
         let written =
             rows::insert_transactions(tx, tenant_id, account.id, batch_id, &new_rows).await?;

@@ -103,6 +103,56 @@ pub async fn get_account(
     Ok(account_from_row(&row))
 }
 
+/// One bank account without its counts (what an import needs).
+pub async fn get_account_row(
+    client: &impl GenericClient,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<BankAccount, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT a.id, a.name, a.iban, a.bic, a.account_number, a.currency, a.ledger_account,
+                    a.created_at, a.updated_at, 0::bigint AS tx_count, 0::bigint AS unreconciled_count,
+                    NULL::date AS last_tx_date, 0::bigint AS incomplete_statements
+               FROM bank_accounts a WHERE a.tenant_id = $1 AND a.id = $2",
+            &[&tenant_id, &id],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("bank account {id}")))?;
+    Ok(account_from_row(&row))
+}
+
+/// The stored statements of an account that are the same as a new one (same bank id, dates
+/// and balances): a re-imported statement is stored once.
+pub async fn same_statement(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    bank_account_id: Uuid,
+    s: &NewStatement,
+) -> Result<Option<Uuid>, StoreError> {
+    Ok(tx
+        .query_opt(
+            "SELECT id FROM bank_statements
+              WHERE tenant_id = $1 AND bank_account_id = $2
+                AND statement_id IS NOT DISTINCT FROM $3 AND from_date IS NOT DISTINCT FROM $4
+                AND to_date IS NOT DISTINCT FROM $5 AND opening_balance IS NOT DISTINCT FROM $6
+                AND closing_balance IS NOT DISTINCT FROM $7 AND transactions = $8
+              ORDER BY created_at, id LIMIT 1",
+            &[
+                &tenant_id,
+                &bank_account_id,
+                &s.statement_id,
+                &s.from_date,
+                &s.to_date,
+                &s.opening_balance,
+                &s.closing_balance,
+                &s.transactions,
+            ],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
 /// Takes a bank account's row lock until the transaction ends: imports into one account run
 /// one at a time, so that the duplicate count of an import is exact.
 pub async fn lock_account(
@@ -359,19 +409,32 @@ pub async fn existing_fingerprints(
     bank_account_id: Uuid,
     fingerprints: &[&[u8]],
 ) -> Result<HashSet<Vec<u8>>, StoreError> {
-    let mut found = HashSet::new();
-    for chunk in fingerprints.chunks(CHUNK) {
-        let chunk: Vec<&[u8]> = chunk.to_vec();
-        let rows = tx
-            .query(
-                "SELECT fingerprint FROM bank_transactions
-                  WHERE tenant_id = $1 AND bank_account_id = $2 AND fingerprint = ANY($3)",
-                &[&tenant_id, &bank_account_id, &chunk],
-            )
-            .await?;
-        found.extend(rows.into_iter().map(|r| r.get::<_, Vec<u8>>(0)));
-    }
-    Ok(found)
+    let stmt = tx
+        .prepare(
+            "SELECT fingerprint FROM bank_transactions
+              WHERE tenant_id = $1 AND bank_account_id = $2 AND fingerprint = ANY($3)",
+        )
+        .await?;
+    let chunks: Vec<Vec<&[u8]>> = fingerprints.chunks(CHUNK).map(<[_]>::to_vec).collect();
+    // Pipelined on the connection: one round trip for all chunks.
+    type Param<'p> = &'p (dyn tokio_postgres::types::ToSql + Sync);
+    let params: Vec<[Param; 3]> = chunks
+        .iter()
+        .map(|chunk| {
+            [
+                &tenant_id as Param,
+                &bank_account_id as Param,
+                chunk as Param,
+            ]
+        })
+        .collect();
+    let pages =
+        futures_util::future::try_join_all(params.iter().map(|p| tx.query(&stmt, p))).await?;
+    Ok(pages
+        .into_iter()
+        .flatten()
+        .map(|r| r.get::<_, Vec<u8>>(0))
+        .collect())
 }
 
 /// One transaction to write.

@@ -534,7 +534,7 @@ pub async fn import_transactions(
     let b = body.0;
     let account = state
         .app
-        .get_bank_account(p.tenant_id, b.bank_account_id)
+        .bank_account_basics(p.tenant_id, b.bank_account_id)
         .await?;
     let rows = b
         .transactions
@@ -735,7 +735,7 @@ async fn import_form(
     };
     let account = state
         .app
-        .get_bank_account(p.tenant_id, bank_account_id)
+        .bank_account_basics(p.tenant_id, bank_account_id)
         .await?;
     let currency = account.currency.clone();
     let render = move |r: &ImportResult| StoredResponse::json(201, &import_dto(r, &currency));

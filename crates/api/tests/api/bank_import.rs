@@ -260,6 +260,14 @@ async fn every_fixture_statement_imports_with_the_right_count_and_sum_and_once_o
             assert!(count > 0);
             let a = app.get(&format!("/v1/bank-accounts/{account}")).await;
             assert_eq!(a.expect(200, None)["incomplete_statements"], 1);
+            let again = import_file(&app, &account, bytes.clone(), query).await;
+            let again = again.expect(201, None);
+            assert_eq!(
+                again["statements"][1]["id"], statements[1]["id"],
+                "stored once"
+            );
+            let a = app.get(&format!("/v1/bank-accounts/{account}")).await;
+            assert_eq!(a.expect(200, None)["incomplete_statements"], 1);
         } else {
             assert_eq!(count, case.count, "{}: {body}", case.file);
             assert_eq!(sum, dec(case.sum), "{}", case.file);
@@ -971,9 +979,26 @@ async fn evidence_is_stored_replaced_and_refused_when_wrong() {
 
 #[tokio::test]
 async fn a_file_import_with_an_idempotency_key_replays_its_first_answer() {
-    let app = spawn_app().await;
+    // The key's body is read up to the statement limit, not the (here tiny) JSON limit.
+    let app = spawn_app_with(
+        api::ApiConfig {
+            workers: 1,
+            max_json_bytes: 1024,
+            ..Default::default()
+        },
+        "skr03",
+    )
+    .await;
     let account = bank_account(&app, json!({"name": "Giro", "iban": IBAN})).await;
-    let file = camt(IBAN, "0", &[("2026-03-01", "1.00", "X")]);
+    let entries: Vec<(String, String, String)> = (0..20)
+        .map(|i| ("2026-03-01".into(), "1.00".into(), format!("R{i}")))
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    let file = camt(IBAN, "0", &refs);
+    assert!(file.len() > 1024);
     let send = || {
         // A fixed boundary, so that the same form is the same body.
         let boundary = "kontor-test-boundary";
@@ -998,7 +1023,7 @@ async fn a_file_import_with_an_idempotency_key_replays_its_first_answer() {
     };
     let first = into_res(send().await.unwrap()).await;
     let first = first.expect(201, None).clone();
-    assert_eq!(first["imported"], 1);
+    assert_eq!(first["imported"], 20);
     let again = into_res(send().await.unwrap()).await;
     assert_eq!(
         again.expect(201, None),
