@@ -411,8 +411,10 @@ pub async fn existing_fingerprints(
 ) -> Result<HashSet<Vec<u8>>, StoreError> {
     let stmt = tx
         .prepare(
-            "SELECT fingerprint FROM bank_transactions
-              WHERE tenant_id = $1 AND bank_account_id = $2 AND fingerprint = ANY($3)",
+            // One index probe per fingerprint, whatever the planner knows about the table.
+            "SELECT f.fp FROM unnest($3::bytea[]) AS f (fp)
+              WHERE EXISTS (SELECT 1 FROM bank_transactions t
+                             WHERE t.tenant_id = $1 AND t.bank_account_id = $2 AND t.fingerprint = f.fp)",
         )
         .await?;
     let chunks: Vec<Vec<&[u8]>> = fingerprints.chunks(CHUNK).map(<[_]>::to_vec).collect();
