@@ -28,6 +28,8 @@ pub struct ApiConfig {
     pub max_json_bytes: usize,
     /// Largest document upload accepted (413 above).
     pub max_document_bytes: usize,
+    /// Largest bank statement file accepted (413 above): `KONTOR_MAX_STATEMENT_BYTES`.
+    pub max_statement_bytes: usize,
     /// HTTP worker threads.
     pub workers: usize,
     /// Requests per window for each API-key tier.
@@ -59,6 +61,7 @@ impl Default for ApiConfig {
         ApiConfig {
             max_json_bytes: 1024 * 1024,
             max_document_bytes: 20 * 1024 * 1024,
+            max_statement_bytes: 256 * 1024 * 1024,
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),

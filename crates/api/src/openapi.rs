@@ -6,6 +6,8 @@ use crate::routes::{
 };
 use crate::routes::{invoices, partners};
 use crate::routes::{reports, settings};
+// Bank (issue 10, part 1)
+use crate::routes::bank;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -43,6 +45,11 @@ use utoipa::{Modify, OpenApi};
         invoices::pay_outgoing, invoices::write_off_outgoing, invoices::pay_incoming, invoices::write_off_incoming,
         settings::get, settings::update,
         reports::report, reports::monthly, reports::datev_export,
+        // Bank (issue 10, part 1)
+        bank::list_accounts, bank::create_account, bank::get_account, bank::update_account,
+        bank::balance_history, bank::reconciliation, bank::upload,
+        bank::list_transactions, bank::import_transactions, bank::import_file,
+        bank::unreconciled_count, bank::get_transaction, bank::get_evidence, bank::put_evidence,
     ),
     components(schemas(
         crate::routes::ErrorBody,
@@ -58,7 +65,8 @@ use utoipa::{Modify, OpenApi};
         (name = "Receivables", description = "Customers with debtor accounts, outgoing invoices, open items"),
         (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items"),
         (name = "Reports", description = "Trial balance, P&L, balance sheet, VAT return, open items, account statement, DATEV export"),
-        (name = "Settings", description = "Tenant settings: DATEV numbers, VAT method, fiscal calendar, chart, currency")
+        (name = "Settings", description = "Tenant settings: DATEV numbers, VAT method, fiscal calendar, chart, currency"),
+        (name = "Bank", description = "Bank accounts, statement imports (camt.053, MT940, CSV, JSON), bank transactions, evidence, reconciliation view")
     )
 )]
 pub struct ApiDoc;
@@ -195,6 +203,49 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("delete", "/v1/vendors/{id}", "deactivateVendor"),
     ("get", "/v1/vendors/{id}", "getVendor"),
     ("put", "/v1/vendors/{id}", "updateVendor"),
+    // Bank (issue 10, part 1)
+    ("get", "/v1/bank-accounts", "listBankAccounts"),
+    ("post", "/v1/bank-accounts", "createBankAccount"),
+    (
+        "get",
+        "/v1/bank-accounts/balance-history",
+        "getBankBalanceHistory",
+    ),
+    ("get", "/v1/bank-accounts/{id}", "getBankAccount"),
+    ("put", "/v1/bank-accounts/{id}", "updateBankAccount"),
+    (
+        "get",
+        "/v1/bank-accounts/{id}/reconciliation",
+        "getBankReconciliation",
+    ),
+    (
+        "post",
+        "/v1/bank-accounts/{id}/upload",
+        "uploadBankStatement",
+    ),
+    ("get", "/v1/bank-transactions", "listBankTransactions"),
+    ("post", "/v1/bank-transactions", "importBankTransactions"),
+    (
+        "post",
+        "/v1/bank-transactions/import-file",
+        "importBankStatementFile",
+    ),
+    (
+        "get",
+        "/v1/bank-transactions/unreconciled-count",
+        "countUnreconciledBankTransactions",
+    ),
+    ("get", "/v1/bank-transactions/{id}", "getBankTransaction"),
+    (
+        "get",
+        "/v1/bank-transactions/{id}/evidence",
+        "getBankTransactionEvidence",
+    ),
+    (
+        "put",
+        "/v1/bank-transactions/{id}/evidence",
+        "putBankTransactionEvidence",
+    ),
 ];
 
 /// Statuses any route can answer, in the error envelope: 500 everywhere, 415 and 400

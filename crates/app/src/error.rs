@@ -41,6 +41,13 @@ pub enum AppError {
     Settings(#[from] reports::SettingsError),
     #[error(transparent)]
     TaxCodeFacts(#[from] reports::FactsError),
+    // Bank accounts and statement imports (issue 10, part 1).
+    #[error(transparent)]
+    BankAccount(#[from] bank::account::BankAccountError),
+    #[error(transparent)]
+    BankImport(#[from] bank::account::ImportError),
+    #[error(transparent)]
+    StatementParse(#[from] bank::ParseError),
     #[error("{what} not found")]
     NotFound { what: String },
     /// Input that breaks a rule outside the domain crates (400).
@@ -124,6 +131,9 @@ impl AppError {
             AppError::DatevConvert(e) => Some(e),
             AppError::Settings(e) => Some(e),
             AppError::TaxCodeFacts(e) => Some(e),
+            AppError::BankAccount(e) => Some(e),
+            AppError::BankImport(e) => Some(e),
+            AppError::StatementParse(e) => Some(e),
             _ => None,
         }
     }

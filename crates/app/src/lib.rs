@@ -10,6 +10,8 @@
 /// The write path's metrics hook (`GET /metrics`): `api` installs it.
 pub use store::metrics::{set_append_hook, PoolStatus};
 pub mod bookings;
+// Bank accounts, statement imports, transaction reads (issue 10, part 1).
+pub mod bank;
 pub mod error;
 pub mod idempotency;
 pub mod identity;

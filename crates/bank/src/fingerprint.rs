@@ -103,15 +103,16 @@ pub fn fingerprints(statement: &Statement) -> Vec<Fingerprint> {
 /// The fingerprints of transactions imported into `account`, in order, with the occurrence
 /// index counted within `transactions`.
 pub fn fingerprints_for(account: &str, transactions: &[BankTransaction]) -> Vec<Fingerprint> {
-    let mut seen: HashMap<Vec<u8>, u32> = HashMap::new();
+    // Each key is built once (it is what `fingerprint` hashes, before the occurrence index).
+    let mut seen: HashMap<Vec<u8>, u32> = HashMap::with_capacity(transactions.len());
     transactions
         .iter()
         .map(|tx| {
-            let k = key(account, tx);
-            let n = seen.entry(k).or_insert(0);
-            let fp = fingerprint(account, tx, *n);
+            let mut bytes = key(account, tx);
+            let n = seen.entry(bytes.clone()).or_insert(0);
+            bytes.extend_from_slice(&n.to_be_bytes());
             *n += 1;
-            fp
+            Fingerprint(*blake3::hash(&bytes).as_bytes())
         })
         .collect()
 }

@@ -19,6 +19,8 @@ pub mod fingerprint;
 pub mod matching;
 pub mod mt940;
 pub mod statement;
+// Bank accounts and import plans (issue 10, part 1).
+pub mod account;
 
 pub use csv_format::{parse_csv, write_csv, CsvMapping};
 pub use error::ParseError;

@@ -33,6 +33,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("KONTOR_WORKERS", "number of CPUs", "HTTP worker threads"),
     ("KONTOR_MAX_JSON_BYTES", "1048576 (1 MiB)", "largest JSON request body (413 above)"),
     ("KONTOR_MAX_DOCUMENT_BYTES", "20971520 (20 MiB)", "largest document upload (413 above)"),
+    ("KONTOR_MAX_STATEMENT_BYTES", "268435456 (256 MiB)", "largest bank statement file (camt, MT940, CSV) an import takes (413 above)"),
     ("KONTOR_REQUEST_TIMEOUT_SECS", "30", "time a client has for a request's headers, and again for its body (408); 1 to 3600"),
     ("KONTOR_KEEP_ALIVE_SECS", "75", "how long an idle keep-alive connection stays open; 1 to 3600"),
     ("KONTOR_RATE_LIMITS", "starter=100/900,professional=500/900,enterprise=2000/900", "requests per window (seconds) for each API-key tier"),
@@ -105,6 +106,10 @@ impl Config {
                 max_document_bytes: number(
                     "KONTOR_MAX_DOCUMENT_BYTES",
                     defaults.max_document_bytes,
+                )?,
+                max_statement_bytes: number(
+                    "KONTOR_MAX_STATEMENT_BYTES",
+                    defaults.max_statement_bytes,
                 )?,
                 workers: number("KONTOR_WORKERS", defaults.workers)?,
                 rate_limits: identity.rate_limits.clone(),

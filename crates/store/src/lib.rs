@@ -4,7 +4,9 @@
 //! together with their projections in one transaction, and reads the projections back.
 
 pub mod accounts;
+// Bank accounts, statement imports, transaction reads (issue 10, part 1).
 pub mod appender;
+pub mod bank;
 pub mod documents;
 pub mod error;
 pub mod fault;

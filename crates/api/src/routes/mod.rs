@@ -3,6 +3,8 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+// Bank accounts, statement imports, transaction reads (issue 10, part 1).
+pub mod bank;
 pub mod bookings;
 pub mod contact;
 pub mod documents;
@@ -219,6 +221,55 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/reports/datev-export",
                 web::get().to(reports::datev_export),
+            )
+            // Bank (issue 10, part 1). Ids are matched as UUIDs only, so that fixed paths such
+            // as /bank-transactions/suggestions never reach a {id} route.
+            .route("/bank-accounts", web::get().to(bank::list_accounts))
+            .route("/bank-accounts", web::post().to(bank::create_account))
+            .route(
+                "/bank-accounts/balance-history",
+                web::get().to(bank::balance_history),
+            )
+            .route(
+                "/bank-accounts/{id:[0-9a-fA-F-]+}",
+                web::get().to(bank::get_account),
+            )
+            .route(
+                "/bank-accounts/{id:[0-9a-fA-F-]+}",
+                web::put().to(bank::update_account),
+            )
+            .route(
+                "/bank-accounts/{id:[0-9a-fA-F-]+}/reconciliation",
+                web::get().to(bank::reconciliation),
+            )
+            .route(
+                "/bank-accounts/{id:[0-9a-fA-F-]+}/upload",
+                web::post().to(bank::upload),
+            )
+            .route("/bank-transactions", web::get().to(bank::list_transactions))
+            .route(
+                "/bank-transactions",
+                web::post().to(bank::import_transactions),
+            )
+            .route(
+                "/bank-transactions/import-file",
+                web::post().to(bank::import_file),
+            )
+            .route(
+                "/bank-transactions/unreconciled-count",
+                web::get().to(bank::unreconciled_count),
+            )
+            .route(
+                "/bank-transactions/{id:[0-9a-fA-F-]+}",
+                web::get().to(bank::get_transaction),
+            )
+            .route(
+                "/bank-transactions/{id:[0-9a-fA-F-]+}/evidence",
+                web::get().to(bank::get_evidence),
+            )
+            .route(
+                "/bank-transactions/{id:[0-9a-fA-F-]+}/evidence",
+                web::put().to(bank::put_evidence),
             ),
     );
 }

@@ -25,3 +25,6 @@ mod reports;
 mod reversals;
 mod settings;
 mod tax_codes;
+// Bank (issue 10, part 1)
+mod bank_accounts;
+mod bank_import;

@@ -15,7 +15,15 @@ fn registered_routes() -> Vec<(String, String)> {
         .filter_map(|rest| {
             let (path, rest) = rest.split_once('"')?;
             let method = rest.strip_prefix(",web::")?.split('(').next()?;
-            Some((method.to_string(), format!("/v1{path}")))
+            // A segment `{id:regex}` is the parameter `{id}` in the document.
+            let path: Vec<String> = path
+                .split('/')
+                .map(|s| match (s.starts_with('{'), s.split_once(':')) {
+                    (true, Some((name, _))) => format!("{name}}}"),
+                    _ => s.to_string(),
+                })
+                .collect();
+            Some((method.to_string(), format!("/v1{}", path.join("/"))))
         })
         .filter(|(_, p)| p != "/v1/openapi.json")
         .collect()
