@@ -31,6 +31,10 @@ pub enum AppError {
     CancelInvoice(#[from] CancelError),
     #[error(transparent)]
     Settlement(#[from] SettlementError),
+    #[error(transparent)]
+    PaymentRun(#[from] payments::RunError),
+    #[error(transparent)]
+    PaymentExport(#[from] payments::ExportError),
     #[error("{what} not found")]
     NotFound { what: String },
     /// Input that breaks a rule outside the domain crates (400).
@@ -104,6 +108,8 @@ impl AppError {
             AppError::UpdateInvoice(e) => Some(e),
             AppError::CancelInvoice(e) => Some(e),
             AppError::Settlement(e) => Some(e),
+            AppError::PaymentRun(e) => Some(e),
+            AppError::PaymentExport(e) => Some(e),
             _ => None,
         }
     }

@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod mailer;
 pub mod partners;
 pub mod passwords;
+pub mod payment_runs;
 pub mod periods;
 pub mod scopes;
 pub mod settlements;

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod metrics;
 pub mod migrate;
 pub mod partners;
+pub mod payment_runs;
 pub mod periods;
 pub mod tax_codes;
 pub mod tenants;

@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../schema/0008_write_off_roles.sql"),
     ),
     ("0009_bank", include_str!("../../../schema/0009_bank.sql")),
+    (
+        "0013_payment_runs",
+        include_str!("../../../schema/0013_payment_runs.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"
