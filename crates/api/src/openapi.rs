@@ -5,6 +5,7 @@ use crate::routes::{
     users,
 };
 use crate::routes::{invoices, partners};
+use crate::routes::payment_runs;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -39,6 +40,9 @@ use utoipa::{Modify, OpenApi};
         invoices::update_outgoing, invoices::cancel_outgoing,
         invoices::list_incoming, invoices::create_incoming, invoices::open_items_incoming, invoices::get_incoming,
         invoices::update_incoming, invoices::cancel_incoming,
+        payment_runs::eligible, payment_runs::create, payment_runs::list, payment_runs::get,
+        payment_runs::approve, payment_runs::export, payment_runs::file, payment_runs::complete,
+        payment_runs::cancel,
     ),
     components(schemas(crate::routes::ErrorBody)),
     modifiers(&BearerAuth, &OperationIds, &CommonResponses),
@@ -48,7 +52,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Audit", description = "The hash-chained event log for auditors"),
         (name = "Identity", description = "Login, sessions, users, API keys, contact form"),
         (name = "Receivables", description = "Customers with debtor accounts, outgoing invoices, open items"),
-        (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items")
+        (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items, payment runs (SEPA)")
     )
 )]
 pub struct ApiDoc;
@@ -127,6 +131,20 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
         "/v1/outgoing-invoices/{id}/cancel",
         "cancelOutgoingInvoice",
     ),
+    // Payment runs (issue 11).
+    (
+        "get",
+        "/v1/payment-runs/eligible-invoices",
+        "listPaymentRunEligibleInvoices",
+    ),
+    ("get", "/v1/payment-runs", "listPaymentRuns"),
+    ("post", "/v1/payment-runs", "createPaymentRun"),
+    ("get", "/v1/payment-runs/{id}", "getPaymentRun"),
+    ("post", "/v1/payment-runs/{id}/approve", "approvePaymentRun"),
+    ("post", "/v1/payment-runs/{id}/export", "exportPaymentRun"),
+    ("get", "/v1/payment-runs/{id}/file", "downloadPaymentRunFile"),
+    ("post", "/v1/payment-runs/{id}/complete", "completePaymentRun"),
+    ("post", "/v1/payment-runs/{id}/cancel", "cancelPaymentRun"),
     ("get", "/v1/periods", "listPeriods"),
     ("post", "/v1/periods/{period}/lock", "requestPeriodLock"),
     (
