@@ -1,11 +1,11 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
+use crate::routes::payment_runs;
 use crate::routes::{
     accounts, api_keys, audit, bookings, contact, documents, journal, periods, session, tax_codes,
     users,
 };
 use crate::routes::{invoices, partners};
-use crate::routes::payment_runs;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -142,8 +142,16 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("get", "/v1/payment-runs/{id}", "getPaymentRun"),
     ("post", "/v1/payment-runs/{id}/approve", "approvePaymentRun"),
     ("post", "/v1/payment-runs/{id}/export", "exportPaymentRun"),
-    ("get", "/v1/payment-runs/{id}/file", "downloadPaymentRunFile"),
-    ("post", "/v1/payment-runs/{id}/complete", "completePaymentRun"),
+    (
+        "get",
+        "/v1/payment-runs/{id}/file",
+        "downloadPaymentRunFile",
+    ),
+    (
+        "post",
+        "/v1/payment-runs/{id}/complete",
+        "completePaymentRun",
+    ),
     ("post", "/v1/payment-runs/{id}/cancel", "cancelPaymentRun"),
     ("get", "/v1/periods", "listPeriods"),
     ("post", "/v1/periods/{period}/lock", "requestPeriodLock"),

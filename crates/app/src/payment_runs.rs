@@ -13,12 +13,12 @@ use crate::{App, AppError, AppResult};
 use chrono::{NaiveDate, Timelike};
 use journal::{Actor, Currency};
 use payments::{
-    plan_run, transition, CashDiscount, CreditTransfer, Debtor, Message, OpenInvoice,
-    PainVersion, PaymentRunStatus, RunAction, RunError, RunOptions, Skonto, Vendor,
+    plan_run, transition, CashDiscount, CreditTransfer, Debtor, Message, OpenInvoice, PainVersion,
+    PaymentRunStatus, RunAction, RunError, RunOptions, Skonto, Vendor,
 };
 use receivables::{
-    discount_role, discounted_payment_booking, split_discount, BookedDiscount, DiscountedPayment,
-    Direction, InvoiceType, RateShare,
+    discount_role, discounted_payment_booking, split_discount, BookedDiscount, Direction,
+    DiscountedPayment, InvoiceType, RateShare,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Map};
@@ -152,7 +152,10 @@ impl App {
         due_before: NaiveDate,
         execution_date: NaiveDate,
     ) -> AppResult<Vec<EligibleInvoice>> {
-        let rows = self.store().eligible_invoices(tenant_id, due_before).await?;
+        let rows = self
+            .store()
+            .eligible_invoices(tenant_id, due_before)
+            .await?;
         let by_id: HashMap<Uuid, &Candidate> = rows.iter().map(|c| (c.id, c)).collect();
         let open: Vec<OpenInvoice> = rows
             .iter()
@@ -422,7 +425,10 @@ impl App {
                     self.approve_payment_run_in_tx(tx, tenant_id, id, actor)
                         .await?
                 }
-                _ => self.cancel_payment_run_in_tx(tx, tenant_id, id, actor).await?,
+                _ => {
+                    self.cancel_payment_run_in_tx(tx, tenant_id, id, actor)
+                        .await?
+                }
             };
             if let Some(idem) = &idempotency {
                 store::idempotency::store_in_tx(tx, &idem.key, &(idem.render)(&run)).await?;
@@ -666,11 +672,7 @@ fn export_of(run: PaymentRun, file: SepaFile) -> Export {
 }
 
 /// The run's stored payments as a pain.001 message.
-fn message_of(
-    run: &PaymentRun,
-    message_id: String,
-    created_at: chrono::NaiveDateTime,
-) -> Message {
+fn message_of(run: &PaymentRun, message_id: String, created_at: chrono::NaiveDateTime) -> Message {
     let debtor = Debtor {
         name: run.run.debtor_name.clone(),
         iban: run.run.debtor_iban.clone(),
@@ -840,7 +842,12 @@ fn plan_bookings(
         };
         for item in &members {
             if item.invoice_type == InvoiceType::CreditNote {
-                applications.push(app(item.invoice_id, "payment", -item.amount, &partner_account));
+                applications.push(app(
+                    item.invoice_id,
+                    "payment",
+                    -item.amount,
+                    &partner_account,
+                ));
                 continue;
             }
             let paid = item.amount.min(money_left);

@@ -9,12 +9,12 @@
 
 use crate::{Store, StoreError, Total};
 use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::GenericClient;
 use receivables::{Direction, InvoiceType};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::collections::HashMap;
 use tokio_postgres::error::SqlState;
-use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 /// The bank account a run pays from, as the run needs it.
@@ -175,7 +175,8 @@ const CREATION_LOCK_SQL: &str =
     "SELECT pg_advisory_xact_lock(hashtextextended('kontor.payment_runs.' || $1::uuid::text, 0))";
 
 /// The candidates' columns over `invoices i JOIN partners p`.
-const CANDIDATE_COLUMNS: &str = "i.id, i.invoice_number, i.direction, i.type, i.currency, i.invoice_date, i.due_date,
+const CANDIDATE_COLUMNS: &str =
+    "i.id, i.invoice_number, i.direction, i.type, i.currency, i.invoice_date, i.due_date,
        (CASE WHEN kontor_is_reversed(i.tenant_id, i.intent_id, NULL) THEN 0 ELSE i.total_gross END)
          - kontor_invoice_settled(i.tenant_id, i.id, NULL) AS open_amount,
        i.cash_discount_percent, i.cash_discount_days,
@@ -208,7 +209,8 @@ const ELIGIBLE_SQL: &str = "SELECT * FROM (
   WHERE s.open_amount > 0
   ORDER BY coalesce(s.due_date, s.invoice_date), s.invoice_number, s.id";
 
-const RUN_COLUMNS: &str = "r.id, r.status, r.label, r.bank_account_id, r.execution_date, r.batch_by_vendor, r.currency,
+const RUN_COLUMNS: &str =
+    "r.id, r.status, r.label, r.bank_account_id, r.execution_date, r.batch_by_vendor, r.currency,
        r.total_amount, r.invoice_count, r.debtor_name, r.debtor_iban, r.debtor_bic, r.excluded,
        r.created_by, r.created_at, r.approved_by, r.approved_at, r.exported_by, r.exported_at,
        r.pain_version, r.message_id, r.completed_by, r.completed_at, r.cancelled_by,
@@ -221,21 +223,25 @@ const INSERT_RUN_SQL: &str = "INSERT INTO payment_runs (tenant_id, id, status, l
         excluded, created_by, created_actor, created_at, updated_at)
      VALUES ($1, $2, 'draft', $3, $4, $5, $6, 'EUR', $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)";
 
-const INSERT_PAYMENTS_SQL: &str = "INSERT INTO payment_run_payments (tenant_id, run_id, position, end_to_end_id, vendor_id,
+const INSERT_PAYMENTS_SQL: &str =
+    "INSERT INTO payment_run_payments (tenant_id, run_id, position, end_to_end_id, vendor_id,
         creditor_name, creditor_iban, creditor_bic, amount, remittance)
      SELECT $1, $2, * FROM unnest($3::int[], $4::text[], $5::uuid[], $6::text[], $7::text[],
         $8::text[], $9::numeric[], $10::text[])";
 
-const INSERT_ITEMS_SQL: &str = "INSERT INTO payment_run_items (tenant_id, run_id, position, invoice_id, vendor_id,
+const INSERT_ITEMS_SQL: &str =
+    "INSERT INTO payment_run_items (tenant_id, run_id, position, invoice_id, vendor_id,
         invoice_number, invoice_type, open_amount, amount, discount, end_to_end_id)
      SELECT $1, $2, * FROM unnest($3::int[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
         $8::numeric[], $9::numeric[], $10::numeric[], $11::text[])";
 
-const PAYMENTS_SQL: &str = "SELECT position, end_to_end_id, vendor_id, creditor_name, creditor_iban, creditor_bic,
+const PAYMENTS_SQL: &str =
+    "SELECT position, end_to_end_id, vendor_id, creditor_name, creditor_iban, creditor_bic,
         amount, remittance, intent_id
    FROM payment_run_payments WHERE tenant_id = $1 AND run_id = $2 ORDER BY position";
 
-const ITEMS_SQL: &str = "SELECT position, invoice_id, vendor_id, invoice_number, invoice_type, open_amount, amount,
+const ITEMS_SQL: &str =
+    "SELECT position, invoice_id, vendor_id, invoice_number, invoice_type, open_amount, amount,
         discount, end_to_end_id
    FROM payment_run_items WHERE tenant_id = $1 AND run_id = $2 ORDER BY position";
 
@@ -247,12 +253,14 @@ const LOCK_OPEN_ITEMS_SQL: &str = "SELECT i.id, i.invoice_number, p.account_numb
   ORDER BY i.id
     FOR UPDATE OF i";
 
-const RATE_GROSS_SQL: &str = "SELECT invoice_id, tax_code, tax_rate, self_assessed, sum(gross) AS gross
+const RATE_GROSS_SQL: &str =
+    "SELECT invoice_id, tax_code, tax_rate, self_assessed, sum(gross) AS gross
    FROM invoice_lines WHERE tenant_id = $1 AND invoice_id = ANY($2)
   GROUP BY invoice_id, tax_code, tax_rate, self_assessed
   ORDER BY invoice_id, tax_code NULLS FIRST, tax_rate, self_assessed";
 
-const INSERT_APPLICATIONS_SQL: &str = "INSERT INTO open_item_applications (tenant_id, id, invoice_id, kind, amount,
+const INSERT_APPLICATIONS_SQL: &str =
+    "INSERT INTO open_item_applications (tenant_id, id, invoice_id, kind, amount,
         application_date, counter_account, intent_id, actor)
      SELECT $1, * , $8 FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::numeric[], $6::date[],
         $7::text[], $9::uuid[])";
@@ -421,10 +429,16 @@ pub async fn insert_run(
             &tenant_id,
             &run.id,
             &p.iter().map(|x| x.position).collect::<Vec<_>>(),
-            &p.iter().map(|x| x.end_to_end_id.as_str()).collect::<Vec<_>>(),
+            &p.iter()
+                .map(|x| x.end_to_end_id.as_str())
+                .collect::<Vec<_>>(),
             &p.iter().map(|x| x.vendor_id).collect::<Vec<_>>(),
-            &p.iter().map(|x| x.creditor_name.as_str()).collect::<Vec<_>>(),
-            &p.iter().map(|x| x.creditor_iban.as_str()).collect::<Vec<_>>(),
+            &p.iter()
+                .map(|x| x.creditor_name.as_str())
+                .collect::<Vec<_>>(),
+            &p.iter()
+                .map(|x| x.creditor_iban.as_str())
+                .collect::<Vec<_>>(),
             &p.iter()
                 .map(|x| x.creditor_bic.as_deref())
                 .collect::<Vec<_>>(),
@@ -550,8 +564,7 @@ pub async fn set_status(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let params_base: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-        [&tenant_id, &id, &by, &now];
+    let params_base: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&tenant_id, &id, &by, &now];
     match change {
         StatusChange::Approve => {
             tx.execute(
@@ -570,7 +583,15 @@ pub async fn set_status(
                 "UPDATE payment_runs SET status = 'exported', exported_by = $3, exported_at = $4,
                         updated_at = $4, pain_version = $5, message_id = $6, sepa_xml = $7
                   WHERE tenant_id = $1 AND id = $2",
-                &[&tenant_id, &id, &by, &now, pain_version, message_id, sepa_xml],
+                &[
+                    &tenant_id,
+                    &id,
+                    &by,
+                    &now,
+                    pain_version,
+                    message_id,
+                    sepa_xml,
+                ],
             )
             .await?;
         }

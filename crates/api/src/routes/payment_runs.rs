@@ -398,7 +398,12 @@ pub async fn approve(
     let render = run_answer(200);
     let run = state
         .app
-        .approve_payment_run(p.tenant_id, parse_id(&id)?, &p.actor, key.with(run_answer(200)))
+        .approve_payment_run(
+            p.tenant_id,
+            parse_id(&id)?,
+            &p.actor,
+            key.with(run_answer(200)),
+        )
         .await?;
     Ok(stored_answer(render(&run), key.0.is_some()))
 }
@@ -475,7 +480,12 @@ pub async fn complete(
     let render = run_answer(200);
     let run = state
         .app
-        .complete_payment_run(p.tenant_id, parse_id(&id)?, &p.actor, key.with(run_answer(200)))
+        .complete_payment_run(
+            p.tenant_id,
+            parse_id(&id)?,
+            &p.actor,
+            key.with(run_answer(200)),
+        )
         .await?;
     Ok(stored_answer(render(&run), key.0.is_some()))
 }
@@ -495,7 +505,12 @@ pub async fn cancel(
     let render = run_answer(200);
     let run = state
         .app
-        .cancel_payment_run(p.tenant_id, parse_id(&id)?, &p.actor, key.with(run_answer(200)))
+        .cancel_payment_run(
+            p.tenant_id,
+            parse_id(&id)?,
+            &p.actor,
+            key.with(run_answer(200)),
+        )
         .await?;
     Ok(stored_answer(render(&run), key.0.is_some()))
 }

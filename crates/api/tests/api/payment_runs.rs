@@ -120,8 +120,11 @@ async fn post_as(app: &TestApp, key: &str, path: &str) -> Res {
 }
 
 fn xsd(version: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/xsd"))
-        .join(format!("{version}.xsd"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/xsd"
+    ))
+    .join(format!("{version}.xsd"));
     if path.is_file() {
         Some(path)
     } else {
@@ -223,21 +226,36 @@ async fn a_run_goes_from_draft_through_export_to_completion_with_skonto() {
         .await;
     let list = res.expect(200, None).as_array().unwrap().clone();
     assert_eq!(res.headers["x-total-count"], "2");
-    let ids: Vec<&str> = list.iter().map(|e| e["invoice_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list
+        .iter()
+        .map(|e| e["invoice_id"].as_str().unwrap())
+        .collect();
     assert!(ids.contains(&a1.as_str()) && ids.contains(&b1.as_str()));
-    assert!(!ids.contains(&late.as_str()), "due in 30 days is not due within 7");
-    let ea = list.iter().find(|e| e["invoice_id"] == a1.as_str()).unwrap();
+    assert!(
+        !ids.contains(&late.as_str()),
+        "due in 30 days is not due within 7"
+    );
+    let ea = list
+        .iter()
+        .find(|e| e["invoice_id"] == a1.as_str())
+        .unwrap();
     assert_eq!(ea["remaining_amount"], "119.00");
     assert_eq!(ea["skonto_amount"], "2.38");
     assert_eq!(ea["skonto_deadline"], day(8));
     assert_eq!(ea["payable_amount"], "116.62");
     assert_eq!(ea["vendor_name"], "Müller & Söhne Großhandel GmbH");
-    let eb = list.iter().find(|e| e["invoice_id"] == b1.as_str()).unwrap();
+    let eb = list
+        .iter()
+        .find(|e| e["invoice_id"] == b1.as_str())
+        .unwrap();
     assert!(eb["skonto_amount"].is_null());
     assert_eq!(eb["payable_amount"], "59.50");
     // due_before widens the window.
     let res = app
-        .get(&format!("/v1/payment-runs/eligible-invoices?due_before={}", day(31)))
+        .get(&format!(
+            "/v1/payment-runs/eligible-invoices?due_before={}",
+            day(31)
+        ))
         .await;
     assert_eq!(res.expect(200, None).as_array().unwrap().len(), 3);
 
@@ -253,7 +271,10 @@ async fn a_run_goes_from_draft_through_export_to_completion_with_skonto() {
     assert_eq!(run["transaction_count"], 2);
     let items = run["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
-    let ia = items.iter().find(|i| i["invoice_id"] == a1.as_str()).unwrap();
+    let ia = items
+        .iter()
+        .find(|i| i["invoice_id"] == a1.as_str())
+        .unwrap();
     assert_eq!(ia["amount"], "116.62");
     assert_eq!(ia["discount"], "2.38");
     assert_eq!(ia["vendor_id"], va.as_str());
@@ -281,7 +302,10 @@ async fn a_run_goes_from_draft_through_export_to_completion_with_skonto() {
     let approved = post_as(&app, &second, &format!("{path}/approve")).await;
     let approved = approved.expect(200, None);
     assert_eq!(approved["status"], "approved");
-    assert!(approved["approved_by"].as_str().unwrap().starts_with("api_key:"));
+    assert!(approved["approved_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("api_key:"));
     post_as(&app, &second, &format!("{path}/approve"))
         .await
         .expect(409, Some("invalid_transition"));
@@ -299,7 +323,10 @@ async fn a_run_goes_from_draft_through_export_to_completion_with_skonto() {
     let xml = ex["sepa_xml"].as_str().unwrap().to_string();
     assert_valid(&xml, "pain.001.001.09");
     assert!(xml.contains("urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"));
-    assert_eq!(texts(&xml, "MsgId"), vec![ex["message_id"].as_str().unwrap()]);
+    assert_eq!(
+        texts(&xml, "MsgId"),
+        vec![ex["message_id"].as_str().unwrap()]
+    );
     assert_eq!(texts(&xml, "CtrlSum")[0], "176.12");
     assert_eq!(texts(&xml, "BtchBookg"), vec!["false"]);
     assert!(texts(&xml, "EndToEndId").contains(&e2e_a));
@@ -311,7 +338,11 @@ async fn a_run_goes_from_draft_through_export_to_completion_with_skonto() {
     let again = app
         .post(&format!("{path}/export?version=03"), json!({}))
         .await;
-    assert_eq!(again.expect(200, None)["sepa_xml"], xml.as_str(), "replayed");
+    assert_eq!(
+        again.expect(200, None)["sepa_xml"],
+        xml.as_str(),
+        "replayed"
+    );
     let file = app.get(&format!("{path}/file")).await;
     file.expect(200, None);
     assert_eq!(file.bytes, xml.as_bytes());
@@ -330,18 +361,25 @@ async fn a_run_goes_from_draft_through_export_to_completion_with_skonto() {
     assert!(done["completed_at"].is_string());
     let pays = done["payments"].as_array().unwrap();
     assert!(pays.iter().all(|p| p["intent_id"].is_string()));
-    assert_eq!(dec(&app.balance("1200").await) - before_bank, dec("-176.12"));
+    assert_eq!(
+        dec(&app.balance("1200").await) - before_bank,
+        dec("-176.12")
+    );
     assert_eq!(app.balance(&creditor_a).await, "0.00");
-    assert_eq!(app.balance(&creditor_b).await, "0.00");
+    // B-78 (11.90) was not in the run.
+    assert_eq!(app.balance(&creditor_b).await, "-11.90");
     // Skonto: 2.00 net on the discount account, 0.38 input VAT corrected.
     assert_eq!(app.balance("3736").await, "-2.00");
-    assert_eq!(dec(&app.balance("1576").await), dec("19.00") + dec("9.50") - dec("0.38"));
-    for (inv, paid) in [(&a1, "119.00"), (&b1, "59.50")] {
+    assert_eq!(
+        dec(&app.balance("1576").await),
+        // The input VAT of the three invoices (B-78 too), less the correction.
+        dec("19.00") + dec("9.50") + dec("1.90") - dec("0.38")
+    );
+    for inv in [&a1, &b1] {
         let i = app.get(&format!("/v1/invoices/{inv}")).await;
         let i = i.expect(200, None);
         assert_eq!(i["status"], "paid", "{i}");
         assert_eq!(i["remaining_amount"], "0.00");
-        let _ = paid;
     }
     // Payment plus discount: two applications with the same booking.
     let a1_id: Uuid = a1.parse().unwrap();
@@ -366,7 +404,10 @@ async fn a_run_goes_from_draft_through_export_to_completion_with_skonto() {
         rows[1].get::<_, Uuid>("intent_id")
     );
     // The booking carries the end-to-end id and the run (bank reconciliation finds it so).
-    let pa = pays.iter().find(|p| p["end_to_end_id"] == e2e_a.as_str()).unwrap();
+    let pa = pays
+        .iter()
+        .find(|p| p["end_to_end_id"] == e2e_a.as_str())
+        .unwrap();
     let meta = intent_metadata(pa["intent_id"].as_str().unwrap()).await;
     assert_eq!(meta["end_to_end_id"], e2e_a.as_str());
     assert_eq!(meta["payment_run_id"], run_id.as_str());
@@ -406,7 +447,9 @@ async fn cancelling_releases_the_invoices_and_books_nothing() {
                 .expect(200, None);
         }
         if upto == "exported" {
-            let ex = app.post(&format!("{path}/export?version=03"), json!({})).await;
+            let ex = app
+                .post(&format!("{path}/export?version=03"), json!({}))
+                .await;
             let ex = ex.expect(200, None);
             assert_eq!(ex["pain_version"], "pain.001.001.03");
             assert_valid(ex["sepa_xml"].as_str().unwrap(), "pain.001.001.03");
@@ -482,11 +525,26 @@ async fn creating_a_run_refuses_by_rule() {
     body["execution_date"] = json!(day(-1));
     refuse(body, 400, "execution_date_in_past").await;
     let no_iban_bank = bank_account(&app, None, "EUR", "1210").await;
-    refuse(run_body(&no_iban_bank, &[&inv]), 400, "bank_account_without_iban").await;
-    let usd = bank_account(&app, Some(IBAN_B), "USD", "1100").await;
+    refuse(
+        run_body(&no_iban_bank, &[&inv]),
+        400,
+        "bank_account_without_iban",
+    )
+    .await;
+    let usd = bank_account(&app, Some(IBAN_B), "USD", "1000").await;
     refuse(run_body(&usd, &[&inv]), 400, "unsupported_currency").await;
-    refuse(run_body(&Uuid::now_v7().to_string(), &[&inv]), 400, "unknown_bank_account").await;
-    refuse(run_body(&bank, &[&Uuid::now_v7().to_string()]), 400, "unknown_invoice").await;
+    refuse(
+        run_body(&Uuid::now_v7().to_string(), &[&inv]),
+        400,
+        "unknown_bank_account",
+    )
+    .await;
+    refuse(
+        run_body(&bank, &[&Uuid::now_v7().to_string()]),
+        400,
+        "unknown_invoice",
+    )
+    .await;
     refuse(run_body(&bank, &[&inv, &inv]), 400, "duplicate_invoice").await;
     refuse(run_body(&bank, &[]), 400, "empty_run").await;
     // Nothing of that wrote a run.
@@ -496,9 +554,20 @@ async fn creating_a_run_refuses_by_rule() {
     // In an active run: the second run is refused, naming the first.
     let first = create_run(&app, run_body(&bank, &[&inv])).await;
     let first_id = first["id"].as_str().unwrap();
-    let e = refuse(run_body(&bank, &[&other, &inv]), 409, "invoice_in_active_run").await;
+    let e = refuse(
+        run_body(&bank, &[&other, &inv]),
+        409,
+        "invoice_in_active_run",
+    )
+    .await;
     assert!(e["error"].as_str().unwrap().contains(first_id), "{e}");
-    assert_eq!(e["details"]["field_errors"]["invoice_ids"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        e["details"]["field_errors"]["invoice_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -515,11 +584,18 @@ async fn two_runs_claiming_one_invoice_at_once_get_one_conflict_naming_the_other
         let (won, lost) = match (r1.status.as_u16(), r2.status.as_u16()) {
             (201, 409) => (r1, r2),
             (409, 201) => (r2, r1),
-            other => panic!("expected one 201 and one 409, got {other:?}: {} {}", r1.body, r2.body),
+            other => panic!(
+                "expected one 201 and one 409, got {other:?}: {} {}",
+                r1.body, r2.body
+            ),
         };
         lost.expect(409, Some("invoice_in_active_run"));
         let won_id = won.body["id"].as_str().unwrap();
-        assert!(lost.body["error"].as_str().unwrap().contains(won_id), "{}", lost.body);
+        assert!(
+            lost.body["error"].as_str().unwrap().contains(won_id),
+            "{}",
+            lost.body
+        );
         app.post(&format!("/v1/payment-runs/{won_id}/cancel"), json!({}))
             .await
             .expect(200, None);
@@ -545,7 +621,10 @@ async fn credit_notes_are_netted_and_vendors_batched() {
     assert_eq!(run["invoice_count"], 4);
     assert_eq!(run["transaction_count"], 2);
     let items = run["items"].as_array().unwrap();
-    let c = items.iter().find(|i| i["invoice_id"] == cn.as_str()).unwrap();
+    let c = items
+        .iter()
+        .find(|i| i["invoice_id"] == cn.as_str())
+        .unwrap();
     assert_eq!(c["invoice_type"], "credit_note");
     assert_eq!(c["amount"], "-23.80");
     let pays = run["payments"].as_array().unwrap();
@@ -631,7 +710,10 @@ async fn payment_runs_need_keys_scopes_and_their_own_tenant() {
     // No credentials.
     for (m, p) in [
         (Method::GET, "/v1/payment-runs".to_string()),
-        (Method::GET, "/v1/payment-runs/eligible-invoices".to_string()),
+        (
+            Method::GET,
+            "/v1/payment-runs/eligible-invoices".to_string(),
+        ),
         (Method::POST, "/v1/payment-runs".to_string()),
         (Method::GET, format!("/v1/payment-runs/{id}")),
         (Method::POST, format!("/v1/payment-runs/{id}/approve")),
@@ -644,9 +726,14 @@ async fn payment_runs_need_keys_scopes_and_their_own_tenant() {
     }
     // Read scope only: reads work, writes are 403; another resource's scope: 403.
     let reader = app.key_with_scopes(&["payments:read"]).await;
-    app.send(Method::GET, &format!("/v1/payment-runs/{id}"), Some(&reader), None)
-        .await
-        .expect(200, None);
+    app.send(
+        Method::GET,
+        &format!("/v1/payment-runs/{id}"),
+        Some(&reader),
+        None,
+    )
+    .await
+    .expect(200, None);
     for action in ["approve", "cancel", "export", "complete"] {
         post_as(&app, &reader, &format!("/v1/payment-runs/{id}/{action}"))
             .await
@@ -660,7 +747,9 @@ async fn payment_runs_need_keys_scopes_and_their_own_tenant() {
     )
     .await
     .expect(403, Some("scope_missing"));
-    let invoices_only = app.key_with_scopes(&["invoices:read", "invoices:write"]).await;
+    let invoices_only = app
+        .key_with_scopes(&["invoices:read", "invoices:write"])
+        .await;
     app.send(Method::GET, "/v1/payment-runs", Some(&invoices_only), None)
         .await
         .expect(403, Some("scope_missing"));
@@ -700,7 +789,10 @@ async fn payment_runs_need_keys_scopes_and_their_own_tenant() {
         .await
         .expect(404, Some("not_found"));
     // The run is untouched.
-    assert_eq!(app.get(&format!("/v1/payment-runs/{id}")).await.body["status"], "draft");
+    assert_eq!(
+        app.get(&format!("/v1/payment-runs/{id}")).await.body["status"],
+        "draft"
+    );
 }
 
 #[tokio::test]
@@ -741,13 +833,21 @@ async fn hostile_bodies_and_parameters_are_refused_cleanly() {
     let res = app
         .post(
             "/v1/payment-runs",
-            bad(&|b| b["amounts"] = json!([{"invoice_id": inv, "amount": "99999999999999999999.99"}])),
+            bad(&|b| {
+                b["amounts"] = json!([{"invoice_id": inv, "amount": "99999999999999999999.99"}])
+            }),
         )
         .await;
     assert!(matches!(res.status.as_u16(), 400 | 409), "{}", res.body);
     // Not JSON.
     let res = app
-        .raw(Method::POST, "/v1/payment-runs", Some(&app.tenant.key), "text/plain", b"x".to_vec())
+        .raw(
+            Method::POST,
+            "/v1/payment-runs",
+            Some(&app.tenant.key),
+            "text/plain",
+            b"x".to_vec(),
+        )
         .await;
     assert_eq!(res.status.as_u16(), 415);
     // A bad export version is 400; the run stays as it was.
