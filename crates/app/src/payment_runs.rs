@@ -503,6 +503,16 @@ impl App {
             let file = self.stored_file(tx, tenant_id, id).await?;
             return Ok(export_of(run, file));
         }
+        // The bank refuses a requested execution date in the past: a run planned earlier
+        // and exported late is cancelled and planned again.
+        let today = self.today();
+        if run.run.execution_date < today {
+            return Err(RunError::ExecutionDateInPast {
+                execution_date: run.run.execution_date,
+                today,
+            }
+            .into());
+        }
         let version = version.unwrap_or_default();
         let message_id = payments::message_id(id);
         let now = self.now().naive_utc();

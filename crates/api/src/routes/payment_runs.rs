@@ -412,7 +412,7 @@ pub async fn approve(
     params(("id" = Uuid, Path),
            ("version" = Option<String>, Query, description = "09 (default) or 03: the pain.001 version of the first export; later exports replay the stored file whatever this says")),
     responses((status = 200, body = ExportDto, description = "the pain.001 document; the run is exported. GET /v1/payment-runs/{id}/file downloads it"),
-              (status = 400, body = ErrorBody, description = "invalid_version, export_invalid"),
+              (status = 400, body = ErrorBody, description = "invalid_version, execution_date_in_past (the date passed before the first export), export_invalid"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "invalid_transition (only approved or exported runs export)")),
     security(("bearer" = ["payments:write"])))]
