@@ -243,4 +243,5 @@ fi
 if [ "$total_non201" -gt 0 ] || [ "$total_sock" -gt 0 ]; then
     echo "  FAIL: $total_non201 non-201 responses and $total_sock socket errors (see $DATA/wrk-*.err, $DATA/kontor.log)"; ok=0
 fi
+benches/payment_runs.sh || { echo "  FAIL: benches/payment_runs.sh"; ok=0; }
 [ "$ok" = 1 ] || exit 1
