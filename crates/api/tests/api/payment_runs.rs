@@ -928,3 +928,131 @@ async fn idempotency_keys_replay_creation_and_transitions() {
     assert_eq!(s3, 409);
     assert_eq!(r3["code"], "idempotency_conflict");
 }
+
+#[tokio::test]
+async fn skonto_is_taken_only_within_its_deadline() {
+    let app = spawn_app().await;
+    let bank = eur_bank(&app).await;
+    let (v, creditor) = vendor(&app, "Skonto KG", Some(IBAN_A)).await;
+    // Dated 20 days ago with 10 days: the deadline has passed.
+    let old = incoming(&app, &v, "SK-1", &day(-20), &day(2), "100.00", false).await;
+    set_skonto(&old, "3", 10).await;
+    // Dated today with 2 days: an execution in 3 days is too late, tomorrow is not.
+    let fresh = incoming(&app, &v, "SK-2", &day(0), &day(5), "200.00", false).await;
+    set_skonto(&fresh, "2", 2).await;
+    let res = app
+        .get(&format!(
+            "/v1/payment-runs/eligible-invoices?execution_date={}",
+            day(3)
+        ))
+        .await;
+    let list = res.expect(200, None).as_array().unwrap().clone();
+    let e_old = list
+        .iter()
+        .find(|e| e["invoice_id"] == old.as_str())
+        .unwrap();
+    assert_eq!(e_old["skonto_amount"], "3.57");
+    assert_eq!(e_old["skonto_deadline"], day(-10));
+    assert_eq!(e_old["payable_amount"], "119.00", "deadline passed");
+    let e_fresh = list
+        .iter()
+        .find(|e| e["invoice_id"] == fresh.as_str())
+        .unwrap();
+    assert_eq!(e_fresh["skonto_amount"], "4.76");
+    assert_eq!(
+        e_fresh["payable_amount"], "238.00",
+        "executed after the deadline"
+    );
+    // A partial amount takes no Skonto either.
+    let mut body = run_body(&bank, &[&old, &fresh]);
+    body["amounts"] = json!([{"invoice_id": fresh, "amount": "100.00"}]);
+    let run = create_run(&app, body).await;
+    let items = run["items"].as_array().unwrap();
+    assert!(items.iter().all(|i| i["discount"] == "0.00"), "{run}");
+    assert_eq!(run["total_amount"], "219.00");
+    let path = format!("/v1/payment-runs/{}", run["id"].as_str().unwrap());
+    app.post(&format!("{path}/cancel"), json!({}))
+        .await
+        .expect(200, None);
+    // Executed tomorrow, the fresh one is paid less its Skonto; the old one in full.
+    let run = create_run(&app, run_body(&bank, &[&old, &fresh])).await;
+    assert_eq!(run["total_amount"], "352.24");
+    let path = format!("/v1/payment-runs/{}", run["id"].as_str().unwrap());
+    let second = approver(&app).await;
+    post_as(&app, &second, &format!("{path}/approve"))
+        .await
+        .expect(200, None);
+    post_as(&app, &second, &format!("{path}/export"))
+        .await
+        .expect(200, None);
+    post_as(&app, &second, &format!("{path}/complete"))
+        .await
+        .expect(200, None);
+    assert_eq!(app.balance(&creditor).await, "0.00");
+    assert_eq!(app.balance("3736").await, "-4.00");
+}
+
+#[tokio::test]
+async fn the_database_holds_an_invoice_in_one_active_run_at_most() {
+    let app = spawn_app().await;
+    let bank = eur_bank(&app).await;
+    let (v, _) = vendor(&app, "Lieferant", Some(IBAN_A)).await;
+    let inv = incoming(&app, &v, "DB-1", &day(-3), &day(2), "100.00", false).await;
+    let run = create_run(&app, run_body(&bank, &[&inv])).await;
+    let run_id: Uuid = run["id"].as_str().unwrap().parse().unwrap();
+    let inv_id: Uuid = inv.parse().unwrap();
+    let vendor_id: Uuid = v.parse().unwrap();
+    let c = sql().await;
+    // A second active item for the invoice, past the application: the unique index refuses.
+    let second = create_run(&app, {
+        let (v2, _) = vendor(&app, "Anderer", Some(IBAN_B)).await;
+        let other = incoming(&app, &v2, "DB-2", &day(-3), &day(2), "10.00", false).await;
+        run_body(&bank, &[&other])
+    })
+    .await;
+    let second_id: Uuid = second["id"].as_str().unwrap().parse().unwrap();
+    let err = c
+        .execute(
+            "INSERT INTO payment_run_items (tenant_id, run_id, position, invoice_id, vendor_id, invoice_number,
+                 invoice_type, open_amount, amount, discount)
+             VALUES ($1, $2, 99, $3, $4, 'DB-1', 'invoice', 119, 119, 0)",
+            &[&app.tenant.id, &second_id, &inv_id, &vendor_id],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().and_then(|d| d.constraint()),
+        Some("payment_run_items_one_active")
+    );
+    // Items are fixed, runs are not deleted, and four eyes hold in the database too.
+    assert!(c
+        .execute(
+            "DELETE FROM payment_run_items WHERE run_id = $1",
+            &[&run_id]
+        )
+        .await
+        .is_err());
+    assert!(c
+        .execute("DELETE FROM payment_runs WHERE id = $1", &[&run_id])
+        .await
+        .is_err());
+    assert!(c
+        .execute(
+            "UPDATE payment_runs SET status = 'approved', approved_by = created_by, approved_at = now() WHERE id = $1",
+            &[&run_id],
+        )
+        .await
+        .is_err());
+    // Once cancelled, the invoice is free again.
+    app.post(&format!("/v1/payment-runs/{run_id}/cancel"), json!({}))
+        .await
+        .expect(200, None);
+    c.execute(
+        "INSERT INTO payment_run_items (tenant_id, run_id, position, invoice_id, vendor_id, invoice_number,
+             invoice_type, open_amount, amount, discount, active)
+         VALUES ($1, $2, 99, $3, $4, 'DB-1', 'invoice', 119, 119, 0, false)",
+        &[&app.tenant.id, &second_id, &inv_id, &vendor_id],
+    )
+    .await
+    .unwrap();
+}
