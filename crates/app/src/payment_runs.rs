@@ -142,6 +142,134 @@ fn check_label(label: Option<&str>) -> AppResult<()> {
     Ok(())
 }
 
+/// The request's own rules, before anything is loaded.
+fn check_request(new: &NewPaymentRun) -> AppResult<()> {
+    check_label(new.label.as_deref())?;
+    if new.invoice_ids.is_empty() {
+        return Err(RunError::EmptyRun.into());
+    }
+    if new.invoice_ids.len() > MAX_RUN_INVOICES {
+        return Err(AppError::invalid(
+            "too_many_invoices",
+            format!("a run takes at most {MAX_RUN_INVOICES} invoices"),
+            Some("invoice_ids"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for id in &new.invoice_ids {
+        if !seen.insert(*id) {
+            return Err(RunError::DuplicateInvoice { invoice_id: *id }.into());
+        }
+    }
+    if let Some((id, _)) = new.amounts.iter().find(|(id, _)| !seen.contains(id)) {
+        return Err(AppError::invalid(
+            "unknown_invoice",
+            format!("amounts names invoice {id}, which is not in invoice_ids"),
+            Some("amounts"),
+        ));
+    }
+    Ok(())
+}
+
+/// The payments and items of a planned run, numbered from 1, as they are stored.
+fn run_rows(planned: &payments::Run) -> AppResult<(Vec<PaymentRow>, Vec<ItemRow>)> {
+    let payments = planned
+        .transactions
+        .iter()
+        .enumerate()
+        .map(|(k, t)| PaymentRow {
+            position: k as i32 + 1,
+            end_to_end_id: t.end_to_end_id.clone(),
+            vendor_id: t.vendor_id,
+            creditor_name: t.creditor_name.clone(),
+            creditor_iban: t.creditor_iban.clone(),
+            creditor_bic: t.creditor_bic.clone(),
+            amount: t.amount,
+            remittance: t.remittance.clone(),
+            intent_id: None,
+        })
+        .collect();
+    let items = planned
+        .items
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            Ok(ItemRow {
+                position: k as i32 + 1,
+                invoice_id: i.invoice_id,
+                vendor_id: i.vendor_id,
+                invoice_number: i.invoice_number.clone(),
+                invoice_type: InvoiceType::parse(i.invoice_type)
+                    .ok_or_else(|| internal("planned item type"))?,
+                open_amount: i.open_amount,
+                amount: i.amount,
+                discount: i.discount,
+                end_to_end_id: i.end_to_end_id.clone(),
+            })
+        })
+        .collect::<AppResult<_>>()?;
+    Ok((payments, items))
+}
+
+/// The bank account a run pays from: the tenant's, in EUR.
+async fn paying_account(
+    tx: &store::Transaction<'_>,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<rows::BankAccount> {
+    let bank = rows::load_bank_account(tx, tenant_id, id)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "unknown_bank_account",
+                format!("bank account {id} not found"),
+                Some("bank_account_id"),
+            )
+        })?;
+    if bank.currency != "EUR" {
+        return Err(AppError::invalid(
+            "unsupported_currency",
+            format!(
+                "the bank account is in {}; SEPA credit transfers are in EUR only",
+                bank.currency
+            ),
+            Some("bank_account_id"),
+        ));
+    }
+    Ok(bank)
+}
+
+/// The named invoices, in the order given, then the open credit notes of their vendors to net;
+/// as the planner sees them.
+async fn load_open_invoices(
+    tx: &store::Transaction<'_>,
+    tenant_id: Uuid,
+    new: &NewPaymentRun,
+) -> AppResult<Vec<OpenInvoice>> {
+    let candidates = rows::load_candidates(tx, tenant_id, &new.invoice_ids).await?;
+    let found: HashSet<Uuid> = candidates.iter().map(|c| c.id).collect();
+    if let Some(missing) = new.invoice_ids.iter().find(|id| !found.contains(id)) {
+        return Err(AppError::invalid(
+            "unknown_invoice",
+            format!("invoice {missing} not found"),
+            Some("invoice_ids"),
+        ));
+    }
+    let position: HashMap<Uuid, usize> = new
+        .invoice_ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| (*id, k))
+        .collect();
+    let amounts: HashMap<Uuid, Decimal> = new.amounts.iter().copied().collect();
+    let mut ordered: Vec<&Candidate> = candidates.iter().collect();
+    ordered.sort_by_key(|c| (position.get(&c.id).copied().unwrap_or(usize::MAX), c.id));
+    Ok(ordered
+        .iter()
+        .map(|c| open_invoice(c, amounts.get(&c.id).copied()))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 impl App {
     /// `GET /v1/payment-runs/eligible-invoices`: open incoming invoices of vendors with a
     /// valid IBAN, due before `due_before`, in no active run, with what each would pay on
@@ -209,74 +337,11 @@ impl App {
         new: &NewPaymentRun,
         actor: &Actor,
     ) -> AppResult<PaymentRun> {
-        check_label(new.label.as_deref())?;
-        if new.invoice_ids.is_empty() {
-            return Err(RunError::EmptyRun.into());
-        }
-        if new.invoice_ids.len() > MAX_RUN_INVOICES {
-            return Err(AppError::invalid(
-                "too_many_invoices",
-                format!("a run takes at most {MAX_RUN_INVOICES} invoices"),
-                Some("invoice_ids"),
-            ));
-        }
-        let mut seen = HashSet::new();
-        for id in &new.invoice_ids {
-            if !seen.insert(*id) {
-                return Err(RunError::DuplicateInvoice { invoice_id: *id }.into());
-            }
-        }
-        let amounts: HashMap<Uuid, Decimal> = new.amounts.iter().copied().collect();
-        if let Some((id, _)) = new.amounts.iter().find(|(id, _)| !seen.contains(id)) {
-            return Err(AppError::invalid(
-                "unknown_invoice",
-                format!("amounts names invoice {id}, which is not in invoice_ids"),
-                Some("amounts"),
-            ));
-        }
+        check_request(new)?;
         let info = self.store().tenant_info(tenant_id).await?;
-        let bank = rows::load_bank_account(tx, tenant_id, new.bank_account_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::invalid(
-                    "unknown_bank_account",
-                    format!("bank account {} not found", new.bank_account_id),
-                    Some("bank_account_id"),
-                )
-            })?;
-        if bank.currency != "EUR" {
-            return Err(AppError::invalid(
-                "unsupported_currency",
-                format!(
-                    "the bank account is in {}; SEPA credit transfers are in EUR only",
-                    bank.currency
-                ),
-                Some("bank_account_id"),
-            ));
-        }
+        let bank = paying_account(tx, tenant_id, new.bank_account_id).await?;
         rows::lock_run_creation(tx, tenant_id).await?;
-        let candidates = rows::load_candidates(tx, tenant_id, &new.invoice_ids).await?;
-        let found: HashSet<Uuid> = candidates.iter().map(|c| c.id).collect();
-        if let Some(missing) = new.invoice_ids.iter().find(|id| !found.contains(id)) {
-            return Err(AppError::invalid(
-                "unknown_invoice",
-                format!("invoice {missing} not found"),
-                Some("invoice_ids"),
-            ));
-        }
-        // Named invoices first, in the order given, then the credit notes to net.
-        let position: HashMap<Uuid, usize> = new
-            .invoice_ids
-            .iter()
-            .enumerate()
-            .map(|(k, id)| (*id, k))
-            .collect();
-        let mut ordered: Vec<&Candidate> = candidates.iter().collect();
-        ordered.sort_by_key(|c| (position.get(&c.id).copied().unwrap_or(usize::MAX), c.id));
-        let open = ordered
-            .iter()
-            .map(|c| open_invoice(c, amounts.get(&c.id).copied()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let open = load_open_invoices(tx, tenant_id, new).await?;
         let run_id = Uuid::now_v7();
         let planned = plan_run(
             &open,
@@ -293,41 +358,7 @@ impl App {
                 },
             },
         )?;
-        let payments: Vec<PaymentRow> = planned
-            .transactions
-            .iter()
-            .enumerate()
-            .map(|(k, t)| PaymentRow {
-                position: k as i32 + 1,
-                end_to_end_id: t.end_to_end_id.clone(),
-                vendor_id: t.vendor_id,
-                creditor_name: t.creditor_name.clone(),
-                creditor_iban: t.creditor_iban.clone(),
-                creditor_bic: t.creditor_bic.clone(),
-                amount: t.amount,
-                remittance: t.remittance.clone(),
-                intent_id: None,
-            })
-            .collect();
-        let items: Vec<ItemRow> = planned
-            .items
-            .iter()
-            .enumerate()
-            .map(|(k, i)| {
-                Ok(ItemRow {
-                    position: k as i32 + 1,
-                    invoice_id: i.invoice_id,
-                    vendor_id: i.vendor_id,
-                    invoice_number: i.invoice_number.clone(),
-                    invoice_type: InvoiceType::parse(i.invoice_type)
-                        .ok_or_else(|| internal("planned item type"))?,
-                    open_amount: i.open_amount,
-                    amount: i.amount,
-                    discount: i.discount,
-                    end_to_end_id: i.end_to_end_id.clone(),
-                })
-            })
-            .collect::<AppResult<_>>()?;
+        let (payments, items) = run_rows(&planned)?;
         let excluded = serde_json::to_value(&planned.excluded)
             .map_err(|e| internal(format!("excluded: {e}")))?;
         let created_by = principal_label(actor);
@@ -804,6 +835,16 @@ fn booked_discounts(
     Ok((booked, largest))
 }
 
+/// What every payment of a completion shares.
+struct CompletionContext<'a> {
+    run_id: Uuid,
+    date: NaiveDate,
+    bank_account: &'a str,
+    open: &'a HashMap<Uuid, rows::LockedOpenItem>,
+    rates: &'a HashMap<Uuid, Vec<rows::RateGross>>,
+    info: &'a store::tenants::TenantInfo,
+}
+
 /// The bookings of a run's payments: one per payment; an item whose share of its vendor's
 /// payments was wholly set off by credit notes goes with the vendor's first payment.
 fn plan_bookings(
@@ -813,104 +854,121 @@ fn plan_bookings(
     info: &store::tenants::TenantInfo,
     bank_account: &str,
 ) -> AppResult<Vec<BookingPlan>> {
-    let date = run.run.execution_date;
+    let ctx = CompletionContext {
+        run_id: run.run.id,
+        date: run.run.execution_date,
+        bank_account,
+        open,
+        rates,
+        info,
+    };
     let mut first_of_vendor: HashMap<Uuid, &str> = HashMap::new();
     for p in &run.payments {
         first_of_vendor
             .entry(p.vendor_id)
             .or_insert(p.end_to_end_id.as_str());
     }
-    let mut plans = Vec::new();
-    for p in &run.payments {
-        let members: Vec<&ItemRow> = run
-            .items
-            .iter()
-            .filter(|i| {
-                let e2e = i
-                    .end_to_end_id
-                    .as_deref()
-                    .or_else(|| first_of_vendor.get(&i.vendor_id).copied());
-                e2e == Some(p.end_to_end_id.as_str())
-            })
-            .collect();
-        let partner_account = members
-            .first()
-            .and_then(|i| open.get(&i.invoice_id))
-            .map(|o| o.partner_account.clone())
-            .ok_or_else(|| internal(format!("payment {} without items", p.end_to_end_id)))?;
-        let mut discounts = Vec::new();
-        let mut applications = Vec::new();
-        let mut money_left = p.amount;
-        let nil = Uuid::nil();
-        let app = |invoice_id, kind, amount, counter_account: &str| NewApplication {
-            invoice_id,
-            kind,
-            amount,
-            date,
-            counter_account: counter_account.to_string(),
-            intent_id: nil,
-        };
-        for item in &members {
-            if item.invoice_type == InvoiceType::CreditNote {
-                applications.push(app(
-                    item.invoice_id,
-                    "payment",
-                    -item.amount,
-                    &partner_account,
-                ));
-                continue;
-            }
-            let paid = item.amount.min(money_left);
-            money_left -= paid;
-            if paid > Decimal::ZERO {
-                applications.push(app(item.invoice_id, "payment", paid, bank_account));
-            }
-            if item.amount > paid {
-                applications.push(app(
-                    item.invoice_id,
-                    "payment",
-                    item.amount - paid,
-                    &partner_account,
-                ));
-            }
-            if item.discount > Decimal::ZERO {
-                let (booked, largest) = booked_discounts(item, rates, info)?;
-                discounts.extend(booked);
-                applications.push(app(item.invoice_id, "discount", item.discount, &largest));
-            }
+    // Each item under the payment that carries it, in the items' order.
+    let mut by_payment: HashMap<&str, Vec<&ItemRow>> = HashMap::new();
+    for i in &run.items {
+        let e2e = i
+            .end_to_end_id
+            .as_deref()
+            .or_else(|| first_of_vendor.get(&i.vendor_id).copied());
+        if let Some(e2e) = e2e {
+            by_payment.entry(e2e).or_default().push(i);
         }
-        if !money_left.is_zero() {
-            return Err(internal(format!(
-                "payment {} pays {money_left} more than its invoices",
-                p.end_to_end_id
-            )));
-        }
-        let mut cmd = discounted_payment_booking(&DiscountedPayment {
-            direction: Direction::Incoming,
-            invoice_type: InvoiceType::Invoice,
-            invoice_number: &p.remittance,
-            partner_account: &partner_account,
-            counter_account: bank_account,
-            date,
-            amount: p.amount,
-            discounts: &discounts,
-            currency: Currency::EUR,
-        });
-        cmd.description = format!("Payment run {}: {}", p.end_to_end_id, p.remittance)
-            .chars()
-            .take(journal::booking::MAX_DESCRIPTION)
-            .collect();
-        cmd.external_reference = Some(p.end_to_end_id.clone());
-        cmd.skip_duplicate_check = true;
-        let mut meta = Map::new();
-        meta.insert("end_to_end_id".into(), json!(p.end_to_end_id));
-        meta.insert("payment_run_id".into(), json!(run.run.id.to_string()));
-        cmd.custom_metadata = Some(meta);
-        plans.push(BookingPlan {
-            position: p.position,
-            cmd,
-            applications,
-        });
     }
-    Ok(plans)
+    run.payments
+        .iter()
+        .map(|p| {
+            let members = by_payment
+                .remove(p.end_to_end_id.as_str())
+                .unwrap_or_default();
+            plan_payment(&ctx, p, &members)
+        })
+        .collect()
+}
+
+/// One payment's booking and applications. The money goes to the payment's invoices in order;
+/// what is left of an invoice was set off by the vendor's credit notes (applied with the
+/// creditor account as counter account, like the credit notes themselves).
+fn plan_payment(
+    ctx: &CompletionContext<'_>,
+    p: &PaymentRow,
+    members: &[&ItemRow],
+) -> AppResult<BookingPlan> {
+    let partner_account = members
+        .first()
+        .and_then(|i| ctx.open.get(&i.invoice_id))
+        .map(|o| o.partner_account.clone())
+        .ok_or_else(|| internal(format!("payment {} without items", p.end_to_end_id)))?;
+    let app = |invoice_id, kind, amount, counter_account: &str| NewApplication {
+        invoice_id,
+        kind,
+        amount,
+        date: ctx.date,
+        counter_account: counter_account.to_string(),
+        intent_id: Uuid::nil(),
+    };
+    let mut discounts = Vec::new();
+    let mut applications = Vec::new();
+    let mut money_left = p.amount;
+    for item in members {
+        if item.invoice_type == InvoiceType::CreditNote {
+            applications.push(app(
+                item.invoice_id,
+                "payment",
+                -item.amount,
+                &partner_account,
+            ));
+            continue;
+        }
+        let paid = item.amount.min(money_left);
+        money_left -= paid;
+        if paid > Decimal::ZERO {
+            applications.push(app(item.invoice_id, "payment", paid, ctx.bank_account));
+        }
+        if item.amount > paid {
+            let set_off = item.amount - paid;
+            applications.push(app(item.invoice_id, "payment", set_off, &partner_account));
+        }
+        if item.discount > Decimal::ZERO {
+            let (booked, largest) = booked_discounts(item, ctx.rates, ctx.info)?;
+            discounts.extend(booked);
+            applications.push(app(item.invoice_id, "discount", item.discount, &largest));
+        }
+    }
+    if !money_left.is_zero() {
+        return Err(internal(format!(
+            "payment {} pays {money_left} more than its invoices",
+            p.end_to_end_id
+        )));
+    }
+    let mut cmd = discounted_payment_booking(&DiscountedPayment {
+        direction: Direction::Incoming,
+        invoice_type: InvoiceType::Invoice,
+        invoice_number: &p.remittance,
+        partner_account: &partner_account,
+        counter_account: ctx.bank_account,
+        date: ctx.date,
+        amount: p.amount,
+        discounts: &discounts,
+        currency: Currency::EUR,
+    });
+    cmd.description = format!("Payment run {}: {}", p.end_to_end_id, p.remittance)
+        .chars()
+        .take(journal::booking::MAX_DESCRIPTION)
+        .collect();
+    cmd.external_reference = Some(p.end_to_end_id.clone());
+    cmd.skip_duplicate_check = true;
+    let mut meta = Map::new();
+    meta.insert("end_to_end_id".into(), json!(p.end_to_end_id));
+    meta.insert("payment_run_id".into(), json!(ctx.run_id.to_string()));
+    cmd.custom_metadata = Some(meta);
+    Ok(BookingPlan {
+        position: p.position,
+        cmd,
+        applications,
+    })
 }

@@ -447,6 +447,8 @@ pub async fn insert_run(
         ],
     )
     .await?;
+    // A savepoint, so that an invoice taken by another run in the meantime can be named.
+    tx.batch_execute("SAVEPOINT payment_run_items").await?;
     let i = &run.items;
     let inserted = tx
         .execute(
@@ -473,16 +475,39 @@ pub async fn insert_run(
         )
         .await;
     match inserted {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            tx.batch_execute("RELEASE SAVEPOINT payment_run_items")
+                .await?;
+            Ok(())
+        }
         Err(e)
             if e.code() == Some(&SqlState::UNIQUE_VIOLATION)
                 && e.as_db_error().and_then(|d| d.constraint())
                     == Some("payment_run_items_one_active") =>
         {
-            Err(StoreError::conflict(
-                "invoice_in_active_run",
-                "an invoice of the run was taken by another active payment run at the same time",
-            ))
+            tx.batch_execute("ROLLBACK TO SAVEPOINT payment_run_items")
+                .await?;
+            let ids: Vec<Uuid> = i.iter().map(|x| x.invoice_id).collect();
+            let holder = tx
+                .query_opt(
+                    "SELECT invoice_id, run_id FROM payment_run_items
+                      WHERE tenant_id = $1 AND active AND invoice_id = ANY($2)
+                      ORDER BY invoice_id LIMIT 1",
+                    &[&tenant_id, &ids],
+                )
+                .await?;
+            let message = match holder {
+                Some(r) => format!(
+                    "invoice {} is already in the active payment run {}",
+                    r.get::<_, Uuid>("invoice_id"),
+                    r.get::<_, Uuid>("run_id")
+                ),
+                None => {
+                    "an invoice of the run was taken by another active payment run at the same time"
+                        .to_string()
+                }
+            };
+            Err(StoreError::conflict("invoice_in_active_run", message))
         }
         Err(e) => Err(e.into()),
     }
