@@ -4,6 +4,10 @@
 #   scripts/pg.sh start DIR   create (once) and start a cluster in DIR on a free loopback port;
 #                             prints the DATABASE_URL of its `kontor` database on stdout
 #   scripts/pg.sh stop DIR    stop the cluster in DIR (by the pid in its postmaster.pid)
+#   scripts/pg.sh standby URL DIR
+#                             a streaming replica of the cluster at URL (one started by this
+#                             script): pg_basebackup -R into DIR, started read-only on a free
+#                             port; prints the DATABASE_URL of its `kontor` database
 #
 # PostgreSQL refuses to run as root, so when we are root the cluster belongs to the `postgres`
 # system user. Installs Debian's postgresql package when initdb / pg_ctl are missing.
@@ -119,8 +123,35 @@ stop() {
     }
 }
 
+standby() {
+    local url=$1 dir=$2
+    ensure_binaries
+    local pg_basebackup pg_ctl pg_isready
+    pg_basebackup=$(find_bin pg_basebackup); pg_ctl=$(find_bin pg_ctl); pg_isready=$(find_bin pg_isready)
+    local primary_port; primary_port=$(printf '%s' "$url" | sed -E 's#.*:([0-9]+)/.*#\1#')
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+    [ -f "$dir/datadir" ] || choose_data_dir "$dir"
+    local data; data=$(data_dir "$dir")
+    rm -rf "$data"
+    log "standby of 127.0.0.1:$primary_port in $data"
+    as_owner "$pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$data" -R -X stream -c fast >&2
+    local port; port=$(free_port); echo "$port" > "$dir/port"
+    as_owner "$pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$data' -c hot_standby=on -c max_connections=200 ${PG_EXTRA_OPTS:-}" \
+        start >/dev/null
+    local i
+    for i in $(seq 1 60); do
+        "$pg_isready" -q -h 127.0.0.1 -p "$port" && break
+        sleep 0.5
+    done
+    echo "postgres://postgres@127.0.0.1:$port/kontor"
+}
+
 case "${1:-}" in
     start) start "${2:?directory}" ;;
+    standby) standby "${2:?primary url}" "${3:?directory}" ;;
     stop) stop "${2:?directory}" ;;
-    *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop DIR, or $0 standby URL DIR" >&2; exit 2 ;;
 esac

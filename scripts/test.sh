@@ -21,6 +21,19 @@ if ! python3 -c 'import openapi_spec_validator' >/dev/null 2>&1; then
         || python3 -m pip install -q --user openapi-spec-validator >&2 2>/dev/null \
         || python3 -m pip install -q --user --break-system-packages openapi-spec-validator >&2
 fi
+# The client tests generate a Python client (openapi-python-client) and fuzz the API
+# (schemathesis) against a real server (crates/kontor/tests/clients.rs).
+for pkg in openapi-python-client schemathesis; do
+    cmd=$([ "$pkg" = schemathesis ] && echo st || echo "$pkg")
+    if ! command -v "$cmd" >/dev/null 2>&1; then
+        echo "$pkg not found: installing it from PyPI" >&2
+        python3 -m pip install -q "$pkg" >&2 2>/dev/null \
+            || python3 -m pip install -q --user "$pkg" >&2 2>/dev/null \
+            || python3 -m pip install -q --user --break-system-packages "$pkg" >&2
+    fi
+done
+# pip --user puts the commands here.
+export PATH="$PATH:$HOME/.local/bin"
 # Durability is irrelevant for a throwaway cluster; speed is not.
 export PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 DATABASE_URL=$(scripts/pg.sh start "$dir")

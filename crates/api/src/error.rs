@@ -183,7 +183,10 @@ impl From<AppError> for ApiError {
                 code,
                 message,
                 retry_after,
-            } => ApiError::too_many(code, message, retry_after),
+            } => {
+                crate::metrics::count_refusal("login", "");
+                ApiError::too_many(code, message, retry_after)
+            }
             AppError::Upstream { code, message } => {
                 ApiError::new(StatusCode::BAD_GATEWAY, code, message)
             }
@@ -196,6 +199,14 @@ impl From<AppError> for ApiError {
                 );
                 e.replay_stored = true;
                 e
+            }
+            other if other.is_statement_timeout() => {
+                tracing::warn!(request_id = %current_request_id(), error = %other, "statement timeout");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "statement_timeout",
+                    "The database took longer than KONTOR_STATEMENT_TIMEOUT_SECS for this request; narrow it (a date range, a smaller page) or retry later",
+                )
             }
             other => {
                 // Opaque to the client; the cause goes to the log with the request id.

@@ -102,6 +102,7 @@ where
                 req.extensions_mut().insert(p.clone());
                 match check_rate(&state, p).await {
                     Ok(Some(info)) if info.exceeded => {
+                        crate::metrics::count_refusal("api_key", &info.tier);
                         let e = ApiError::too_many(
                             "rate_limited",
                             format!(

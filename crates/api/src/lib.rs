@@ -247,6 +247,14 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
                 }
             })
             .route("/openapi.json", web::get().to(routes::meta::openapi_public))
+            .route("/docs", web::get().to(routes::meta::docs_redirect))
+            .service(
+                utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                    .external_urls_from_iter_unchecked([(
+                        "/docs/openapi.json",
+                        openapi::document(),
+                    )]),
+            )
             .configure(routes::configure)
             .default_service(web::to(unknown_route))
     })

@@ -1,6 +1,7 @@
 //! `GET /metrics`: the Prometheus text format. HTTP requests by method, route pattern and
 //! status with a duration histogram; bookings appended; the write path's batch sizes and
-//! commit latency (through `app::set_append_hook`); the database pool, read at each scrape.
+//! commit latency (through `app::set_append_hook`); the database pool, read at each scrape;
+//! rate-limit refusals.
 
 use actix_web::HttpResponse;
 use prometheus::{
@@ -18,6 +19,7 @@ struct Metrics {
     commit_seconds: Histogram,
     pool: IntGaugeVec,
     pool_waiting: IntGauge,
+    refusals: IntCounterVec,
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -69,8 +71,17 @@ fn metrics() -> &'static Metrics {
             "requests waiting for a database connection",
         )
         .expect("metric");
+        let refusals = IntCounterVec::new(
+            Opts::new(
+                "kontor_rate_limit_refusals_total",
+                "requests refused with 429: `api_key` (the key's rate-limit tier exceeded, by tier) or `login` (login and password-reset throttling)",
+            ),
+            &["limit", "tier"],
+        )
+        .expect("metric");
         for m in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(refusals.clone()),
             Box::new(duration.clone()),
             Box::new(bookings.clone()),
             Box::new(batch_size.clone()),
@@ -89,6 +100,7 @@ fn metrics() -> &'static Metrics {
             commit_seconds,
             pool,
             pool_waiting,
+            refusals,
         }
     })
 }
@@ -115,6 +127,11 @@ pub fn observe_request(method: &str, route: &str, status: u16, seconds: f64) {
     m.duration
         .with_label_values(&[method, route])
         .observe(seconds);
+}
+
+/// Counts a request refused with 429: `limit` is `api_key` (with the key's tier) or `login`.
+pub fn count_refusal(limit: &str, tier: &str) {
+    metrics().refusals.with_label_values(&[limit, tier]).inc();
 }
 
 /// `GET /metrics` on the main address: no credentials.

@@ -40,12 +40,13 @@ use utoipa::{Modify, OpenApi};
         invoices::update_outgoing, invoices::cancel_outgoing,
         invoices::list_incoming, invoices::create_incoming, invoices::open_items_incoming, invoices::get_incoming,
         invoices::update_incoming, invoices::cancel_incoming,
+        invoices::pay_outgoing, invoices::write_off_outgoing, invoices::pay_incoming, invoices::write_off_incoming,
         payment_runs::eligible, payment_runs::create, payment_runs::list, payment_runs::get,
         payment_runs::approve, payment_runs::export, payment_runs::file, payment_runs::complete,
         payment_runs::cancel,
     ),
     components(schemas(crate::routes::ErrorBody)),
-    modifiers(&BearerAuth, &OperationIds, &CommonResponses),
+    modifiers(&BearerAuth, &OperationIds, &CommonResponses, &Patterns),
     tags(
         (name = "Journal", description = "Accounts, bookings, journal, reversals, tax codes, documents"),
         (name = "Periods", description = "Fiscal periods: soft lock, four-eyes lock with closing hash, reopen"),
@@ -112,6 +113,12 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("post", "/v1/invoices", "createIncomingInvoice"),
     ("get", "/v1/invoices/open-items", "listPayables"),
     ("get", "/v1/invoices/{id}", "getIncomingInvoice"),
+    ("post", "/v1/invoices/{id}/payments", "payIncomingInvoice"),
+    (
+        "post",
+        "/v1/invoices/{id}/write-off",
+        "writeOffIncomingInvoice",
+    ),
     ("patch", "/v1/invoices/{id}", "updateIncomingInvoice"),
     ("post", "/v1/invoices/{id}/cancel", "cancelIncomingInvoice"),
     ("get", "/v1/journal", "listJournal"),
@@ -121,6 +128,16 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("post", "/v1/outgoing-invoices", "createOutgoingInvoice"),
     ("get", "/v1/outgoing-invoices/open-items", "listReceivables"),
     ("get", "/v1/outgoing-invoices/{id}", "getOutgoingInvoice"),
+    (
+        "post",
+        "/v1/outgoing-invoices/{id}/payments",
+        "payOutgoingInvoice",
+    ),
+    (
+        "post",
+        "/v1/outgoing-invoices/{id}/write-off",
+        "writeOffOutgoingInvoice",
+    ),
     (
         "patch",
         "/v1/outgoing-invoices/{id}",
@@ -213,10 +230,16 @@ impl Modify for CommonResponses {
                 responses.entry("500".into()).or_insert_with(|| {
                     envelope("internal: opaque; the cause is logged under the request id").into()
                 });
+                // U+0000 in any query parameter (also one the route does not read) is refused.
+                responses.entry("400".into()).or_insert_with(|| {
+                    envelope(if op.request_body.is_some() {
+                        "malformed_json, unknown_field, invalid_field, invalid_character, invalid_date"
+                    } else {
+                        "invalid_character: U+0000 in a query parameter"
+                    })
+                    .into()
+                });
                 if op.request_body.is_some() {
-                    responses.entry("400".into()).or_insert_with(|| {
-                        envelope("malformed_json, unknown_field, invalid_field, invalid_character, invalid_date").into()
-                    });
                     responses.entry("408".into()).or_insert_with(|| {
                         envelope("request_timeout: the body did not arrive in time").into()
                     });
@@ -227,6 +250,397 @@ impl Modify for CommonResponses {
             }
         }
     }
+}
+
+/// The grammar of dates (`format: date`), IBANs and BICs as `pattern`s, wherever a schema has
+/// such a field; amounts carry theirs on the field (`pattern` in `#[schema]`, see
+/// [`AMOUNT_PATTERN`] and [`SIGNED_AMOUNT_PATTERN`]).
+struct Patterns;
+
+/// Dates: exactly `YYYY-MM-DD` (the range 1900-01-01 to 2199-12-31 is in the description).
+pub const DATE_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+/// Amounts, rates, quantities that are never negative: digits, optionally `.` and digits.
+pub const AMOUNT_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?$";
+/// Amounts that may be negative: the same with an optional leading `-`.
+pub const SIGNED_AMOUNT_PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?$";
+/// IBANs as accepted (blanks allowed between groups; the check digits are verified).
+pub const IBAN_PATTERN: &str = r"^[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]{11,40}$";
+/// BICs: 8 or 11 characters (case-insensitive).
+pub const BIC_PATTERN: &str = r"^[A-Za-z]{6}[A-Za-z0-9]{2}([A-Za-z0-9]{3})?$";
+
+impl Modify for Patterns {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            for schema in components.schemas.values_mut() {
+                add_patterns(schema, None);
+            }
+        }
+    }
+}
+
+fn add_patterns(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>, name: Option<&str>) {
+    use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+    use utoipa::openapi::{RefOr, Schema};
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(o) => {
+            if o.pattern.is_none() {
+                let date = matches!(o.format, Some(SchemaFormat::KnownFormat(KnownFormat::Date)));
+                o.pattern = match name {
+                    _ if date => Some(DATE_PATTERN.to_string()),
+                    Some("iban" | "counterparty_iban") => Some(IBAN_PATTERN.to_string()),
+                    Some("bic") => Some(BIC_PATTERN.to_string()),
+                    _ => None,
+                };
+            }
+            for (key, property) in o.properties.iter_mut() {
+                add_patterns(property, Some(key));
+            }
+        }
+        Schema::Array(a) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut a.items {
+                add_patterns(items, name);
+            }
+        }
+        Schema::OneOf(x) => x.items.iter_mut().for_each(|s| add_patterns(s, name)),
+        Schema::AllOf(x) => x.items.iter_mut().for_each(|s| add_patterns(s, name)),
+        Schema::AnyOf(x) => x.items.iter_mut().for_each(|s| add_patterns(s, name)),
+        _ => {}
+    }
+}
+
+/// OpenAPI links from what an operation creates to the operations on it (the id in the created
+/// object's body), so that a client — and schemathesis' stateful tests — can follow them:
+/// (source operationId, status, target operationId, [(parameter, runtime expression)],
+/// request body with runtime expressions).
+const LINKS: &[(&str, &str, &str, &[(&str, &str)], Option<&str>)] = &[
+    (
+        "createBooking",
+        "201",
+        "getIntent",
+        &[("intent_id", "$response.body#/intent_id")],
+        None,
+    ),
+    (
+        "createBooking",
+        "201",
+        "reverseIntent",
+        &[],
+        Some(
+            r#"{"intent_id": "{$response.body#/intent_id}", "reason": "Reversed by a linked request"}"#,
+        ),
+    ),
+    (
+        "createOpeningBalances",
+        "201",
+        "getIntent",
+        &[("intent_id", "$response.body#/intent_id")],
+        None,
+    ),
+    (
+        "createAccount",
+        "201",
+        "getAccount",
+        &[("number", "$response.body#/number")],
+        None,
+    ),
+    (
+        "createAccount",
+        "201",
+        "updateAccount",
+        &[("number", "$response.body#/number")],
+        None,
+    ),
+    (
+        "createAccount",
+        "201",
+        "listAccountEntries",
+        &[("number", "$response.body#/number")],
+        None,
+    ),
+    (
+        "createTaxCode",
+        "201",
+        "getTaxCode",
+        &[("code", "$response.body#/code")],
+        None,
+    ),
+    (
+        "createTaxCode",
+        "201",
+        "updateTaxCode",
+        &[("code", "$response.body#/code")],
+        None,
+    ),
+    (
+        "createTaxCode",
+        "201",
+        "deactivateTaxCode",
+        &[("code", "$response.body#/code")],
+        None,
+    ),
+    (
+        "uploadDocument",
+        "201",
+        "getDocument",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "uploadDocument",
+        "201",
+        "downloadDocument",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "uploadDocument",
+        "201",
+        "previewDocument",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createCustomer",
+        "201",
+        "getCustomer",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createCustomer",
+        "201",
+        "createOutgoingInvoice",
+        &[],
+        Some(
+            r#"{"customer_id": "{$response.body#/id}", "invoice_number": "LINKED-1", "invoice_date": "2025-07-15",
+                "cash_discount_percent": "2", "cash_discount_days": 10,
+                "lines": [{"description": "Consulting", "unit_price": "100.00", "tax_code": "USt19"}]}"#,
+        ),
+    ),
+    (
+        "createCustomer",
+        "201",
+        "updateCustomer",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createCustomer",
+        "201",
+        "deactivateCustomer",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createVendor",
+        "201",
+        "getVendor",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createVendor",
+        "201",
+        "createIncomingInvoice",
+        &[],
+        Some(
+            r#"{"vendor_id": "{$response.body#/id}", "invoice_number": "LINKED-1", "invoice_date": "2025-07-15",
+                "lines": [{"description": "Material", "unit_price": "100.00", "tax_code": "VSt19", "account": "3400"}]}"#,
+        ),
+    ),
+    (
+        "createVendor",
+        "201",
+        "updateVendor",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createVendor",
+        "201",
+        "deactivateVendor",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "getOutgoingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "updateOutgoingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "cancelOutgoingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "payOutgoingInvoice",
+        &[("id", "$response.body#/id")],
+        Some(
+            r#"{"date": "2025-07-20", "amount": "116.62", "account": "1200", "discount": "2.38"}"#,
+        ),
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "writeOffOutgoingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createOutgoingInvoice",
+        "201",
+        "getIntent",
+        &[("intent_id", "$response.body#/intent_id")],
+        None,
+    ),
+    (
+        "createIncomingInvoice",
+        "201",
+        "getIncomingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createIncomingInvoice",
+        "201",
+        "updateIncomingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createIncomingInvoice",
+        "201",
+        "cancelIncomingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "createIncomingInvoice",
+        "201",
+        "payIncomingInvoice",
+        &[("id", "$response.body#/id")],
+        Some(r#"{"date": "2025-07-20", "amount": "119.00", "account": "1200"}"#),
+    ),
+    (
+        "createIncomingInvoice",
+        "201",
+        "writeOffIncomingInvoice",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "requestPeriodLock",
+        "201",
+        "getPeriodLockStatus",
+        &[("period", "$response.body#/period")],
+        None,
+    ),
+    (
+        "requestPeriodLock",
+        "201",
+        "approvePeriodLock",
+        &[
+            ("period", "$response.body#/period"),
+            ("request_id", "$response.body#/request_id"),
+        ],
+        None,
+    ),
+    (
+        "requestPeriodLock",
+        "201",
+        "cancelPeriodLock",
+        &[
+            ("period", "$response.body#/period"),
+            ("request_id", "$response.body#/request_id"),
+        ],
+        None,
+    ),
+    (
+        "createApiKey",
+        "201",
+        "revokeApiKey",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "inviteUser",
+        "201",
+        "updateUser",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+    (
+        "inviteUser",
+        "201",
+        "deactivateUser",
+        &[("id", "$response.body#/id")],
+        None,
+    ),
+];
+
+/// The OpenAPI document as served: [`ApiDoc`] with the [`LINKS`] added. (utoipa's `Link`
+/// serializes its fields in snake case, which is not OpenAPI; the links are written as JSON.)
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for op in item.values_mut() {
+                let Some(source) = op["operationId"].as_str().map(str::to_string) else {
+                    continue;
+                };
+                for (from, status, target, params, body) in LINKS {
+                    if *from != source {
+                        continue;
+                    }
+                    let Some(response) = op
+                        .get_mut("responses")
+                        .and_then(|r| r.get_mut(*status))
+                        .and_then(|r| r.as_object_mut())
+                    else {
+                        continue;
+                    };
+                    let mut link = serde_json::Map::new();
+                    link.insert("operationId".into(), (*target).into());
+                    if !params.is_empty() {
+                        let p: serde_json::Map<String, serde_json::Value> = params
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), (*v).into()))
+                            .collect();
+                        link.insert("parameters".into(), p.into());
+                    }
+                    if let Some(body) = body {
+                        link.insert(
+                            "requestBody".into(),
+                            serde_json::from_str(body).unwrap_or_default(),
+                        );
+                    }
+                    response
+                        .entry("links")
+                        .or_insert_with(|| serde_json::json!({}))
+                        .as_object_mut()
+                        .map(|links| links.insert(target.to_string(), link.into()));
+                }
+            }
+        }
+    }
+    doc
 }
 
 /// The operations of a path, with their lower-case method.
@@ -264,6 +678,123 @@ impl Modify for OperationIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every schema property of the document, with its name.
+    fn properties(doc: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        fn walk(v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(serde_json::Value::Object(props)) = m.get("properties") {
+                        for (k, p) in props {
+                            out.push((k.clone(), p.clone()));
+                        }
+                    }
+                    m.values().for_each(|x| walk(x, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&doc["components"], &mut out);
+        out
+    }
+
+    #[test]
+    fn the_amount_grammar_is_the_one_the_server_parses() {
+        let signed = regex::Regex::new(SIGNED_AMOUNT_PATTERN).unwrap();
+        let unsigned = regex::Regex::new(AMOUNT_PATTERN).unwrap();
+        for (text, ok) in [
+            ("5", true),
+            ("5.00", true),
+            ("0.0001", true),
+            ("-5.25", true),
+            ("+5.00", false),
+            (" 5.00", false),
+            ("5.00 ", false),
+            (".5", false),
+            ("5.", false),
+            ("1e3", false),
+            ("5,00", false),
+            ("--5", false),
+            ("", false),
+        ] {
+            assert_eq!(signed.is_match(text), ok, "{text:?}");
+            assert_eq!(
+                ::journal::money::parse_decimal(text).is_ok(),
+                ok,
+                "{text:?}"
+            );
+            assert_eq!(
+                unsigned.is_match(text),
+                ok && !text.starts_with('-'),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn body_fields_carry_their_patterns() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let props = properties(&doc);
+        let mut dates = 0;
+        for (name, p) in &props {
+            if let Some(pattern) = p["pattern"].as_str() {
+                regex::Regex::new(pattern).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            if p["format"] == "date" {
+                dates += 1;
+                assert_eq!(p["pattern"], DATE_PATTERN, "{name}");
+            }
+            if name == "iban" {
+                assert_eq!(p["pattern"], IBAN_PATTERN, "{name}");
+            }
+        }
+        assert!(dates > 5);
+        // The amounts of the booking and invoice bodies.
+        let schema = |n: &str| doc["components"]["schemas"][n]["properties"].clone();
+        assert_eq!(schema("LineRequest")["debit"]["pattern"], AMOUNT_PATTERN);
+        assert_eq!(schema("LineRequest")["credit"]["pattern"], AMOUNT_PATTERN);
+        assert_eq!(
+            schema("InvoiceLineRequest")["unit_price"]["pattern"],
+            SIGNED_AMOUNT_PATTERN
+        );
+        assert_eq!(schema("PayInvoice")["amount"]["pattern"], AMOUNT_PATTERN);
+        // Every decimal request field has one of the two amount patterns.
+        let amounts = props
+            .iter()
+            .filter(|(_, p)| {
+                p["pattern"] == AMOUNT_PATTERN || p["pattern"] == SIGNED_AMOUNT_PATTERN
+            })
+            .count();
+        assert!(amounts >= 20, "{amounts}");
+    }
+
+    #[test]
+    fn every_link_names_operations_that_exist() {
+        let doc = document();
+        let ids: std::collections::BTreeSet<String> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|op| op["operationId"].as_str().map(str::to_string))
+            .collect();
+        let mut links = 0;
+        for (from, status, target, _, _) in LINKS {
+            assert!(ids.contains(*from), "{from}");
+            assert!(ids.contains(*target), "{target}");
+            let found = doc["paths"].as_object().unwrap().values().any(|item| {
+                item.as_object().unwrap().values().any(|op| {
+                    op["operationId"] == *from
+                        && op["responses"][*status]["links"][*target]["operationId"] == *target
+                })
+            });
+            assert!(found, "{from} {status} -> {target}");
+            links += 1;
+        }
+        assert!(links > 30);
+    }
 
     #[test]
     fn every_operation_has_a_unique_meaningful_id() {

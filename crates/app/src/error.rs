@@ -72,6 +72,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The database cancelled a statement that ran past the statement timeout.
+    pub fn is_statement_timeout(&self) -> bool {
+        matches!(self, AppError::Store(e) if e.is_query_canceled())
+    }
+
     pub fn not_found(what: impl Into<String>) -> AppError {
         AppError::NotFound { what: what.into() }
     }

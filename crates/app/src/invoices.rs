@@ -233,7 +233,7 @@ impl App {
         direction: Direction,
         filter: &InvoiceFilter,
         today: NaiveDate,
-    ) -> AppResult<(Vec<Invoice>, store::Total)> {
+    ) -> AppResult<(Vec<Invoice>, store::Total, Option<store::ListCursor>)> {
         Ok(self
             .store()
             .list_invoices(tenant_id, direction, filter, today)
@@ -247,7 +247,7 @@ impl App {
         direction: Direction,
         filter: &OpenItemFilter,
         today: NaiveDate,
-    ) -> AppResult<(Vec<OpenItem>, i64)> {
+    ) -> AppResult<(Vec<OpenItem>, store::Total, Option<store::ListCursor>)> {
         Ok(self
             .store()
             .open_items(tenant_id, direction, filter, today)

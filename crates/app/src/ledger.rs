@@ -42,8 +42,12 @@ impl App {
         tenant_id: Uuid,
         limit: i64,
         offset: i64,
-    ) -> AppResult<Page<Account>> {
-        Ok(self.store().list_accounts(tenant_id, limit, offset).await?)
+        after: Option<&store::ListCursor>,
+    ) -> AppResult<(Vec<Account>, Total, Option<store::ListCursor>)> {
+        Ok(self
+            .store()
+            .list_accounts(tenant_id, limit, offset, after)
+            .await?)
     }
 
     pub async fn search_accounts(

@@ -26,7 +26,7 @@ pub mod startup;
 
 pub use error::{AppError, AppResult};
 pub use store::idempotency::{IdempotencyKey, Idempotent, Lookup, StoredResponse};
-pub use store::Store;
+pub use store::{ListCursor, Store};
 
 use chrono::{DateTime, Utc};
 use std::sync::Arc;

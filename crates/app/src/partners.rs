@@ -28,7 +28,7 @@ impl App {
         tenant_id: Uuid,
         kind: PartnerKind,
         filter: &PartnerFilter,
-    ) -> AppResult<(Vec<Partner>, store::Total)> {
+    ) -> AppResult<(Vec<Partner>, store::Total, Option<store::ListCursor>)> {
         Ok(self.store().list_partners(tenant_id, kind, filter).await?)
     }
 

@@ -1,6 +1,7 @@
 //! Opening the database: what `kontor serve`, `migrate`, `admin` and `verify` start with.
 
 use crate::{App, AppResult};
+pub use store::ReadRoute;
 use store::Store;
 use uuid::Uuid;
 
@@ -12,18 +13,27 @@ pub struct Database {
     pub pool_size: usize,
     /// `KONTOR_SECRET`, when configured; else the installation secret kept in the database.
     pub secret: Option<String>,
+    /// Cancels statements that run longer (`KONTOR_STATEMENT_TIMEOUT_SECS`); None: no bound.
+    pub statement_timeout: Option<std::time::Duration>,
+    /// A streaming replica (`KONTOR_READ_DATABASE_URL`) and the reads it serves.
+    pub replica: Option<(String, Vec<store::ReadRoute>)>,
 }
 
 impl App {
     /// Connects, applies the migrations that are missing and loads the installation secret.
     /// Returns the application and the migrations it applied.
     pub async fn open(db: &Database) -> AppResult<(App, Vec<String>)> {
-        let pool = store::connect(&db.url, db.pool_size)?;
+        let pool = store::connect_with(&db.url, db.pool_size, db.statement_timeout)?;
         let mut client = pool.get().await.map_err(store::StoreError::from)?;
         let applied = store::migrate::migrate(&mut client).await?;
         let secret = store::keys::installation_secret(&client, db.secret.as_deref()).await?;
         drop(client);
-        Ok((App::new(Store::new(pool, secret)), applied))
+        let mut store = Store::new(pool, secret);
+        if let Some((url, routes)) = &db.replica {
+            let replica = store::connect_with(url, db.pool_size, db.statement_timeout)?;
+            store = store.with_replica(replica, routes.clone());
+        }
+        Ok((App::new(store), applied))
     }
 
     /// Connects without migrating and without the installation secret: enough for reading

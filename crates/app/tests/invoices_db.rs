@@ -195,6 +195,8 @@ async fn scenario(seed: u64) {
                 tax_code,
                 ..Default::default()
             }],
+            cash_discount_percent: None,
+            cash_discount_days: None,
         };
         let invoice = app
             .create_invoice(tenant_id, new, &actor(), None)
@@ -421,6 +423,8 @@ async fn write_offs_default_to_the_chart_roles() {
                     unit_price: Decimal::new(1000, 2),
                     ..Default::default()
                 }],
+                cash_discount_percent: None,
+                cash_discount_days: None,
             };
             let invoice = app
                 .create_invoice(tenant_id, new, &actor(), None)

@@ -9,6 +9,10 @@ pub struct Config {
     pub metrics_bind: Option<String>,
     pub secret: Option<String>,
     pub pool_size: usize,
+    /// `KONTOR_STATEMENT_TIMEOUT_SECS` (None: 0, no bound).
+    pub statement_timeout: Option<std::time::Duration>,
+    /// `KONTOR_READ_DATABASE_URL` and the reads it serves (`KONTOR_READ_DATABASE_ROUTES`).
+    pub replica: Option<(String, Vec<app::startup::ReadRoute>)>,
     /// The HTTP settings, for `serve` only.
     pub api: api::ApiConfig,
     /// The settings of the identity use cases, for `serve` and the admin commands.
@@ -22,7 +26,10 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("KONTOR_BIND", "127.0.0.1:8080", "address and port to listen on"),
     ("KONTOR_METRICS_BIND", "unset", "serve GET /metrics on this address and port only, not on KONTOR_BIND; unset: on KONTOR_BIND"),
     ("KONTOR_SECRET", "unset", "key material (32+ characters) for the hashes of API keys, sessions and mailed tokens; unset: a random secret kept in the database"),
-    ("KONTOR_DB_POOL_SIZE", "16", "maximum PostgreSQL connections per process"),
+    ("KONTOR_DB_POOL_SIZE", "16", "maximum PostgreSQL connections per process (and as many to the read replica, when set)"),
+    ("KONTOR_STATEMENT_TIMEOUT_SECS", "30", "PostgreSQL cancels a statement of a request that runs longer (500); 0: no bound; migrations and streamed exports are exempt"),
+    ("KONTOR_READ_DATABASE_URL", "unset", "a streaming replica (standby) that serves the reads named by KONTOR_READ_DATABASE_ROUTES; unset: every read on DATABASE_URL"),
+    ("KONTOR_READ_DATABASE_ROUTES", "reports,exports,audit", "comma-separated reads the replica serves: reports, exports, audit, journal, accounts (a standby may lag behind a write the same client just made)"),
     ("KONTOR_WORKERS", "number of CPUs", "HTTP worker threads"),
     ("KONTOR_MAX_JSON_BYTES", "1048576 (1 MiB)", "largest JSON request body (413 above)"),
     ("KONTOR_MAX_DOCUMENT_BYTES", "20971520 (20 MiB)", "largest document upload (413 above)"),
@@ -85,6 +92,14 @@ impl Config {
             metrics_bind: var("KONTOR_METRICS_BIND"),
             secret: var("KONTOR_SECRET"),
             pool_size: number("KONTOR_DB_POOL_SIZE", 16)?,
+            statement_timeout: match number("KONTOR_STATEMENT_TIMEOUT_SECS", 30)? {
+                0 => None,
+                secs => Some(std::time::Duration::from_secs(secs.min(86_400) as u64)),
+            },
+            replica: match var("KONTOR_READ_DATABASE_URL") {
+                None => None,
+                Some(url) => Some((url, read_routes()?)),
+            },
             api: api::ApiConfig {
                 max_json_bytes: number("KONTOR_MAX_JSON_BYTES", defaults.max_json_bytes)?,
                 max_document_bytes: number(
@@ -113,6 +128,23 @@ impl Config {
             },
             identity,
         })
+    }
+}
+
+/// `KONTOR_READ_DATABASE_ROUTES`: which reads the replica serves.
+fn read_routes() -> anyhow::Result<Vec<app::startup::ReadRoute>> {
+    match var("KONTOR_READ_DATABASE_ROUTES") {
+        None => Ok(app::startup::ReadRoute::DEFAULT.to_vec()),
+        Some(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                app::startup::ReadRoute::parse(s).with_context(|| {
+                    format!("KONTOR_READ_DATABASE_ROUTES: {s:?} is none of reports, exports, audit, journal, accounts")
+                })
+            })
+            .collect(),
     }
 }
 

@@ -133,6 +133,8 @@ async fn open_app(config: &Config) -> anyhow::Result<App> {
         url: config.database_url.clone(),
         pool_size: config.pool_size,
         secret: config.secret.clone(),
+        statement_timeout: config.statement_timeout,
+        replica: config.replica.clone(),
     })
     .await
     .context("opening the database")?;

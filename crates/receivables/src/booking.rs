@@ -140,6 +140,8 @@ pub fn invoice_booking(b: &InvoiceBooking<'_>) -> (BookingCommand, Vec<Option<us
 pub enum SettlementKind {
     Payment,
     WriteOff,
+    /// A cash discount (Skonto) taken with a payment: booked with it, applied beside it.
+    Discount,
 }
 
 impl SettlementKind {
@@ -147,6 +149,7 @@ impl SettlementKind {
         match self {
             SettlementKind::Payment => "payment",
             SettlementKind::WriteOff => "write_off",
+            SettlementKind::Discount => "discount",
         }
     }
 
@@ -154,6 +157,7 @@ impl SettlementKind {
         match s {
             "payment" => Some(SettlementKind::Payment),
             "write_off" => Some(SettlementKind::WriteOff),
+            "discount" => Some(SettlementKind::Discount),
             _ => None,
         }
     }
@@ -226,6 +230,7 @@ pub fn settlement_booking(s: &SettlementBooking<'_>) -> BookingCommand {
     let what = match s.kind {
         SettlementKind::Payment => "Payment",
         SettlementKind::WriteOff => "Write-off",
+        SettlementKind::Discount => "Cash discount",
     };
     BookingCommand {
         booking_date: s.date,

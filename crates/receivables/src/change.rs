@@ -112,6 +112,14 @@ pub enum SettlementError {
     /// The journal refused the counter account.
     #[error("account {0} does not exist or is inactive")]
     UnknownCounterAccount(String),
+    #[error("nothing is open on invoice {0}")]
+    NothingOpen(String),
+    #[error("discount must be > 0 with at most the currency's decimals")]
+    InvalidDiscount,
+    #[error("a cash discount is taken on invoices, not on credit notes")]
+    DiscountOnCreditNote,
+    #[error("the chart names no discount account for {rate} % VAT; name discount_account")]
+    NoDiscountAccount { rate: String },
 }
 
 impl Rule for SettlementError {
@@ -126,15 +134,19 @@ impl Rule for SettlementError {
             | SettlementError::NoWriteOffAccount
             | SettlementError::UnknownCounterAccount(_) => "unknown_account",
             SettlementError::UnknownTaxCode(_) => "unknown_tax_code",
+            SettlementError::InvalidDiscount => "invalid_discount",
+            SettlementError::NothingOpen(_) => "nothing_open",
+            SettlementError::DiscountOnCreditNote => "discount_on_credit_note",
+            SettlementError::NoDiscountAccount { .. } => "unknown_account",
         }
     }
 
     fn kind(&self) -> RuleKind {
         match self {
             SettlementError::UnknownInvoice(_) => RuleKind::NotFound,
-            SettlementError::Cancelled(_) | SettlementError::Overpayment { .. } => {
-                RuleKind::Conflict
-            }
+            SettlementError::Cancelled(_)
+            | SettlementError::Overpayment { .. }
+            | SettlementError::NothingOpen(_) => RuleKind::Conflict,
             _ => RuleKind::Invalid,
         }
     }
@@ -148,6 +160,10 @@ impl Rule for SettlementError {
             | SettlementError::NoWriteOffAccount
             | SettlementError::UnknownCounterAccount(_) => Some("account".into()),
             SettlementError::UnknownTaxCode(_) => Some("tax_code".into()),
+            SettlementError::InvalidDiscount | SettlementError::DiscountOnCreditNote => {
+                Some("discount".into())
+            }
+            SettlementError::NoDiscountAccount { .. } => Some("discount_account".into()),
             _ => None,
         }
     }
@@ -201,6 +217,8 @@ pub fn decide_settlement(
             .bank
             .ok_or(SettlementError::NoBankAccount)?
             .to_string(),
+        // A discount is decided with its payment (discount::decide_discounted_payment).
+        (None, SettlementKind::Discount) => return Err(SettlementError::InvalidDiscount),
         (None, SettlementKind::WriteOff) => match invoice.direction {
             Direction::Outgoing => ctx.roles.write_off_receivables,
             Direction::Incoming => ctx.roles.write_off_payables,

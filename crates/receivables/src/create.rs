@@ -8,6 +8,7 @@
 use crate::booking::{
     check_linked_booking, invoice_booking, invoice_metadata, BookedLine, InvoiceBooking, LinkedLine,
 };
+use crate::discount::{validate_cash_discount, CashDiscountError, CashDiscountTerms};
 use crate::invoice::{
     compute_invoice, Direction, GivenTotals, InvoiceError, InvoiceType, LineInput, Totals,
 };
@@ -54,6 +55,9 @@ pub struct NewInvoice {
     pub intent_id: Option<Uuid>,
     pub notes: Option<String>,
     pub lines: Vec<NewInvoiceLine>,
+    /// Cash-discount terms (Skonto): both or neither; invoices only.
+    pub cash_discount_percent: Option<Decimal>,
+    pub cash_discount_days: Option<i64>,
 }
 
 /// An invoice line as written: its amounts computed, its account and tax rate resolved.
@@ -155,6 +159,7 @@ pub struct DecidedInvoice {
     pub notes: Option<String>,
     pub lines: Vec<InvoiceLine>,
     pub booking: InvoiceBookingPlan,
+    pub cash_discount: Option<CashDiscountTerms>,
 }
 
 /// The partner kind of a side: customers for outgoing, vendors for incoming invoices.
@@ -219,6 +224,10 @@ pub enum CreateInvoiceError {
     },
     #[error("notes is longer than {MAX_NOTES} characters")]
     NotesTooLong,
+    #[error(transparent)]
+    CashDiscount(#[from] CashDiscountError),
+    #[error("a credit note carries no cash-discount terms")]
+    CashDiscountOnCreditNote,
     #[error("lines[{line}].description is longer than {MAX_LINE_DESCRIPTION} characters")]
     DescriptionTooLong { line: usize },
     #[error("{}: {} {partner_id} does not exist", partner_field(*direction), partner_kind(*direction).as_str())]
@@ -279,6 +288,8 @@ impl Rule for CreateInvoiceError {
             E::InvalidInvoiceNumber => "invalid_invoice_number",
             E::InvalidDueDate { .. } => "invalid_due_date",
             E::NotesTooLong | E::DescriptionTooLong { .. } => "too_long",
+            E::CashDiscount(e) => e.code(),
+            E::CashDiscountOnCreditNote => "invalid_cash_discount",
             E::UnknownPartner { direction, .. } => match direction {
                 Direction::Outgoing => "unknown_customer",
                 Direction::Incoming => "unknown_vendor",
@@ -315,6 +326,8 @@ impl Rule for CreateInvoiceError {
             E::InvalidInvoiceNumber => Some("invoice_number".into()),
             E::InvalidDueDate { .. } => Some("due_date".into()),
             E::NotesTooLong => Some("notes".into()),
+            E::CashDiscount(e) => e.field(),
+            E::CashDiscountOnCreditNote => Some("cash_discount_percent".into()),
             E::DescriptionTooLong { line } => Some(format!("lines[{line}].description")),
             E::UnknownPartner { direction, .. } => Some(partner_field(*direction).into()),
             E::PartnerInactive { .. } | E::DuplicateNumber { .. } => None,
@@ -541,6 +554,10 @@ pub fn check_new_invoice(new: &NewInvoice, base: Currency) -> Result<(), CreateI
     }
     check_due_date(new.invoice_date, new.due_date)?;
     check_notes(clean(new.notes.as_deref()).as_deref())?;
+    let terms = validate_cash_discount(new.cash_discount_percent, new.cash_discount_days)?;
+    if terms.is_some() && new.invoice_type == InvoiceType::CreditNote {
+        return Err(CreateInvoiceError::CashDiscountOnCreditNote);
+    }
     for (line, l) in new.lines.iter().enumerate() {
         if l.description
             .as_ref()
@@ -736,5 +753,6 @@ pub fn decide_invoice(
         notes: clean(new.notes.as_deref()),
         lines,
         booking,
+        cash_discount: validate_cash_discount(new.cash_discount_percent, new.cash_discount_days)?,
     })
 }

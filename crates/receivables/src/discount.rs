@@ -9,12 +9,14 @@
 //! part's net on the rate's discount account with the tax code, and the journal adds the VAT
 //! lines as it does for any booking.
 
-use crate::booking::partner_side;
+use crate::booking::{invoice_metadata, partner_side, SettlementKind};
+use crate::change::{check_settlement_amount, DecidedSettlement, LockedInvoice, SettlementError};
 use crate::invoice::{split_gross, Direction, InvoiceType};
 use chrono::{Days, NaiveDate};
 use journal::event::Side;
 use journal::{BookingCommand, BookingLineInput, Currency};
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
 /// The cash-discount terms of an invoice: `percent` off when paid within `days` of its date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +288,188 @@ fn line(account: &str, side: Side, amount: Decimal, tax_code: Option<String>) ->
         description: None,
         cost_center: None,
     }
+}
+
+/// One line of an invoice as a discount split needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceRateLine {
+    pub tax_code: Option<String>,
+    pub rate: Decimal,
+    /// Reverse charge / intra-EU acquisition: no tax on the invoice, the journal self-assesses
+    /// it from the tax code, so the discount part keeps the code and has no tax of its own.
+    pub self_assessed: bool,
+    pub gross: Decimal,
+}
+
+/// A payment that takes a cash discount, as requested.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscountedPaymentRequest {
+    /// The money paid (> 0).
+    pub amount: Decimal,
+    /// The discount taken (gross, > 0).
+    pub discount: Decimal,
+    pub date: NaiveDate,
+    /// Bank, cash or clearing account; the chart's bank account when None.
+    pub account: Option<String>,
+    /// Books every part of the discount on this account instead of the chart's discount
+    /// account of its rate.
+    pub discount_account: Option<String>,
+}
+
+/// What [`decide_discounted_payment`] needs, loaded beforehand.
+#[derive(Debug, Clone)]
+pub struct DiscountContext<'a> {
+    pub payment_id: Uuid,
+    pub discount_id: Uuid,
+    pub base: Currency,
+    pub invoice: Option<&'a LockedInvoice>,
+    pub invoice_id: Uuid,
+    /// The chart's `bank` account.
+    pub bank: Option<&'a str>,
+    /// The invoice's lines.
+    pub lines: &'a [InvoiceRateLine],
+    /// The chart's role accounts (`discount_granted_19`, …) by role.
+    pub discount_roles: &'a [(&'a str, &'a str)],
+}
+
+/// A decided payment with discount: one booking, two applications (the payment and the
+/// discount) with the same booking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecidedDiscountedPayment {
+    pub payment: DecidedSettlement,
+    pub discount: DecidedSettlement,
+    pub parts: Vec<BookedDiscount>,
+    pub cmd: BookingCommand,
+}
+
+/// Decides a payment that takes a cash discount: the invoice is open and not a credit note;
+/// amount and discount are positive, in the currency's minor units, and together at most what
+/// is open. The discount is split over the invoice's VAT rates ([`split_discount`]) and each
+/// part booked on its rate's discount account (or `discount_account`) with the tax correction.
+/// The deadline of the invoice's terms is not enforced here: a late discount the partner
+/// accepts is still a discount; payment runs and suggestions offer it only within it.
+pub fn decide_discounted_payment(
+    r: &DiscountedPaymentRequest,
+    ctx: &DiscountContext<'_>,
+) -> Result<DecidedDiscountedPayment, SettlementError> {
+    let base = ctx.base;
+    check_settlement_amount(r.amount, base)?;
+    if r.discount <= Decimal::ZERO || !base.fits(r.discount) {
+        return Err(SettlementError::InvalidDiscount);
+    }
+    let invoice = ctx
+        .invoice
+        .ok_or(SettlementError::UnknownInvoice(ctx.invoice_id))?;
+    if invoice.state.cancelled {
+        return Err(SettlementError::Cancelled(invoice.id));
+    }
+    if invoice.invoice_type == InvoiceType::CreditNote {
+        return Err(SettlementError::DiscountOnCreditNote);
+    }
+    let (amount, discount) = (base.round(r.amount), base.round(r.discount));
+    let remaining = invoice.state.remaining();
+    let total = amount
+        .checked_add(discount)
+        .ok_or(SettlementError::InvalidDiscount)?;
+    if total > remaining {
+        return Err(SettlementError::Overpayment {
+            amount: base.format(total),
+            invoice_number: invoice.invoice_number.clone(),
+            remaining: base.format(remaining),
+        });
+    }
+    let counter = match &r.account {
+        Some(a) => a.trim().to_string(),
+        None => ctx.bank.ok_or(SettlementError::NoBankAccount)?.to_string(),
+    };
+    let shares: Vec<RateShare> = ctx
+        .lines
+        .iter()
+        .map(|l| RateShare {
+            tax_code: l.tax_code.clone(),
+            rate: if l.self_assessed {
+                Decimal::ZERO
+            } else {
+                l.rate
+            },
+            gross: l.gross,
+        })
+        .collect();
+    let mut parts = split_discount(base, discount, &shares);
+    if parts.is_empty() {
+        // An invoice without positive lines (only possible for linked bookings): the whole
+        // discount without tax.
+        parts.push(DiscountPart {
+            tax_code: None,
+            rate: Decimal::ZERO,
+            gross: discount,
+            net: discount,
+            tax: Decimal::ZERO,
+            rest: Decimal::ZERO,
+        });
+    }
+    let mut booked = Vec::with_capacity(parts.len());
+    for part in parts {
+        // The role follows the code's real rate, also for self-assessed lines.
+        let rate = ctx
+            .lines
+            .iter()
+            .find(|l| l.tax_code == part.tax_code)
+            .map(|l| l.rate)
+            .unwrap_or(part.rate);
+        let account = match &r.discount_account {
+            Some(a) => a.trim().to_string(),
+            None => discount_role(invoice.direction, rate)
+                .and_then(|role| {
+                    ctx.discount_roles
+                        .iter()
+                        .find(|(name, _)| *name == role)
+                        .map(|(_, number)| number.to_string())
+                })
+                .ok_or_else(|| SettlementError::NoDiscountAccount {
+                    rate: rate.normalize().to_string(),
+                })?,
+        };
+        booked.push(BookedDiscount { part, account });
+    }
+    let mut cmd = discounted_payment_booking(&DiscountedPayment {
+        direction: invoice.direction,
+        invoice_type: invoice.invoice_type,
+        invoice_number: &invoice.invoice_number,
+        partner_account: &invoice.partner_account,
+        counter_account: &counter,
+        date: r.date,
+        amount,
+        discounts: &booked,
+        currency: base,
+    });
+    let mut metadata =
+        invoice_metadata(invoice.id, Some((SettlementKind::Payment, ctx.payment_id)));
+    metadata.insert(
+        "discount_application_id".into(),
+        serde_json::Value::String(ctx.discount_id.to_string()),
+    );
+    cmd.custom_metadata = Some(metadata);
+    let largest = booked
+        .iter()
+        .max_by(|a, b| a.part.gross.cmp(&b.part.gross))
+        .map(|b| b.account.clone())
+        .unwrap_or_default();
+    let settlement = |id, kind, amount, counter_account| DecidedSettlement {
+        application_id: id,
+        invoice_id: invoice.id,
+        kind,
+        amount,
+        date: r.date,
+        counter_account,
+        cmd: cmd.clone(),
+    };
+    Ok(DecidedDiscountedPayment {
+        payment: settlement(ctx.payment_id, SettlementKind::Payment, amount, counter),
+        discount: settlement(ctx.discount_id, SettlementKind::Discount, discount, largest),
+        parts: booked,
+        cmd: cmd.clone(),
+    })
 }
 
 #[cfg(test)]

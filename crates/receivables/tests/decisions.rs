@@ -57,6 +57,8 @@ fn new_invoice() -> NewInvoice {
         intent_id: None,
         notes: None,
         lines: vec![line("100.00", Some("USt19"))],
+        cash_discount_percent: None,
+        cash_discount_days: None,
     }
 }
 

@@ -86,29 +86,37 @@ async fn has_personal_accounts(
 }
 
 impl Store {
+    /// One page of the chart by number: from `offset`, or after the account `after` (keyset).
     pub async fn list_accounts(
         &self,
         tenant_id: Uuid,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Account>, crate::Total), StoreError> {
-        let client = self.client().await?;
-        let (rows, total) = crate::paged(
+        after: Option<&crate::ListCursor>,
+    ) -> Result<(Vec<Account>, crate::Total, Option<crate::ListCursor>), StoreError> {
+        let client = self.read_client(crate::ReadRoute::Accounts).await?;
+        let page = crate::keyset_paged(
             &client,
             self.count_cap,
             ACCOUNT_COLUMNS,
             "FROM accounts WHERE tenant_id = $1",
-            "number",
+            &crate::Keyset {
+                keys: &[("number", "text")],
+                descending: false,
+            },
             &[&tenant_id],
             limit,
             offset,
+            after,
         )
         .await?;
         Ok((
-            rows.iter()
+            page.rows
+                .iter()
                 .map(account_from_row)
                 .collect::<Result<_, _>>()?,
-            total,
+            page.total,
+            page.next,
         ))
     }
 
@@ -120,7 +128,7 @@ impl Store {
         account_type: Option<AccountType>,
         limit: i64,
     ) -> Result<Vec<Account>, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Accounts).await?;
         let escaped = q
             .replace('\\', "\\\\")
             .replace('%', "\\%")
@@ -281,8 +289,14 @@ impl Store {
         offset: i64,
         after: Option<crate::journal::JournalCursor>,
     ) -> Result<AccountEntries, StoreError> {
-        self.get_account(tenant_id, number).await?;
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Accounts).await?;
+        client
+            .query_opt(
+                "SELECT 1 FROM accounts WHERE tenant_id = $1 AND number = $2",
+                &[&tenant_id, &number],
+            )
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("account {number}")))?;
         // A collective account lists its personal accounts' lines too, so that its balance
         // stays the sum of its entries.
         let account = account_condition(

@@ -32,6 +32,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// PostgreSQL cancelled the statement (SQLSTATE 57014), e.g. at its statement timeout.
+    pub fn is_query_canceled(&self) -> bool {
+        matches!(self, StoreError::Db(e)
+            if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED))
+    }
+
     pub fn not_found(what: impl Into<String>) -> StoreError {
         StoreError::NotFound { what: what.into() }
     }

@@ -14,7 +14,10 @@ use deadpool_postgres::GenericClient;
 use journal::Actor;
 use receivables::booking::{LinkedLine, SettlementKind};
 use receivables::create::DecidedInvoice;
-use receivables::{AgingBucket, Direction, InvoiceStatus, InvoiceType, OpenItemState, PartnerKind};
+use receivables::{
+    AgingBucket, CashDiscountTerms, Direction, InvoiceStatus, InvoiceType, OpenItemState,
+    PartnerKind,
+};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -66,6 +69,8 @@ pub struct Invoice {
     /// Filled by `get_invoice`, empty in lists.
     pub lines: Vec<InvoiceLine>,
     pub applications: Vec<Application>,
+    /// Cash-discount terms (Skonto), when the invoice grants them.
+    pub cash_discount: Option<CashDiscountTerms>,
 }
 
 impl Invoice {
@@ -98,6 +103,8 @@ pub struct OpenItemFilter {
     pub as_of: Option<NaiveDate>,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging: the items after this one (`offset` is then ignored).
+    pub after: Option<crate::ListCursor>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -110,12 +117,14 @@ pub struct InvoiceFilter {
     pub end_date: Option<NaiveDate>,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging: the invoices after this one (`offset` is then ignored).
+    pub after: Option<crate::ListCursor>,
 }
 
 /// Columns of an invoice with its derived state as far as everything booked goes.
 const COLUMNS: &str = "i.id, i.direction, i.type, i.partner_id, p.name AS partner_name, p.account_number,
     i.invoice_number, i.invoice_date, i.due_date, i.currency, i.total_net, i.total_tax, i.total_gross, i.intent_id,
-    i.document_id, i.notes, i.created_at, i.updated_at,
+    i.document_id, i.notes, i.created_at, i.updated_at, i.cash_discount_percent, i.cash_discount_days,
     (SELECT r.intent_id FROM intents r WHERE r.tenant_id = i.tenant_id AND r.reversal_of = i.intent_id) AS cancellation_intent_id,
     kontor_is_reversed(i.tenant_id, i.intent_id, NULL) AS cancelled,
     kontor_invoice_settled(i.tenant_id, i.id, NULL) AS settled";
@@ -132,11 +141,11 @@ const LIST_FILTER: &str = "WHERE i.tenant_id = $1 AND i.direction = $2
          OR kontor_invoice_status(s.total_gross, s.settled, s.due_date, s.cancelled, $8) = ANY($7::text[]))";
 
 /// Open items as the books stood at the end of $3 (NULL: everything booked): $1 tenant,
-/// $2 direction, $4 partner, $5 limit, $6 offset.
-const OPEN_ITEMS_SQL: &str = "SELECT s.*, count(*) OVER () AS total FROM (
+/// $2 direction, $4 partner. Ordered by [`OPEN_ITEMS_ORDER`].
+const OPEN_ITEMS_FROM: &str = "FROM (
     SELECT i.id, i.direction, i.type, i.partner_id, p.name AS partner_name, p.account_number,
            i.invoice_number, i.invoice_date, i.due_date, i.currency, i.total_net, i.total_tax, i.total_gross, i.intent_id,
-           i.document_id, i.notes, i.created_at, i.updated_at,
+           i.document_id, i.notes, i.created_at, i.updated_at, i.cash_discount_percent, i.cash_discount_days,
            (SELECT r.intent_id FROM intents r WHERE r.tenant_id = i.tenant_id AND r.reversal_of = i.intent_id
                AND ($3::date IS NULL OR r.booking_date <= $3)) AS cancellation_intent_id,
            kontor_is_reversed(i.tenant_id, i.intent_id, $3) AS cancelled,
@@ -144,9 +153,15 @@ const OPEN_ITEMS_SQL: &str = "SELECT s.*, count(*) OVER () AS total FROM (
       FROM invoices i JOIN partners p ON p.tenant_id = i.tenant_id AND p.id = i.partner_id
      WHERE i.tenant_id = $1 AND i.direction = $2 AND ($3::date IS NULL OR i.invoice_date <= $3)
        AND ($4::uuid IS NULL OR i.partner_id = $4)) s
-  WHERE (CASE WHEN s.cancelled THEN 0 ELSE s.total_gross END) - s.settled <> 0
-  ORDER BY coalesce(s.due_date, s.invoice_date), s.invoice_date, s.invoice_number, s.id
-  LIMIT $5 OFFSET $6";
+  WHERE (CASE WHEN s.cancelled THEN 0 ELSE s.total_gross END) - s.settled <> 0";
+
+/// Oldest due first: due date (else invoice date), invoice date, number, id.
+const OPEN_ITEMS_ORDER: &[(&str, &str)] = &[
+    ("coalesce(s.due_date, s.invoice_date)", "date"),
+    ("s.invoice_date", "date"),
+    ("s.invoice_number", "text"),
+    ("s.id", "uuid"),
+];
 
 const LINES_SQL: &str = "SELECT line_no, description, quantity, unit_price, tax_code, tax_rate, self_assessed, account, net, tax, gross
    FROM invoice_lines WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY line_no";
@@ -156,8 +171,9 @@ const APPLICATIONS_SQL: &str = "SELECT a.id, a.invoice_id, a.kind, a.amount, a.a
    FROM open_item_applications a WHERE a.tenant_id = $1 AND a.invoice_id = $2 ORDER BY a.application_date, a.created_at, a.id";
 
 const INSERT_INVOICE_SQL: &str = "INSERT INTO invoices (tenant_id, id, direction, type, partner_id, invoice_number, invoice_date,
-        due_date, currency, total_net, total_tax, total_gross, intent_id, document_id, notes, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+        due_date, currency, total_net, total_tax, total_gross, intent_id, document_id, notes, created_by,
+        cash_discount_percent, cash_discount_days)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      RETURNING created_at, updated_at";
 
 const INSERT_LINES_SQL: &str = "INSERT INTO invoice_lines (tenant_id, invoice_id, line_no, description, quantity, unit_price, tax_code,
@@ -247,6 +263,21 @@ fn locked_from_row(row: &tokio_postgres::Row) -> Result<LockedInvoice, StoreErro
     })
 }
 
+fn cash_discount_from_row(
+    row: &tokio_postgres::Row,
+) -> Result<Option<CashDiscountTerms>, StoreError> {
+    let percent: Option<Decimal> = row.get("cash_discount_percent");
+    let days: Option<i32> = row.get("cash_discount_days");
+    match (percent, days) {
+        (Some(percent), Some(days)) => Ok(Some(CashDiscountTerms {
+            percent,
+            days: u32::try_from(days)
+                .map_err(|_| StoreError::Internal(format!("cash_discount_days {days}")))?,
+        })),
+        _ => Ok(None),
+    }
+}
+
 fn invoice_from_row(row: &tokio_postgres::Row) -> Result<Invoice, StoreError> {
     Ok(Invoice {
         id: row.get("id"),
@@ -271,6 +302,7 @@ fn invoice_from_row(row: &tokio_postgres::Row) -> Result<Invoice, StoreError> {
         state: state_from_row(row),
         lines: Vec::new(),
         applications: Vec::new(),
+        cash_discount: cash_discount_from_row(row)?,
     })
 }
 
@@ -293,16 +325,19 @@ impl Store {
         direction: Direction,
         f: &InvoiceFilter,
         today: NaiveDate,
-    ) -> Result<(Vec<Invoice>, crate::Total), StoreError> {
+    ) -> Result<(Vec<Invoice>, crate::Total, Option<crate::ListCursor>), StoreError> {
         let client = self.client().await?;
         let statuses: Vec<&str> = f.statuses.iter().map(InvoiceStatus::as_str).collect();
         let invoice_type = f.invoice_type.map(|t| t.as_str());
-        let (rows, total) = crate::paged(
+        let page = crate::keyset_paged(
             &client,
             self.count_cap,
             "s.*",
             &format!("FROM (SELECT {COLUMNS} {FROM} {LIST_FILTER}"),
-            "s.invoice_date DESC, s.id DESC",
+            &crate::Keyset {
+                keys: &[("s.invoice_date", "date"), ("s.id", "uuid")],
+                descending: true,
+            },
             &[
                 &tenant_id,
                 &direction.as_str(),
@@ -315,13 +350,15 @@ impl Store {
             ],
             f.limit,
             f.offset,
+            f.after.as_ref(),
         )
         .await?;
-        let invoices = rows
+        let invoices = page
+            .rows
             .iter()
             .map(invoice_from_row)
             .collect::<Result<_, _>>()?;
-        Ok((invoices, total))
+        Ok((invoices, page.total, page.next))
     }
 
     /// Open items of one side as the books stood at the end of `as_of` (everything booked when
@@ -333,43 +370,25 @@ impl Store {
         direction: Direction,
         f: &OpenItemFilter,
         today: NaiveDate,
-    ) -> Result<(Vec<OpenItem>, i64), StoreError> {
-        let (partner_id, as_of, limit, offset) = (f.partner_id, f.as_of, f.limit, f.offset);
+    ) -> Result<(Vec<OpenItem>, crate::Total, Option<crate::ListCursor>), StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                OPEN_ITEMS_SQL,
-                &[
-                    &tenant_id,
-                    &direction.as_str(),
-                    &as_of,
-                    &partner_id,
-                    &limit,
-                    &offset,
-                ],
-            )
-            .await?;
-        let total = match rows.first() {
-            Some(r) => r.get("total"),
-            None if offset > 0 => {
-                let rows = client
-                    .query(
-                        OPEN_ITEMS_SQL,
-                        &[
-                            &tenant_id,
-                            &direction.as_str(),
-                            &as_of,
-                            &partner_id,
-                            &1i64,
-                            &0i64,
-                        ],
-                    )
-                    .await?;
-                rows.first().map(|r| r.get("total")).unwrap_or(0)
-            }
-            None => 0,
-        };
-        let items = rows
+        let page = crate::keyset_paged(
+            &client,
+            self.count_cap,
+            "s.*",
+            OPEN_ITEMS_FROM,
+            &crate::Keyset {
+                keys: OPEN_ITEMS_ORDER,
+                descending: false,
+            },
+            &[&tenant_id, &direction.as_str(), &f.as_of, &f.partner_id],
+            f.limit,
+            f.offset,
+            f.after.as_ref(),
+        )
+        .await?;
+        let items = page
+            .rows
             .iter()
             .map(|r| {
                 let invoice = invoice_from_row(r)?;
@@ -381,7 +400,7 @@ impl Store {
                 })
             })
             .collect::<Result<_, StoreError>>()?;
-        Ok((items, total))
+        Ok((items, page.total, page.next))
     }
 }
 
@@ -624,6 +643,8 @@ pub async fn insert_invoice(
                 &d.document_id,
                 &d.notes,
                 &actor.to_json(),
+                &d.cash_discount.map(|c| c.percent),
+                &d.cash_discount.map(|c| c.days as i32),
             ],
         )
         .await;
@@ -696,6 +717,7 @@ pub async fn insert_invoice(
         },
         lines: d.lines.clone(),
         applications: Vec::new(),
+        cash_discount: d.cash_discount,
     }))
 }
 
@@ -712,6 +734,25 @@ pub async fn lock_invoice(
         .as_ref()
         .map(locked_from_row)
         .transpose()
+}
+
+/// The invoice's lines as a discount split needs them (tax code, rate, self-assessed, gross).
+pub async fn load_rate_lines(
+    tx: &crate::Transaction<'_>,
+    tenant_id: Uuid,
+    invoice_id: Uuid,
+) -> Result<Vec<receivables::InvoiceRateLine>, StoreError> {
+    Ok(tx
+        .query(LINES_SQL, &[&tenant_id, &invoice_id])
+        .await?
+        .iter()
+        .map(|r| receivables::InvoiceRateLine {
+            tax_code: r.get("tax_code"),
+            rate: r.get("tax_rate"),
+            self_assessed: r.get("self_assessed"),
+            gross: r.get("gross"),
+        })
+        .collect())
 }
 
 /// Records a payment or write-off booked by `intent_id`.

@@ -217,7 +217,7 @@ impl Store {
         tenant_id: Uuid,
         f: &JournalFilter,
     ) -> Result<JournalPage, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Journal).await?;
         let search = f.search.as_ref().map(|s| {
             format!(
                 "%{}%",
@@ -313,7 +313,7 @@ impl Store {
         tenant_id: Uuid,
         intent_id: Uuid,
     ) -> Result<IntentDetail, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Journal).await?;
         let row = client
             .query_opt(
                 &format!(
@@ -376,7 +376,7 @@ impl Store {
         from_seq: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Audit).await?;
         let rows = client
             .query(
                 "SELECT seq, intent_id, period, prev_hash, hash, payload FROM journal_events

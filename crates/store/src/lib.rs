@@ -35,9 +35,29 @@ pub type Transaction<'a> = deadpool_postgres::Transaction<'a>;
 
 /// Opens a connection pool for `database_url` (a libpq-style URL or key=value string).
 pub fn connect(database_url: &str, max_size: usize) -> Result<Pool, StoreError> {
-    let config: tokio_postgres::Config = database_url
+    connect_with(database_url, max_size, None)
+}
+
+/// Opens a connection pool whose connections cancel a statement that runs longer than
+/// `statement_timeout` (PostgreSQL `statement_timeout`, SQLSTATE 57014): the bound of the
+/// server's interactive requests. Work that may take longer (migrations, streamed exports)
+/// lifts it for its own session or transaction (`SET LOCAL statement_timeout = 0`).
+pub fn connect_with(
+    database_url: &str,
+    max_size: usize,
+    statement_timeout: Option<Duration>,
+) -> Result<Pool, StoreError> {
+    let mut config: tokio_postgres::Config = database_url
         .parse()
         .map_err(|e| StoreError::Config(format!("DATABASE_URL: {e}")))?;
+    if let Some(timeout) = statement_timeout {
+        let options = format!(
+            "{} -c statement_timeout={}",
+            config.get_options().unwrap_or_default(),
+            timeout.as_millis()
+        );
+        config.options(options.trim());
+    }
     let manager = Manager::from_config(
         config,
         tokio_postgres::NoTls,
@@ -62,6 +82,57 @@ pub struct Store {
     tenants: Arc<tenants::TenantCache>,
     /// Lists count exactly up to this many matches (see [`Total`]).
     count_cap: i64,
+    /// A streaming replica for some reads (`KONTOR_READ_DATABASE_URL`).
+    replica: Option<Arc<Replica>>,
+}
+
+/// Reads that may be served by a streaming replica: a standby can lag behind the primary, so a
+/// client may not see there what it just wrote. Writes, rate-limit counters, sessions and
+/// `Idempotency-Key` answers always go to the primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadRoute {
+    /// Reports (`GET /v1/reports…`).
+    Reports,
+    /// File exports (DATEV).
+    Exports,
+    /// The audit export (`GET /v1/audit/events`).
+    Audit,
+    /// The journal list and one intent (`GET /v1/journal…`).
+    Journal,
+    /// Account lists and entries (`GET /v1/accounts…`).
+    Accounts,
+}
+
+impl ReadRoute {
+    pub const ALL: [ReadRoute; 5] = [
+        ReadRoute::Reports,
+        ReadRoute::Exports,
+        ReadRoute::Audit,
+        ReadRoute::Journal,
+        ReadRoute::Accounts,
+    ];
+    /// The routes a replica serves unless configured otherwise.
+    pub const DEFAULT: [ReadRoute; 3] = [ReadRoute::Reports, ReadRoute::Exports, ReadRoute::Audit];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReadRoute::Reports => "reports",
+            ReadRoute::Exports => "exports",
+            ReadRoute::Audit => "audit",
+            ReadRoute::Journal => "journal",
+            ReadRoute::Accounts => "accounts",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReadRoute> {
+        ReadRoute::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The replica's pool and the reads it serves.
+pub struct Replica {
+    pub pool: Pool,
+    pub routes: Vec<ReadRoute>,
 }
 
 impl Store {
@@ -74,6 +145,25 @@ impl Store {
             appenders: Arc::new(appender::Appenders::default()),
             tenants: Arc::new(tenants::TenantCache::default()),
             count_cap: COUNT_CAP,
+            replica: None,
+        }
+    }
+
+    /// The same store, serving the reads of `routes` from a streaming replica's pool.
+    pub fn with_replica(mut self, pool: Pool, routes: Vec<ReadRoute>) -> Store {
+        self.replica = Some(Arc::new(Replica { pool, routes }));
+        self
+    }
+
+    /// A connection for a read of `route`: the replica's when one is configured for it, else
+    /// the primary's.
+    pub async fn read_client(
+        &self,
+        route: ReadRoute,
+    ) -> Result<deadpool_postgres::Client, StoreError> {
+        match &self.replica {
+            Some(r) if r.routes.contains(&route) => Ok(r.pool.get().await?),
+            _ => self.client().await,
         }
     }
 
@@ -115,11 +205,159 @@ pub struct Total {
     pub estimated: bool,
 }
 
+/// A position in a list: the sort key of the last row of a page, for keyset paging (the next
+/// page is the rows after it), so that page N costs what page 1 costs. Its text form is
+/// opaque to clients: `c1` and the lowercase hex of the JSON array of the key's values as
+/// text. A cursor of one list given to another is a cursor of the wrong length or shape: it
+/// is refused like a malformed one (the list starts at its first page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCursor(pub Vec<String>);
+
+impl ListCursor {
+    const PREFIX: &'static str = "c1";
+
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(&self.0).unwrap_or_default();
+        format!("{}{}", Self::PREFIX, hex::encode(json))
+    }
+
+    /// None for anything [`ListCursor::encode`] cannot have made (at most 2,000 characters).
+    pub fn decode(text: &str) -> Option<ListCursor> {
+        let hex_part = text.strip_prefix(Self::PREFIX)?;
+        if text.len() > 2000 {
+            return None;
+        }
+        let bytes = hex::decode(hex_part).ok()?;
+        let values: Vec<String> = serde_json::from_slice(&bytes).ok()?;
+        (!values.is_empty() && values.iter().all(|v| !v.contains('\0')))
+            .then_some(ListCursor(values))
+    }
+}
+
+/// The sort of a list for keyset paging: its key expressions (with the SQL type each cursor
+/// value is cast to), all in one direction, the last one unique (an id).
+pub(crate) struct Keyset<'a> {
+    pub keys: &'a [(&'a str, &'a str)],
+    pub descending: bool,
+}
+
+/// A page of a list by keyset: rows, the size of the whole list, the cursor of the next page.
+pub(crate) struct KeysetPage {
+    pub rows: Vec<tokio_postgres::Row>,
+    pub total: Total,
+    pub next: Option<ListCursor>,
+}
+
+/// One page of a filtered list in `keyset`'s order: after `after` when given (then `offset`
+/// is ignored), else from `offset`; one row more than `limit` tells whether there is a next
+/// page. The count is pipelined with the page (see [`paged`]). A cursor whose values do not
+/// parse as the key's types is refused by PostgreSQL; callers decode cursors with
+/// [`ListCursor::decode`] and check the number of values ([`keyset_after`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn keyset_paged(
+    client: &tokio_postgres::Client,
+    cap: i64,
+    columns: &str,
+    from_where: &str,
+    keyset: &Keyset<'_>,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    limit: i64,
+    offset: i64,
+    after: Option<&ListCursor>,
+) -> Result<KeysetPage, StoreError> {
+    let n = params.len();
+    let dir = if keyset.descending { "DESC" } else { "ASC" };
+    let order_by = keyset
+        .keys
+        .iter()
+        .map(|(k, _)| format!("{k} {dir}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let key_columns = keyset
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| format!("({k})::text AS keyset_{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // A cursor of another list (other length, or values that are not of the key's types) is
+    // ignored like a malformed one: never a database error.
+    let after = after.filter(|c| {
+        c.0.len() == keyset.keys.len()
+            && c.0.iter().zip(keyset.keys).all(|(v, (_, ty))| match *ty {
+                "date" => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok(),
+                "uuid" => uuid::Uuid::parse_str(v).is_ok(),
+                "bigint" => v.parse::<i64>().is_ok(),
+                _ => true,
+            })
+    });
+    let fetch = limit + 1;
+    let mut all: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params.to_vec();
+    let (condition, paging) = match after {
+        Some(cursor) => {
+            let lhs = keyset
+                .keys
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let rhs = keyset
+                .keys
+                .iter()
+                .enumerate()
+                .map(|(i, (_, ty))| format!("${}::text::{ty}", n + 1 + i))
+                .collect::<Vec<_>>()
+                .join(", ");
+            for v in &cursor.0 {
+                all.push(v);
+            }
+            let op = if keyset.descending { "<" } else { ">" };
+            all.push(&fetch);
+            (
+                format!(" AND ({lhs}) {op} ({rhs})"),
+                format!("LIMIT ${}", all.len()),
+            )
+        }
+        None => {
+            all.push(&fetch);
+            all.push(&offset);
+            (String::new(), format!("LIMIT ${} OFFSET ${}", n + 1, n + 2))
+        }
+    };
+    let sql = format!(
+        "SELECT {columns}, {key_columns} {from_where}{condition} ORDER BY {order_by} {paging}"
+    );
+    let (mut rows, count) = futures_util::try_join!(
+        async { client.query(&sql, &all).await.map_err(StoreError::from) },
+        capped_count(client, cap, from_where, params),
+    )?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    let next = match rows.last() {
+        Some(last) if more => Some(ListCursor(
+            (0..keyset.keys.len())
+                .map(|i| last.get::<_, String>(format!("keyset_{i}").as_str()))
+                .collect(),
+        )),
+        _ => None,
+    };
+    // Rows known to exist: those before this page (by offset) and on it; a cursor page does
+    // not know its position, so it vouches only for its own rows.
+    let seen = match (after, rows.is_empty()) {
+        (_, true) => 0,
+        (Some(_), false) => rows.len() as i64,
+        (None, false) => offset + rows.len() as i64,
+    };
+    let total = total_of(client, count, cap, from_where, params, seen).await?;
+    Ok(KeysetPage { rows, total, next })
+}
+
 /// One page of a filtered list, and the size of the whole list.
 ///
+/// (Lists that can grow without bound page by keyset instead: [`keyset_paged`].)
 /// Runs `SELECT {columns} {from_where} ORDER BY {order_by} LIMIT $n+1 OFFSET $n+2` with
 /// `params` as $1..$n, and counts the list with [`count_capped`].
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, dead_code)]
 pub(crate) async fn paged(
     client: &tokio_postgres::Client,
     cap: i64,

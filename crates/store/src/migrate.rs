@@ -48,6 +48,9 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"
 
 pub async fn migrate(client: &mut Client) -> Result<Vec<String>, StoreError> {
+    // A migration may take longer than the server's statement timeout; the pooled connection
+    // gets the timeout back below.
+    client.batch_execute("SET statement_timeout = 0").await?;
     // The lock comes first: two processes starting at once on a fresh database would otherwise
     // race on creating the bookkeeping table (CREATE TABLE IF NOT EXISTS is not atomic).
     client
@@ -69,6 +72,7 @@ pub async fn migrate(client: &mut Client) -> Result<Vec<String>, StoreError> {
     client
         .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
         .await?;
+    client.batch_execute("RESET statement_timeout").await?;
     result
 }
 

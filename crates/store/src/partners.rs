@@ -42,6 +42,8 @@ pub struct PartnerFilter {
     pub is_active: Option<bool>,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging: the partners after this one by name (`offset` is then ignored).
+    pub after: Option<crate::ListCursor>,
 }
 
 /// The open amount of partner `p` (see `Partner::open_amount`): per invoice, what is left of
@@ -299,29 +301,34 @@ impl Store {
         tenant_id: Uuid,
         kind: PartnerKind,
         f: &PartnerFilter,
-    ) -> Result<(Vec<Partner>, crate::Total), StoreError> {
+    ) -> Result<(Vec<Partner>, crate::Total, Option<crate::ListCursor>), StoreError> {
         let client = self.client().await?;
         let search = f.search.as_ref().map(|s| {
             s.replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         });
-        let (rows, total) = crate::paged(
+        let page = crate::keyset_paged(
             &client,
             self.count_cap,
             &format!("{COLUMNS}, {OPEN_AMOUNT}"),
             &format!("FROM partners p WHERE {FILTER}"),
-            "lower(p.name), p.id",
+            &crate::Keyset {
+                keys: &[("lower(p.name)", "text"), ("p.id", "uuid")],
+                descending: false,
+            },
             &[&tenant_id, &kind.as_str(), &search, &f.is_active],
             f.limit,
             f.offset,
+            f.after.as_ref(),
         )
         .await?;
-        let partners = rows
+        let partners = page
+            .rows
             .iter()
             .map(Partner::from_row)
             .collect::<Result<_, _>>()?;
-        Ok((partners, total))
+        Ok((partners, page.total, page.next))
     }
 
     /// A partner of `kind`, None when there is none with that id.

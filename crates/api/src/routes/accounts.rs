@@ -48,8 +48,11 @@ pub struct AccountList {
     pub total: i64,
     /// True when `total` is an estimate (beyond 10,000 matches; also `X-Total-Count-Estimated`).
     pub total_estimated: bool,
+    /// 0 when the page was asked for by `cursor`.
     pub offset: i64,
     pub limit: i64,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -159,13 +162,17 @@ pub struct AccountEntriesDto {
 }
 
 #[utoipa::path(get, path = "/v1/accounts", tag = "Journal",
-    params(("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query)),
+    params(("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
     responses((status = 200, body = AccountList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["accounts:read"])))]
 pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
     p.require("accounts:read")?;
-    let (limit, offset) = (q.limit(), q.offset());
-    let (accounts, total) = state.app.list_accounts(p.tenant_id, limit, offset).await?;
+    let after = crate::routes::list_cursor(&q);
+    let (limit, offset) = (q.limit(), if after.is_some() { 0 } else { q.offset() });
+    let (accounts, total, next) = state
+        .app
+        .list_accounts(p.tenant_id, limit, offset, after.as_ref())
+        .await?;
     let mut res = HttpResponse::Ok();
     if total.estimated {
         res.insert_header(("X-Total-Count-Estimated", "true"));
@@ -176,6 +183,7 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
         total_estimated: total.estimated,
         offset,
         limit,
+        next_cursor: next.map(|c| c.encode()),
     }))
 }
 

@@ -20,10 +20,10 @@ pub struct LineRequest {
     pub account: String,
     /// Amount (> 0) as a string or number; exactly one of debit / credit.
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "119.00")]
+    #[schema(value_type = Option<String>, example = "119.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub debit: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub credit: Option<Decimal>,
     /// With a tax code the line carries the NET amount; the service adds the tax line(s).
     #[schema(example = "USt19")]
@@ -52,12 +52,22 @@ pub struct FxRequest {
     pub currency: String,
     /// Units of the foreign currency per 1 unit of the base currency.
     #[serde(deserialize_with = "decimal")]
-    #[schema(value_type = String, example = "1.0850")]
+    #[schema(value_type = String, example = "1.0850", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub rate: Decimal,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "booking_date": "2025-07-15",
+    "description": "Cash deposit",
+    "external_reference": "DEP-2025-07",
+    "skip_duplicate_check": true,
+    "lines": [
+        {"account": "1200", "debit": "500.00"},
+        {"account": "1000", "credit": "500.00"}
+    ]
+}))]
 pub struct BookingRequest {
     #[schema(value_type = String, format = Date, example = "2026-03-14")]
     #[serde(deserialize_with = "crate::extract::date")]

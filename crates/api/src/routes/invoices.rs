@@ -13,6 +13,7 @@ use crate::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use app::invoices::{Application, Invoice, InvoiceFilter, InvoiceLine, OpenItem, OpenItemFilter};
+use app::settlements::{InvoicePayment, InvoiceWriteOff, Settled};
 use app::StoredResponse;
 use chrono::NaiveDate;
 use receivables::{
@@ -54,11 +55,11 @@ pub struct InvoiceLineRequest {
     pub description: Option<String>,
     /// > 0, up to 6 decimals; default 1.
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "2")]
+    #[schema(value_type = Option<String>, example = "2", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub quantity: Option<Decimal>,
     /// Net unit price, up to 6 decimals; negative for a discount line.
     #[serde(deserialize_with = "decimal")]
-    #[schema(value_type = String, example = "50.00")]
+    #[schema(value_type = String, example = "50.00", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub unit_price: Decimal,
     /// Output VAT (USt19, USt7, …) on outgoing, input VAT (VSt19, …) on incoming invoices.
     #[schema(example = "USt19")]
@@ -68,13 +69,13 @@ pub struct InvoiceLineRequest {
     #[schema(example = "8400")]
     pub account: Option<String>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub net: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub tax: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub gross: Option<Decimal>,
 }
 
@@ -111,13 +112,13 @@ pub struct CreateOutgoingInvoice {
     pub due_date: Option<NaiveDate>,
     /// Optional; when given, must equal the sum of the lines.
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "100.00")]
+    #[schema(value_type = Option<String>, example = "100.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_net: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "19.00")]
+    #[schema(value_type = Option<String>, example = "19.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_tax: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>, example = "119.00")]
+    #[schema(value_type = Option<String>, example = "119.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_gross: Option<Decimal>,
     /// The tenant's base currency (default); others are refused for now.
     #[schema(example = "EUR")]
@@ -130,6 +131,13 @@ pub struct CreateOutgoingInvoice {
     /// debtor account by total_gross and its VAT lines by total_tax.
     pub intent_id: Option<Uuid>,
     pub notes: Option<String>,
+    /// Cash discount (Skonto; an addition to seed 003): percent off when paid within
+    /// cash_discount_days of the invoice date. Both or neither; invoices only.
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>, example = "2", pattern = r"^[0-9]+(\.[0-9]+)?$")]
+    pub cash_discount_percent: Option<Decimal>,
+    #[schema(example = 10, minimum = 1, maximum = 366)]
+    pub cash_discount_days: Option<i64>,
     pub lines: Vec<InvoiceLineRequest>,
 }
 
@@ -148,13 +156,13 @@ pub struct CreateIncomingInvoice {
     #[serde(default, deserialize_with = "crate::extract::opt_date")]
     pub due_date: Option<NaiveDate>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_net: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_tax: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub total_gross: Option<Decimal>,
     pub currency: Option<String>,
     /// Addition to seed 003 (which lists no type for incoming invoices): invoice (default) or credit_note.
@@ -164,6 +172,13 @@ pub struct CreateIncomingInvoice {
     /// Link this existing booking; it must move the vendor's creditor account by total_gross.
     pub intent_id: Option<Uuid>,
     pub notes: Option<String>,
+    /// Cash discount (Skonto; an addition to seed 003): percent off when paid within
+    /// cash_discount_days of the invoice date. Both or neither; invoices only.
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>, example = "2", pattern = r"^[0-9]+(\.[0-9]+)?$")]
+    pub cash_discount_percent: Option<Decimal>,
+    #[schema(example = 10, minimum = 1, maximum = 366)]
+    pub cash_discount_days: Option<i64>,
     pub lines: Vec<InvoiceLineRequest>,
 }
 
@@ -215,11 +230,11 @@ pub struct InvoiceLineDto {
     pub gross: String,
 }
 
-/// A payment or write-off applied to the invoice.
+/// A payment, cash discount or write-off applied to the invoice.
 #[derive(Serialize, ToSchema)]
 pub struct PaymentDto {
     pub id: Uuid,
-    /// payment or write_off
+    /// payment, discount (a cash discount taken with a payment: same intent_id) or write_off
     pub kind: String,
     pub amount: String,
     #[schema(value_type = String, format = Date)]
@@ -275,6 +290,17 @@ pub struct InvoiceDto {
     pub intent_id: Uuid,
     /// The reversal of that booking, once cancelled.
     pub cancellation_intent_id: Option<Uuid>,
+    /// Cash-discount terms (an addition to seed 003), when the invoice grants them.
+    #[schema(example = "2")]
+    pub cash_discount_percent: Option<String>,
+    #[schema(example = 10)]
+    pub cash_discount_days: Option<u32>,
+    /// The discount on what is still open, and the last day it may be taken (null without
+    /// terms, or when nothing is open).
+    #[schema(example = "2.38")]
+    pub cash_discount_amount: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub cash_discount_deadline: Option<NaiveDate>,
     pub document_id: Option<Uuid>,
     pub notes: Option<String>,
     /// In GET one (and the responses of POST, PATCH, cancel); left out in lists.
@@ -324,6 +350,17 @@ pub struct OpenItemDto {
     /// current, 1_30, 31_60, 61_90 or over_90 (days past due).
     #[schema(example = "1_30")]
     pub aging_bucket: String,
+    /// Cash-discount terms (an addition to seed 003), when the invoice grants them.
+    #[schema(example = "2")]
+    pub cash_discount_percent: Option<String>,
+    #[schema(example = 10)]
+    pub cash_discount_days: Option<u32>,
+    /// The discount on what is still open, and the last day it may be taken (null without
+    /// terms, or when nothing is open).
+    #[schema(example = "2.38")]
+    pub cash_discount_amount: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub cash_discount_deadline: Option<NaiveDate>,
 }
 
 fn quantity_text(q: Decimal) -> String {
@@ -388,8 +425,35 @@ fn partner_fields(i: &Invoice) -> PartnerFields {
     }
 }
 
+/// (percent, days, amount, deadline) of an invoice's cash-discount terms on what is open.
+type TermsFields = (
+    Option<String>,
+    Option<u32>,
+    Option<String>,
+    Option<NaiveDate>,
+);
+
+fn terms_fields(i: &Invoice) -> TermsFields {
+    let Some(terms) = i.cash_discount else {
+        return (None, None, None, None);
+    };
+    let remaining = i.remaining();
+    let offered = journal::Currency::from_code(&i.currency)
+        .ok()
+        .filter(|_| remaining > Decimal::ZERO && !i.state.cancelled)
+        .map(|c| receivables::offered_discount(c, remaining, i.invoice_date, &terms));
+    (
+        Some(terms.percent.normalize().to_string()),
+        Some(terms.days),
+        offered.map(|o| money(o.amount, &i.currency)),
+        offered.map(|o| o.deadline),
+    )
+}
+
 fn invoice_dto(i: Invoice, today: NaiveDate, with_details: bool) -> InvoiceDto {
     let (customer_id, customer_name, vendor_id, vendor_name) = partner_fields(&i);
+    let (cash_discount_percent, cash_discount_days, cash_discount_amount, cash_discount_deadline) =
+        terms_fields(&i);
     let c = i.currency.clone();
     InvoiceDto {
         id: i.id,
@@ -411,6 +475,10 @@ fn invoice_dto(i: Invoice, today: NaiveDate, with_details: bool) -> InvoiceDto {
         days_overdue: i.state.days_overdue(today),
         intent_id: i.intent_id,
         cancellation_intent_id: i.cancellation_intent_id,
+        cash_discount_percent,
+        cash_discount_days,
+        cash_discount_amount,
+        cash_discount_deadline,
         document_id: i.document_id,
         notes: i.notes,
         lines: with_details.then(|| i.lines.into_iter().map(|l| line_dto(l, &c)).collect()),
@@ -429,6 +497,8 @@ fn invoice_dto(i: Invoice, today: NaiveDate, with_details: bool) -> InvoiceDto {
 fn open_item_dto(o: OpenItem, today: NaiveDate) -> OpenItemDto {
     let i = o.invoice;
     let (customer_id, customer_name, vendor_id, vendor_name) = partner_fields(&i);
+    let (cash_discount_percent, cash_discount_days, cash_discount_amount, cash_discount_deadline) =
+        terms_fields(&i);
     let c = &i.currency;
     OpenItemDto {
         invoice_id: i.id,
@@ -448,6 +518,10 @@ fn open_item_dto(o: OpenItem, today: NaiveDate) -> OpenItemDto {
         status: i.status(today).as_str().to_string(),
         days_overdue: o.days_overdue,
         aging_bucket: o.aging_bucket.as_str().to_string(),
+        cash_discount_percent,
+        cash_discount_days,
+        cash_discount_amount,
+        cash_discount_deadline,
         currency: i.currency.clone(),
     }
 }
@@ -496,9 +570,10 @@ async fn list(
         end_date: q.date("end_date"),
         limit: q.limit(),
         offset: q.offset(),
+        after: crate::routes::list_cursor(&q),
     };
     let today = today();
-    let (invoices, total) = state
+    let (invoices, total, next) = state
         .app
         .list_invoices(p.tenant_id, direction, &filter, today)
         .await?;
@@ -506,7 +581,7 @@ async fn list(
         .into_iter()
         .map(|i| invoice_dto(i, today, false))
         .collect();
-    Ok(crate::routes::with_total(HttpResponse::Ok(), total).json(body))
+    Ok(crate::routes::with_page(HttpResponse::Ok(), total, next).json(body))
 }
 
 async fn create(
@@ -617,7 +692,7 @@ async fn open_items(
     };
     let as_of = q.date("as_of");
     let today = as_of.unwrap_or_else(today);
-    let (items, total) = state
+    let (items, total, next) = state
         .app
         .open_items(
             p.tenant_id,
@@ -627,14 +702,13 @@ async fn open_items(
                 as_of,
                 limit: q.limit(),
                 offset: q.offset(),
+                after: crate::routes::list_cursor(&q),
             },
             today,
         )
         .await?;
     let body: Vec<OpenItemDto> = items.into_iter().map(|o| open_item_dto(o, today)).collect();
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(body))
+    Ok(crate::routes::with_page(HttpResponse::Ok(), total, next).json(body))
 }
 
 fn outgoing(b: CreateOutgoingInvoice) -> NewInvoice {
@@ -655,6 +729,8 @@ fn outgoing(b: CreateOutgoingInvoice) -> NewInvoice {
         intent_id: b.intent_id,
         notes: b.notes,
         lines: b.lines.into_iter().map(Into::into).collect(),
+        cash_discount_percent: b.cash_discount_percent,
+        cash_discount_days: b.cash_discount_days,
     }
 }
 
@@ -676,6 +752,8 @@ fn incoming(b: CreateIncomingInvoice) -> NewInvoice {
         intent_id: b.intent_id,
         notes: b.notes,
         lines: b.lines.into_iter().map(Into::into).collect(),
+        cash_discount_percent: b.cash_discount_percent,
+        cash_discount_days: b.cash_discount_days,
     }
 }
 
@@ -684,8 +762,8 @@ fn incoming(b: CreateIncomingInvoice) -> NewInvoice {
            ("type" = Option<String>, Query, description = "invoice or credit_note"),
            ("start_date" = Option<String>, Query, description = "invoice_date from, YYYY-MM-DD"),
            ("end_date" = Option<String>, Query, description = "invoice_date to, YYYY-MM-DD"),
-           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [InvoiceDto], description = "bare array, newest invoice_date first, without lines; the total is in X-Total-Count"),
+           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [InvoiceDto], description = "bare array, newest invoice_date first, without lines; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["invoices:read"])))]
 pub async fn list_outgoing(
@@ -715,8 +793,8 @@ pub async fn create_outgoing(
 #[utoipa::path(get, path = "/v1/outgoing-invoices/open-items", tag = "Receivables",
     params(("customer_id" = Option<Uuid>, Query),
            ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the books at the end of that day, aged against it (default: everything, aged against today)"),
-           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [OpenItemDto], description = "bare array, oldest due first, each with days_overdue and aging_bucket; the total is in X-Total-Count"),
+           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [OpenItemDto], description = "bare array, oldest due first, each with days_overdue and aging_bucket; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["invoices:read"])))]
 pub async fn open_items_outgoing(
@@ -773,8 +851,8 @@ pub async fn cancel_outgoing(
     params(("vendor_id" = Option<Uuid>, Query), ("status" = Option<String>, Query, description = "open, partially_paid, paid, overdue, cancelled; comma-separated for several"),
            ("type" = Option<String>, Query, description = "invoice or credit_note"),
            ("start_date" = Option<String>, Query), ("end_date" = Option<String>, Query),
-           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [InvoiceDto], description = "bare array, newest invoice_date first, without lines; the total is in X-Total-Count"),
+           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [InvoiceDto], description = "bare array, newest invoice_date first, without lines; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["invoices:read"])))]
 pub async fn list_incoming(
@@ -802,8 +880,8 @@ pub async fn create_incoming(
 }
 
 #[utoipa::path(get, path = "/v1/invoices/open-items", tag = "Payables",
-    params(("vendor_id" = Option<Uuid>, Query), ("as_of" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [OpenItemDto], description = "bare array, oldest due first; the total is in X-Total-Count"),
+    params(("vendor_id" = Option<Uuid>, Query), ("as_of" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [OpenItemDto], description = "bare array, oldest due first; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["invoices:read"])))]
 pub async fn open_items_incoming(
@@ -853,4 +931,195 @@ pub async fn cancel_incoming(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     cancel(state, p, &id, req, body, Direction::Incoming).await
+}
+
+/// A payment of an open item (an addition to seed 003, which has no route for it).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayInvoice {
+    #[schema(value_type = String, format = Date, example = "2026-03-20")]
+    #[serde(deserialize_with = "crate::extract::date")]
+    pub date: NaiveDate,
+    /// The money received or paid, > 0; with `discount` at most what is open.
+    #[serde(deserialize_with = "decimal")]
+    #[schema(value_type = String, example = "116.62", pattern = r"^[0-9]+(\.[0-9]+)?$")]
+    pub amount: Decimal,
+    /// Where the money moved: cash (1000 / 1600), a bank or clearing account.
+    #[schema(example = "1000")]
+    pub account: String,
+    /// A cash discount (Skonto) taken, gross: split over the invoice's VAT rates and booked
+    /// with its tax correction on the chart's discount accounts (SKR03 8736/8731 granted,
+    /// 3736/3731 received; SKR04 4736/4731, 5736/5731).
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>, example = "2.38", pattern = r"^[0-9]+(\.[0-9]+)?$")]
+    pub discount: Option<Decimal>,
+    /// Books the discount on this account instead (needed for rates without a chart role).
+    pub discount_account: Option<String>,
+}
+
+/// A write-off of an open item (an addition to seed 003).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WriteOffInvoice {
+    #[schema(value_type = String, format = Date, example = "2026-12-31")]
+    #[serde(deserialize_with = "crate::extract::date")]
+    pub date: NaiveDate,
+    /// Default: everything open.
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>, example = "119.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
+    pub amount: Option<Decimal>,
+    /// Why (GoBD), 1 to 300 characters; goes into the booking's description.
+    #[schema(example = "Customer insolvent")]
+    pub reason: String,
+    /// Default: the chart's write-off account of the side (SKR03 2400 / 8603, SKR04 6930 / 4830).
+    pub account: Option<String>,
+    /// The VAT correction (§ 17 UStG), e.g. USt19 on a receivable.
+    pub tax_code: Option<String>,
+}
+
+/// What a payment or write-off applied, and the invoice afterwards.
+#[derive(Serialize, ToSchema)]
+pub struct SettledDto {
+    /// The payment (and its cash discount), or the write-off.
+    pub applications: Vec<PaymentDto>,
+    /// With its new status, remaining_amount and payments.
+    pub invoice: InvoiceDto,
+}
+
+fn settled_dto(s: Settled) -> SettledDto {
+    let c = s.invoice.currency.clone();
+    SettledDto {
+        applications: s
+            .applications
+            .into_iter()
+            .map(|a| payment_dto(a, &c))
+            .collect(),
+        invoice: invoice_dto(s.invoice, today(), true),
+    }
+}
+
+async fn pay(
+    state: web::Data<AppState>,
+    p: Principal,
+    key: IdempotencyKeyOf,
+    id: &str,
+    b: PayInvoice,
+    direction: Direction,
+) -> ApiResult<HttpResponse> {
+    p.require(SCOPE_WRITE)?;
+    let id = parse_id(id)?;
+    let render = |s: &Settled| StoredResponse::json(201, &settled_dto(s.clone()));
+    let payment = InvoicePayment {
+        amount: b.amount,
+        date: b.date,
+        account: Some(b.account),
+        discount: b.discount,
+        discount_account: b.discount_account,
+    };
+    let settled = state
+        .app
+        .pay_invoice(
+            p.tenant_id,
+            direction,
+            id,
+            payment,
+            &p.actor,
+            key.with(render),
+        )
+        .await?;
+    Ok(stored_answer(render(&settled), key.0.is_some()))
+}
+
+async fn write_off(
+    state: web::Data<AppState>,
+    p: Principal,
+    key: IdempotencyKeyOf,
+    id: &str,
+    b: WriteOffInvoice,
+    direction: Direction,
+) -> ApiResult<HttpResponse> {
+    p.require(SCOPE_WRITE)?;
+    let id = parse_id(id)?;
+    let render = |s: &Settled| StoredResponse::json(201, &settled_dto(s.clone()));
+    let w = InvoiceWriteOff {
+        amount: b.amount,
+        date: b.date,
+        reason: b.reason,
+        account: b.account,
+        tax_code: b.tax_code,
+    };
+    let settled = state
+        .app
+        .write_off_invoice(p.tenant_id, direction, id, w, &p.actor, key.with(render))
+        .await?;
+    Ok(stored_answer(render(&settled), key.0.is_some()))
+}
+
+#[utoipa::path(post, path = "/v1/outgoing-invoices/{id}/payments", tag = "Receivables", request_body = PayInvoice,
+    params(("id" = Uuid, Path)),
+    responses((status = 201, body = SettledDto, description = "addition to seed 003: booked (account debit / debtor credit, a discount on its accounts with the VAT correction) and applied, in one transaction"),
+              (status = 400, body = ErrorBody, description = "non_positive_amount, amount_precision, invalid_discount, discount_on_credit_note, unknown_account (also: no discount account for a rate), invalid_date, unknown_field"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "overpayment (amount + discount above what is open), invoice_cancelled, period_locked"),
+              (status = 415, body = ErrorBody)),
+    security(("bearer" = ["invoices:write"])))]
+pub async fn pay_outgoing(
+    state: web::Data<AppState>,
+    p: Principal,
+    key: IdempotencyKeyOf,
+    id: web::Path<String>,
+    body: JsonBody<PayInvoice>,
+) -> ApiResult<HttpResponse> {
+    pay(state, p, key, &id, body.0, Direction::Outgoing).await
+}
+
+#[utoipa::path(post, path = "/v1/outgoing-invoices/{id}/write-off", tag = "Receivables", request_body = WriteOffInvoice,
+    params(("id" = Uuid, Path)),
+    responses((status = 201, body = SettledDto, description = "addition to seed 003: booked (write-off account debit / debtor credit, with the VAT correction of tax_code) and applied"),
+              (status = 400, body = ErrorBody, description = "invalid_reason, non_positive_amount, amount_precision, unknown_account, unknown_tax_code, invalid_date"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "overpayment, nothing_open (write-off without amount), invoice_cancelled, period_locked"),
+              (status = 415, body = ErrorBody)),
+    security(("bearer" = ["invoices:write"])))]
+pub async fn write_off_outgoing(
+    state: web::Data<AppState>,
+    p: Principal,
+    key: IdempotencyKeyOf,
+    id: web::Path<String>,
+    body: JsonBody<WriteOffInvoice>,
+) -> ApiResult<HttpResponse> {
+    write_off(state, p, key, &id, body.0, Direction::Outgoing).await
+}
+
+#[utoipa::path(post, path = "/v1/invoices/{id}/payments", tag = "Payables", request_body = PayInvoice,
+    params(("id" = Uuid, Path)),
+    responses((status = 201, body = SettledDto, description = "addition to seed 003: booked (creditor debit / account credit, a discount received on its accounts with the input-VAT correction) and applied"),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "overpayment, nothing_open (write-off without amount), invoice_cancelled, period_locked"),
+              (status = 415, body = ErrorBody)),
+    security(("bearer" = ["invoices:write"])))]
+pub async fn pay_incoming(
+    state: web::Data<AppState>,
+    p: Principal,
+    key: IdempotencyKeyOf,
+    id: web::Path<String>,
+    body: JsonBody<PayInvoice>,
+) -> ApiResult<HttpResponse> {
+    pay(state, p, key, &id, body.0, Direction::Incoming).await
+}
+
+#[utoipa::path(post, path = "/v1/invoices/{id}/write-off", tag = "Payables", request_body = WriteOffInvoice,
+    params(("id" = Uuid, Path)),
+    responses((status = 201, body = SettledDto, description = "addition to seed 003: booked (creditor debit / other operating income credit) and applied"),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 415, body = ErrorBody)),
+    security(("bearer" = ["invoices:write"])))]
+pub async fn write_off_incoming(
+    state: web::Data<AppState>,
+    p: Principal,
+    key: IdempotencyKeyOf,
+    id: web::Path<String>,
+    body: JsonBody<WriteOffInvoice>,
+) -> ApiResult<HttpResponse> {
+    write_off(state, p, key, &id, body.0, Direction::Incoming).await
 }

@@ -1,18 +1,23 @@
 use crate::auth::Principal;
 use crate::error::ApiResult;
-use crate::openapi::ApiDoc;
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use utoipa::OpenApi;
 
 /// `GET /v1/openapi.json`: any valid key of any tenant, no scope needed.
 pub async fn openapi_authenticated(_p: Principal) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(ApiDoc::openapi()))
+    Ok(HttpResponse::Ok().json(crate::openapi::document()))
 }
 
 /// `GET /openapi.json`: the same document without credentials, for client generators.
 pub async fn openapi_public() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(crate::openapi::document())
+}
+
+/// `GET /docs`: to the interactive API reference at `/docs/`.
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.

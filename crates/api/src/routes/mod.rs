@@ -34,6 +34,25 @@ pub fn with_total(
     res
 }
 
+/// `with_total`, and the cursor of the next page in `X-Next-Cursor` (absent on the last page).
+pub fn with_page(
+    res: actix_web::HttpResponseBuilder,
+    total: app::ledger::Total,
+    next: Option<app::ListCursor>,
+) -> actix_web::HttpResponseBuilder {
+    let mut res = with_total(res, total);
+    if let Some(next) = next {
+        res.insert_header(("X-Next-Cursor", next.encode()));
+    }
+    res
+}
+
+/// The `cursor` query parameter of a list: None when absent or malformed (a malformed list
+/// parameter falls back to its default, the first page).
+pub fn list_cursor(q: &crate::extract::Params) -> Option<app::ListCursor> {
+    q.text("cursor").and_then(|c| app::ListCursor::decode(&c))
+}
+
 pub fn money(amount: Decimal, currency: &str) -> String {
     match ::journal::Currency::from_code(currency) {
         Ok(c) => c.format(amount),
@@ -156,6 +175,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/outgoing-invoices/{id}/cancel",
                 web::post().to(invoices::cancel_outgoing),
+            )
+            .route(
+                "/outgoing-invoices/{id}/payments",
+                web::post().to(invoices::pay_outgoing),
+            )
+            .route(
+                "/outgoing-invoices/{id}/write-off",
+                web::post().to(invoices::write_off_outgoing),
+            )
+            .route(
+                "/invoices/{id}/payments",
+                web::post().to(invoices::pay_incoming),
+            )
+            .route(
+                "/invoices/{id}/write-off",
+                web::post().to(invoices::write_off_incoming),
             )
             .route("/invoices", web::get().to(invoices::list_incoming))
             .route("/invoices", web::post().to(invoices::create_incoming))

@@ -119,6 +119,7 @@ impl PartnerDto {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme GmbH", "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"}))]
 pub struct CreatePartner {
     #[schema(example = "Acme GmbH")]
     pub name: String,
@@ -217,14 +218,15 @@ async fn list(
         }),
         limit: q.limit(),
         offset: q.offset(),
+        after: crate::routes::list_cursor(&q),
     };
-    let (partners, total) = state.app.list_partners(p.tenant_id, kind, &filter).await?;
+    let (partners, total, next) = state.app.list_partners(p.tenant_id, kind, &filter).await?;
     let base = base_currency(&state, &p).await?;
     let body: Vec<PartnerDto> = partners
         .into_iter()
         .map(|x| PartnerDto::new(x, &base))
         .collect();
-    Ok(crate::routes::with_total(HttpResponse::Ok(), total).json(body))
+    Ok(crate::routes::with_page(HttpResponse::Ok(), total, next).json(body))
 }
 
 async fn create(
@@ -296,8 +298,8 @@ async fn deactivate(
 #[utoipa::path(get, path = "/v1/customers", tag = "Receivables",
     params(("search" = Option<String>, Query, description = "part of the name, VAT ID or IBAN, or the start of the account number"),
            ("is_active" = Option<bool>, Query), ("limit" = Option<i64>, Query, description = "1..500, default 100"),
-           ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [PartnerDto], description = "bare array; the total is in X-Total-Count"),
+           ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [PartnerDto], description = "bare array; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["customers:read"])))]
 pub async fn list_customers(
@@ -363,8 +365,8 @@ pub async fn delete_customer(
 #[utoipa::path(get, path = "/v1/vendors", tag = "Payables",
     params(("search" = Option<String>, Query, description = "part of the name, VAT ID or IBAN, or the start of the account number"),
            ("is_active" = Option<bool>, Query), ("limit" = Option<i64>, Query, description = "1..500, default 100"),
-           ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [PartnerDto], description = "bare array; the total is in X-Total-Count"),
+           ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [PartnerDto], description = "bare array; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["vendors:read"])))]
 pub async fn list_vendors(

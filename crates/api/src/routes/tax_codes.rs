@@ -65,7 +65,7 @@ pub struct CreateTaxCode {
     #[serde(default)]
     pub description: Option<String>,
     #[serde(deserialize_with = "decimal")]
-    #[schema(value_type = String, example = "19")]
+    #[schema(value_type = String, example = "19", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub rate: Decimal,
     pub vat_account: Option<String>,
     pub self_assess_account: Option<String>,
@@ -77,7 +77,7 @@ pub struct UpdateTaxCode {
     pub label: Option<String>,
     pub description: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::opt_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub rate: Option<Decimal>,
     /// null clears the account.
     #[serde(default, deserialize_with = "double_option")]

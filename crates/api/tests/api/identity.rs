@@ -655,6 +655,18 @@ async fn rate_limits_follow_the_key_tier() {
         .send(Method::GET, "/v1/accounts", Some(&key), None)
         .await;
     res.expect(429, Some("rate_limited"));
+    // Counted in /metrics by limit and tier.
+    let metrics = reqwest::get(format!("{}/metrics", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(|l| l
+            .starts_with(r#"kontor_rate_limit_refusals_total{limit="api_key",tier="starter"} "#)),
+        "{metrics}"
+    );
     assert!(
         res.headers["retry-after"]
             .to_str()

@@ -11,6 +11,7 @@ mod auth;
 mod documents;
 mod hostile;
 mod identity;
+mod invoice_payments;
 mod invoices;
 mod journal_read;
 mod meta;

@@ -224,3 +224,65 @@ async fn metrics_count_requests_by_route_and_the_bookings_appended() {
     assert!(sample(&after, r#"kontor_db_pool_connections{state="idle"}"#) >= 1.0);
     assert_eq!(sample(&after, "kontor_db_pool_waiting "), 0.0);
 }
+
+#[tokio::test]
+async fn the_interactive_reference_is_served_from_the_binary_at_docs() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("{}/docs", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 308);
+    assert_eq!(res.headers()["location"], "/docs/");
+    // No credentials needed; every asset comes from the binary.
+    let page = reqwest::get(format!("{}/docs/", app.address))
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(
+        !html.contains("https://"),
+        "no asset from the network: {html}"
+    );
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+    ] {
+        let res = reqwest::get(format!("{}/docs/{asset}", app.address))
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{asset}");
+        assert!(!res.bytes().await.unwrap().is_empty());
+    }
+    let init = reqwest::get(format!("{}/docs/swagger-initializer.js", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("/docs/openapi.json"), "{init}");
+    let doc: serde_json::Value = reqwest::get(format!("{}/docs/openapi.json", app.address))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let public: serde_json::Value = reqwest::get(format!("{}/openapi.json", app.address))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc, public);
+}

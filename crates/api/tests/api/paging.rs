@@ -346,3 +346,164 @@ async fn account_entries_cursor_walk_matches_offset_paging() {
         );
     }
 }
+
+/// The ids of an array list walked by `X-Next-Cursor`, `limit` at a time.
+async fn walk_array_by_cursor(app: &TestApp, path: &str, id: &str, limit: usize) -> Vec<String> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let url = match &cursor {
+            None => format!("{path}{sep}limit={limit}"),
+            Some(c) => format!("{path}{sep}limit={limit}&cursor={c}"),
+        };
+        let res = app.get(&url).await;
+        let page = res.expect(200, None).as_array().unwrap().clone();
+        assert!(page.len() <= limit);
+        ids.extend(page.iter().map(|x| x[id].as_str().unwrap().to_string()));
+        match res.headers.get("x-next-cursor") {
+            Some(next) => {
+                assert_eq!(page.len(), limit, "a full page before a next cursor");
+                cursor = Some(next.to_str().unwrap().to_string());
+            }
+            None => return ids,
+        }
+    }
+    panic!("no last page");
+}
+
+async fn all_ids(app: &TestApp, path: &str, id: &str) -> Vec<String> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let res = app.get(&format!("{path}{sep}limit=500")).await;
+    assert!(res.headers.get("x-next-cursor").is_none());
+    res.expect(200, None)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[id].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn growing_lists_page_by_cursor_like_by_offset() {
+    let app = spawn_app().await;
+    let mut customers = Vec::new();
+    // Names that sort against their creation order, and two alike.
+    for name in ["Zeta", "alpha", "Beta", "beta", "Gamma", "delta", "Epsilon"] {
+        let res = app.post("/v1/customers", json!({"name": name})).await;
+        customers.push(res.expect(201, None)["id"].as_str().unwrap().to_string());
+    }
+    let (vendor, _) = crate::partners::vendor(&app, "Lieferant").await;
+    for (i, c) in customers.iter().enumerate() {
+        // Some on the same date, some with the same due date.
+        let date = format!("2026-03-{:02}", 10 + i % 3);
+        let body = json!({"customer_id": c, "invoice_number": format!("R-{i}"), "invoice_date": date,
+            "due_date": "2026-04-30",
+            "lines": [{"unit_price": "10.00", "tax_code": "USt19"}]});
+        app.post("/v1/outgoing-invoices", body)
+            .await
+            .expect(201, None);
+        let body = json!({"vendor_id": vendor, "invoice_number": format!("E-{i}"), "invoice_date": date,
+            "lines": [{"unit_price": "10.00", "tax_code": "VSt19", "account": "3400"}]});
+        app.post("/v1/invoices", body).await.expect(201, None);
+    }
+    for (path, id) in [
+        ("/v1/customers", "id"),
+        ("/v1/outgoing-invoices", "id"),
+        ("/v1/invoices?type=invoice", "id"),
+        ("/v1/outgoing-invoices/open-items", "invoice_id"),
+        ("/v1/invoices/open-items", "invoice_id"),
+    ] {
+        let all = all_ids(&app, path, id).await;
+        assert_eq!(all.len(), 7, "{path}");
+        for limit in [1, 2, 3, 7] {
+            assert_eq!(
+                walk_array_by_cursor(&app, path, id, limit).await,
+                all,
+                "{path} by {limit}"
+            );
+        }
+        // Offset paging still works and agrees.
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let res = app.get(&format!("{path}{sep}limit=3&offset=3")).await;
+        let page: Vec<String> = res
+            .expect(200, None)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x[id].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(page, all[3..6].to_vec(), "{path}");
+        assert_eq!(res.headers["x-total-count"], "7");
+    }
+
+    // A malformed cursor, or one of another list, gives the first page (never an error).
+    let invoices_cursor = app.get("/v1/outgoing-invoices?limit=1").await.headers["x-next-cursor"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let partners_cursor = app.get("/v1/customers?limit=1").await.headers["x-next-cursor"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let first = all_ids(&app, "/v1/outgoing-invoices", "id").await;
+    for bad in [
+        "nonsense".to_string(),
+        "c1zz".to_string(),
+        "c1".to_string(),
+        format!("c1{}", hex_of("[]")),
+        format!("c1{}", hex_of("[\"x\\u0000\",\"y\"]")),
+        partners_cursor.clone(),
+    ] {
+        let res = app
+            .get(&format!("/v1/outgoing-invoices?limit=2&cursor={bad}"))
+            .await;
+        let page = res.expect(200, None).as_array().unwrap().clone();
+        let ids: Vec<&str> = page.iter().map(|x| x["id"].as_str().unwrap()).collect();
+        assert_eq!(
+            ids,
+            first[..2].iter().map(String::as_str).collect::<Vec<_>>(),
+            "{bad}"
+        );
+    }
+    let res = app
+        .get(&format!(
+            "/v1/outgoing-invoices/open-items?cursor={invoices_cursor}"
+        ))
+        .await;
+    assert_eq!(res.expect(200, None).as_array().unwrap().len(), 7);
+
+    // The chart of accounts pages by next_cursor.
+    let all: Vec<String> = app.get("/v1/accounts?limit=500").await.expect(200, None)["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["number"].as_str().unwrap().to_string())
+        .collect();
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            None => "/v1/accounts?limit=60".to_string(),
+            Some(c) => format!("/v1/accounts?limit=60&cursor={c}"),
+        };
+        let body = app.get(&url).await.expect(200, None).clone();
+        walked.extend(
+            body["accounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["number"].as_str().unwrap().to_string()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(walked, all);
+    assert!(all.len() > 150);
+}
+
+fn hex_of(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
