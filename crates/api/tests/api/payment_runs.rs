@@ -81,21 +81,27 @@ async fn incoming(
     res.expect(201, None)["id"].as_str().unwrap().to_string()
 }
 
-/// Gives an invoice cash-discount terms. Invoices are fixed by a trigger once written and the
-/// terms' input on the invoice endpoints is the bank issue's; this session skips the triggers.
-async fn set_skonto(invoice_id: &str, percent: &str, days: i32) {
-    let c = sql().await;
-    c.batch_execute("SET session_replication_role = replica")
-        .await
-        .unwrap();
-    let id: Uuid = invoice_id.parse().unwrap();
-    let p: Decimal = percent.parse().unwrap();
-    c.execute(
-        "UPDATE invoices SET cash_discount_percent = $2, cash_discount_days = $3 WHERE id = $1",
-        &[&id, &p, &days],
-    )
-    .await
-    .unwrap();
+/// An incoming invoice of `net` at VSt19 with cash-discount terms: `percent` within `days`.
+async fn incoming_with_skonto(
+    app: &TestApp,
+    vendor_id: &str,
+    number: &str,
+    date: &str,
+    due: &str,
+    net: &str,
+    (percent, days): (&str, i64),
+) -> String {
+    let res = app
+        .post(
+            "/v1/invoices",
+            json!({
+                "vendor_id": vendor_id, "invoice_number": number, "invoice_date": date, "due_date": due,
+                "cash_discount_percent": percent, "cash_discount_days": days,
+                "lines": [{"description": "Material", "unit_price": net, "tax_code": "VSt19", "account": "3400"}]
+            }),
+        )
+        .await;
+    res.expect(201, None)["id"].as_str().unwrap().to_string()
 }
 
 fn run_body(bank: &str, ids: &[&str]) -> Value {
@@ -212,10 +218,18 @@ async fn a_run_goes_from_draft_through_export_to_completion_with_skonto() {
     let bank = eur_bank(&app).await;
     let (va, creditor_a) = vendor(&app, "Müller & Söhne Großhandel GmbH", Some(IBAN_A)).await;
     let (vb, creditor_b) = vendor(&app, "Bürobedarf Weiß KG", Some(IBAN_B)).await;
-    let a1 = incoming(&app, &va, "RE-2026/001", &day(-2), &day(3), "100.00", false).await;
+    let a1 = incoming_with_skonto(
+        &app,
+        &va,
+        "RE-2026/001",
+        &day(-2),
+        &day(3),
+        "100.00",
+        ("2", 10),
+    )
+    .await;
     let b1 = incoming(&app, &vb, "B-77", &day(-5), &day(5), "50.00", false).await;
     let late = incoming(&app, &vb, "B-78", &day(-1), &day(30), "10.00", false).await;
-    set_skonto(&a1, "2", 10).await;
 
     // Eligible: due within a week, with the Skonto offered and what a run would pay.
     let res = app
@@ -935,11 +949,9 @@ async fn skonto_is_taken_only_within_its_deadline() {
     let bank = eur_bank(&app).await;
     let (v, creditor) = vendor(&app, "Skonto KG", Some(IBAN_A)).await;
     // Dated 20 days ago with 10 days: the deadline has passed.
-    let old = incoming(&app, &v, "SK-1", &day(-20), &day(2), "100.00", false).await;
-    set_skonto(&old, "3", 10).await;
+    let old = incoming_with_skonto(&app, &v, "SK-1", &day(-20), &day(2), "100.00", ("3", 10)).await;
     // Dated today with 2 days: an execution in 3 days is too late, tomorrow is not.
-    let fresh = incoming(&app, &v, "SK-2", &day(0), &day(5), "200.00", false).await;
-    set_skonto(&fresh, "2", 2).await;
+    let fresh = incoming_with_skonto(&app, &v, "SK-2", &day(0), &day(5), "200.00", ("2", 2)).await;
     let res = app
         .get(&format!(
             "/v1/payment-runs/eligible-invoices?execution_date={}",
