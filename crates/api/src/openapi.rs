@@ -1,5 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
+use crate::routes::payment_runs;
 use crate::routes::{
     accounts, api_keys, audit, bookings, contact, documents, journal, periods, session, tax_codes,
     users,
@@ -50,6 +51,9 @@ use utoipa::{Modify, OpenApi};
         bank::balance_history, bank::reconciliation, bank::upload,
         bank::list_transactions, bank::import_transactions, bank::import_file,
         bank::unreconciled_count, bank::get_transaction, bank::get_evidence, bank::put_evidence,
+        payment_runs::eligible, payment_runs::create, payment_runs::list, payment_runs::get,
+        payment_runs::approve, payment_runs::export, payment_runs::file, payment_runs::complete,
+        payment_runs::cancel,
     ),
     components(schemas(
         crate::routes::ErrorBody,
@@ -63,7 +67,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Audit", description = "The hash-chained event log for auditors"),
         (name = "Identity", description = "Login, sessions, users, API keys, contact form"),
         (name = "Receivables", description = "Customers with debtor accounts, outgoing invoices, open items"),
-        (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items"),
+        (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items, payment runs (SEPA)"),
         (name = "Reports", description = "Trial balance, P&L, balance sheet, VAT return, open items, account statement, DATEV export"),
         (name = "Settings", description = "Tenant settings: DATEV numbers, VAT method, fiscal calendar, chart, currency"),
         (name = "Bank", description = "Bank accounts, statement imports (camt.053, MT940, CSV, JSON), bank transactions, evidence, reconciliation view")
@@ -161,6 +165,28 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
         "/v1/outgoing-invoices/{id}/cancel",
         "cancelOutgoingInvoice",
     ),
+    // Payment runs (issue 11).
+    (
+        "get",
+        "/v1/payment-runs/eligible-invoices",
+        "listPaymentRunEligibleInvoices",
+    ),
+    ("get", "/v1/payment-runs", "listPaymentRuns"),
+    ("post", "/v1/payment-runs", "createPaymentRun"),
+    ("get", "/v1/payment-runs/{id}", "getPaymentRun"),
+    ("post", "/v1/payment-runs/{id}/approve", "approvePaymentRun"),
+    ("post", "/v1/payment-runs/{id}/export", "exportPaymentRun"),
+    (
+        "get",
+        "/v1/payment-runs/{id}/file",
+        "downloadPaymentRunFile",
+    ),
+    (
+        "post",
+        "/v1/payment-runs/{id}/complete",
+        "completePaymentRun",
+    ),
+    ("post", "/v1/payment-runs/{id}/cancel", "cancelPaymentRun"),
     ("get", "/v1/periods", "listPeriods"),
     ("post", "/v1/periods/{period}/lock", "requestPeriodLock"),
     (
@@ -356,6 +382,7 @@ fn add_patterns(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>, na
 /// object's body), so that a client — and schemathesis' stateful tests — can follow them:
 /// (source operationId, status, target operationId, [(parameter, runtime expression)],
 /// request body with runtime expressions).
+#[allow(clippy::type_complexity)] // a table literal; clippy 1.95 flags it on main as merged
 const LINKS: &[(&str, &str, &str, &[(&str, &str)], Option<&str>)] = &[
     (
         "createBooking",

@@ -48,6 +48,10 @@ pub enum AppError {
     BankImport(#[from] bank::account::ImportError),
     #[error(transparent)]
     StatementParse(#[from] bank::ParseError),
+    #[error(transparent)]
+    PaymentRun(#[from] payments::RunError),
+    #[error(transparent)]
+    PaymentExport(#[from] payments::ExportError),
     #[error("{what} not found")]
     NotFound { what: String },
     /// Input that breaks a rule outside the domain crates (400).
@@ -134,6 +138,8 @@ impl AppError {
             AppError::BankAccount(e) => Some(e),
             AppError::BankImport(e) => Some(e),
             AppError::StatementParse(e) => Some(e),
+            AppError::PaymentRun(e) => Some(e),
+            AppError::PaymentExport(e) => Some(e),
             _ => None,
         }
     }

@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod mailer;
 pub mod partners;
 pub mod passwords;
+pub mod payment_runs;
 pub mod periods;
 pub mod reports;
 pub mod scopes;

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod metrics;
 pub mod migrate;
 pub mod partners;
+pub mod payment_runs;
 pub mod periods;
 pub mod reports;
 pub mod settings;

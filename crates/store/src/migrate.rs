@@ -43,6 +43,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0012_reports_settings",
         include_str!("../../../schema/0012_reports_settings.sql"),
     ),
+    (
+        "0013_payment_runs",
+        include_str!("../../../schema/0013_payment_runs.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"

@@ -12,6 +12,7 @@ pub mod invoices;
 pub mod journal;
 pub mod meta;
 pub mod partners;
+pub mod payment_runs;
 pub mod periods;
 pub mod reports;
 pub mod session;
@@ -270,6 +271,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/bank-transactions/{id:[0-9a-fA-F-]+}/evidence",
                 web::put().to(bank::put_evidence),
+            )
+            // Payment runs (issue 11).
+            .route(
+                "/payment-runs/eligible-invoices",
+                web::get().to(payment_runs::eligible),
+            )
+            .route("/payment-runs", web::get().to(payment_runs::list))
+            .route("/payment-runs", web::post().to(payment_runs::create))
+            .route("/payment-runs/{id}", web::get().to(payment_runs::get))
+            .route(
+                "/payment-runs/{id}/approve",
+                web::post().to(payment_runs::approve),
+            )
+            .route(
+                "/payment-runs/{id}/export",
+                web::post().to(payment_runs::export),
+            )
+            .route("/payment-runs/{id}/file", web::get().to(payment_runs::file))
+            .route(
+                "/payment-runs/{id}/complete",
+                web::post().to(payment_runs::complete),
+            )
+            .route(
+                "/payment-runs/{id}/cancel",
+                web::post().to(payment_runs::cancel),
             ),
     );
 }

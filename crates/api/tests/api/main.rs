@@ -18,6 +18,7 @@ mod meta;
 mod openapi;
 mod paging;
 mod partners;
+mod payment_runs;
 mod periods;
 mod properties;
 mod receivables_properties;
