@@ -243,6 +243,4 @@ fi
 if [ "$total_non201" -gt 0 ] || [ "$total_sock" -gt 0 ]; then
     echo "  FAIL: $total_non201 non-201 responses and $total_sock socket errors (see $DATA/wrk-*.err, $DATA/kontor.log)"; ok=0
 fi
-benches/payment_runs.sh || { echo "  FAIL: benches/payment_runs.sh"; ok=0; }
 [ "$ok" = 1 ] || exit 1
-benches/bank_import.sh  # bank statement import, 100,000 camt.053 transactions (benches/README.md)
