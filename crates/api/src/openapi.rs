@@ -357,7 +357,7 @@ fn add_patterns(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>, na
                 let date = matches!(o.format, Some(SchemaFormat::KnownFormat(KnownFormat::Date)));
                 o.pattern = match name {
                     _ if date => Some(DATE_PATTERN.to_string()),
-                    Some("iban" | "counterparty_iban") => Some(IBAN_PATTERN.to_string()),
+                    Some("iban") => Some(IBAN_PATTERN.to_string()),
                     Some("bic") => Some(BIC_PATTERN.to_string()),
                     _ => None,
                 };

@@ -431,7 +431,11 @@ impl App {
         filter: &TransactionFilter,
         limit: i64,
         offset: i64,
-    ) -> AppResult<(Vec<BankTransactionRow>, store::Total)> {
+    ) -> AppResult<(
+        Vec<BankTransactionRow>,
+        store::Total,
+        Option<store::ListCursor>,
+    )> {
         Ok(self
             .store()
             .list_bank_transactions(tenant_id, filter, limit, offset)

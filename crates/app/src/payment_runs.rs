@@ -694,7 +694,7 @@ impl App {
         &self,
         tenant_id: Uuid,
         filter: &RunFilter,
-    ) -> AppResult<(Vec<RunRow>, store::Total)> {
+    ) -> AppResult<(Vec<RunRow>, store::Total, Option<store::ListCursor>)> {
         Ok(self.store().list_payment_runs(tenant_id, filter).await?)
     }
 }

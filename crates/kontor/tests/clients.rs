@@ -61,7 +61,8 @@ fn schemathesis(server: &Server, authorization: &str, exclude: &[&str]) -> Strin
             "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance",
         ])
         // Bounded: about a minute per run on the CI machine.
-        .args(["--max-examples", "10", "--workers", "2", "--no-color"])
+        // One worker: CPython 3.11's parser is not safe across the threads schemathesis would use.
+        .args(["--max-examples", "10", "--workers", "1", "--no-color"])
         .args(["--seed", "20261125"])
         .current_dir(env!("CARGO_TARGET_TMPDIR"));
     for op in exclude {

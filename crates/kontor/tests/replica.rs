@@ -76,6 +76,23 @@ async fn journal_count(client: &reqwest::Client, server: &Server, key: &str) -> 
         .map_or(0, Vec::len)
 }
 
+/// The year's debits of 1400 in the trial balance (a report: read where reports are routed).
+async fn receivables_debit(client: &reqwest::Client, server: &Server, key: &str) -> String {
+    let rows = get(
+        client,
+        server,
+        key,
+        "/v1/reports?type=trial_balance&startDate=2026-01-01&endDate=2026-12-31",
+    )
+    .await;
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["account"] == "1400")
+        .map(|r| r["period_debit"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
@@ -136,6 +153,8 @@ async fn the_audit_export_reads_from_the_standby_and_writes_stay_on_the_primary(
     // The audit export reads the standby: still the first booking only.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(audit_count(&client, &server, &key).await, 2);
+    // So do the reports: the trial balance knows the first sale (101.00) only.
+    assert_eq!(receivables_debit(&client, &server, &key).await, "101.00");
 
     standby_client
         .execute("SELECT pg_wal_replay_resume()", &[])
@@ -145,6 +164,7 @@ async fn the_audit_export_reads_from_the_standby_and_writes_stay_on_the_primary(
         audit_count(&client, &server, &key).await == 4
     })
     .await;
+    assert_eq!(receivables_debit(&client, &server, &key).await, "203.00");
     let _ = tenant_id;
 }
 

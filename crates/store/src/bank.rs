@@ -4,7 +4,7 @@
 //! active `bank_match_transactions` row, else `dismissed` when `dismissed_at` is set, else
 //! `unmatched`.
 
-use crate::{paged, StoreError, Total, Transaction};
+use crate::{StoreError, Total, Transaction};
 use bank::account::{BankAccountDecision, LedgerAccountRef};
 use chrono::{DateTime, NaiveDate, Utc};
 use journal::Actor;
@@ -587,6 +587,8 @@ pub struct TransactionFilter {
     pub search: Option<String>,
     /// `unmatched`, `matched` or `dismissed`.
     pub status: Option<String>,
+    /// Keyset paging: the transactions after this one (`offset` is then ignored).
+    pub after: Option<crate::ListCursor>,
 }
 
 /// `%`, `_` and `\` taken literally in a LIKE pattern.
@@ -610,7 +612,7 @@ impl crate::Store {
         filter: &TransactionFilter,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<BankTransactionRow>, Total), StoreError> {
+    ) -> Result<(Vec<BankTransactionRow>, Total, Option<crate::ListCursor>), StoreError> {
         let client = self.client().await?;
         list_transactions(&client, self.count_cap, tenant_id, filter, limit, offset).await
     }
@@ -623,7 +625,7 @@ async fn list_transactions(
     filter: &TransactionFilter,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<BankTransactionRow>, Total), StoreError> {
+) -> Result<(Vec<BankTransactionRow>, Total, Option<crate::ListCursor>), StoreError> {
     let pattern = filter.search.as_deref().map(like_pattern);
     let status_condition = match filter.status.as_deref() {
         Some("matched") => format!("AND {MATCHED}"),
@@ -641,12 +643,15 @@ async fn list_transactions(
                  OR t.counterparty_iban ILIKE $5 OR t.end_to_end_id ILIKE $5 OR t.bank_reference ILIKE $5)
             {status_condition}"
     );
-    let (rows, total) = paged(
+    let page = crate::keyset_paged(
         client,
         cap,
         &tx_columns(false),
         &from_where,
-        "t.booking_date DESC, t.id DESC",
+        &crate::Keyset {
+            keys: &[("t.booking_date", "date"), ("t.id", "uuid")],
+            descending: true,
+        },
         &[
             &tenant_id,
             &filter.bank_account_id,
@@ -656,9 +661,14 @@ async fn list_transactions(
         ],
         limit,
         offset,
+        filter.after.as_ref(),
     )
     .await?;
-    Ok((rows.iter().map(tx_from_row).collect(), total))
+    Ok((
+        page.rows.iter().map(tx_from_row).collect(),
+        page.total,
+        page.next,
+    ))
 }
 
 /// One bank transaction with its raw source.

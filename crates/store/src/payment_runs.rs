@@ -739,6 +739,8 @@ pub struct RunFilter {
     pub statuses: Vec<String>,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging: the runs after this one (`offset` is then ignored).
+    pub after: Option<crate::ListCursor>,
 }
 
 impl Store {
@@ -779,25 +781,34 @@ impl Store {
         load_file(&client, tenant_id, id).await
     }
 
-    /// Runs, newest first, without payments and items; with the total.
+    /// Runs, newest first (by id: UUID v7, in the order of creation), without payments and
+    /// items; with the total and the cursor of the next page.
     pub async fn list_payment_runs(
         &self,
         tenant_id: Uuid,
         filter: &RunFilter,
-    ) -> Result<(Vec<RunRow>, Total), StoreError> {
+    ) -> Result<(Vec<RunRow>, Total, Option<crate::ListCursor>), StoreError> {
         let client = self.client().await?;
-        let (rows, total) = crate::paged(
+        let page = crate::keyset_paged(
             &client,
             self.count_cap,
             RUN_COLUMNS,
             "FROM payment_runs r WHERE r.tenant_id = $1
                AND (cardinality($2::text[]) = 0 OR r.status = ANY($2::text[]))",
-            "r.created_at DESC, r.id DESC",
+            &crate::Keyset {
+                keys: &[("r.id", "uuid")],
+                descending: true,
+            },
             &[&tenant_id, &filter.statuses],
             filter.limit,
             filter.offset,
+            filter.after.as_ref(),
         )
         .await?;
-        Ok((rows.iter().map(run_from_row).collect(), total))
+        Ok((
+            page.rows.iter().map(run_from_row).collect(),
+            page.total,
+            page.next,
+        ))
     }
 }

@@ -197,7 +197,7 @@ fn whole_months_before(d: NaiveDate) -> NaiveDate {
 impl Store {
     /// Every account of the tenant (active or not), in number order.
     pub async fn report_accounts(&self, tenant_id: Uuid) -> Result<Vec<AccountFacts>, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Reports).await?;
         let rows = client.query(ACCOUNTS_SQL, &[&tenant_id]).await?;
         rows.iter()
             .map(|r| {
@@ -264,7 +264,7 @@ impl Store {
         start: NaiveDate,
         end: NaiveDate,
     ) -> Result<[HashMap<String, Sums>; 3], StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Reports).await?;
         let fy_start = calendar.fiscal_year_start(calendar.fiscal_year_of(end));
         let before = |d: NaiveDate| d.pred_opt().expect("dates start at 1900");
         let (a, b, c) = futures_util::try_join!(
@@ -284,7 +284,7 @@ impl Store {
         end: NaiveDate,
         codes: &[String],
     ) -> Result<(Vec<TaxCodeSums>, Decimal), StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Reports).await?;
         let p3: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&tenant_id, &start, &end];
         let p4: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
             [&tenant_id, &start, &end, &codes];
@@ -308,7 +308,7 @@ impl Store {
         end: NaiveDate,
         sales: &[String],
     ) -> Result<Vec<TaxCodeSums>, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Reports).await?;
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
             [&tenant_id, &start, &end, &sales];
         let (paid, other) = futures_util::try_join!(
@@ -343,7 +343,7 @@ impl Store {
         tenant_id: Uuid,
         fiscal_year: i32,
     ) -> Result<Vec<(u32, Decimal, Decimal)>, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Reports).await?;
         let pattern = format!("{fiscal_year:04}-%");
         let rows = client.query(MONTHLY_SQL, &[&tenant_id, &pattern]).await?;
         let mut by_period: HashMap<u32, (Decimal, Decimal)> = HashMap::new();
@@ -363,7 +363,7 @@ impl Store {
 
     /// The ids of the locked periods (`YYYY-PP`).
     pub async fn locked_periods(&self, tenant_id: Uuid) -> Result<HashSet<String>, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Exports).await?;
         let rows = client
             .query(
                 "SELECT period FROM period_states WHERE tenant_id = $1 AND status = 'locked'",
@@ -382,7 +382,7 @@ impl Store {
         end: NaiveDate,
         limit: Decimal,
     ) -> Result<Option<(Uuid, Decimal)>, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Exports).await?;
         let row = client
             .query_opt(
                 "SELECT intent_id, greatest(abs(total_debit), abs(total_credit)) FROM intents
@@ -410,7 +410,7 @@ impl Store {
         F: FnMut(Vec<ExportLine>) -> Result<(), E>,
         E: From<StoreError>,
     {
-        let mut client = self.client().await?;
+        let mut client = self.read_client(crate::ReadRoute::Exports).await?;
         let tx = client
             .build_transaction()
             .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
@@ -459,7 +459,7 @@ impl Store {
     /// The partners with their personal accounts, in account order, for the Debitoren/
     /// Kreditoren file.
     pub async fn export_partners(&self, tenant_id: Uuid) -> Result<Vec<ExportPartner>, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Exports).await?;
         let rows = client
             .query(
                 "SELECT account_number, kind, name, tax_id, vat_id, iban, bic,
@@ -497,7 +497,7 @@ impl Store {
         end: NaiveDate,
     ) -> Result<(Decimal, Vec<crate::journal::JournalEntry>), StoreError> {
         self.get_account(tenant_id, number).await?;
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Reports).await?;
         let before = start.pred_opt().expect("dates start at 1900");
         let opening = self
             .account_balance_through(&client, tenant_id, number, Some(before))
@@ -526,7 +526,7 @@ impl Store {
         number: &str,
         d: NaiveDate,
     ) -> Result<Decimal, StoreError> {
-        let client = self.client().await?;
+        let client = self.read_client(crate::ReadRoute::Reports).await?;
         self.account_balance_through(&client, tenant_id, number, Some(d))
             .await
     }

@@ -952,16 +952,21 @@ pub struct BankTransactionEnvelope {
 #[derive(Serialize, ToSchema)]
 pub struct BankTransactionList {
     pub transactions: Vec<BankTransactionDto>,
+    /// Exact up to 10,000; beyond, an estimate (`X-Total-Count-Estimated: true`).
     pub total: i64,
+    /// 0 when the page was asked for by `cursor`.
     pub offset: i64,
     pub limit: i64,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/bank-transactions", tag = "Bank",
     params(("bank_account_id" = Option<Uuid>, Query), ("start_date" = Option<String>, Query), ("end_date" = Option<String>, Query),
            ("search" = Option<String>, Query, description = "part of the counterparty's name or IBAN, the remittance information, the end-to-end id or the bank reference"),
            ("status" = Option<String>, Query, description = "unmatched, matched or dismissed"),
-           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
+           ("cursor" = Option<String>, Query, description = "next_cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
     responses((status = 200, body = BankTransactionList, description = "newest booking date first"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["bank:read"])))]
@@ -979,9 +984,17 @@ pub async fn list_transactions(
         status: q
             .text("status")
             .filter(|s| matches!(s.as_str(), "unmatched" | "matched" | "dismissed")),
+        after: crate::routes::list_cursor(&q),
     };
-    let (limit, offset) = (q.limit(), q.offset());
-    let (rows, total) = state
+    let (limit, offset) = (
+        q.limit(),
+        if filter.after.is_some() {
+            0
+        } else {
+            q.offset()
+        },
+    );
+    let (rows, total, next) = state
         .app
         .list_bank_transactions(p.tenant_id, &filter, limit, offset)
         .await?;
@@ -990,6 +1003,7 @@ pub async fn list_transactions(
         total: total.count,
         offset,
         limit,
+        next_cursor: next.map(|c| c.encode()),
     };
     let mut res = HttpResponse::Ok();
     if total.estimated {

@@ -342,8 +342,9 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/v1/payment-runs", tag = "Payables",
     params(("status" = Option<String>, Query, description = "draft, approved, exported, completed, cancelled; comma-separated for several"),
-           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [PaymentRunDto], description = "bare array, newest first, without items and payments; the total is in X-Total-Count"),
+           ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
+           ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [PaymentRunDto], description = "bare array, newest first, without items and payments; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["payments:read"])))]
 pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
@@ -360,10 +361,11 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
             .unwrap_or_default(),
         limit: q.limit(),
         offset: q.offset(),
+        after: crate::routes::list_cursor(&q),
     };
-    let (runs, total) = state.app.list_payment_runs(p.tenant_id, &filter).await?;
+    let (runs, total, next) = state.app.list_payment_runs(p.tenant_id, &filter).await?;
     let body: Vec<PaymentRunDto> = runs.into_iter().map(row_dto).collect();
-    Ok(crate::routes::with_total(HttpResponse::Ok(), total).json(body))
+    Ok(crate::routes::with_page(HttpResponse::Ok(), total, next).json(body))
 }
 
 #[utoipa::path(get, path = "/v1/payment-runs/{id}", tag = "Payables", params(("id" = Uuid, Path)),

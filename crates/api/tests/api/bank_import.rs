@@ -1041,3 +1041,59 @@ async fn a_file_import_with_an_idempotency_key_replays_its_first_answer() {
         .get(0);
     assert_eq!(batches, 1);
 }
+
+#[tokio::test]
+async fn the_transaction_list_pages_by_cursor_like_by_offset() {
+    let app = spawn_app().await;
+    let account = bank_account(&app, json!({"name": "Giro", "iban": IBAN})).await;
+    // Seven transactions, some on the same day.
+    let rows: Vec<Value> = (0..7)
+        .map(|i| {
+            row(
+                &format!("2026-03-{:02}", 1 + i % 3),
+                &format!("{}.00", 10 + i),
+                &format!("R-{i}"),
+            )
+        })
+        .collect();
+    app.post(
+        "/v1/bank-transactions",
+        json!({"bank_account_id": account, "transactions": rows}),
+    )
+    .await
+    .expect(201, None);
+    let ids = |v: &Value| -> Vec<String> {
+        v["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = ids(app
+        .get("/v1/bank-transactions?limit=100")
+        .await
+        .expect(200, None));
+    assert_eq!(all.len(), 7);
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            None => "/v1/bank-transactions?limit=3".to_string(),
+            Some(c) => format!("/v1/bank-transactions?limit=3&cursor={c}"),
+        };
+        let page = app.get(&url).await.expect(200, None).clone();
+        walked.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(walked, all);
+    // A malformed cursor gives the first page.
+    let first = ids(app
+        .get("/v1/bank-transactions?limit=2&cursor=bogus")
+        .await
+        .expect(200, None));
+    assert_eq!(first, all[..2].to_vec());
+}
