@@ -79,6 +79,20 @@ pub enum Reason {
     DateFar,
     WrongDirection,
     CurrencyDiffers,
+    /// A journal entry carries the transaction's SEPA end-to-end id (a payment-run payment).
+    EndToEndId,
+    /// Booked within 3 days of the transaction (journal entries, transfers).
+    DateNear,
+    /// The journal entry's external reference appears in the remittance text.
+    ReferenceInRemittance,
+    /// An earlier reconciliation of the same counterparty IBAN was booked to this account.
+    LearnedFromIban,
+    /// An earlier reconciliation of the same counterparty name was booked to this account.
+    LearnedFromName,
+    /// Another own bank account shows the opposite amount (a transfer).
+    OppositeAmount,
+    /// The counterparty IBAN is the other own bank account's.
+    OwnAccountIban,
 }
 
 impl Reason {
@@ -93,6 +107,13 @@ impl Reason {
             Reason::PartnerInRemittance => 0.10,
             Reason::DateClose => 0.05,
             Reason::DateFar => -0.05,
+            Reason::EndToEndId => 1.0,
+            Reason::DateNear => 0.25,
+            Reason::ReferenceInRemittance => 0.2,
+            Reason::LearnedFromIban => 0.6,
+            Reason::LearnedFromName => 0.4,
+            Reason::OppositeAmount => 0.5,
+            Reason::OwnAccountIban => 0.25,
             Reason::AmountDiffers | Reason::WrongDirection | Reason::CurrencyDiffers => 0.0,
         }
     }
@@ -109,7 +130,7 @@ pub struct Score {
 }
 
 /// Upper-case letters and digits only.
-fn letters_digits(s: &str) -> String {
+pub(crate) fn letters_digits(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_uppercase)
@@ -118,7 +139,7 @@ fn letters_digits(s: &str) -> String {
 
 /// Words of a name without legal forms, upper case, umlauts spelled out (`Müller` and
 /// `MUELLER` agree, as bank files often drop umlauts).
-fn name_words(s: &str) -> Vec<String> {
+pub(crate) fn name_words(s: &str) -> Vec<String> {
     const FORMS: [&str; 9] = ["GMBH", "AG", "KG", "OHG", "UG", "EK", "CO", "MBH", "GBR"];
     let spelled: String = s
         .chars()
