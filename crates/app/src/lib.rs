@@ -23,6 +23,7 @@ pub mod passwords;
 pub mod payment_runs;
 pub mod periods;
 pub mod reports;
+pub mod reconcile;
 pub mod scopes;
 pub mod settings;
 pub mod settlements;
