@@ -27,6 +27,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashSet};
 use store::bank_match::{self as rows, MatchClash, MatchableTransaction, NewMatch};
+use store::idempotency::Idempotent;
 use store::invoices::lock_invoice;
 use uuid::Uuid;
 
@@ -219,9 +220,16 @@ impl App {
         id: Uuid,
         req: &ReconcileRequest,
         actor: &Actor,
+        idempotency: Option<Idempotent<Reconciled>>,
     ) -> AppResult<Reconciled> {
-        self.in_transaction(async |tx| self.reconcile_in_tx(tx, tenant_id, id, req, actor).await)
-            .await
+        self.in_transaction(async |tx| {
+            let r = self.reconcile_in_tx(tx, tenant_id, id, req, actor).await?;
+            if let Some(idem) = &idempotency {
+                store::idempotency::store_in_tx(tx, &idem.key, &(idem.render)(&r)).await?;
+            }
+            Ok(r)
+        })
+        .await
     }
 
     pub async fn reconcile_in_tx(
@@ -600,7 +608,7 @@ impl App {
         }
         let mut out = BatchOutcome::default();
         for (id, req) in pairs {
-            match self.reconcile(tenant_id, *id, req, actor).await {
+            match self.reconcile(tenant_id, *id, req, actor, None).await {
                 Ok(r) => out.reconciled.push((*id, r)),
                 Err(e) => {
                     let (code, error) = error_code(&e);
@@ -623,10 +631,16 @@ impl App {
         tenant_id: Uuid,
         req: &MatchGroupRequest,
         actor: &Actor,
+        idempotency: Option<Idempotent<Reconciled>>,
     ) -> AppResult<Reconciled> {
         self.in_transaction(async |tx| {
-            self.create_match_group_in_tx(tx, tenant_id, req, actor)
-                .await
+            let r = self
+                .create_match_group_in_tx(tx, tenant_id, req, actor)
+                .await?;
+            if let Some(idem) = &idempotency {
+                store::idempotency::store_in_tx(tx, &idem.key, &(idem.render)(&r)).await?;
+            }
+            Ok(r)
         })
         .await
     }
