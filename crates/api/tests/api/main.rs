@@ -23,6 +23,7 @@ mod periods;
 mod properties;
 mod receivables_properties;
 mod reports;
+mod reconcile;
 mod reversals;
 mod settings;
 mod tax_codes;
