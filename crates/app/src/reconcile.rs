@@ -14,9 +14,8 @@
 use crate::bookings::AppendCommand;
 use crate::{App, AppError, AppResult};
 use bank::reconcile::{
-    check_unmatched, counter_booking, fx_rate, group_booking, invoice_direction,
-    money_in_settles, to_base, BookedAdjustment, BookedAllocation, CounterBooking,
-    ReconcileError, TransactionState,
+    check_unmatched, counter_booking, fx_rate, group_booking, invoice_direction, money_in_settles,
+    to_base, BookedAdjustment, BookedAllocation, CounterBooking, ReconcileError, TransactionState,
 };
 use bank::suggest::{Candidates, JournalCandidate, LearnedAccount, SuggestionIndex, Target};
 use bank::{check_match_group, BankTransaction, CashDiscount, OpenItem};
@@ -317,11 +316,14 @@ impl App {
         let invoice = lock_invoice(tx, tenant_id, Some(direction), invoice_id)
             .await?
             .ok_or(SettlementError::UnknownInvoice(invoice_id))?;
-        if money_in_settles(invoice.direction, invoice.invoice_type) != (t.amount > Decimal::ZERO)
-        {
+        if money_in_settles(invoice.direction, invoice.invoice_type) != (t.amount > Decimal::ZERO) {
             return Err(ReconcileError::WrongDirection {
                 what: format!("{} {}", kind_str(kind), invoice.invoice_number),
-                direction: if t.amount > Decimal::ZERO { "in" } else { "out" },
+                direction: if t.amount > Decimal::ZERO {
+                    "in"
+                } else {
+                    "out"
+                },
             }
             .into());
         }
@@ -662,7 +664,10 @@ impl App {
             return Err(AppError::not_found(format!("bank transaction {missing}")));
         }
         let first = &txs[0];
-        if txs.iter().any(|t| t.bank_account_id != first.bank_account_id) {
+        if txs
+            .iter()
+            .any(|t| t.bank_account_id != first.bank_account_id)
+        {
             return Err(ReconcileError::MixedBankAccounts.into());
         }
         for t in &txs {
@@ -783,11 +788,12 @@ impl App {
         let mut ids = Vec::new();
         for (i, a) in req.allocations.iter().enumerate() {
             let field = format!("allocations[{i}].candidate_kind");
-            let direction =
-                invoice_direction(a.candidate_kind).ok_or(ReconcileError::UnsupportedAllocation {
+            let direction = invoice_direction(a.candidate_kind).ok_or(
+                ReconcileError::UnsupportedAllocation {
                     field,
                     kind: kind_str(a.candidate_kind).to_string(),
-                })?;
+                },
+            )?;
             let id = parse_id(&format!("allocations[{i}].candidate_id"), &a.candidate_id)?;
             let entry = wanted.entry(id).or_insert((direction, Decimal::ZERO));
             entry.1 += a.amount.abs();
@@ -821,11 +827,7 @@ impl App {
                 != (a.amount > Decimal::ZERO)
             {
                 return Err(ReconcileError::WrongDirection {
-                    what: format!(
-                        "{} {}",
-                        kind_str(a.candidate_kind),
-                        invoice.invoice_number
-                    ),
+                    what: format!("{} {}", kind_str(a.candidate_kind), invoice.invoice_number),
                     direction: if a.amount > Decimal::ZERO {
                         "in"
                     } else {
@@ -888,8 +890,10 @@ impl App {
                         AppError::not_found(format!("bank account {bank_account_id}"))
                     })?;
                 let limit = limit.clamp(1, MAX_SUGGESTION_TRANSACTIONS);
-                Ok(rows::load_suggestion_data(tx, tenant_id, bank_account_id, &ledger, limit)
-                    .await?)
+                Ok(
+                    rows::load_suggestion_data(tx, tenant_id, bank_account_id, &ledger, limit)
+                        .await?,
+                )
             })
             .await?;
         Ok(rank(&data, transit.as_deref(), per_transaction))
@@ -904,16 +908,8 @@ fn check_group_shape(req: &MatchGroupRequest) -> AppResult<()> {
             req.bank_transaction_ids.len(),
             MAX_GROUP_TRANSACTIONS,
         ),
-        (
-            "allocations",
-            req.allocations.len(),
-            MAX_GROUP_ALLOCATIONS,
-        ),
-        (
-            "adjustments",
-            req.adjustments.len(),
-            MAX_GROUP_ADJUSTMENTS,
-        ),
+        ("allocations", req.allocations.len(), MAX_GROUP_ALLOCATIONS),
+        ("adjustments", req.adjustments.len(), MAX_GROUP_ADJUSTMENTS),
     ];
     for (field, len, max) in limits {
         if len > max {
@@ -965,8 +961,7 @@ fn rank(
         .iter()
         .filter_map(|i| {
             let currency = Currency::from_code(&i.currency).ok()?;
-            let cash_discount = match (i.untouched, i.cash_discount_percent, i.cash_discount_days)
-            {
+            let cash_discount = match (i.untouched, i.cash_discount_percent, i.cash_discount_days) {
                 (true, Some(percent), Some(days)) if days > 0 => {
                     let o = receivables::offered_discount(
                         currency,

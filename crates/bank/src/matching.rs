@@ -388,3 +388,233 @@ pub fn check_match_group(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+    fn day(m: u32, n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, n).unwrap()
+    }
+    fn item() -> OpenItem {
+        OpenItem {
+            kind: CandidateKind::OutgoingInvoice,
+            invoice_number: "RE-2026-0042".into(),
+            partner_name: "Müller GmbH".into(),
+            partner_ibans: vec!["DE89 3704 0044 0532 0130 00".into()],
+            open_amount: d("119.00"),
+            currency: Currency::EUR,
+            invoice_date: day(3, 1),
+            due_date: day(3, 15),
+            cash_discount: Some(CashDiscount {
+                amount: d("2.38"),
+                deadline: day(3, 11),
+            }),
+        }
+    }
+    fn tx(amount: &str, date: NaiveDate) -> BankTransaction {
+        BankTransaction {
+            booking_date: date,
+            value_date: None,
+            amount: d(amount),
+            currency: Currency::EUR,
+            counterparty_name: None,
+            counterparty_iban: None,
+            remittance_info: None,
+            end_to_end_id: None,
+            bank_reference: None,
+            raw: String::new(),
+        }
+    }
+
+    /// (amount, date, name, iban, remittance) → reasons.
+    #[test]
+    fn reasons_table() {
+        use Reason::*;
+        let cases: Vec<(
+            &str,
+            NaiveDate,
+            Option<&str>,
+            Option<&str>,
+            Option<&str>,
+            Vec<Reason>,
+        )> = vec![
+            (
+                "119.00",
+                day(3, 14),
+                None,
+                None,
+                None,
+                vec![AmountExact, DateClose],
+            ),
+            (
+                "116.62",
+                day(3, 10),
+                None,
+                None,
+                None,
+                vec![CashDiscount, DateClose],
+            ),
+            (
+                "116.62",
+                day(3, 12),
+                None,
+                None,
+                None,
+                vec![AmountDiffers, DateClose],
+            ),
+            (
+                "50.00",
+                day(3, 14),
+                None,
+                None,
+                None,
+                vec![PartialPayment, DateClose],
+            ),
+            (
+                "150.00",
+                day(9, 1),
+                None,
+                None,
+                None,
+                vec![AmountDiffers, DateFar],
+            ),
+            (
+                "119.00",
+                day(3, 14),
+                Some("MUELLER GMBH"),
+                Some("DE89370400440532013000"),
+                Some("re 2026/0042 Mueller"),
+                vec![
+                    AmountExact,
+                    InvoiceNumberInRemittance,
+                    IbanMatch,
+                    NameMatch,
+                    PartnerInRemittance,
+                    DateClose,
+                ],
+            ),
+            (
+                "119.00",
+                day(5, 1),
+                Some("Schulz AG"),
+                Some("DE02120300000000202051"),
+                Some("RE-42"),
+                vec![AmountExact],
+            ),
+        ];
+        for (amount, date, name, iban, remittance, want) in cases {
+            let mut t = tx(amount, date);
+            t.counterparty_name = name.map(str::to_string);
+            t.counterparty_iban = iban.map(str::to_string);
+            t.remittance_info = remittance.map(str::to_string);
+            let s = score_candidate(&t, &item());
+            assert_eq!(s.reasons, want, "{amount} {date} {name:?} {remittance:?}");
+            let sum: f64 = want.iter().map(|r| r.weight()).sum();
+            assert_eq!(s.score, sum.clamp(0.0, 1.0));
+        }
+    }
+
+    #[test]
+    fn direction_and_currency_score_zero() {
+        let s = score_candidate(&tx("-119.00", day(3, 14)), &item());
+        assert_eq!((s.score, s.reasons), (0.0, vec![Reason::WrongDirection]));
+        let mut usd = tx("119.00", day(3, 14));
+        usd.currency = Currency::from_code("USD").unwrap();
+        assert_eq!(
+            score_candidate(&usd, &item()).reasons,
+            vec![Reason::CurrencyDiffers]
+        );
+        let mut incoming = item();
+        incoming.kind = CandidateKind::IncomingInvoice;
+        assert_eq!(
+            score_candidate(&tx("-119.00", day(3, 14)), &incoming).reasons[0],
+            Reason::AmountExact
+        );
+    }
+
+    #[test]
+    fn match_group_rules() {
+        let alloc = |a: &str| Allocation {
+            candidate_kind: CandidateKind::OutgoingInvoice,
+            candidate_id: "x".into(),
+            amount: d(a),
+        };
+        let adj = |a: &str| Adjustment {
+            account: "4970".into(),
+            amount: d(a),
+            reason: "fee".into(),
+            tax_code: None,
+        };
+        assert!(check_match_group(
+            Currency::EUR,
+            &[d("100"), d("17")],
+            &[alloc("119")],
+            &[adj("-2")]
+        )
+        .is_ok());
+        let e = check_match_group(Currency::EUR, &[d("100")], &[alloc("119")], &[]).unwrap_err();
+        assert_eq!(e.code(), "match_not_balanced");
+        assert_eq!(
+            check_match_group(Currency::EUR, &[], &[alloc("1")], &[]),
+            Err(MatchError::NoTransactions)
+        );
+        assert_eq!(
+            check_match_group(Currency::EUR, &[d("1")], &[], &[]),
+            Err(MatchError::NothingAllocated)
+        );
+        assert_eq!(
+            check_match_group(Currency::EUR, &[d("0")], &[alloc("0")], &[])
+                .unwrap_err()
+                .code(),
+            "zero_amount"
+        );
+        assert_eq!(
+            check_match_group(Currency::EUR, &[d("1.001")], &[alloc("1.001")], &[])
+                .unwrap_err()
+                .code(),
+            "amount_precision"
+        );
+        let huge = Decimal::MAX;
+        assert_eq!(
+            check_match_group(
+                Currency::EUR,
+                &[d("1")],
+                &[alloc(&huge.to_string()), alloc(&huge.to_string())],
+                &[]
+            )
+            .unwrap_err()
+            .code(),
+            "amount_too_large"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn scores_stay_in_range_and_never_apply_more_than_open(
+            cents in -1_000_000i64..1_000_000,
+            open in 1i64..1_000_000,
+            day_of in 1u32..28,
+            month in 1u32..12,
+        ) {
+            let mut it = item();
+            it.open_amount = Decimal::new(open, 2);
+            let t = tx(&Decimal::new(cents, 2).to_string(), day(month, day_of));
+            let s = score_candidate(&t, &it);
+            prop_assert!((0.0..=1.0).contains(&s.score));
+            prop_assert!(s.applied <= it.open_amount);
+            prop_assert!(s.applied >= Decimal::ZERO);
+            if cents <= 0 {
+                prop_assert_eq!(s.score, 0.0);
+            }
+            if !s.discount.is_zero() {
+                prop_assert_eq!(s.applied + s.discount, it.open_amount);
+            }
+        }
+    }
+}

@@ -48,7 +48,9 @@ pub enum ReconcileError {
     IntentMismatch { given: String, invoice: String },
     #[error("booking {0} does not post to the bank's ledger account")]
     NotOnLedgerAccount(String),
-    #[error("booking {intent} moves {booked} on the bank's ledger account, the transaction {amount}")]
+    #[error(
+        "booking {intent} moves {booked} on the bank's ledger account, the transaction {amount}"
+    )]
     AmountMismatch {
         intent: String,
         booked: String,
@@ -113,8 +115,13 @@ impl Rule for ReconcileError {
     fn kind(&self) -> RuleKind {
         use ReconcileError::*;
         match self {
-            AlreadyMatched(_) | Dismissed(_) | NotMatched(_) | MatchIsGroup(_) | MatchEnded
-            | IntentReversed(_) | IntentAlreadyMatched(_) => RuleKind::Conflict,
+            AlreadyMatched(_)
+            | Dismissed(_)
+            | NotMatched(_)
+            | MatchIsGroup(_)
+            | MatchEnded
+            | IntentReversed(_)
+            | IntentAlreadyMatched(_) => RuleKind::Conflict,
             _ => RuleKind::Invalid,
         }
     }
@@ -151,7 +158,8 @@ pub fn check_unmatched(id: &str, state: TransactionState) -> Result<(), Reconcil
 pub fn money_in_settles(direction: Direction, invoice_type: InvoiceType) -> bool {
     matches!(
         (direction, invoice_type),
-        (Direction::Outgoing, InvoiceType::Invoice) | (Direction::Incoming, InvoiceType::CreditNote)
+        (Direction::Outgoing, InvoiceType::Invoice)
+            | (Direction::Incoming, InvoiceType::CreditNote)
     )
 }
 
@@ -365,19 +373,30 @@ mod tests {
     fn states() {
         assert_eq!(check_unmatched("t", TransactionState::Unmatched), Ok(()));
         assert_eq!(
-            check_unmatched("t", TransactionState::Matched).unwrap_err().code(),
+            check_unmatched("t", TransactionState::Matched)
+                .unwrap_err()
+                .code(),
             "already_matched"
         );
         let e = check_unmatched("t", TransactionState::Dismissed).unwrap_err();
-        assert_eq!((e.code(), e.kind()), ("transaction_dismissed", RuleKind::Conflict));
+        assert_eq!(
+            (e.code(), e.kind()),
+            ("transaction_dismissed", RuleKind::Conflict)
+        );
     }
 
     #[test]
     fn directions() {
         assert!(money_in_settles(Direction::Outgoing, InvoiceType::Invoice));
-        assert!(!money_in_settles(Direction::Outgoing, InvoiceType::CreditNote));
+        assert!(!money_in_settles(
+            Direction::Outgoing,
+            InvoiceType::CreditNote
+        ));
         assert!(!money_in_settles(Direction::Incoming, InvoiceType::Invoice));
-        assert!(money_in_settles(Direction::Incoming, InvoiceType::CreditNote));
+        assert!(money_in_settles(
+            Direction::Incoming,
+            InvoiceType::CreditNote
+        ));
     }
 
     #[test]
@@ -396,7 +415,10 @@ mod tests {
             fx_rate(usd, Currency::EUR, None, Some(d("0"))).unwrap_err(),
             ReconcileError::InvalidFxRate
         );
-        assert_eq!(to_base(d("108.50"), Some(d("1.085")), Currency::EUR), Some(d("100.00")));
+        assert_eq!(
+            to_base(d("108.50"), Some(d("1.085")), Currency::EUR),
+            Some(d("100.00"))
+        );
     }
 
     #[test]

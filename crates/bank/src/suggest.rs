@@ -150,7 +150,11 @@ impl SuggestionIndex {
         let mut ix = SuggestionIndex::default();
         for (i, item) in c.open_items.iter().enumerate() {
             let money_in = matches!(item.kind, crate::CandidateKind::OutgoingInvoice);
-            push(&mut ix.items_by_amount, (money_in, key(item.open_amount)), i);
+            push(
+                &mut ix.items_by_amount,
+                (money_in, key(item.open_amount)),
+                i,
+            );
             if let Some(d) = &item.cash_discount {
                 if let Some(net) = item.open_amount.checked_sub(d.amount) {
                     push(&mut ix.items_by_amount, (money_in, key(net)), i);
@@ -578,29 +582,26 @@ mod tests {
     }
 
     fn arb_items() -> impl Strategy<Value = Vec<OpenItem>> {
-        proptest::collection::vec(
-            (any::<bool>(), 1i64..5_000, 0u32..50, 0usize..4),
-            0..40,
-        )
-        .prop_map(|v| {
-            v.into_iter()
-                .map(|(out, cents, n, iban)| {
-                    let kind = if out {
-                        CandidateKind::OutgoingInvoice
-                    } else {
-                        CandidateKind::IncomingInvoice
-                    };
-                    let mut it = item(
-                        kind,
-                        &format!("RE-{n:04}"),
-                        "1",
-                        &format!("DE{iban:02}000000"),
-                    );
-                    it.open_amount = Decimal::new(cents, 2);
-                    it
-                })
-                .collect()
-        })
+        proptest::collection::vec((any::<bool>(), 1i64..5_000, 0u32..50, 0usize..4), 0..40)
+            .prop_map(|v| {
+                v.into_iter()
+                    .map(|(out, cents, n, iban)| {
+                        let kind = if out {
+                            CandidateKind::OutgoingInvoice
+                        } else {
+                            CandidateKind::IncomingInvoice
+                        };
+                        let mut it = item(
+                            kind,
+                            &format!("RE-{n:04}"),
+                            "1",
+                            &format!("DE{iban:02}000000"),
+                        );
+                        it.open_amount = Decimal::new(cents, 2);
+                        it
+                    })
+                    .collect()
+            })
     }
 
     proptest! {

@@ -225,7 +225,8 @@ pub async fn insert_match(
     }))
 }
 
-const MATCH_SQL: &str = "SELECT id, is_group, mode, intent_id, detail, created_at, ended_at IS NOT NULL AS ended,
+const MATCH_SQL: &str =
+    "SELECT id, is_group, mode, intent_id, detail, created_at, ended_at IS NOT NULL AS ended,
         reversal_intent_id,
         ARRAY(SELECT bank_transaction_id FROM bank_match_transactions t
                WHERE t.tenant_id = m.tenant_id AND t.match_id = m.id

@@ -3,7 +3,9 @@
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{decimal, is_json, opt_decimal, parse_json, stored_answer, IdempotencyKeyOf, JsonBody, Params};
+use crate::extract::{
+    decimal, is_json, opt_decimal, parse_json, stored_answer, IdempotencyKeyOf, JsonBody, Params,
+};
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
 use actix_web::http::StatusCode;
@@ -220,11 +222,10 @@ pub async fn suggestions(
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_READ)?;
     let Some(text) = q.text("bank_account_id") else {
-        return Err(ApiError::bad_request(
-            "missing_parameter",
-            "bank_account_id is required",
-        )
-        .with_field("bank_account_id", "required"));
+        return Err(
+            ApiError::bad_request("missing_parameter", "bank_account_id is required")
+                .with_field("bank_account_id", "required"),
+        );
     };
     let account: Uuid = id_of(&text, "bank account")?;
     let limit = q

@@ -129,7 +129,13 @@ async fn suggestions(app: &TestApp, bank: &Bank) -> Vec<Value> {
 /// The suggestion as a reconcile body: exactly the fields reconcile takes.
 fn as_body(s: &Value) -> Value {
     let mut b = json!({"candidate_kind": s["candidate_kind"]});
-    for k in ["intent_id", "open_item_account", "candidate_id", "account", "tax_code"] {
+    for k in [
+        "intent_id",
+        "open_item_account",
+        "candidate_id",
+        "account",
+        "tax_code",
+    ] {
         if !s[k].is_null() {
             b[k] = s[k].clone();
         }
@@ -185,7 +191,7 @@ async fn an_open_item_is_suggested_reconciled_and_unmatched() {
     assert_eq!(remaining(&app, &path).await, "0.00");
     assert_eq!(app.balance("1200").await, "119.00");
     assert_eq!(app.balance(&debtor).await, "119.00"); // the other invoice is still open
-    // The booking is bank vs debtor.
+                                                      // The booking is bank vs debtor.
     let booking = app.get(&format!("/v1/journal/{intent}")).await;
     let accounts: Vec<String> = booking.expect(200, None)["entries"]
         .as_array()
@@ -235,16 +241,25 @@ async fn open_item_refusals() {
     let too_much = bank_tx(&bank, "2026-03-10", "150.00", json!({})).await;
     let money_out = bank_tx(&bank, "2026-03-10", "-119.00", json!({})).await;
     let body = |kind: &str, id: &Value| json!({"candidate_kind": kind, "candidate_id": id});
-    app.post(&reconcile_path(too_much), body("outgoing_invoice", &inv["id"]))
-        .await
-        .expect(409, Some("overpayment"));
-    app.post(&reconcile_path(money_out), body("outgoing_invoice", &inv["id"]))
-        .await
-        .expect(400, Some("wrong_direction"));
+    app.post(
+        &reconcile_path(too_much),
+        body("outgoing_invoice", &inv["id"]),
+    )
+    .await
+    .expect(409, Some("overpayment"));
+    app.post(
+        &reconcile_path(money_out),
+        body("outgoing_invoice", &inv["id"]),
+    )
+    .await
+    .expect(400, Some("wrong_direction"));
     // An incoming invoice is paid with money out; named as an outgoing one it is not found.
-    app.post(&reconcile_path(money_out), body("outgoing_invoice", &bill["id"]))
-        .await
-        .expect(404, Some("not_found"));
+    app.post(
+        &reconcile_path(money_out),
+        body("outgoing_invoice", &bill["id"]),
+    )
+    .await
+    .expect(404, Some("not_found"));
     let mut wrong_account = body("incoming_invoice", &bill["id"]);
     wrong_account["open_item_account"] = json!(debtor);
     app.post(&reconcile_path(money_out), wrong_account)
@@ -269,16 +284,26 @@ async fn open_item_refusals() {
     .expect(400, Some("invalid_field"));
     // Partial payment of the incoming invoice is fine.
     let partial = bank_tx(&bank, "2026-03-11", "-19.00", json!({})).await;
-    app.post(&reconcile_path(partial), body("incoming_invoice", &bill["id"]))
-        .await
-        .expect(200, None);
+    app.post(
+        &reconcile_path(partial),
+        body("incoming_invoice", &bill["id"]),
+    )
+    .await
+    .expect(200, None);
     assert_eq!(
-        remaining(&app, &format!("/v1/invoices/{}", bill["id"].as_str().unwrap())).await,
+        remaining(
+            &app,
+            &format!("/v1/invoices/{}", bill["id"].as_str().unwrap())
+        )
+        .await,
         "100.00"
     );
     // A cancelled invoice cannot be settled.
     app.post(
-        &format!("/v1/outgoing-invoices/{}/cancel", inv["id"].as_str().unwrap()),
+        &format!(
+            "/v1/outgoing-invoices/{}/cancel",
+            inv["id"].as_str().unwrap()
+        ),
         json!({}),
     )
     .await
@@ -294,7 +319,8 @@ async fn journal_entries_are_linked_by_end_to_end_id_and_unlinked() {
     let app = spawn_app().await;
     let bank = bank_account(app.tenant.id, "1200", "EUR", None).await;
     let mut paid = transfer("2026-03-05", "4970", "1200", "50.00");
-    paid["custom_metadata"] = json!({"end_to_end_id": "RUN-7-1", "payment_run_id": Uuid::now_v7().to_string()});
+    paid["custom_metadata"] =
+        json!({"end_to_end_id": "RUN-7-1", "payment_run_id": Uuid::now_v7().to_string()});
     let intent = app.book_ok(paid).await;
     let elsewhere = app
         .book_ok(transfer("2026-03-05", "4970", "1000", "50.00"))
@@ -371,7 +397,11 @@ async fn journal_entries_are_linked_by_end_to_end_id_and_unlinked() {
         .post(&format!("/v1/bank-transactions/{t}/unmatch"), json!({}))
         .await;
     assert_eq!(res.expect(200, None)["action"], "unlinked");
-    assert_eq!(app.balance("1200").await, before, "unlinking reverses nothing");
+    assert_eq!(
+        app.balance("1200").await,
+        before,
+        "unlinking reverses nothing"
+    );
     // Free again: the twin may take it.
     app.post(
         &reconcile_path(twin),
@@ -669,18 +699,30 @@ async fn batch_reconcile_lets_the_good_pairs_through() {
         .iter()
         .map(|e| e["code"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, vec!["already_matched", "not_found", "already_matched"]);
-    assert_eq!(body["errors"][1]["bank_transaction_id"], unknown.to_string());
+    assert_eq!(
+        codes,
+        vec!["already_matched", "not_found", "already_matched"]
+    );
+    assert_eq!(
+        body["errors"][1]["bank_transaction_id"],
+        unknown.to_string()
+    );
     assert_eq!(app.balance("4970").await, "11.00");
-    app.post("/v1/bank-transactions/batch-reconcile", json!({"pairs": []}))
-        .await
-        .expect(400, Some("no_pairs"));
+    app.post(
+        "/v1/bank-transactions/batch-reconcile",
+        json!({"pairs": []}),
+    )
+    .await
+    .expect(400, Some("no_pairs"));
     let many: Vec<Value> = (0..501)
         .map(|_| json!({"bank_transaction_id": unknown, "candidate_kind": "transfer"}))
         .collect();
-    app.post("/v1/bank-transactions/batch-reconcile", json!({"pairs": many}))
-        .await
-        .expect(400, Some("too_many"));
+    app.post(
+        "/v1/bank-transactions/batch-reconcile",
+        json!({"pairs": many}),
+    )
+    .await
+    .expect(400, Some("too_many"));
 }
 
 #[tokio::test]
@@ -696,7 +738,11 @@ async fn two_reconciles_of_one_transaction_at_once_one_wins() {
         app.post(&path, body.clone())
     );
     let statuses = [a.status.as_u16(), b.status.as_u16(), c.status.as_u16()];
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
     for r in [&a, &b, &c] {
         if r.status.as_u16() != 200 {
             r.expect(409, Some("already_matched"));
@@ -750,9 +796,15 @@ async fn refusals_auth_scope_tenant_and_malformed_bodies() {
         (reconcile_path(t), body.clone()),
         (format!("/v1/bank-transactions/{t}/unmatch"), json!({})),
         (format!("/v1/bank-transactions/{t}/dismiss"), json!({})),
-        ("/v1/bank-transactions/batch-reconcile".to_string(), batch_body),
+        (
+            "/v1/bank-transactions/batch-reconcile".to_string(),
+            batch_body,
+        ),
         ("/v1/bank-match-groups".to_string(), group_body),
-        (format!("/v1/bank-match-groups/{}/unmatch", Uuid::now_v7()), json!({})),
+        (
+            format!("/v1/bank-match-groups/{}/unmatch", Uuid::now_v7()),
+            json!({}),
+        ),
     ];
     let suggest = format!(
         "/v1/bank-transactions/suggestions?bank_account_id={}",
@@ -777,13 +829,16 @@ async fn refusals_auth_scope_tenant_and_malformed_bodies() {
     app.send(Method::GET, &suggest, Some(&reader), None)
         .await
         .expect(200, None);
-    let journal = app.key_with_scopes(&["journal:read", "journal:write"]).await;
+    let journal = app
+        .key_with_scopes(&["journal:read", "journal:write"])
+        .await;
     app.send(Method::GET, &suggest, Some(&journal), None)
         .await
         .expect(403, Some("scope_missing"));
     // Another tenant sees nothing of ours.
     let other = as_tenant(&app, app.other_tenant().await);
-    other.post(&reconcile_path(t), body.clone())
+    other
+        .post(&reconcile_path(t), body.clone())
         .await
         .expect(404, Some("not_found"));
     other
@@ -832,23 +887,31 @@ async fn refusals_auth_scope_tenant_and_malformed_bodies() {
     app.post(&reconcile_path(t), json!({"candidate_kind": "bogus"}))
         .await
         .expect(400, Some("invalid_field"));
-    app.post(&reconcile_path(t), json!({"candidate_kind": "account", "amount": "5"}))
-        .await
-        .expect(400, Some("unknown_field"));
+    app.post(
+        &reconcile_path(t),
+        json!({"candidate_kind": "account", "amount": "5"}),
+    )
+    .await
+    .expect(400, Some("unknown_field"));
     app.post("/v1/bank-transactions/not-a-uuid/reconcile", body.clone())
         .await
         .expect(404, Some("not_found"));
     let group = json!({"bank_transaction_ids": [t],
         "adjustments": [{"account": "4970", "amount": "-99999999999999999999999999999", "reason": "x"}]});
-    app.post("/v1/bank-match-groups", group).await.expect(400, None);
+    app.post("/v1/bank-match-groups", group)
+        .await
+        .expect(400, None);
     let group = json!({"bank_transaction_ids": [t],
         "adjustments": [{"account": "4970", "amount": "-5.001", "reason": "x"}]});
     app.post("/v1/bank-match-groups", group)
         .await
         .expect(400, Some("amount_precision"));
-    app.post("/v1/bank-match-groups", json!({"bank_transaction_ids": "x"}))
-        .await
-        .expect(400, Some("invalid_field"));
+    app.post(
+        "/v1/bank-match-groups",
+        json!({"bank_transaction_ids": "x"}),
+    )
+    .await
+    .expect(400, Some("invalid_field"));
     app.get("/v1/bank-transactions/suggestions")
         .await
         .expect(400, Some("missing_parameter"));
@@ -890,7 +953,10 @@ async fn idempotency_keys_replay_reconcile() {
     assert_eq!((second.0, second.1), (200, true));
     assert_eq!(first.2, second.2);
     let other = send(json!({"candidate_kind": "account", "account": "4900"})).await;
-    assert_eq!((other.0, other.2["code"].as_str()), (409, Some("idempotency_conflict")));
+    assert_eq!(
+        (other.0, other.2["code"].as_str()),
+        (409, Some("idempotency_conflict"))
+    );
     assert_eq!(app.balance("4970").await, "5.00");
 }
 
