@@ -15,7 +15,8 @@ use crate::bookings::AppendCommand;
 use crate::{App, AppError, AppResult};
 use bank::reconcile::{
     check_unmatched, counter_booking, fx_rate, group_booking, invoice_direction, money_in_settles,
-    to_base, BookedAdjustment, BookedAllocation, CounterBooking, ReconcileError, TransactionState,
+    to_base, BookedAdjustment, BookedAllocation, CounterBooking, GroupBooking, ReconcileError,
+    TransactionState,
 };
 use bank::suggest::{Candidates, JournalCandidate, LearnedAccount, SuggestionIndex, Target};
 use bank::{check_match_group, BankTransaction, CashDiscount, OpenItem};
@@ -710,16 +711,17 @@ impl App {
         let group_id = Uuid::now_v7();
         let mut metadata = Map::new();
         metadata.insert("bank_match_group_id".into(), json!(group_id.to_string()));
-        let cmd = group_booking(
-            &first.ledger_account,
-            base,
-            total,
-            &allocations,
-            &booked_adjustments,
+        let description = format!("Bank match group of {} transaction(s)", txs.len());
+        let cmd = group_booking(&GroupBooking {
+            ledger_account: &first.ledger_account,
+            currency: base,
+            transactions_total: total,
+            allocations: &allocations,
+            adjustments: &booked_adjustments,
             date,
-            &format!("Bank match group of {} transaction(s)", txs.len()),
+            description: &description,
             metadata,
-        );
+        });
         let intent_id = self
             .append_in_tx(tx, tenant_id, &AppendCommand::Booking(cmd), actor)
             .await?

@@ -433,17 +433,19 @@ mod tests {
     }
 
     /// (amount, date, name, iban, remittance) → reasons.
+    type Case = (
+        &'static str,
+        NaiveDate,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+        Vec<Reason>,
+    );
+
     #[test]
     fn reasons_table() {
         use Reason::*;
-        let cases: Vec<(
-            &str,
-            NaiveDate,
-            Option<&str>,
-            Option<&str>,
-            Option<&str>,
-            Vec<Reason>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "119.00",
                 day(3, 14),

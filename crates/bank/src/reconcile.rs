@@ -305,20 +305,35 @@ pub struct BookedAdjustment<'a> {
     pub tax: Option<(Decimal, bool)>,
 }
 
+/// What a match group books.
+#[derive(Debug, Clone)]
+pub struct GroupBooking<'a> {
+    pub ledger_account: &'a str,
+    pub currency: Currency,
+    /// Σ of the transactions' amounts (bank's view).
+    pub transactions_total: Decimal,
+    pub allocations: &'a [BookedAllocation<'a>],
+    pub adjustments: &'a [BookedAdjustment<'a>],
+    pub date: NaiveDate,
+    pub description: &'a str,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
 /// The one booking of a match group: the ledger account for Σ transactions, each allocation
 /// on its partner account, each adjustment on its account (net with its tax code). Balanced
 /// whenever `check_match_group` holds. Lines on the same account and side stay separate, so
 /// the journal shows each allocation.
-pub fn group_booking(
-    ledger_account: &str,
-    currency: Currency,
-    transactions_total: Decimal,
-    allocations: &[BookedAllocation<'_>],
-    adjustments: &[BookedAdjustment<'_>],
-    date: NaiveDate,
-    description: &str,
-    metadata: serde_json::Map<String, serde_json::Value>,
-) -> BookingCommand {
+pub fn group_booking(g: &GroupBooking<'_>) -> BookingCommand {
+    let GroupBooking {
+        ledger_account,
+        currency,
+        transactions_total,
+        allocations,
+        adjustments,
+        date,
+        description,
+        ..
+    } = *g;
     let mut lines = Vec::new();
     if !transactions_total.is_zero() {
         lines.push(line(
@@ -347,7 +362,7 @@ pub fn group_booking(
         adjustment_period: false,
         fx: None,
         external_reference: None,
-        custom_metadata: Some(metadata),
+        custom_metadata: Some(g.metadata.clone()),
         document_id: None,
     }
 }
@@ -463,8 +478,16 @@ mod tests {
             prop_assert!(check_match_group(Currency::EUR, &[total], &allocations, &adjustments).is_ok());
             let booked: Vec<BookedAllocation> = allocations.iter().map(|a| BookedAllocation { partner_account: "10000", amount: a.amount }).collect();
             let adj: Vec<BookedAdjustment> = adjustments.iter().map(|a| BookedAdjustment { adjustment: a, tax: a.tax_code.as_ref().map(|_| (d("19"), false)) }).collect();
-            let cmd = group_booking("1200", Currency::EUR, total, &booked, &adj,
-                NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), "g", Default::default());
+            let cmd = group_booking(&GroupBooking {
+                ledger_account: "1200",
+                currency: Currency::EUR,
+                transactions_total: total,
+                allocations: &booked,
+                adjustments: &adj,
+                date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                description: "g",
+                metadata: Default::default(),
+            });
             // Add the VAT the journal will add for taxed lines.
             let mut debit = Decimal::ZERO;
             let mut credit = Decimal::ZERO;

@@ -631,8 +631,8 @@ mod tests {
             // Every key here has at most 40 postings, so nothing is cut off.
             let mut a = pairwise.clone();
             let mut b = indexed.clone();
-            a.sort_by(|x, y| x.0.cmp(&y.0));
-            b.sort_by(|x, y| x.0.cmp(&y.0));
+            a.sort_by_key(|x| x.0);
+            b.sort_by_key(|x| x.0);
             prop_assert_eq!(a, b);
             for s in &got {
                 prop_assert!((0.0..=1.0).contains(&s.score));
