@@ -12,6 +12,7 @@
 //! Unmatching a dismissed transaction undoes the dismissal.
 
 use crate::bookings::AppendCommand;
+use crate::settlements::InvoicePayment;
 use crate::{App, AppError, AppResult};
 use bank::reconcile::{
     check_unmatched, counter_booking, fx_rate, group_booking, invoice_direction, money_in_settles,
@@ -21,8 +22,7 @@ use bank::reconcile::{
 use bank::suggest::{Candidates, JournalCandidate, LearnedAccount, SuggestionIndex, Target};
 use bank::{check_match_group, BankTransaction, CashDiscount, OpenItem};
 use journal::{Actor, Currency, PostingMode, ReversalCommand};
-use receivables::booking::SettlementKind;
-use receivables::{CashDiscountTerms, Settlement, SettlementError};
+use receivables::{offered_discount, CashDiscountTerms, SettlementError};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -347,26 +347,48 @@ impl App {
             }
         }
         let amount = to_base(t.amount.abs(), rate, base).ok_or(ReconcileError::InvalidFxRate)?;
-        let settlement = Settlement {
-            kind: SettlementKind::Payment,
+        // Skonto: nothing paid yet, paid by the deadline, exactly the open amount less the
+        // discount the terms offer. Then one booking with the discount's tax correction and
+        // two applications (payment and discount), through the payments use case.
+        let terms = store::invoices::read_invoice(tx, tenant_id, Some(direction), invoice_id)
+            .await?
+            .cash_discount;
+        let discount = terms.as_ref().and_then(|terms| {
+            let open = invoice.state.remaining();
+            let untouched = invoice.state.settled.is_zero();
+            let offered = offered_discount(base, open, invoice.invoice_date, terms);
+            (untouched
+                && !offered.amount.is_zero()
+                && t.booking_date <= offered.deadline
+                && open.checked_sub(offered.amount) == Some(amount))
+            .then_some(offered.amount)
+        });
+        let payment = InvoicePayment {
             amount,
             date: t.booking_date,
             account: Some(t.ledger_account.clone()),
-            tax_code: None,
+            discount,
+            discount_account: None,
         };
-        let applied = self
-            .settle_in_tx(tx, tenant_id, invoice_id, &settlement, actor)
+        let settled = self
+            .pay_invoice_in_tx(tx, tenant_id, direction, invoice_id, &payment, actor)
             .await?;
+        let intent_id = settled
+            .applications
+            .first()
+            .map(|a| a.intent_id)
+            .ok_or_else(|| store::StoreError::Internal("a payment without application".into()))?;
         detail.insert("candidate_id".into(), json!(invoice_id.to_string()));
         detail.insert(
             "open_item_account".into(),
             json!(invoice.partner_account.clone()),
         );
-        detail.insert(
-            "open_items".into(),
-            json!([{"invoice_id": invoice_id, "amount": base.format(applied.amount)}]),
-        );
-        Ok(applied.intent_id)
+        let mut item = json!({"invoice_id": invoice_id, "amount": base.format(amount)});
+        if let Some(d) = discount {
+            item["discount"] = json!(base.format(d));
+        }
+        detail.insert("open_items".into(), json!([item]));
+        Ok(intent_id)
     }
 
     /// An existing booking on the bank's ledger account, linked: nothing is booked.

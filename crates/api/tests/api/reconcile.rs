@@ -231,6 +231,67 @@ async fn an_open_item_is_suggested_reconciled_and_unmatched() {
 }
 
 #[tokio::test]
+async fn a_skonto_payment_within_its_deadline_takes_the_discount() {
+    let app = spawn_app().await;
+    let bank = bank_account(app.tenant.id, "1200", "EUR", None).await;
+    let (cid, debtor) = customer(&app, "Skonto GmbH").await;
+    let res = app
+        .post(
+            "/v1/outgoing-invoices",
+            json!({"customer_id": cid, "invoice_number": "SK-1", "invoice_date": "2026-03-01",
+                   "due_date": "2026-03-31", "cash_discount_percent": "2", "cash_discount_days": 10,
+                   "lines": [{"description": "Work", "unit_price": "100.00", "tax_code": "USt19"}]}),
+        )
+        .await;
+    let inv = res.expect(201, None).clone();
+    let path = format!("/v1/outgoing-invoices/{}", inv["id"].as_str().unwrap());
+    let t = bank_tx(
+        &bank,
+        "2026-03-09",
+        "116.62",
+        json!({"remittance_info": "SK-1 abzgl. Skonto"}),
+    )
+    .await;
+    let found = suggestions(&app, &bank).await;
+    assert_eq!(found[0]["candidate_id"], inv["id"]);
+    assert_eq!(found[0]["discount"], "2.38");
+    assert!(found[0]["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("cash_discount")));
+    let res = app.post(&reconcile_path(t), as_body(&found[0])).await;
+    res.expect(200, None);
+    assert_eq!(remaining(&app, &path).await, "0.00");
+    assert_eq!(app.balance("1200").await, "116.62");
+    assert_eq!(app.balance(&debtor).await, "0.00");
+    assert_eq!(app.balance("8736").await, "2.00");
+    let kinds: Vec<String> = app.get(&path).await.body["payments"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| p["kind"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(kinds.len(), 2, "payment and discount applications");
+    // Undone: the one booking reversed, both applications stop counting.
+    app.post(&format!("/v1/bank-transactions/{t}/unmatch"), json!({}))
+        .await
+        .expect(200, None);
+    assert_eq!(remaining(&app, &path).await, "119.00");
+    assert_eq!(app.balance("8736").await, "0.00");
+    // After the deadline the same amount is a partial payment.
+    let late = bank_tx(&bank, "2026-03-20", "116.62", json!({})).await;
+    app.post(
+        &reconcile_path(late),
+        json!({"candidate_kind": "outgoing_invoice", "candidate_id": inv["id"]}),
+    )
+    .await
+    .expect(200, None);
+    assert_eq!(remaining(&app, &path).await, "2.38");
+}
+
+#[tokio::test]
 async fn open_item_refusals() {
     let app = spawn_app().await;
     let bank = bank_account(app.tenant.id, "1200", "EUR", None).await;
