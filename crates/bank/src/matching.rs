@@ -159,21 +159,74 @@ pub(crate) fn name_words(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn names_agree(a: &str, b: &str) -> bool {
-    let (a, b) = (name_words(a), name_words(b));
+fn words_agree(a: &[String], b: &[String]) -> bool {
     if a.is_empty() || b.is_empty() {
         return false;
     }
-    let (short, long) = if a.len() <= b.len() {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     short.iter().all(|w| long.contains(w))
+}
+
+/// A transaction's texts normalized once, for scoring it against many open items.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedTx {
+    remittance: String,
+    remittance_words: Vec<String>,
+    name_words: Vec<String>,
+    iban: Option<String>,
+}
+
+impl PreparedTx {
+    pub fn new(tx: &BankTransaction) -> PreparedTx {
+        let remittance = tx.remittance_info.as_deref().unwrap_or("");
+        PreparedTx {
+            remittance: letters_digits(remittance),
+            remittance_words: name_words(remittance),
+            name_words: tx
+                .counterparty_name
+                .as_deref()
+                .map(name_words)
+                .unwrap_or_default(),
+            iban: tx.counterparty_iban.as_deref().map(letters_digits),
+        }
+    }
+}
+
+/// An open item's texts normalized once.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedItem {
+    number: String,
+    partner_words: Vec<String>,
+    ibans: Vec<String>,
+}
+
+impl PreparedItem {
+    pub fn new(item: &OpenItem) -> PreparedItem {
+        PreparedItem {
+            number: letters_digits(&item.invoice_number),
+            partner_words: name_words(&item.partner_name),
+            ibans: item
+                .partner_ibans
+                .iter()
+                .map(|i| letters_digits(i))
+                .collect(),
+        }
+    }
 }
 
 /// Scores a transaction against one open item.
 pub fn score_candidate(tx: &BankTransaction, item: &OpenItem) -> Score {
+    score_prepared(tx, &PreparedTx::new(tx), item, &PreparedItem::new(item))
+}
+
+/// [`score_candidate`] with the texts normalized beforehand (the same rules, without
+/// normalizing the same texts again for every pair).
+pub fn score_prepared(
+    tx: &BankTransaction,
+    ptx: &PreparedTx,
+    item: &OpenItem,
+    pitem: &PreparedItem,
+) -> Score {
     let zero = |reason| Score {
         score: 0.0,
         reasons: vec![reason],
@@ -215,31 +268,24 @@ pub fn score_candidate(tx: &BankTransaction, item: &OpenItem) -> Score {
     } else {
         reasons.push(Reason::AmountDiffers);
     }
-    let remittance = tx.remittance_info.as_deref().unwrap_or("");
-    let number = letters_digits(&item.invoice_number);
-    if number.chars().count() >= 3 && letters_digits(remittance).contains(&number) {
+    if pitem.number.chars().count() >= 3 && ptx.remittance.contains(&pitem.number) {
         reasons.push(Reason::InvoiceNumberInRemittance);
     }
-    if let Some(iban) = &tx.counterparty_iban {
-        if item
-            .partner_ibans
-            .iter()
-            .any(|p| letters_digits(p) == letters_digits(iban))
-        {
+    if let Some(iban) = &ptx.iban {
+        if pitem.ibans.iter().any(|p| p == iban) {
             reasons.push(Reason::IbanMatch);
         }
     }
-    if let Some(name) = &tx.counterparty_name {
-        if names_agree(name, &item.partner_name) {
-            reasons.push(Reason::NameMatch);
-        }
+    if words_agree(&ptx.name_words, &pitem.partner_words) {
+        reasons.push(Reason::NameMatch);
     }
-    let partner = name_words(&item.partner_name);
-    if !partner.is_empty() {
-        let text = name_words(remittance);
-        if partner.iter().all(|w| text.contains(w)) {
-            reasons.push(Reason::PartnerInRemittance);
-        }
+    if !pitem.partner_words.is_empty()
+        && pitem
+            .partner_words
+            .iter()
+            .all(|w| ptx.remittance_words.contains(w))
+    {
+        reasons.push(Reason::PartnerInRemittance);
     }
     let days = (tx.booking_date - item.due_date).num_days();
     if days.abs() <= 14 || (tx.booking_date >= item.invoice_date && days <= 0) {

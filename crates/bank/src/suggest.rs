@@ -18,7 +18,9 @@
 //! it shares a key with. A key shared by more than [`MAX_POSTINGS`] candidates (a year, a
 //! common amount) stops being a key, so one transaction never scores thousands.
 
-use crate::matching::{letters_digits, name_words, score_candidate, OpenItem, Reason};
+use crate::matching::{
+    letters_digits, name_words, score_prepared, OpenItem, PreparedItem, PreparedTx, Reason,
+};
 use crate::statement::BankTransaction;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -104,6 +106,8 @@ pub struct SuggestionIndex {
     learned_by_iban: HashMap<String, usize>,
     learned_by_name: HashMap<String, usize>,
     transfers_by_amount: HashMap<Decimal, Vec<usize>>,
+    /// The open items' texts, normalized once.
+    prepared: Vec<PreparedItem>,
 }
 
 fn key(amount: Decimal) -> Decimal {
@@ -147,7 +151,10 @@ fn push<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Vec<usize>>, k: K, i: usiz
 impl SuggestionIndex {
     /// Indexes the candidates once; O(candidates).
     pub fn build(c: &Candidates<'_>) -> SuggestionIndex {
-        let mut ix = SuggestionIndex::default();
+        let mut ix = SuggestionIndex {
+            prepared: c.open_items.iter().map(PreparedItem::new).collect(),
+            ..Default::default()
+        };
         for (i, item) in c.open_items.iter().enumerate() {
             let money_in = matches!(item.kind, crate::CandidateKind::OutgoingInvoice);
             push(
@@ -239,11 +246,15 @@ impl SuggestionIndex {
         found.sort_unstable();
         found.dedup();
         found.truncate(MAX_SCORED);
+        if found.is_empty() {
+            return;
+        }
+        let ptx = PreparedTx::new(tx);
         for i in found {
-            let Some(item) = c.open_items.get(i) else {
+            let (Some(item), Some(pitem)) = (c.open_items.get(i), self.prepared.get(i)) else {
                 continue;
             };
-            let s = score_candidate(tx, item);
+            let s = score_prepared(tx, &ptx, item, pitem);
             out.push(Suggestion {
                 target: Target::OpenItem(i),
                 score: s.score,
