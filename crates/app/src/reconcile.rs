@@ -41,6 +41,8 @@ pub const MAX_GROUP_ALLOCATIONS: usize = 100;
 pub const MAX_GROUP_ADJUSTMENTS: usize = 50;
 /// Suggestions consider at most this many open transactions per request.
 pub const MAX_SUGGESTION_TRANSACTIONS: i64 = 10_000;
+/// From this many open transactions on, suggestions are scored on two threads.
+const PARALLEL_FROM: usize = 500;
 
 /// `POST /v1/bank-transactions/{id}/reconcile`.
 #[derive(Debug, Clone, PartialEq)]
@@ -920,7 +922,10 @@ impl App {
                 )
             })
             .await?;
-        Ok(rank(&data, transit.as_deref(), per_transaction))
+        // CPU work off the async workers.
+        tokio::task::spawn_blocking(move || rank(&data, transit.as_deref(), per_transaction))
+            .await
+            .map_err(|e| store::StoreError::Internal(format!("suggestions task: {e}")).into())
     }
 }
 
@@ -1059,10 +1064,10 @@ fn rank(
         transfers: &transfers,
     };
     let index = SuggestionIndex::build(&c);
-    let mut out = Vec::new();
-    for t in &data.transactions {
+    let one = |t: &rows::OpenTransaction| -> Vec<Suggestion> {
+        let mut out = Vec::new();
         let Ok(currency) = Currency::from_code(&t.currency) else {
-            continue;
+            return out;
         };
         let btx = BankTransaction {
             booking_date: t.booking_date,
@@ -1136,6 +1141,22 @@ fn rank(
             };
             out.push(suggestion);
         }
+        out
+    };
+    // Scoring only reads the index: the two halves of the transactions on two threads.
+    let txs = &data.transactions;
+    if txs.len() < PARALLEL_FROM {
+        return txs.iter().flat_map(one).collect();
     }
-    out
+    let (first, second) = txs.split_at(txs.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| second.iter().flat_map(one).collect::<Vec<_>>());
+        let mut out: Vec<Suggestion> = first.iter().flat_map(one).collect();
+        match other.join() {
+            Ok(rest) => out.extend(rest),
+            // Unreachable without a bug; the answer stays complete.
+            Err(_) => out.extend(second.iter().flat_map(one)),
+        }
+        out
+    })
 }
