@@ -244,4 +244,3 @@ if [ "$total_non201" -gt 0 ] || [ "$total_sock" -gt 0 ]; then
     echo "  FAIL: $total_non201 non-201 responses and $total_sock socket errors (see $DATA/wrk-*.err, $DATA/kontor.log)"; ok=0
 fi
 [ "$ok" = 1 ] || exit 1
-benches/bank_suggestions.sh
