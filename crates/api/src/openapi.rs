@@ -1,6 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use crate::routes::payment_runs;
+use crate::routes::reconcile;
 use crate::routes::{
     accounts, api_keys, audit, bookings, contact, documents, journal, periods, session, tax_codes,
     users,
@@ -54,6 +55,8 @@ use utoipa::{Modify, OpenApi};
         payment_runs::eligible, payment_runs::create, payment_runs::list, payment_runs::get,
         payment_runs::approve, payment_runs::export, payment_runs::file, payment_runs::complete,
         payment_runs::cancel,
+        reconcile::suggestions, reconcile::reconcile, reconcile::unmatch, reconcile::dismiss,
+        reconcile::batch_reconcile, reconcile::create_match_group, reconcile::unmatch_group,
     ),
     components(schemas(
         crate::routes::ErrorBody,
@@ -70,7 +73,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items, payment runs (SEPA)"),
         (name = "Reports", description = "Trial balance, P&L, balance sheet, VAT return, open items, account statement, DATEV export"),
         (name = "Settings", description = "Tenant settings: DATEV numbers, VAT method, fiscal calendar, chart, currency"),
-        (name = "Bank", description = "Bank accounts, statement imports (camt.053, MT940, CSV, JSON), bank transactions, evidence, reconciliation view")
+        (name = "Bank", description = "Bank accounts, statement imports (camt.053, MT940, CSV, JSON), bank transactions, evidence, reconciliation view, suggestions, reconcile, match groups")
     )
 )]
 pub struct ApiDoc;
@@ -271,6 +274,38 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
         "put",
         "/v1/bank-transactions/{id}/evidence",
         "putBankTransactionEvidence",
+    ),
+    // Reconciliation (issue 10, part 2).
+    (
+        "get",
+        "/v1/bank-transactions/suggestions",
+        "listBankSuggestions",
+    ),
+    (
+        "post",
+        "/v1/bank-transactions/batch-reconcile",
+        "batchReconcileBankTransactions",
+    ),
+    (
+        "post",
+        "/v1/bank-transactions/{id}/reconcile",
+        "reconcileBankTransaction",
+    ),
+    (
+        "post",
+        "/v1/bank-transactions/{id}/unmatch",
+        "unmatchBankTransaction",
+    ),
+    (
+        "post",
+        "/v1/bank-transactions/{id}/dismiss",
+        "dismissBankTransaction",
+    ),
+    ("post", "/v1/bank-match-groups", "createBankMatchGroup"),
+    (
+        "post",
+        "/v1/bank-match-groups/{id}/unmatch",
+        "unmatchBankMatchGroup",
     ),
 ];
 

@@ -52,6 +52,10 @@ pub enum AppError {
     PaymentRun(#[from] payments::RunError),
     #[error(transparent)]
     PaymentExport(#[from] payments::ExportError),
+    #[error(transparent)]
+    Reconcile(#[from] bank::ReconcileError),
+    #[error(transparent)]
+    MatchGroup(#[from] bank::MatchError),
     #[error("{what} not found")]
     NotFound { what: String },
     /// Input that breaks a rule outside the domain crates (400).
@@ -140,6 +144,8 @@ impl AppError {
             AppError::StatementParse(e) => Some(e),
             AppError::PaymentRun(e) => Some(e),
             AppError::PaymentExport(e) => Some(e),
+            AppError::Reconcile(e) => Some(e),
+            AppError::MatchGroup(e) => Some(e),
             _ => None,
         }
     }

@@ -22,6 +22,7 @@ pub mod partners;
 pub mod passwords;
 pub mod payment_runs;
 pub mod periods;
+pub mod reconcile;
 pub mod reports;
 pub mod scopes;
 pub mod settings;

@@ -21,6 +21,9 @@ pub mod mt940;
 pub mod statement;
 // Bank accounts and import plans (issue 10, part 1).
 pub mod account;
+// Reconciliation: the rules of a match and the suggestions index.
+pub mod reconcile;
+pub mod suggest;
 
 pub use csv_format::{parse_csv, write_csv, CsvMapping};
 pub use error::ParseError;
@@ -29,6 +32,7 @@ pub use matching::{
     check_match_group, score_candidate, Adjustment, Allocation, CandidateKind, CashDiscount,
     MatchError, OpenItem, Reason, Score,
 };
+pub use reconcile::ReconcileError;
 pub use statement::{balance_check, BalanceCheck, BankTransaction, Statement};
 
 use serde::{Deserialize, Serialize};

@@ -79,6 +79,20 @@ pub enum Reason {
     DateFar,
     WrongDirection,
     CurrencyDiffers,
+    /// A journal entry carries the transaction's SEPA end-to-end id (a payment-run payment).
+    EndToEndId,
+    /// Booked within 3 days of the transaction (journal entries, transfers).
+    DateNear,
+    /// The journal entry's external reference appears in the remittance text.
+    ReferenceInRemittance,
+    /// An earlier reconciliation of the same counterparty IBAN was booked to this account.
+    LearnedFromIban,
+    /// An earlier reconciliation of the same counterparty name was booked to this account.
+    LearnedFromName,
+    /// Another own bank account shows the opposite amount (a transfer).
+    OppositeAmount,
+    /// The counterparty IBAN is the other own bank account's.
+    OwnAccountIban,
 }
 
 impl Reason {
@@ -93,6 +107,13 @@ impl Reason {
             Reason::PartnerInRemittance => 0.10,
             Reason::DateClose => 0.05,
             Reason::DateFar => -0.05,
+            Reason::EndToEndId => 1.0,
+            Reason::DateNear => 0.25,
+            Reason::ReferenceInRemittance => 0.2,
+            Reason::LearnedFromIban => 0.6,
+            Reason::LearnedFromName => 0.4,
+            Reason::OppositeAmount => 0.5,
+            Reason::OwnAccountIban => 0.25,
             Reason::AmountDiffers | Reason::WrongDirection | Reason::CurrencyDiffers => 0.0,
         }
     }
@@ -109,7 +130,7 @@ pub struct Score {
 }
 
 /// Upper-case letters and digits only.
-fn letters_digits(s: &str) -> String {
+pub(crate) fn letters_digits(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_uppercase)
@@ -118,7 +139,7 @@ fn letters_digits(s: &str) -> String {
 
 /// Words of a name without legal forms, upper case, umlauts spelled out (`Müller` and
 /// `MUELLER` agree, as bank files often drop umlauts).
-fn name_words(s: &str) -> Vec<String> {
+pub(crate) fn name_words(s: &str) -> Vec<String> {
     const FORMS: [&str; 9] = ["GMBH", "AG", "KG", "OHG", "UG", "EK", "CO", "MBH", "GBR"];
     let spelled: String = s
         .chars()
@@ -138,21 +159,74 @@ fn name_words(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn names_agree(a: &str, b: &str) -> bool {
-    let (a, b) = (name_words(a), name_words(b));
+fn words_agree(a: &[String], b: &[String]) -> bool {
     if a.is_empty() || b.is_empty() {
         return false;
     }
-    let (short, long) = if a.len() <= b.len() {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     short.iter().all(|w| long.contains(w))
+}
+
+/// A transaction's texts normalized once, for scoring it against many open items.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedTx {
+    remittance: String,
+    remittance_words: Vec<String>,
+    name_words: Vec<String>,
+    iban: Option<String>,
+}
+
+impl PreparedTx {
+    pub fn new(tx: &BankTransaction) -> PreparedTx {
+        let remittance = tx.remittance_info.as_deref().unwrap_or("");
+        PreparedTx {
+            remittance: letters_digits(remittance),
+            remittance_words: name_words(remittance),
+            name_words: tx
+                .counterparty_name
+                .as_deref()
+                .map(name_words)
+                .unwrap_or_default(),
+            iban: tx.counterparty_iban.as_deref().map(letters_digits),
+        }
+    }
+}
+
+/// An open item's texts normalized once.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedItem {
+    number: String,
+    partner_words: Vec<String>,
+    ibans: Vec<String>,
+}
+
+impl PreparedItem {
+    pub fn new(item: &OpenItem) -> PreparedItem {
+        PreparedItem {
+            number: letters_digits(&item.invoice_number),
+            partner_words: name_words(&item.partner_name),
+            ibans: item
+                .partner_ibans
+                .iter()
+                .map(|i| letters_digits(i))
+                .collect(),
+        }
+    }
 }
 
 /// Scores a transaction against one open item.
 pub fn score_candidate(tx: &BankTransaction, item: &OpenItem) -> Score {
+    score_prepared(tx, &PreparedTx::new(tx), item, &PreparedItem::new(item))
+}
+
+/// [`score_candidate`] with the texts normalized beforehand (the same rules, without
+/// normalizing the same texts again for every pair).
+pub fn score_prepared(
+    tx: &BankTransaction,
+    ptx: &PreparedTx,
+    item: &OpenItem,
+    pitem: &PreparedItem,
+) -> Score {
     let zero = |reason| Score {
         score: 0.0,
         reasons: vec![reason],
@@ -194,31 +268,24 @@ pub fn score_candidate(tx: &BankTransaction, item: &OpenItem) -> Score {
     } else {
         reasons.push(Reason::AmountDiffers);
     }
-    let remittance = tx.remittance_info.as_deref().unwrap_or("");
-    let number = letters_digits(&item.invoice_number);
-    if number.chars().count() >= 3 && letters_digits(remittance).contains(&number) {
+    if pitem.number.chars().count() >= 3 && ptx.remittance.contains(&pitem.number) {
         reasons.push(Reason::InvoiceNumberInRemittance);
     }
-    if let Some(iban) = &tx.counterparty_iban {
-        if item
-            .partner_ibans
-            .iter()
-            .any(|p| letters_digits(p) == letters_digits(iban))
-        {
+    if let Some(iban) = &ptx.iban {
+        if pitem.ibans.iter().any(|p| p == iban) {
             reasons.push(Reason::IbanMatch);
         }
     }
-    if let Some(name) = &tx.counterparty_name {
-        if names_agree(name, &item.partner_name) {
-            reasons.push(Reason::NameMatch);
-        }
+    if words_agree(&ptx.name_words, &pitem.partner_words) {
+        reasons.push(Reason::NameMatch);
     }
-    let partner = name_words(&item.partner_name);
-    if !partner.is_empty() {
-        let text = name_words(remittance);
-        if partner.iter().all(|w| text.contains(w)) {
-            reasons.push(Reason::PartnerInRemittance);
-        }
+    if !pitem.partner_words.is_empty()
+        && pitem
+            .partner_words
+            .iter()
+            .all(|w| ptx.remittance_words.contains(w))
+    {
+        reasons.push(Reason::PartnerInRemittance);
     }
     let days = (tx.booking_date - item.due_date).num_days();
     if days.abs() <= 14 || (tx.booking_date >= item.invoice_date && days <= 0) {
@@ -366,4 +433,236 @@ pub fn check_match_group(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+    fn day(m: u32, n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, n).unwrap()
+    }
+    fn item() -> OpenItem {
+        OpenItem {
+            kind: CandidateKind::OutgoingInvoice,
+            invoice_number: "RE-2026-0042".into(),
+            partner_name: "Müller GmbH".into(),
+            partner_ibans: vec!["DE89 3704 0044 0532 0130 00".into()],
+            open_amount: d("119.00"),
+            currency: Currency::EUR,
+            invoice_date: day(3, 1),
+            due_date: day(3, 15),
+            cash_discount: Some(CashDiscount {
+                amount: d("2.38"),
+                deadline: day(3, 11),
+            }),
+        }
+    }
+    fn tx(amount: &str, date: NaiveDate) -> BankTransaction {
+        BankTransaction {
+            booking_date: date,
+            value_date: None,
+            amount: d(amount),
+            currency: Currency::EUR,
+            counterparty_name: None,
+            counterparty_iban: None,
+            remittance_info: None,
+            end_to_end_id: None,
+            bank_reference: None,
+            raw: String::new(),
+        }
+    }
+
+    /// (amount, date, name, iban, remittance) → reasons.
+    type Case = (
+        &'static str,
+        NaiveDate,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+        Vec<Reason>,
+    );
+
+    #[test]
+    fn reasons_table() {
+        use Reason::*;
+        let cases: Vec<Case> = vec![
+            (
+                "119.00",
+                day(3, 14),
+                None,
+                None,
+                None,
+                vec![AmountExact, DateClose],
+            ),
+            (
+                "116.62",
+                day(3, 10),
+                None,
+                None,
+                None,
+                vec![CashDiscount, DateClose],
+            ),
+            (
+                "116.62",
+                day(3, 12),
+                None,
+                None,
+                None,
+                vec![AmountDiffers, DateClose],
+            ),
+            (
+                "50.00",
+                day(3, 14),
+                None,
+                None,
+                None,
+                vec![PartialPayment, DateClose],
+            ),
+            (
+                "150.00",
+                day(9, 1),
+                None,
+                None,
+                None,
+                vec![AmountDiffers, DateFar],
+            ),
+            (
+                "119.00",
+                day(3, 14),
+                Some("MUELLER GMBH"),
+                Some("DE89370400440532013000"),
+                Some("re 2026/0042 Mueller"),
+                vec![
+                    AmountExact,
+                    InvoiceNumberInRemittance,
+                    IbanMatch,
+                    NameMatch,
+                    PartnerInRemittance,
+                    DateClose,
+                ],
+            ),
+            (
+                "119.00",
+                day(5, 1),
+                Some("Schulz AG"),
+                Some("DE02120300000000202051"),
+                Some("RE-42"),
+                vec![AmountExact],
+            ),
+        ];
+        for (amount, date, name, iban, remittance, want) in cases {
+            let mut t = tx(amount, date);
+            t.counterparty_name = name.map(str::to_string);
+            t.counterparty_iban = iban.map(str::to_string);
+            t.remittance_info = remittance.map(str::to_string);
+            let s = score_candidate(&t, &item());
+            assert_eq!(s.reasons, want, "{amount} {date} {name:?} {remittance:?}");
+            let sum: f64 = want.iter().map(|r| r.weight()).sum();
+            assert_eq!(s.score, sum.clamp(0.0, 1.0));
+        }
+    }
+
+    #[test]
+    fn direction_and_currency_score_zero() {
+        let s = score_candidate(&tx("-119.00", day(3, 14)), &item());
+        assert_eq!((s.score, s.reasons), (0.0, vec![Reason::WrongDirection]));
+        let mut usd = tx("119.00", day(3, 14));
+        usd.currency = Currency::from_code("USD").unwrap();
+        assert_eq!(
+            score_candidate(&usd, &item()).reasons,
+            vec![Reason::CurrencyDiffers]
+        );
+        let mut incoming = item();
+        incoming.kind = CandidateKind::IncomingInvoice;
+        assert_eq!(
+            score_candidate(&tx("-119.00", day(3, 14)), &incoming).reasons[0],
+            Reason::AmountExact
+        );
+    }
+
+    #[test]
+    fn match_group_rules() {
+        let alloc = |a: &str| Allocation {
+            candidate_kind: CandidateKind::OutgoingInvoice,
+            candidate_id: "x".into(),
+            amount: d(a),
+        };
+        let adj = |a: &str| Adjustment {
+            account: "4970".into(),
+            amount: d(a),
+            reason: "fee".into(),
+            tax_code: None,
+        };
+        assert!(check_match_group(
+            Currency::EUR,
+            &[d("100"), d("17")],
+            &[alloc("119")],
+            &[adj("-2")]
+        )
+        .is_ok());
+        let e = check_match_group(Currency::EUR, &[d("100")], &[alloc("119")], &[]).unwrap_err();
+        assert_eq!(e.code(), "match_not_balanced");
+        assert_eq!(
+            check_match_group(Currency::EUR, &[], &[alloc("1")], &[]),
+            Err(MatchError::NoTransactions)
+        );
+        assert_eq!(
+            check_match_group(Currency::EUR, &[d("1")], &[], &[]),
+            Err(MatchError::NothingAllocated)
+        );
+        assert_eq!(
+            check_match_group(Currency::EUR, &[d("0")], &[alloc("0")], &[])
+                .unwrap_err()
+                .code(),
+            "zero_amount"
+        );
+        assert_eq!(
+            check_match_group(Currency::EUR, &[d("1.001")], &[alloc("1.001")], &[])
+                .unwrap_err()
+                .code(),
+            "amount_precision"
+        );
+        let huge = Decimal::MAX;
+        assert_eq!(
+            check_match_group(
+                Currency::EUR,
+                &[d("1")],
+                &[alloc(&huge.to_string()), alloc(&huge.to_string())],
+                &[]
+            )
+            .unwrap_err()
+            .code(),
+            "amount_too_large"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn scores_stay_in_range_and_never_apply_more_than_open(
+            cents in -1_000_000i64..1_000_000,
+            open in 1i64..1_000_000,
+            day_of in 1u32..28,
+            month in 1u32..12,
+        ) {
+            let mut it = item();
+            it.open_amount = Decimal::new(open, 2);
+            let t = tx(&Decimal::new(cents, 2).to_string(), day(month, day_of));
+            let s = score_candidate(&t, &it);
+            prop_assert!((0.0..=1.0).contains(&s.score));
+            prop_assert!(s.applied <= it.open_amount);
+            prop_assert!(s.applied >= Decimal::ZERO);
+            if cents <= 0 {
+                prop_assert_eq!(s.score, 0.0);
+            }
+            if !s.discount.is_zero() {
+                prop_assert_eq!(s.applied + s.discount, it.open_amount);
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod accounts;
 // Bank accounts, statement imports, transaction reads (issue 10, part 1).
 pub mod appender;
 pub mod bank;
+pub mod bank_match;
 pub mod documents;
 pub mod error;
 pub mod fault;

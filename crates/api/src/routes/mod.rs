@@ -14,6 +14,7 @@ pub mod meta;
 pub mod partners;
 pub mod payment_runs;
 pub mod periods;
+pub mod reconcile;
 pub mod reports;
 pub mod session;
 pub mod settings;
@@ -296,6 +297,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/payment-runs/{id}/cancel",
                 web::post().to(payment_runs::cancel),
+            )
+            // Reconciliation (issue 10): the fixed paths before any /bank-transactions/{id}.
+            .route(
+                "/bank-transactions/suggestions",
+                web::get().to(reconcile::suggestions),
+            )
+            .route(
+                "/bank-transactions/batch-reconcile",
+                web::post().to(reconcile::batch_reconcile),
+            )
+            .route(
+                "/bank-transactions/{id}/reconcile",
+                web::post().to(reconcile::reconcile),
+            )
+            .route(
+                "/bank-transactions/{id}/unmatch",
+                web::post().to(reconcile::unmatch),
+            )
+            .route(
+                "/bank-transactions/{id}/dismiss",
+                web::post().to(reconcile::dismiss),
+            )
+            .route(
+                "/bank-match-groups",
+                web::post().to(reconcile::create_match_group),
+            )
+            .route(
+                "/bank-match-groups/{id}/unmatch",
+                web::post().to(reconcile::unmatch_group),
             ),
     );
 }

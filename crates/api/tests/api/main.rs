@@ -22,6 +22,7 @@ mod payment_runs;
 mod periods;
 mod properties;
 mod receivables_properties;
+mod reconcile;
 mod reports;
 mod reversals;
 mod settings;
