@@ -1177,3 +1177,70 @@ fn reconcile_then_unmatch_leaves_the_books_as_before() {
         )
         .unwrap();
 }
+
+/// End to end through the API only: a bank account and a statement line imported over HTTP,
+/// the suggestion for the open item, reconcile, the transaction shows its match, unmatch.
+#[tokio::test]
+async fn an_imported_line_is_reconciled_and_shows_its_match() {
+    let app = spawn_app().await;
+    let res = app
+        .post(
+            "/v1/bank-accounts",
+            json!({"name": "Giro", "iban": "DE89370400440532013000", "currency": "EUR"}),
+        )
+        .await;
+    let account = res.expect(201, None)["id"].as_str().unwrap().to_string();
+    let (cid, debtor) = customer(&app, "Muster AG").await;
+    let inv = outgoing(&app, &cid, "RE-77", "100.00").await;
+    let res = app
+        .post(
+            "/v1/bank-transactions",
+            json!({"bank_account_id": account, "transactions": [{
+                "booking_date": "2026-03-10", "value_date": "2026-03-10", "amount": "119.00",
+                "currency": "EUR", "counterparty_name": "Muster AG",
+                "remittance_info": "RE-77", "end_to_end_id": null, "bank_reference": null}]}),
+        )
+        .await;
+    assert_eq!(res.expect(201, None)["imported"], 1);
+    let list = app
+        .get(&format!("/v1/bank-transactions?bank_account_id={account}"))
+        .await;
+    let tx = list.expect(200, None)["transactions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .get(&format!(
+            "/v1/bank-transactions/suggestions?bank_account_id={account}"
+        ))
+        .await;
+    let suggestions = res.expect(200, None).as_array().unwrap().clone();
+    let best = suggestions
+        .iter()
+        .find(|s| s["bank_transaction_id"] == tx.as_str() && s["candidate_id"] == inv["id"])
+        .expect("the invoice is suggested")
+        .clone();
+    assert_eq!(best["candidate_kind"], "outgoing_invoice");
+    let res = app
+        .post(
+            &format!("/v1/bank-transactions/{tx}/reconcile"),
+            as_body(&best),
+        )
+        .await;
+    assert_eq!(res.expect(200, None)["mode"], "booked");
+    let got = app.get(&format!("/v1/bank-transactions/{tx}")).await;
+    let t = got.expect(200, None)["transaction"].clone();
+    assert_eq!(t["status"], "matched");
+    assert_eq!(t["match"]["mode"], "booked");
+    assert_eq!(t["match"]["candidate_kind"], "outgoing_invoice");
+    assert_eq!(t["match"]["candidate_id"], inv["id"]);
+    assert_eq!(app.balance(&debtor).await, "0.00");
+    let count = app.get("/v1/bank-transactions/unreconciled-count").await;
+    assert_eq!(count.expect(200, None)["count"], 0);
+    app.post(&format!("/v1/bank-transactions/{tx}/unmatch"), json!({}))
+        .await
+        .expect(200, None);
+    let got = app.get(&format!("/v1/bank-transactions/{tx}")).await;
+    assert_eq!(got.expect(200, None)["transaction"]["status"], "unmatched");
+    assert_eq!(app.balance(&debtor).await, "119.00");
+}
