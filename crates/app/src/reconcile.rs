@@ -979,17 +979,17 @@ fn rank(
     transit: Option<&str>,
     per_transaction: usize,
 ) -> Vec<Suggestion> {
-    // Credit notes are left out: a refund is rare enough to be reconciled by hand.
+    // Credit notes too: a refund is money the other way (see `OpenItem::settled_by_money_in`).
     let invoices: Vec<&rows::OpenInvoice> = data
         .open_invoices
         .iter()
-        .filter(|i| i.invoice_type == "invoice")
         .filter(|i| Currency::from_code(&i.currency).is_ok())
         .collect();
     let open_items: Vec<OpenItem> = invoices
         .iter()
         .filter_map(|i| {
             let currency = Currency::from_code(&i.currency).ok()?;
+            let credit_note = i.invoice_type == "credit_note";
             let cash_discount = match (i.untouched, i.cash_discount_percent, i.cash_discount_days) {
                 (true, Some(percent), Some(days)) if days > 0 => {
                     let o = receivables::offered_discount(
@@ -1021,7 +1021,8 @@ fn rank(
                 currency,
                 invoice_date: i.invoice_date,
                 due_date: i.due_date.unwrap_or(i.invoice_date),
-                cash_discount,
+                cash_discount: cash_discount.filter(|_| !credit_note),
+                credit_note,
             })
         })
         .collect();

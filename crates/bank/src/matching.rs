@@ -61,6 +61,19 @@ pub struct OpenItem {
     pub due_date: NaiveDate,
     /// Only when nothing has been paid yet and the invoice grants one.
     pub cash_discount: Option<CashDiscount>,
+    /// A credit note: settled by money the other way (a refund to a customer is money out,
+    /// one from a vendor money in).
+    pub credit_note: bool,
+}
+
+impl OpenItem {
+    /// Whether money in (a positive bank amount) settles this item.
+    pub fn settled_by_money_in(&self) -> bool {
+        match self.kind {
+            CandidateKind::IncomingInvoice => self.credit_note,
+            _ => !self.credit_note,
+        }
+    }
 }
 
 /// Why a candidate scored.
@@ -238,8 +251,9 @@ pub fn score_prepared(
     }
     let money_in = tx.amount > Decimal::ZERO;
     let expects_in = match item.kind {
-        CandidateKind::OutgoingInvoice => true,
-        CandidateKind::IncomingInvoice => false,
+        CandidateKind::OutgoingInvoice | CandidateKind::IncomingInvoice => {
+            item.settled_by_money_in()
+        }
         _ => money_in,
     };
     if tx.amount.is_zero() || money_in != expects_in {
@@ -461,6 +475,7 @@ mod tests {
                 amount: d("2.38"),
                 deadline: day(3, 11),
             }),
+            credit_note: false,
         }
     }
     fn tx(amount: &str, date: NaiveDate) -> BankTransaction {

@@ -156,7 +156,7 @@ impl SuggestionIndex {
             ..Default::default()
         };
         for (i, item) in c.open_items.iter().enumerate() {
-            let money_in = matches!(item.kind, crate::CandidateKind::OutgoingInvoice);
+            let money_in = item.settled_by_money_in();
             push(
                 &mut ix.items_by_amount,
                 (money_in, key(item.open_amount)),
@@ -447,6 +447,7 @@ mod tests {
             invoice_date: day(1),
             due_date: day(15),
             cash_discount: None,
+            credit_note: false,
         }
     }
 

@@ -53,6 +53,7 @@ fn item() -> OpenItem {
             amount: d("23.80"),
             deadline: day("2026-02-11"),
         }),
+        credit_note: false,
     }
 }
 
@@ -238,4 +239,33 @@ fn match_group_balance_rule() {
             difference: d("1")
         }
     );
+}
+
+#[test]
+fn a_credit_note_is_settled_by_money_the_other_way() {
+    let mut refund = item();
+    refund.credit_note = true;
+    refund.cash_discount = None;
+    refund.open_amount = d("119.00");
+    // A customer's credit note is refunded: money out.
+    let out = tx(
+        "-119.00",
+        "2026-02-05",
+        Some("Müller & Söhne GmbH"),
+        Some("DE02120300000000202051"),
+        "Gutschrift RE-2026-0042",
+    );
+    let into = tx(
+        "119.00",
+        "2026-02-05",
+        Some("Müller & Söhne GmbH"),
+        Some("DE02120300000000202051"),
+        "Gutschrift RE-2026-0042",
+    );
+    assert!(score_candidate(&out, &refund).score > 0.5);
+    assert_eq!(score_candidate(&into, &refund).score, 0.0);
+    // A vendor's credit note is refunded to us: money in.
+    refund.kind = CandidateKind::IncomingInvoice;
+    assert!(score_candidate(&into, &refund).score > 0.5);
+    assert_eq!(score_candidate(&out, &refund).score, 0.0);
 }

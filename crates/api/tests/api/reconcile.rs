@@ -1244,3 +1244,41 @@ async fn an_imported_line_is_reconciled_and_shows_its_match() {
     assert_eq!(got.expect(200, None)["transaction"]["status"], "unmatched");
     assert_eq!(app.balance(&debtor).await, "119.00");
 }
+
+/// A customer's credit note refunded by transfer (money out) is suggested and reconciled.
+#[tokio::test]
+async fn a_refunded_credit_note_is_suggested_and_reconciled() {
+    let app = spawn_app().await;
+    let bank = bank_account(app.tenant.id, "1200", "EUR", None).await;
+    let (cid, debtor) = customer(&app, "Refund GmbH").await;
+    let res = app
+        .post(
+            "/v1/outgoing-invoices",
+            json!({"customer_id": cid, "invoice_number": "GS-1", "invoice_date": "2026-03-01",
+                   "type": "credit_note",
+                   "lines": [{"description": "Return", "unit_price": "100.00", "tax_code": "USt19"}]}),
+        )
+        .await;
+    let note = res.expect(201, None).clone();
+    assert_eq!(app.balance(&debtor).await, "-119.00");
+    let t = bank_tx(
+        &bank,
+        "2026-03-05",
+        "-119.00",
+        json!({"counterparty_name": "Refund GmbH", "remittance_info": "Gutschrift GS-1"}),
+    )
+    .await;
+    let found = suggestions(&app, &bank)
+        .await
+        .into_iter()
+        .find(|s| {
+            s["bank_transaction_id"] == t.to_string().as_str() && s["candidate_id"] == note["id"]
+        })
+        .expect("the credit note is suggested");
+    assert_eq!(found["candidate_kind"], "outgoing_invoice");
+    let res = app.post(&reconcile_path(t), as_body(&found)).await;
+    assert_eq!(res.expect(200, None)["mode"], "booked");
+    assert_eq!(app.balance(&debtor).await, "0.00");
+    let path = format!("/v1/outgoing-invoices/{}", note["id"].as_str().unwrap());
+    assert_eq!(remaining(&app, &path).await, "0.00");
+}
