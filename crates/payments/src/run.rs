@@ -23,7 +23,7 @@
 use crate::charset::{remittance_chunks, sepa_name, sepa_text, RemittanceError, MAX_REMITTANCE};
 use crate::pain001::{CreditTransfer, Debtor, Message};
 use crate::RunError;
-use chrono::{Days, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use journal::Currency;
 use receivables::{validate_bic, validate_iban, Direction, InvoiceType};
 use rust_decimal::Decimal;
@@ -44,13 +44,23 @@ pub struct Skonto {
     pub deadline: NaiveDate,
 }
 
-/// The Skonto of `open_amount` under `terms` for an invoice dated `invoice_date`.
+/// The Skonto of `open_amount` under `terms` for an invoice dated `invoice_date`: the rule of
+/// `receivables::offered_discount` (the percent of the open amount, rounded to the cent; the
+/// invoice date + days).
 pub fn skonto(open_amount: Decimal, invoice_date: NaiveDate, terms: &CashDiscount) -> Skonto {
-    let amount = Currency::EUR.round(open_amount * terms.percent / Decimal::ONE_HUNDRED);
-    let deadline = invoice_date
-        .checked_add_days(Days::new(u64::from(terms.days)))
-        .unwrap_or(NaiveDate::MAX);
-    Skonto { amount, deadline }
+    let offered = receivables::offered_discount(
+        Currency::EUR,
+        open_amount,
+        invoice_date,
+        &receivables::CashDiscountTerms {
+            percent: terms.percent,
+            days: terms.days,
+        },
+    );
+    Skonto {
+        amount: offered.amount,
+        deadline: offered.deadline,
+    }
 }
 
 /// A vendor as the run needs it.

@@ -255,9 +255,9 @@ pub(crate) struct KeysetPage {
 
 /// One page of a filtered list in `keyset`'s order: after `after` when given (then `offset`
 /// is ignored), else from `offset`; one row more than `limit` tells whether there is a next
-/// page. The count is pipelined with the page (see [`paged`]). A cursor whose values do not
-/// parse as the key's types is refused by PostgreSQL; callers decode cursors with
-/// [`ListCursor::decode`] and check the number of values ([`keyset_after`]).
+/// page. The page and its capped count ([`capped_count`], [`total_of`]) are pipelined on the
+/// connection: one round trip. A cursor of another list (another number of values, or values
+/// that are not of the key's types) is ignored like a malformed one.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn keyset_paged(
     client: &tokio_postgres::Client,
@@ -357,62 +357,10 @@ pub(crate) async fn keyset_paged(
     Ok(KeysetPage { rows, total, next })
 }
 
-/// One page of a filtered list, and the size of the whole list.
-///
-/// (Lists that can grow without bound page by keyset instead: [`keyset_paged`].)
-/// Runs `SELECT {columns} {from_where} ORDER BY {order_by} LIMIT $n+1 OFFSET $n+2` with
-/// `params` as $1..$n, and counts the list with [`count_capped`].
-#[allow(clippy::too_many_arguments, dead_code)]
-pub(crate) async fn paged(
-    client: &tokio_postgres::Client,
-    cap: i64,
-    columns: &str,
-    from_where: &str,
-    order_by: &str,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<tokio_postgres::Row>, Total), StoreError> {
-    let n = params.len();
-    let sql = format!(
-        "SELECT {columns} {from_where} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
-    );
-    let mut all: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params.to_vec();
-    all.push(&limit);
-    all.push(&offset);
-    // The page and the capped count are pipelined on the connection: one round trip.
-    let (rows, count) = futures_util::try_join!(
-        async { client.query(&sql, &all).await.map_err(StoreError::from) },
-        capped_count(client, cap, from_where, params),
-    )?;
-    let seen = if rows.is_empty() {
-        0
-    } else {
-        offset + rows.len() as i64
-    };
-    let total = total_of(client, count, cap, from_where, params, seen).await?;
-    Ok((rows, total))
-}
-
-/// Counts `SELECT 1 {from_where}`, but reads at most `cap + 1` rows:
-/// `SELECT count(*) FROM (SELECT 1 {from_where} LIMIT cap+1)`. Above the cap the total is the
-/// planner's row estimate (`EXPLAIN (FORMAT JSON)`), never less than `cap + 1` nor than `seen`
-/// (the rows known to exist, e.g. the offset plus the page), and marked as estimated.
-#[allow(dead_code)]
-pub(crate) async fn count_capped(
-    client: &tokio_postgres::Client,
-    cap: i64,
-    from_where: &str,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    seen: i64,
-) -> Result<Total, StoreError> {
-    let count = capped_count(client, cap, from_where, params).await?;
-    total_of(client, count, cap, from_where, params, seen).await
-}
-
-/// `SELECT count(*) FROM (SELECT 1 {from_where} LIMIT cap+1)`.
+/// `SELECT count(*) FROM (SELECT 1 {from_where} LIMIT cap+1)`: counting never reads more than
+/// `cap + 1` rows. Above the cap, [`total_of`] takes the planner's row estimate
+/// (`EXPLAIN (FORMAT JSON)`), never less than `cap + 1` nor than the rows known to exist, and
+/// marks the total as estimated.
 async fn capped_count(
     client: &tokio_postgres::Client,
     cap: i64,
