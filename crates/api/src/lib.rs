@@ -255,7 +255,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
                 utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                     .external_urls_from_iter_unchecked([(
                         "/docs/openapi.json",
-                        openapi::document(),
+                        openapi::document().clone(),
                     )]),
             )
             .configure(routes::configure)

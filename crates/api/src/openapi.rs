@@ -699,7 +699,13 @@ const LINKS: &[(&str, &str, &str, &[(&str, &str)], Option<&str>)] = &[
 
 /// The OpenAPI document as served: [`ApiDoc`] with the [`LINKS`] added. (utoipa's `Link`
 /// serializes its fields in snake case, which is not OpenAPI; the links are written as JSON.)
-pub fn document() -> serde_json::Value {
+/// Built once per process: the document does not change while the process runs.
+pub fn document() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(build_document)
+}
+
+fn build_document() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
         for item in paths.values_mut() {

@@ -206,7 +206,7 @@ impl App {
                     tax_code: None,
                 };
                 vec![
-                    self.settle_in_tx(tx, tenant_id, invoice_id, &s, actor)
+                    self.settle_locked(tx, tenant_id, invoice_id, Some(&locked), &s, actor, None)
                         .await?,
                 ]
             }
@@ -301,7 +301,15 @@ impl App {
                 tax_code: w.tax_code.clone(),
             };
             let applied = self
-                .settle_in_tx_with_reason(tx, tenant_id, invoice_id, &s, actor, Some(&reason))
+                .settle_locked(
+                    tx,
+                    tenant_id,
+                    invoice_id,
+                    Some(&locked),
+                    &s,
+                    actor,
+                    Some(&reason),
+                )
                 .await?;
             let invoice = rows::read_invoice(tx, tenant_id, Some(direction), invoice_id).await?;
             let settled = Settled {
@@ -346,22 +354,29 @@ impl App {
         s: &Settlement,
         actor: &Actor,
     ) -> AppResult<Application> {
-        self.settle_in_tx_with_reason(tx, tenant_id, invoice_id, s, actor, None)
+        self.settle_locked(tx, tenant_id, invoice_id, None, s, actor, None)
             .await
     }
 
-    async fn settle_in_tx_with_reason(
+    /// A settlement of an invoice the caller has locked already (`locked`), or that is locked
+    /// here (None); `reason` is added to the booking's description.
+    #[allow(clippy::too_many_arguments)]
+    async fn settle_locked(
         &self,
         tx: &store::Transaction<'_>,
         tenant_id: Uuid,
         invoice_id: Uuid,
+        locked: Option<&rows::LockedInvoice>,
         s: &Settlement,
         actor: &Actor,
         reason: Option<&str>,
     ) -> AppResult<Application> {
         let info = self.store().tenant_info(tenant_id).await?;
         check_settlement_amount(s.amount, info.base_currency)?;
-        let locked = rows::lock_invoice(tx, tenant_id, None, invoice_id).await?;
+        let locked = match locked {
+            Some(l) => Some(l.clone()),
+            None => rows::lock_invoice(tx, tenant_id, None, invoice_id).await?,
+        };
         let tax_code = match &s.tax_code {
             Some(code) => rows::load_tax_codes(tx, tenant_id, std::slice::from_ref(code))
                 .await?

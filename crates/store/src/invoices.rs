@@ -187,14 +187,18 @@ const INSERT_APPLICATION_SQL: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      RETURNING created_at";
 
-/// The invoice row locked for a state change, with what the change needs to know.
+/// Locks the invoice row for a state change.
+const LOCK_ROW_SQL: &str = "SELECT 1 FROM invoices i
+  WHERE i.tenant_id = $1 AND i.id = $2 AND ($3::text IS NULL OR i.direction = $3)
+    FOR UPDATE";
+
+/// What a state change needs to know of the invoice, read after its row is locked.
 const LOCK_SQL: &str = "SELECT i.id, i.direction, i.type, i.invoice_number, i.invoice_date, i.currency, i.total_gross, i.total_tax,
         i.intent_id, i.due_date, i.notes, p.account_number, p.name AS partner_name,
         kontor_is_reversed(i.tenant_id, i.intent_id, NULL) AS cancelled,
         kontor_invoice_settled(i.tenant_id, i.id, NULL) AS settled
    FROM invoices i JOIN partners p ON p.tenant_id = i.tenant_id AND p.id = i.partner_id
-  WHERE i.tenant_id = $1 AND i.id = $2 AND ($3::text IS NULL OR i.direction = $3)
-    FOR UPDATE OF i";
+  WHERE i.tenant_id = $1 AND i.id = $2 AND ($3::text IS NULL OR i.direction = $3)";
 
 fn direction_from(text: &str) -> Result<Direction, StoreError> {
     Direction::parse(text)
@@ -723,13 +727,24 @@ pub async fn insert_invoice(
 
 /// Locks the invoice row (`FOR UPDATE`) and reads its state; None when it does not exist (on
 /// `direction`'s side, when given).
+///
+/// Two statements, on purpose: a statement that waits for the row lock keeps the snapshot it
+/// began with, so the settled amount it computes (`kontor_invoice_settled`, over
+/// `open_item_applications`) would not see the applications of the transaction it waited for,
+/// and two concurrent payments could together exceed what is open. The state is read by a
+/// second statement, once the lock is held, with a snapshot that sees them.
 pub async fn lock_invoice(
     tx: &crate::Transaction<'_>,
     tenant_id: Uuid,
     direction: Option<Direction>,
     id: Uuid,
 ) -> Result<Option<LockedInvoice>, StoreError> {
-    tx.query_opt(LOCK_SQL, &[&tenant_id, &id, &direction.map(|d| d.as_str())])
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+        [&tenant_id, &id, &direction.map(|d| d.as_str())];
+    if tx.query_opt(LOCK_ROW_SQL, &params).await?.is_none() {
+        return Ok(None);
+    }
+    tx.query_opt(LOCK_SQL, &params)
         .await?
         .as_ref()
         .map(locked_from_row)
