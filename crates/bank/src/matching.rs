@@ -429,6 +429,11 @@ pub fn check_match_group(
         if !currency.fits(amount) {
             return Err(MatchError::AmountPrecision { field, currency });
         }
+        // Each amount within the journal's bound, so that no sum over them can overflow
+        // (up to 100 allocations add their absolute values per invoice).
+        if amount.abs() > journal::booking::max_amount() {
+            return Err(MatchError::TooLarge { field });
+        }
         allocated = allocated
             .checked_add(amount)
             .ok_or(MatchError::TooLarge { field })?;

@@ -197,6 +197,22 @@ fn match_group_balance_rule() {
         check_match_group(eur, &[d("-300")], &[alloc("-100"), alloc("-200")], &[]),
         Ok(())
     );
+    // Amounts that net to the transaction but lie beyond the journal's bound: refused, so that
+    // no later sum of their absolute values can overflow.
+    assert_eq!(
+        check_match_group(
+            eur,
+            &[d("100")],
+            &[
+                alloc("50000000000000000000000000000"),
+                alloc("-49999999999999999999999999900")
+            ],
+            &[]
+        ),
+        Err(MatchError::TooLarge {
+            field: "allocations[0].amount".to_string()
+        })
+    );
     let cases: Vec<(Result<(), MatchError>, &str, &str)> = vec![
         (
             check_match_group(eur, &[d("100")], &[alloc("99")], &[]),
