@@ -25,7 +25,7 @@ use journal::{Actor, Currency, PostingMode, ReversalCommand};
 use receivables::{offered_discount, CashDiscountTerms, SettlementError};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use store::bank_match::{self as rows, MatchClash, MatchableTransaction, NewMatch};
 use store::idempotency::Idempotent;
 use store::invoices::lock_invoice;
@@ -485,10 +485,11 @@ impl App {
                 .to_string();
             let tax = match &req.tax_code {
                 None => None,
-                Some(code) => match rows::tax_code_facts(tx, tenant_id, code).await? {
-                    Some((rate, self_assessed, true)) => Some((code.as_str(), rate, self_assessed)),
-                    _ => return Err(SettlementError::UnknownTaxCode(code.clone()).into()),
-                },
+                Some(code) => {
+                    let facts = active_tax_codes(tx, tenant_id, std::slice::from_ref(code)).await?;
+                    let (rate, self_assessed) = facts[code];
+                    Some((code.as_str(), rate, self_assessed))
+                }
             };
             detail.insert("candidate_id".into(), json!(account.clone()));
             (account, tax, "Bank transaction")
@@ -706,17 +707,21 @@ impl App {
         let amounts: Vec<Decimal> = txs.iter().map(|t| t.amount).collect();
         check_match_group(base, &amounts, &req.allocations, &req.adjustments)?;
         let partners = self.lock_allocated_invoices(tx, tenant_id, req).await?;
-        let mut booked_adjustments = Vec::new();
-        for a in &req.adjustments {
-            let tax = match &a.tax_code {
-                None => None,
-                Some(code) => match rows::tax_code_facts(tx, tenant_id, code).await? {
-                    Some((rate, self_assessed, true)) => Some((rate, self_assessed)),
-                    _ => return Err(SettlementError::UnknownTaxCode(code.clone()).into()),
-                },
-            };
-            booked_adjustments.push(BookedAdjustment { adjustment: a, tax });
-        }
+        // The adjustments' tax codes in one query.
+        let codes: Vec<String> = req
+            .adjustments
+            .iter()
+            .filter_map(|a| a.tax_code.clone())
+            .collect();
+        let facts = active_tax_codes(tx, tenant_id, &codes).await?;
+        let booked_adjustments: Vec<BookedAdjustment> = req
+            .adjustments
+            .iter()
+            .map(|a| BookedAdjustment {
+                adjustment: a,
+                tax: a.tax_code.as_ref().map(|code| facts[code]),
+            })
+            .collect();
         let allocations: Vec<BookedAllocation> = req
             .allocations
             .iter()
@@ -971,6 +976,26 @@ fn check_group_shape(req: &MatchGroupRequest) -> AppResult<()> {
         }
     }
     Ok(())
+}
+
+/// The rate and self-assessment of each of `codes`, all active (else `unknown_tax_code`
+/// naming the first that is not), in one query.
+async fn active_tax_codes(
+    tx: &store::Transaction<'_>,
+    tenant_id: Uuid,
+    codes: &[String],
+) -> AppResult<HashMap<String, (Decimal, bool)>> {
+    let found = store::invoices::load_tax_codes(tx, tenant_id, codes).await?;
+    let mut out = HashMap::new();
+    for code in codes {
+        match found.get(code) {
+            Some(f) if f.is_active => {
+                out.insert(code.clone(), (f.rate, f.self_assessed));
+            }
+            _ => return Err(SettlementError::UnknownTaxCode(code.clone()).into()),
+        }
+    }
+    Ok(out)
 }
 
 /// Scores the loaded data: the pure index of `bank::suggest` over every candidate, once.

@@ -407,22 +407,6 @@ pub async fn insert_group_applications(
     Ok(())
 }
 
-/// A tax code's rate, whether it is self-assessed, and whether it is active.
-pub async fn tax_code_facts(
-    tx: &crate::Transaction<'_>,
-    tenant_id: Uuid,
-    code: &str,
-) -> Result<Option<(Decimal, bool, bool)>, StoreError> {
-    Ok(tx
-        .query_opt(
-            "SELECT rate, self_assess_account IS NOT NULL, is_active FROM tax_codes
-              WHERE tenant_id = $1 AND code = $2",
-            &[&tenant_id, &code],
-        )
-        .await?
-        .map(|r| (r.get(0), r.get(1), r.get(2))))
-}
-
 // ------------------------------------------------------------------ suggestions
 
 /// An open invoice as the suggestions score it.
