@@ -653,6 +653,7 @@ impl App {
         let rates = rows::load_rate_grosses(tx, tenant_id, &discounted).await?;
         let plans = plan_bookings(&run, &open, &rates, &info, &bank.ledger_account)?;
         let mut applications = Vec::new();
+        let mut booked = Vec::with_capacity(plans.len());
         for plan in plans {
             let appended = self
                 .append_in_tx(
@@ -662,12 +663,13 @@ impl App {
                     actor,
                 )
                 .await?;
-            rows::set_payment_intent(tx, tenant_id, id, plan.position, appended.intent_id).await?;
+            booked.push((plan.position, appended.intent_id));
             applications.extend(plan.applications.into_iter().map(|mut a| {
                 a.intent_id = appended.intent_id;
                 a
             }));
         }
+        rows::set_payment_intents(tx, tenant_id, id, &booked).await?;
         rows::insert_applications(tx, tenant_id, &applications, &actor.to_json()).await?;
         rows::set_status(
             tx,

@@ -685,18 +685,20 @@ pub async fn load_rate_grosses(
     Ok(out)
 }
 
-/// Records the booking of a run's payment.
-pub async fn set_payment_intent(
+/// Records the bookings of a run's payments (position, intent), in one statement.
+pub async fn set_payment_intents(
     tx: &crate::Transaction<'_>,
     tenant_id: Uuid,
     run_id: Uuid,
-    position: i32,
-    intent_id: Uuid,
+    booked: &[(i32, Uuid)],
 ) -> Result<(), StoreError> {
+    let positions: Vec<i32> = booked.iter().map(|(p, _)| *p).collect();
+    let intents: Vec<Uuid> = booked.iter().map(|(_, i)| *i).collect();
     tx.execute(
-        "UPDATE payment_run_payments SET intent_id = $4
-          WHERE tenant_id = $1 AND run_id = $2 AND position = $3",
-        &[&tenant_id, &run_id, &position, &intent_id],
+        "UPDATE payment_run_payments p SET intent_id = b.intent_id
+           FROM unnest($3::int[], $4::uuid[]) AS b (position, intent_id)
+          WHERE p.tenant_id = $1 AND p.run_id = $2 AND p.position = b.position",
+        &[&tenant_id, &run_id, &positions, &intents],
     )
     .await?;
     Ok(())
