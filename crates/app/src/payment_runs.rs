@@ -17,8 +17,8 @@ use payments::{
     PaymentRunStatus, RunAction, RunError, RunOptions, Skonto, Vendor,
 };
 use receivables::{
-    discount_role, discounted_payment_booking, split_discount, BookedDiscount, Direction,
-    DiscountedPayment, InvoiceType, RateShare,
+    book_discount, discounted_payment_booking, BookedDiscount, Direction, DiscountedPayment,
+    InvoiceType,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Map};
@@ -783,52 +783,40 @@ fn booked_discounts(
     rates: &HashMap<Uuid, Vec<rows::RateGross>>,
     info: &store::tenants::TenantInfo,
 ) -> AppResult<(Vec<BookedDiscount>, String)> {
-    let shares: Vec<RateShare> = rates
+    let lines: Vec<receivables::InvoiceRateLine> = rates
         .get(&item.invoice_id)
         .map(|v| {
             v.iter()
-                .map(|r| {
-                    let taxed = !r.self_assessed && !r.rate.is_zero();
-                    RateShare {
-                        tax_code: if taxed { r.tax_code.clone() } else { None },
-                        rate: if taxed { r.rate } else { Decimal::ZERO },
-                        gross: r.gross,
-                    }
+                .map(|r| receivables::InvoiceRateLine {
+                    tax_code: r.tax_code.clone(),
+                    rate: r.rate,
+                    self_assessed: r.self_assessed,
+                    gross: r.gross,
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let mut parts = split_discount(Currency::EUR, item.discount, &shares);
-    if parts.is_empty() {
-        // No lines to split by: the whole discount without tax.
-        parts = split_discount(
-            Currency::EUR,
-            item.discount,
-            &[RateShare {
-                tax_code: None,
-                rate: Decimal::ZERO,
-                gross: item.discount,
-            }],
-        );
-    }
-    // Rates without a discount role of their own (0 %, other rates) go to the 19 % account.
-    let fallback = info.role("discount_received_19");
-    let mut booked = Vec::new();
-    for part in parts {
-        let account = discount_role(Direction::Incoming, part.rate)
-            .and_then(|role| info.role(role))
-            .or(fallback)
-            .ok_or_else(|| {
-                AppError::conflict(
-                    "missing_discount_account",
-                    "the chart has no account for discounts received (role discount_received_19)",
-                )
-            })?;
-        booked.push(BookedDiscount {
-            part,
-            account: account.to_string(),
-        });
-    }
+    let roles: Vec<(&str, &str)> = ["discount_received_19", "discount_received_7"]
+        .into_iter()
+        .filter_map(|r| info.role(r).map(|n| (r, n)))
+        .collect();
+    // Rates without a discount role of their own (0 %, other rates) go to the 19 % account:
+    // the file is at the bank already, completing must not fail on a missing role.
+    let booked = book_discount(
+        Direction::Incoming,
+        Currency::EUR,
+        item.discount,
+        &lines,
+        &roles,
+        None,
+        info.role("discount_received_19"),
+    )
+    .map_err(|_| {
+        AppError::conflict(
+            "missing_discount_account",
+            "the chart has no account for discounts received (role discount_received_19)",
+        )
+    })?;
     let largest = booked
         .iter()
         .max_by(|a, b| a.part.gross.cmp(&b.part.gross))

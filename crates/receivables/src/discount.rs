@@ -332,6 +332,70 @@ pub struct DiscountContext<'a> {
     pub discount_roles: &'a [(&'a str, &'a str)],
 }
 
+/// Splits a discount (gross) of an invoice with `lines` over its VAT rates
+/// ([`split_discount`]; self-assessed lines keep their code, so the self-assessment is
+/// corrected too; an invoice without lines to split by gets the whole discount without tax)
+/// and puts each part on its account: `account` for every part when given, else the chart's
+/// discount account of the side and the code's real rate (`roles`, see [`discount_role`]),
+/// else `fallback`, else `NoDiscountAccount` naming the rate.
+pub fn book_discount(
+    direction: Direction,
+    currency: Currency,
+    discount: Decimal,
+    lines: &[InvoiceRateLine],
+    roles: &[(&str, &str)],
+    account: Option<&str>,
+    fallback: Option<&str>,
+) -> Result<Vec<BookedDiscount>, SettlementError> {
+    let shares: Vec<RateShare> = lines
+        .iter()
+        .map(|l| RateShare {
+            tax_code: l.tax_code.clone(),
+            rate: if l.self_assessed {
+                Decimal::ZERO
+            } else {
+                l.rate
+            },
+            gross: l.gross,
+        })
+        .collect();
+    let mut parts = split_discount(currency, discount, &shares);
+    if parts.is_empty() {
+        // An invoice without positive lines (only possible for linked bookings): the whole
+        // discount without tax.
+        parts.push(DiscountPart {
+            tax_code: None,
+            rate: Decimal::ZERO,
+            gross: discount,
+            net: discount,
+            tax: Decimal::ZERO,
+            rest: Decimal::ZERO,
+        });
+    }
+    let mut booked = Vec::with_capacity(parts.len());
+    for part in parts {
+        // The role follows the code's real rate, also for self-assessed lines.
+        let rate = lines
+            .iter()
+            .find(|l| l.tax_code == part.tax_code)
+            .map(|l| l.rate)
+            .unwrap_or(part.rate);
+        let account = match account {
+            Some(a) => a.trim().to_string(),
+            None => discount_role(direction, rate)
+                .and_then(|role| roles.iter().find(|(name, _)| *name == role))
+                .map(|(_, number)| *number)
+                .or(fallback)
+                .map(str::to_string)
+                .ok_or_else(|| SettlementError::NoDiscountAccount {
+                    rate: rate.normalize().to_string(),
+                })?,
+        };
+        booked.push(BookedDiscount { part, account });
+    }
+    Ok(booked)
+}
+
 /// A decided payment with discount: one booking, two applications (the payment and the
 /// discount) with the same booking.
 #[derive(Debug, Clone, PartialEq)]
@@ -382,56 +446,15 @@ pub fn decide_discounted_payment(
         Some(a) => a.trim().to_string(),
         None => ctx.bank.ok_or(SettlementError::NoBankAccount)?.to_string(),
     };
-    let shares: Vec<RateShare> = ctx
-        .lines
-        .iter()
-        .map(|l| RateShare {
-            tax_code: l.tax_code.clone(),
-            rate: if l.self_assessed {
-                Decimal::ZERO
-            } else {
-                l.rate
-            },
-            gross: l.gross,
-        })
-        .collect();
-    let mut parts = split_discount(base, discount, &shares);
-    if parts.is_empty() {
-        // An invoice without positive lines (only possible for linked bookings): the whole
-        // discount without tax.
-        parts.push(DiscountPart {
-            tax_code: None,
-            rate: Decimal::ZERO,
-            gross: discount,
-            net: discount,
-            tax: Decimal::ZERO,
-            rest: Decimal::ZERO,
-        });
-    }
-    let mut booked = Vec::with_capacity(parts.len());
-    for part in parts {
-        // The role follows the code's real rate, also for self-assessed lines.
-        let rate = ctx
-            .lines
-            .iter()
-            .find(|l| l.tax_code == part.tax_code)
-            .map(|l| l.rate)
-            .unwrap_or(part.rate);
-        let account = match &r.discount_account {
-            Some(a) => a.trim().to_string(),
-            None => discount_role(invoice.direction, rate)
-                .and_then(|role| {
-                    ctx.discount_roles
-                        .iter()
-                        .find(|(name, _)| *name == role)
-                        .map(|(_, number)| number.to_string())
-                })
-                .ok_or_else(|| SettlementError::NoDiscountAccount {
-                    rate: rate.normalize().to_string(),
-                })?,
-        };
-        booked.push(BookedDiscount { part, account });
-    }
+    let booked = book_discount(
+        invoice.direction,
+        base,
+        discount,
+        ctx.lines,
+        ctx.discount_roles,
+        r.discount_account.as_deref(),
+        None,
+    )?;
     let mut cmd = discounted_payment_booking(&DiscountedPayment {
         direction: invoice.direction,
         invoice_type: invoice.invoice_type,

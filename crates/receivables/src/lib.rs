@@ -24,9 +24,9 @@ pub use create::{
     LinkError, NewInvoice, NewInvoiceLine,
 };
 pub use discount::{
-    decide_discounted_payment, discount_role, discounted_payment_booking, offered_discount,
-    split_discount, validate_cash_discount, BookedDiscount, CashDiscountError, CashDiscountTerms,
-    DecidedDiscountedPayment, DiscountContext, DiscountPart, DiscountedPayment,
+    book_discount, decide_discounted_payment, discount_role, discounted_payment_booking,
+    offered_discount, split_discount, validate_cash_discount, BookedDiscount, CashDiscountError,
+    CashDiscountTerms, DecidedDiscountedPayment, DiscountContext, DiscountPart, DiscountedPayment,
     DiscountedPaymentRequest, InvoiceRateLine, OfferedDiscount, RateShare,
 };
 pub use iban::{validate_iban, IbanError};
