@@ -129,10 +129,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Account>, StoreError> {
         let client = self.read_client(crate::ReadRoute::Accounts).await?;
-        let escaped = q
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
+        let escaped = crate::like_escape(q);
         let rows = client
             .query(
                 &format!(

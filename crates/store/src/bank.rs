@@ -593,15 +593,7 @@ pub struct TransactionFilter {
 
 /// `%`, `_` and `\` taken literally in a LIKE pattern.
 fn like_pattern(text: &str) -> String {
-    let mut p = String::from("%");
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
+    format!("%{}%", crate::like_escape(text))
 }
 
 impl crate::Store {

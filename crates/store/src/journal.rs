@@ -218,15 +218,10 @@ impl Store {
         f: &JournalFilter,
     ) -> Result<JournalPage, StoreError> {
         let client = self.read_client(crate::ReadRoute::Journal).await?;
-        let search = f.search.as_ref().map(|s| {
-            format!(
-                "%{}%",
-                s.to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+        let search = f
+            .search
+            .as_ref()
+            .map(|s| format!("%{}%", crate::like_escape(&s.to_lowercase())));
         let from_where = "FROM entries
               WHERE tenant_id = $1
                 AND ($2::text IS NULL OR account = $2)

@@ -199,6 +199,18 @@ impl Store {
     }
 }
 
+/// `text` with `\`, `%` and `_` escaped, to be taken literally inside a LIKE pattern.
+pub(crate) fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Lists count exactly up to this many matches; beyond it, `total` may be an estimate.
 pub const COUNT_CAP: i64 = 10_000;
 

@@ -303,11 +303,7 @@ impl Store {
         f: &PartnerFilter,
     ) -> Result<(Vec<Partner>, crate::Total, Option<crate::ListCursor>), StoreError> {
         let client = self.client().await?;
-        let search = f.search.as_ref().map(|s| {
-            s.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        });
+        let search = f.search.as_deref().map(crate::like_escape);
         let page = crate::keyset_paged(
             &client,
             self.count_cap,

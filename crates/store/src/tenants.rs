@@ -14,12 +14,16 @@ pub const SKR03: &str = include_str!("../../../fixtures/charts/skr03.json");
 pub const SKR04: &str = include_str!("../../../fixtures/charts/skr04.json");
 
 pub fn chart(name: &str) -> Option<Chart> {
-    let text = match name {
-        "skr03" => SKR03,
-        "skr04" => SKR04,
-        _ => return None,
-    };
-    Some(Chart::parse(text).expect("charts in fixtures/charts are checked by tests"))
+    // Parsed once per process: reports and partner creation ask for it on every request.
+    static CHARTS: std::sync::LazyLock<[Chart; 2]> = std::sync::LazyLock::new(|| {
+        [SKR03, SKR04]
+            .map(|text| Chart::parse(text).expect("charts in fixtures/charts are checked by tests"))
+    });
+    match name {
+        "skr03" => Some(CHARTS[0].clone()),
+        "skr04" => Some(CHARTS[1].clone()),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
