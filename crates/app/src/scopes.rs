@@ -86,13 +86,14 @@ impl Role {
 
     /// What each role may do. `owner` and `accountant` may read and write everything (owners
     /// alone manage users, keys and webhooks); `auditor` reads everything including the audit
-    /// log; `viewer` reads everything but the audit log.
+    /// log; `viewer` reads everything but the audit log. The tenant's settings (DATEV numbers,
+    /// VAT method) are for owners and accountants only.
     pub fn allows(self, scope: &str) -> bool {
         let (resource, action) = scope.split_once(':').unwrap_or((scope, ""));
         match self {
             Role::Owner | Role::Accountant => true,
-            Role::Auditor => action == "read",
-            Role::Viewer => action == "read" && resource != "audit",
+            Role::Auditor => action == "read" && resource != "settings",
+            Role::Viewer => action == "read" && resource != "audit" && resource != "settings",
         }
     }
 }

@@ -2,13 +2,12 @@
 //! calendar, chart and base currency. Owners and accountants (a session), or an API key with
 //! `settings:read` / `settings:write`.
 
-use crate::auth::{Credential, Principal};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::Principal;
+use crate::error::ApiResult;
 use crate::extract::{double_option, JsonBody};
 use crate::routes::ErrorBody;
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use app::scopes::Role;
 use app::settings::TenantSettings;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -84,26 +83,13 @@ pub struct UpdateSettings {
     pub base_currency: Option<String>,
 }
 
-/// A session must be an owner's or an accountant's; a key needs the scope.
-fn require(p: &Principal, scope: &str) -> Result<(), ApiError> {
-    if let Credential::Session { role, .. } = &p.credential {
-        if !matches!(role, Role::Owner | Role::Accountant) {
-            return Err(ApiError::forbidden(
-                "role_forbidden",
-                format!("Settings are for owners and accountants; your role is {role}"),
-            )
-            .with_field("scope", scope.to_string()));
-        }
-    }
-    p.require(scope)
-}
 
 #[utoipa::path(get, path = "/v1/settings", tag = "Settings",
     responses((status = 200, body = SettingsDto), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody, description = "scope_missing, role_forbidden (auditor, viewer)")),
     security(("bearer" = ["settings:read"])))]
 pub async fn get(state: web::Data<AppState>, p: Principal) -> ApiResult<HttpResponse> {
-    require(&p, "settings:read")?;
+    p.require("settings:read")?;
     let s = state.app.settings(p.tenant_id).await?;
     Ok(HttpResponse::Ok().json(SettingsDto::from(s)))
 }
@@ -120,7 +106,7 @@ pub async fn update(
     p: Principal,
     body: JsonBody<UpdateSettings>,
 ) -> ApiResult<HttpResponse> {
-    require(&p, "settings:write")?;
+    p.require("settings:write")?;
     let b = body.0;
     let change = reports::SettingsChange {
         datev_consultant_number: b.datev_consultant_number,
