@@ -30,11 +30,6 @@ use uuid::Uuid;
 const SCOPE_READ: &str = "bank:read";
 const SCOPE_WRITE: &str = "bank:write";
 
-fn parse_id(what: &str, id: &str) -> Result<Uuid, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::not_found(format!("{what} {id} not found")))
-}
-
 // ---------------------------------------------------------------------------------------
 // Bank accounts
 
@@ -163,7 +158,7 @@ pub async fn get_account(
     p.require(SCOPE_READ)?;
     let a = state
         .app
-        .get_bank_account(p.tenant_id, parse_id("bank account", &id)?)
+        .get_bank_account(p.tenant_id, crate::routes::path_id("bank account", &id)?)
         .await?;
     Ok(HttpResponse::Ok().json(account_dto(a)))
 }
@@ -179,7 +174,7 @@ pub async fn update_account(
     body: JsonBody<UpdateBankAccount>,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = parse_id("bank account", &id)?;
+    let id = crate::routes::path_id("bank account", &id)?;
     let a = state
         .app
         .rename_bank_account(p.tenant_id, id, &body.0.name)
@@ -229,7 +224,7 @@ pub async fn balance_history(
         .unwrap_or(30);
     let account = match q.text("bank_account_id") {
         None => None,
-        Some(id) => Some(parse_id("bank account", &id)?),
+        Some(id) => Some(crate::routes::path_id("bank account", &id)?),
     };
     let h = state
         .app
@@ -368,7 +363,7 @@ pub async fn reconciliation(
     p.require(SCOPE_READ)?;
     let r = state
         .app
-        .reconciliation(p.tenant_id, parse_id("bank account", &id)?)
+        .reconciliation(p.tenant_id, crate::routes::path_id("bank account", &id)?)
         .await?;
     Ok(HttpResponse::Ok().json(reconciliation_dto(r)))
 }
@@ -782,7 +777,7 @@ pub async fn import_file(
         ApiError::bad_request("invalid_field", "bank_account_id is required")
             .with_field("bank_account_id", "required")
     })?;
-    let id = parse_id("bank account", &id)?;
+    let id = crate::routes::path_id("bank account", &id)?;
     import_form(state, p, key, q, form, id).await
 }
 
@@ -804,7 +799,7 @@ pub async fn upload(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = parse_id("bank account", &id)?;
+    let id = crate::routes::path_id("bank account", &id)?;
     let form = read_form(&state, &req, payload, &["format", "csv_mapping"]).await?;
     import_form(state, p, key, q, form, id).await
 }
@@ -1042,7 +1037,10 @@ pub async fn get_transaction(
     p.require(SCOPE_READ)?;
     let (mut t, m) = state
         .app
-        .get_bank_transaction(p.tenant_id, parse_id("bank transaction", &id)?)
+        .get_bank_transaction(
+            p.tenant_id,
+            crate::routes::path_id("bank transaction", &id)?,
+        )
         .await?;
     let raw = t.raw.take().unwrap_or_default();
     Ok(HttpResponse::Ok().json(BankTransactionEnvelope {
@@ -1116,7 +1114,10 @@ pub async fn get_evidence(
     p.require(SCOPE_READ)?;
     let e = state
         .app
-        .get_evidence(p.tenant_id, parse_id("bank transaction", &id)?)
+        .get_evidence(
+            p.tenant_id,
+            crate::routes::path_id("bank transaction", &id)?,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(EvidenceEnvelope {
         evidence: e.map(evidence_dto),
@@ -1135,7 +1136,7 @@ pub async fn put_evidence(
     body: JsonBody<PutEvidence>,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = parse_id("bank transaction", &id)?;
+    let id = crate::routes::path_id("bank transaction", &id)?;
     let b = body.0;
     if b.metadata
         .as_ref()

@@ -257,11 +257,6 @@ pub async fn upload(
     Ok(HttpResponse::Created().json(DocumentDto::from(doc)))
 }
 
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::not_found(format!("document {id} not found")))
-}
-
 #[utoipa::path(get, path = "/v1/documents/{id}", tag = "Journal", params(("id" = Uuid, Path)),
     responses((status = 200, body = DocumentDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)),
@@ -272,7 +267,10 @@ pub async fn metadata(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     p.require("documents:read")?;
-    let (doc, _) = state.app.get_document(p.tenant_id, parse_id(&id)?).await?;
+    let (doc, _) = state
+        .app
+        .get_document(p.tenant_id, crate::routes::path_id("document", &id)?)
+        .await?;
     Ok(HttpResponse::Ok().json(DocumentDto::from(doc)))
 }
 
@@ -306,7 +304,10 @@ async fn send(
     kind: &str,
 ) -> ApiResult<HttpResponse> {
     p.require("documents:read")?;
-    let (doc, content) = state.app.get_document(p.tenant_id, parse_id(id)?).await?;
+    let (doc, content) = state
+        .app
+        .get_document(p.tenant_id, crate::routes::path_id("document", id)?)
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, doc.mime_type.clone()))
         .insert_header((

@@ -530,11 +530,6 @@ fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::not_found(format!("invoice {id} not found")))
-}
-
 fn uuid_param(q: &Params, name: &str) -> Option<Uuid> {
     q.text(name).and_then(|v| v.parse().ok())
 }
@@ -608,7 +603,11 @@ async fn get(
     p.require(SCOPE_READ)?;
     let invoice = state
         .app
-        .get_invoice(p.tenant_id, Some(direction), parse_id(id)?)
+        .get_invoice(
+            p.tenant_id,
+            Some(direction),
+            crate::routes::path_id("invoice", id)?,
+        )
         .await?;
     Ok(respond(invoice, StatusCode::OK))
 }
@@ -621,7 +620,7 @@ async fn update(
     direction: Direction,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = parse_id(id)?;
+    let id = crate::routes::path_id("invoice", id)?;
     let change = InvoiceChange {
         intent_id: b.intent_id,
         notes: b.notes,
@@ -643,7 +642,7 @@ async fn cancel(
     direction: Direction,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = parse_id(id)?;
+    let id = crate::routes::path_id("invoice", id)?;
     // The body is optional: nothing (or null) cancels with the defaults.
     let text = std::str::from_utf8(&body).unwrap_or("x").trim();
     let b: CancelInvoice = if text.is_empty() || text == "null" {
@@ -1007,7 +1006,7 @@ async fn pay(
     direction: Direction,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = parse_id(id)?;
+    let id = crate::routes::path_id("invoice", id)?;
     let render = |s: &Settled| StoredResponse::json(201, &settled_dto(s.clone()));
     let payment = InvoicePayment {
         amount: b.amount,
@@ -1039,7 +1038,7 @@ async fn write_off(
     direction: Direction,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = parse_id(id)?;
+    let id = crate::routes::path_id("invoice", id)?;
     let render = |s: &Settled| StoredResponse::json(201, &settled_dto(s.clone()));
     let w = InvoiceWriteOff {
         amount: b.amount,

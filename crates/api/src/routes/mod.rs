@@ -39,6 +39,12 @@ pub fn with_total(
     res
 }
 
+/// The id in a path: a UUID, else 404 naming `what` (an id that cannot exist is not found).
+pub fn path_id(what: &str, id: &str) -> Result<uuid::Uuid, crate::error::ApiError> {
+    id.parse()
+        .map_err(|_| crate::error::ApiError::not_found(format!("{what} {id} not found")))
+}
+
 /// `with_total`, and the cursor of the next page in `X-Next-Cursor` (absent on the last page).
 pub fn with_page(
     res: actix_web::HttpResponseBuilder,

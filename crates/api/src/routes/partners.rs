@@ -2,7 +2,7 @@
 //! account each (debtor 10000–69999, creditor 70000–99999).
 
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{stored_answer, IdempotencyKeyOf, JsonBody, Params};
 use crate::routes::{money, ErrorBody};
 use crate::AppState;
@@ -193,11 +193,6 @@ fn scope(kind: PartnerKind, action: &str) -> String {
     }
 }
 
-fn parse_id(kind: PartnerKind, id: &str) -> Result<Uuid, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::not_found(format!("{} {id} not found", kind.as_str())))
-}
-
 async fn base_currency(state: &AppState, p: &Principal) -> ApiResult<String> {
     Ok(state.app.tenant(p.tenant_id).await?.base_currency.clone())
 }
@@ -256,7 +251,11 @@ async fn get(
     p.require(&scope(kind, "read"))?;
     let partner = state
         .app
-        .get_partner(p.tenant_id, kind, parse_id(kind, id)?)
+        .get_partner(
+            p.tenant_id,
+            kind,
+            crate::routes::path_id(kind.as_str(), id)?,
+        )
         .await?;
     let base = base_currency(&state, &p).await?;
     Ok(HttpResponse::Ok().json(PartnerDto::new(partner, &base)))
@@ -270,7 +269,7 @@ async fn update(
     kind: PartnerKind,
 ) -> ApiResult<HttpResponse> {
     p.require(&scope(kind, "write"))?;
-    let id = parse_id(kind, id)?;
+    let id = crate::routes::path_id(kind.as_str(), id)?;
     let (input, is_active) = b.split();
     let partner = state
         .app
@@ -289,7 +288,11 @@ async fn deactivate(
     p.require(&scope(kind, "write"))?;
     let partner = state
         .app
-        .deactivate_partner(p.tenant_id, kind, parse_id(kind, id)?)
+        .deactivate_partner(
+            p.tenant_id,
+            kind,
+            crate::routes::path_id(kind.as_str(), id)?,
+        )
         .await?;
     let base = base_currency(&state, &p).await?;
     Ok(HttpResponse::Ok().json(PartnerDto::new(partner, &base)))

@@ -256,11 +256,6 @@ fn eligible_dto(e: EligibleInvoice) -> EligibleInvoiceDto {
     }
 }
 
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::not_found(format!("payment run {id} not found")))
-}
-
 fn run_answer(status: u16) -> impl Fn(&PaymentRun) -> StoredResponse + Send + Sync + 'static {
     move |r: &PaymentRun| StoredResponse::json(status, &run_dto(r.clone()))
 }
@@ -380,7 +375,7 @@ pub async fn get(
     p.require(SCOPE_READ)?;
     let run = state
         .app
-        .get_payment_run(p.tenant_id, parse_id(&id)?)
+        .get_payment_run(p.tenant_id, crate::routes::path_id("payment run", &id)?)
         .await?;
     Ok(HttpResponse::Ok().json(run_dto(run)))
 }
@@ -402,7 +397,7 @@ pub async fn approve(
         .app
         .approve_payment_run(
             p.tenant_id,
-            parse_id(&id)?,
+            crate::routes::path_id("payment run", &id)?,
             &p.actor,
             key.with(run_answer(200)),
         )
@@ -426,7 +421,7 @@ pub async fn export(
     q: Params,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = parse_id(&id)?;
+    let id = crate::routes::path_id("payment run", &id)?;
     let version = match q.text("version") {
         None => None,
         Some(v) => Some(PainVersion::parse(v.trim()).ok_or_else(|| {
@@ -455,7 +450,7 @@ pub async fn file(
     p.require(SCOPE_READ)?;
     let f = state
         .app
-        .payment_run_file(p.tenant_id, parse_id(&id)?)
+        .payment_run_file(p.tenant_id, crate::routes::path_id("payment run", &id)?)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/xml; charset=utf-8"))
@@ -484,7 +479,7 @@ pub async fn complete(
         .app
         .complete_payment_run(
             p.tenant_id,
-            parse_id(&id)?,
+            crate::routes::path_id("payment run", &id)?,
             &p.actor,
             key.with(run_answer(200)),
         )
@@ -509,7 +504,7 @@ pub async fn cancel(
         .app
         .cancel_payment_run(
             p.tenant_id,
-            parse_id(&id)?,
+            crate::routes::path_id("payment run", &id)?,
             &p.actor,
             key.with(run_answer(200)),
         )

@@ -201,11 +201,6 @@ fn reason_str(r: &app::reconcile::Reason) -> String {
         .unwrap_or_default()
 }
 
-fn id_of(text: &str, what: &str) -> Result<Uuid, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::not_found(format!("{what} {text} not found")))
-}
-
 #[utoipa::path(get, path = "/v1/bank-transactions/suggestions", tag = "Bank",
     params(("bank_account_id" = Uuid, Query, description = "required"),
            ("limit" = Option<i64>, Query, description = "open transactions considered, oldest first: 1..10000, default 100"),
@@ -227,7 +222,7 @@ pub async fn suggestions(
                 .with_field("bank_account_id", "required"),
         );
     };
-    let account: Uuid = id_of(&text, "bank account")?;
+    let account: Uuid = crate::routes::path_id("bank account", &text)?;
     let limit = q
         .int("limit")
         .filter(|l| (1..=app::reconcile::MAX_SUGGESTION_TRANSACTIONS).contains(l))
@@ -277,7 +272,7 @@ pub async fn reconcile(
     body: JsonBody<ReconcileBody>,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = id_of(&id, "bank transaction")?;
+    let id = crate::routes::path_id("bank transaction", &id)?;
     let req: ReconcileRequest = body.0.into();
     let render = |r: &Reconciled| StoredResponse::json(200, &reconcile_response(r));
     let done = state
@@ -322,7 +317,7 @@ pub async fn unmatch(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = id_of(&id, "bank transaction")?;
+    let id = crate::routes::path_id("bank transaction", &id)?;
     no_body(&req, &body)?;
     let done = state.app.unmatch(p.tenant_id, id, &p.actor).await?;
     Ok(HttpResponse::Ok().json(unmatch_response(done)))
@@ -341,7 +336,7 @@ pub async fn dismiss(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = id_of(&id, "bank transaction")?;
+    let id = crate::routes::path_id("bank transaction", &id)?;
     no_body(&req, &body)?;
     state.app.dismiss(p.tenant_id, id, &p.actor).await?;
     Ok(HttpResponse::Ok().json(OkResponse { ok: true }))
@@ -583,7 +578,7 @@ pub async fn unmatch_group(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
-    let id = id_of(&id, "bank match group")?;
+    let id = crate::routes::path_id("bank match group", &id)?;
     no_body(&req, &body)?;
     let done = state.app.unmatch_group(p.tenant_id, id, &p.actor).await?;
     let reversal = match done {

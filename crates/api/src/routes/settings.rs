@@ -83,7 +83,6 @@ pub struct UpdateSettings {
     pub base_currency: Option<String>,
 }
 
-
 #[utoipa::path(get, path = "/v1/settings", tag = "Settings",
     responses((status = 200, body = SettingsDto), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody, description = "scope_missing, role_forbidden (auditor, viewer)")),

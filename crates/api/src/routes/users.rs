@@ -1,7 +1,7 @@
 //! Owner-managed users of a tenant. Owner session only.
 
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::JsonBody;
 use crate::routes::ErrorBody;
 use crate::AppState;
@@ -54,11 +54,6 @@ pub struct InviteRequest {
 pub struct UpdateUserRequest {
     pub role: Option<String>,
     pub name: Option<String>,
-}
-
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::not_found(format!("user {id} not found")))
 }
 
 #[utoipa::path(post, path = "/v1/users", tag = "Identity", request_body = InviteRequest,
@@ -120,7 +115,7 @@ pub async fn update(
     };
     let member = state
         .app
-        .update_member(p.tenant_id, parse_id(&id)?, change)
+        .update_member(p.tenant_id, crate::routes::path_id("user", &id)?, change)
         .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(member)))
 }
@@ -138,7 +133,7 @@ pub async fn deactivate(
     p.require_owner_session()?;
     let member = state
         .app
-        .deactivate_member(p.tenant_id, parse_id(&id)?)
+        .deactivate_member(p.tenant_id, crate::routes::path_id("user", &id)?)
         .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(member)))
 }
