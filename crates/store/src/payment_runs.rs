@@ -140,11 +140,9 @@ pub struct NewRun<'a> {
 /// An invoice locked for completing a run: what is still open and whose account it is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedOpenItem {
-    pub invoice_id: Uuid,
     pub open_amount: Decimal,
     pub cancelled: bool,
     pub partner_account: String,
-    pub invoice_number: String,
 }
 
 /// One VAT rate's gross of an invoice (for splitting a discount).
@@ -245,13 +243,16 @@ const ITEMS_SQL: &str =
         discount, end_to_end_id
    FROM payment_run_items WHERE tenant_id = $1 AND run_id = $2 ORDER BY position";
 
-const LOCK_OPEN_ITEMS_SQL: &str = "SELECT i.id, i.invoice_number, p.account_number,
+/// Locks the invoices in id order.
+const LOCK_OPEN_ITEM_ROWS_SQL: &str = "SELECT 1 FROM invoices
+  WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE";
+
+/// What is open on each invoice, read once their rows are locked (see `lock_open_items`).
+const OPEN_ITEMS_STATE_SQL: &str = "SELECT i.id, p.account_number,
         kontor_is_reversed(i.tenant_id, i.intent_id, NULL) AS cancelled,
         i.total_gross - kontor_invoice_settled(i.tenant_id, i.id, NULL) AS open_amount
    FROM invoices i JOIN partners p ON p.tenant_id = i.tenant_id AND p.id = i.partner_id
-  WHERE i.tenant_id = $1 AND i.id = ANY($2)
-  ORDER BY i.id
-    FOR UPDATE OF i";
+  WHERE i.tenant_id = $1 AND i.id = ANY($2)";
 
 const RATE_GROSS_SQL: &str =
     "SELECT invoice_id, tax_code, tax_rate, self_assessed, sum(gross) AS gross
@@ -641,14 +642,18 @@ pub async fn set_status(
 }
 
 /// Locks the invoices a completion settles (in id order, so concurrent completions and
-/// payments do not deadlock) and reads what is open on each.
+/// payments do not deadlock) and reads what is open on each — in a second statement, as
+/// `invoices::lock_invoice` does: a statement that waited for a lock would compute the open
+/// amounts with the snapshot it began with, missing the payments it waited for.
 pub async fn lock_open_items(
     tx: &crate::Transaction<'_>,
     tenant_id: Uuid,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, LockedOpenItem>, StoreError> {
+    tx.query(LOCK_OPEN_ITEM_ROWS_SQL, &[&tenant_id, &ids])
+        .await?;
     Ok(tx
-        .query(LOCK_OPEN_ITEMS_SQL, &[&tenant_id, &ids])
+        .query(OPEN_ITEMS_STATE_SQL, &[&tenant_id, &ids])
         .await?
         .iter()
         .map(|r| {
@@ -656,11 +661,9 @@ pub async fn lock_open_items(
             (
                 id,
                 LockedOpenItem {
-                    invoice_id: id,
                     open_amount: r.get("open_amount"),
                     cancelled: r.get("cancelled"),
                     partner_account: r.get("account_number"),
-                    invoice_number: r.get("invoice_number"),
                 },
             )
         })
