@@ -355,6 +355,15 @@ impl App {
                 None => stored.push(row),
             }
         }
+        // The statement's rate of the base currency, for foreign-currency accounts: what
+        // reconciling converts with (else the request must give one).
+        let base = self.store().tenant_info(tenant_id).await?.base_currency;
+        let account_currency = journal::Currency::from_code(&account.currency).map_err(|_| {
+            store::StoreError::Internal(format!(
+                "currency {:?} of a bank account",
+                account.currency
+            ))
+        })?;
         let new_rows: Vec<rows::NewTransaction> = plan
             .rows
             .iter()
@@ -368,6 +377,10 @@ impl App {
                     .statement
                     .and_then(|i| statement_ids.get(i).copied().flatten()),
                 fingerprint: r.fingerprint.0.as_slice(),
+                fx_rate: r
+                    .transaction
+                    .exchange
+                    .and_then(|x| x.base_rate(account_currency, base)),
                 tx: &r.transaction,
             })
             .collect();

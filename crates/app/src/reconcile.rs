@@ -15,9 +15,9 @@ use crate::bookings::AppendCommand;
 use crate::settlements::InvoicePayment;
 use crate::{App, AppError, AppResult};
 use bank::reconcile::{
-    check_unmatched, counter_booking, fx_rate, group_booking, invoice_direction, money_in_settles,
-    to_base, BookedAdjustment, BookedAllocation, CounterBooking, GroupBooking, ReconcileError,
-    TransactionState,
+    check_unmatched, counter_booking, fx_rate, group_booking, group_fx_rate, invoice_direction,
+    money_in_settles, to_base, BookedAdjustment, BookedAllocation, CounterBooking, GroupBooking,
+    ReconcileError, TransactionState,
 };
 use bank::suggest::{Candidates, JournalCandidate, LearnedAccount, SuggestionIndex, Target};
 use bank::{check_match_group, BankTransaction, CashDiscount, OpenItem};
@@ -128,6 +128,37 @@ pub struct MatchGroupRequest {
     pub bank_transaction_ids: Vec<Uuid>,
     pub allocations: Vec<Allocation>,
     pub adjustments: Vec<Adjustment>,
+    /// Foreign-currency bank accounts: units of the account's currency per 1 unit of the
+    /// base currency; else the rate the statement gives every transaction alike.
+    pub fx_rate: Option<Decimal>,
+}
+
+/// What one allocation of a match group settles.
+#[derive(Debug, Clone)]
+enum GroupTarget {
+    /// An open item: booked on the partner's account, applied in the base currency.
+    Invoice {
+        invoice_id: Uuid,
+        account: String,
+        base_amount: Decimal,
+    },
+    /// An account, booked as it is.
+    Account(String),
+    /// Money in transit, to or from another own bank account.
+    Transfer {
+        account: String,
+        other: Option<Uuid>,
+    },
+    /// An existing booking on the bank's ledger account: linked, nothing booked.
+    Linked(Uuid),
+}
+
+fn wrong_direction(what: String, amount: Decimal) -> AppError {
+    ReconcileError::WrongDirection {
+        what,
+        direction: if amount > Decimal::ZERO { "in" } else { "out" },
+    }
+    .into()
 }
 
 /// One refused pair of a batch.
@@ -284,6 +315,11 @@ impl App {
             intent_id,
             detail: Value::Object(detail),
             transaction_ids: &[t.id],
+            linked_intents: if mode == MatchMode::Linked {
+                std::slice::from_ref(&intent_id)
+            } else {
+                &[]
+            },
         };
         rows::insert_match(tx, tenant_id, &new, actor)
             .await?
@@ -320,15 +356,10 @@ impl App {
             .await?
             .ok_or(SettlementError::UnknownInvoice(invoice_id))?;
         if money_in_settles(invoice.direction, invoice.invoice_type) != (t.amount > Decimal::ZERO) {
-            return Err(ReconcileError::WrongDirection {
-                what: format!("{} {}", kind_str(kind), invoice.invoice_number),
-                direction: if t.amount > Decimal::ZERO {
-                    "in"
-                } else {
-                    "out"
-                },
-            }
-            .into());
+            return Err(wrong_direction(
+                format!("{} {}", kind_str(kind), invoice.invoice_number),
+                t.amount,
+            ));
         }
         if let Some(given) = &req.open_item_account {
             if given.trim() != invoice.partner_account {
@@ -409,35 +440,17 @@ impl App {
             (None, Some(text)) => parse_id("candidate_id", text)?,
             (None, None) => return Err(missing("intent_id", kind)),
         };
-        let intent = rows::load_linkable_intent(tx, tenant_id, intent_id, &t.ledger_account)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("booking {intent_id}")))?;
-        if intent.is_reversal || intent.reversal.is_some() {
-            return Err(ReconcileError::IntentReversed(intent_id.to_string()).into());
-        }
-        if !intent.on_ledger {
-            return Err(ReconcileError::NotOnLedgerAccount(intent_id.to_string()).into());
-        }
-        if intent.matched {
-            return Err(ReconcileError::IntentAlreadyMatched(intent_id.to_string()).into());
-        }
-        let booked = if t.account_currency == base.code() {
-            Some(intent.ledger_base_amount)
-        } else if intent.currency == t.account_currency {
-            Some(intent.ledger_amount)
-        } else {
-            None
-        };
-        if booked != Some(t.amount) {
-            return Err(ReconcileError::AmountMismatch {
-                intent: intent_id.to_string(),
-                booked: booked
-                    .map(|b| b.normalize().to_string())
-                    .unwrap_or_else(|| format!("an amount in {}", intent.currency)),
-                amount: t.amount.normalize().to_string(),
-            }
-            .into());
-        }
+        let account_currency = currency(&t.account_currency)?;
+        self.check_linkable(
+            tx,
+            tenant_id,
+            t,
+            intent_id,
+            t.amount,
+            base,
+            account_currency,
+        )
+        .await?;
         detail.insert("candidate_id".into(), json!(intent_id.to_string()));
         detail.insert("open_items".into(), json!([]));
         Ok(intent_id)
@@ -701,12 +714,19 @@ impl App {
         }
         let info = self.store().tenant_info(tenant_id).await?;
         let base = info.base_currency;
-        if first.account_currency != base.code() {
-            return Err(ReconcileError::GroupCurrency.into());
-        }
+        let account_currency = currency(&first.account_currency)?;
+        let statement_rates: Vec<Option<Decimal>> = txs.iter().map(|t| t.fx_rate).collect();
+        let rate = group_fx_rate(account_currency, base, &statement_rates, req.fx_rate)?;
         let amounts: Vec<Decimal> = txs.iter().map(|t| t.amount).collect();
-        check_match_group(base, &amounts, &req.allocations, &req.adjustments)?;
-        let partners = self.lock_allocated_invoices(tx, tenant_id, req).await?;
+        check_match_group(
+            account_currency,
+            &amounts,
+            &req.allocations,
+            &req.adjustments,
+        )?;
+        let targets = self
+            .resolve_allocations(tx, tenant_id, req, first, rate, base, account_currency)
+            .await?;
         // The adjustments' tax codes in one query.
         let codes: Vec<String> = req
             .adjustments
@@ -722,15 +742,23 @@ impl App {
                 tax: a.tax_code.as_ref().map(|code| facts[code]),
             })
             .collect();
-        let allocations: Vec<BookedAllocation> = req
-            .allocations
-            .iter()
-            .zip(&partners)
-            .map(|(a, (_, account))| BookedAllocation {
-                partner_account: account,
-                amount: a.amount,
-            })
-            .collect();
+        let mut linked_total = Decimal::ZERO;
+        let mut linked: Vec<Uuid> = Vec::new();
+        let mut allocations: Vec<BookedAllocation> = Vec::new();
+        for (a, target) in req.allocations.iter().zip(&targets) {
+            match target {
+                GroupTarget::Linked(intent) => {
+                    linked_total += a.amount;
+                    linked.push(*intent);
+                }
+                GroupTarget::Invoice { account, .. }
+                | GroupTarget::Account(account)
+                | GroupTarget::Transfer { account, .. } => allocations.push(BookedAllocation {
+                    account,
+                    amount: a.amount,
+                }),
+            }
+        }
         let date = txs
             .iter()
             .map(|t| t.booking_date)
@@ -743,40 +771,78 @@ impl App {
         let description = format!("Bank match group of {} transaction(s)", txs.len());
         let cmd = group_booking(&GroupBooking {
             ledger_account: &first.ledger_account,
-            currency: base,
+            currency: account_currency,
+            fx: rate.map(|r| (account_currency, r)),
             transactions_total: total,
+            linked_total,
             allocations: &allocations,
             adjustments: &booked_adjustments,
             date,
             description: &description,
             metadata,
         });
-        let intent_id = self
-            .append_in_tx(tx, tenant_id, &AppendCommand::Booking(cmd), actor)
-            .await?
-            .intent_id;
-        let applications: Vec<rows::GroupApplication> = req
-            .allocations
+        let booked = match cmd {
+            Some(cmd) => Some(
+                self.append_in_tx(tx, tenant_id, &AppendCommand::Booking(cmd), actor)
+                    .await?
+                    .intent_id,
+            ),
+            None => None,
+        };
+        let (mode, intent_id) = match (booked, linked.first()) {
+            (Some(intent), _) => (MatchMode::Booked, intent),
+            (None, Some(intent)) => (MatchMode::Linked, *intent),
+            (None, None) => {
+                return Err(store::StoreError::Internal(
+                    "a match group that neither books nor links".into(),
+                )
+                .into())
+            }
+        };
+        let applications: Vec<rows::GroupApplication> = targets
             .iter()
-            .zip(&partners)
-            .map(|(a, (invoice_id, _))| rows::GroupApplication {
-                invoice_id: *invoice_id,
-                amount: a.amount.abs(),
-                date,
-                counter_account: first.ledger_account.clone(),
+            .filter_map(|t| match t {
+                GroupTarget::Invoice {
+                    invoice_id,
+                    base_amount,
+                    ..
+                } => Some(rows::GroupApplication {
+                    invoice_id: *invoice_id,
+                    amount: *base_amount,
+                    date,
+                    counter_account: first.ledger_account.clone(),
+                }),
+                _ => None,
             })
             .collect();
-        rows::insert_group_applications(tx, tenant_id, &applications, intent_id, actor).await?;
+        if !applications.is_empty() {
+            rows::insert_group_applications(tx, tenant_id, &applications, intent_id, actor).await?;
+        }
         let detail = json!({
             "candidate_kind": "match_group",
-            "allocations": req.allocations.iter().map(|a| json!({
-                "candidate_kind": kind_str(a.candidate_kind),
-                "candidate_id": a.candidate_id,
-                "amount": base.format(a.amount),
-            })).collect::<Vec<_>>(),
+            "currency": account_currency.code(),
+            "fx_rate": rate.map(|r| r.normalize().to_string()),
+            "allocations": req.allocations.iter().zip(&targets).map(|(a, t)| {
+                let mut item = json!({
+                    "candidate_kind": kind_str(a.candidate_kind),
+                    "candidate_id": a.candidate_id,
+                    "amount": account_currency.format(a.amount),
+                });
+                match t {
+                    GroupTarget::Invoice { account, .. } | GroupTarget::Account(account) => {
+                        item["account"] = json!(account);
+                    }
+                    GroupTarget::Transfer { account, other } => {
+                        item["account"] = json!(account);
+                        item["other_bank_transaction_id"] = json!(other);
+                    }
+                    GroupTarget::Linked(intent) => item["intent_id"] = json!(intent),
+                }
+                item
+            }).collect::<Vec<_>>(),
             "adjustments": req.adjustments.iter().map(|a| json!({
                 "account": a.account,
-                "amount": base.format(a.amount),
+                "amount": account_currency.format(a.amount),
                 "reason": a.reason,
                 "tax_code": a.tax_code,
             })).collect::<Vec<_>>(),
@@ -784,53 +850,58 @@ impl App {
                 "invoice_id": a.invoice_id,
                 "amount": base.format(a.amount),
             })).collect::<Vec<_>>(),
+            "linked_intents": linked,
         });
         let ids: Vec<Uuid> = txs.iter().map(|t| t.id).collect();
         let new = NewMatch {
             id: group_id,
             is_group: true,
-            mode: MatchMode::Booked.as_str(),
+            mode: mode.as_str(),
             intent_id,
             detail,
             transaction_ids: &ids,
+            linked_intents: &linked,
         };
         rows::insert_match(tx, tenant_id, &new, actor)
             .await?
             .map_err(|c| clash(c, first, intent_id))?;
         Ok(Reconciled {
             match_id: group_id,
-            mode: MatchMode::Booked,
+            mode,
             intent_id,
         })
     }
 
-    /// Locks the invoices a group allocates to (in id order) and checks each allocation:
-    /// the invoice exists on the kind's side, is not cancelled, the sign settles it, and the
-    /// allocations to it stay within what is open. Returns (invoice id, partner account) per
-    /// allocation, in request order.
-    async fn lock_allocated_invoices(
+    /// Resolves each allocation of a group, in request order: open items are locked (in id
+    /// order) and checked — on the kind's side, not cancelled, the sign settles them, the
+    /// allocations to one stay within what is open (in the base currency); `account` names
+    /// the account; `transfer` books to money in transit (its `candidate_id`, when given, a
+    /// transaction of another own bank account); `journal_entry` links an existing booking on
+    /// the bank's ledger account that carries exactly the allocation's amount.
+    #[allow(clippy::too_many_arguments)]
+    async fn resolve_allocations(
         &self,
         tx: &store::Transaction<'_>,
         tenant_id: Uuid,
         req: &MatchGroupRequest,
-    ) -> AppResult<Vec<(Uuid, String)>> {
-        let base = self.store().tenant_info(tenant_id).await?.base_currency;
+        first: &MatchableTransaction,
+        rate: Option<Decimal>,
+        base: Currency,
+        account_currency: Currency,
+    ) -> AppResult<Vec<GroupTarget>> {
         let mut wanted: BTreeMap<Uuid, (receivables::Direction, Decimal)> = BTreeMap::new();
-        let mut ids = Vec::new();
+        let mut base_amounts = Vec::with_capacity(req.allocations.len());
         for (i, a) in req.allocations.iter().enumerate() {
-            let field = format!("allocations[{i}].candidate_kind");
-            let direction = invoice_direction(a.candidate_kind).ok_or(
-                ReconcileError::UnsupportedAllocation {
-                    field,
-                    kind: kind_str(a.candidate_kind).to_string(),
-                },
-            )?;
-            let id = parse_id(&format!("allocations[{i}].candidate_id"), &a.candidate_id)?;
-            let entry = wanted.entry(id).or_insert((direction, Decimal::ZERO));
-            entry.1 += a.amount.abs();
-            ids.push(id);
+            let base_amount =
+                to_base(a.amount.abs(), rate, base).ok_or(ReconcileError::InvalidFxRate)?;
+            base_amounts.push(base_amount);
+            if let Some(direction) = invoice_direction(a.candidate_kind) {
+                let id = parse_id(&format!("allocations[{i}].candidate_id"), &a.candidate_id)?;
+                let entry = wanted.entry(id).or_insert((direction, Decimal::ZERO));
+                entry.1 += base_amount;
+            }
         }
-        let mut locked = std::collections::HashMap::new();
+        let mut locked = HashMap::new();
         for (id, (direction, total)) in &wanted {
             let invoice = lock_invoice(tx, tenant_id, Some(*direction), *id)
                 .await?
@@ -849,27 +920,135 @@ impl App {
             }
             locked.insert(*id, invoice);
         }
-        let mut out = Vec::new();
-        for (a, id) in req.allocations.iter().zip(ids) {
-            let Some(invoice) = locked.get(&id) else {
-                return Err(SettlementError::UnknownInvoice(id).into());
-            };
-            if money_in_settles(invoice.direction, invoice.invoice_type)
-                != (a.amount > Decimal::ZERO)
-            {
-                return Err(ReconcileError::WrongDirection {
-                    what: format!("{} {}", kind_str(a.candidate_kind), invoice.invoice_number),
-                    direction: if a.amount > Decimal::ZERO {
-                        "in"
-                    } else {
-                        "out"
-                    },
+        let info = self.store().tenant_info(tenant_id).await?;
+        let mut seen_intents = HashSet::new();
+        let mut out = Vec::with_capacity(req.allocations.len());
+        for (i, (a, base_amount)) in req.allocations.iter().zip(base_amounts).enumerate() {
+            let field = |f: &str| format!("allocations[{i}].{f}");
+            let target = match a.candidate_kind {
+                CandidateKind::OutgoingInvoice | CandidateKind::IncomingInvoice => {
+                    let id = parse_id(&field("candidate_id"), &a.candidate_id)?;
+                    let Some(invoice) = locked.get(&id) else {
+                        return Err(SettlementError::UnknownInvoice(id).into());
+                    };
+                    if money_in_settles(invoice.direction, invoice.invoice_type)
+                        != (a.amount > Decimal::ZERO)
+                    {
+                        return Err(wrong_direction(
+                            format!("{} {}", kind_str(a.candidate_kind), invoice.invoice_number),
+                            a.amount,
+                        ));
+                    }
+                    GroupTarget::Invoice {
+                        invoice_id: id,
+                        account: invoice.partner_account.clone(),
+                        base_amount,
+                    }
                 }
-                .into());
-            }
-            out.push((id, invoice.partner_account.clone()));
+                CandidateKind::Account => {
+                    let account = a.candidate_id.trim();
+                    if account.is_empty() {
+                        return Err(ReconcileError::InvalidText {
+                            field: field("candidate_id"),
+                            message: "the account number must not be empty".into(),
+                        }
+                        .into());
+                    }
+                    GroupTarget::Account(account.to_string())
+                }
+                CandidateKind::Transfer => {
+                    let account = info
+                        .role("money_in_transit")
+                        .ok_or(ReconcileError::NoMoneyInTransit)?
+                        .to_string();
+                    let other = match a.candidate_id.trim() {
+                        "" => None,
+                        text => {
+                            let other_id = parse_id(&field("candidate_id"), text)?;
+                            let other = rows::read_transaction(tx, tenant_id, other_id)
+                                .await?
+                                .ok_or_else(|| {
+                                    AppError::not_found(format!("bank transaction {other_id}"))
+                                })?;
+                            if other.bank_account_id == first.bank_account_id {
+                                return Err(ReconcileError::TransferSameAccount.into());
+                            }
+                            Some(other_id)
+                        }
+                    };
+                    GroupTarget::Transfer { account, other }
+                }
+                CandidateKind::JournalEntry => {
+                    let intent_id = parse_id(&field("candidate_id"), &a.candidate_id)?;
+                    if !seen_intents.insert(intent_id) {
+                        return Err(ReconcileError::InvalidText {
+                            field: field("candidate_id"),
+                            message: format!("booking {intent_id} is named twice"),
+                        }
+                        .into());
+                    }
+                    self.check_linkable(
+                        tx,
+                        tenant_id,
+                        first,
+                        intent_id,
+                        a.amount,
+                        base,
+                        account_currency,
+                    )
+                    .await?;
+                    GroupTarget::Linked(intent_id)
+                }
+            };
+            out.push(target);
         }
         Ok(out)
+    }
+
+    /// An existing booking a transaction (or a group's allocation) may link: on the bank's
+    /// ledger account, neither reversal nor reversed, not matched yet, carrying exactly
+    /// `amount` (the account's currency; bank's view) there.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_linkable(
+        &self,
+        tx: &store::Transaction<'_>,
+        tenant_id: Uuid,
+        t: &MatchableTransaction,
+        intent_id: Uuid,
+        amount: Decimal,
+        base: Currency,
+        account_currency: Currency,
+    ) -> AppResult<()> {
+        let intent = rows::load_linkable_intent(tx, tenant_id, intent_id, &t.ledger_account)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("booking {intent_id}")))?;
+        if intent.is_reversal || intent.reversal.is_some() {
+            return Err(ReconcileError::IntentReversed(intent_id.to_string()).into());
+        }
+        if !intent.on_ledger {
+            return Err(ReconcileError::NotOnLedgerAccount(intent_id.to_string()).into());
+        }
+        if intent.matched {
+            return Err(ReconcileError::IntentAlreadyMatched(intent_id.to_string()).into());
+        }
+        let booked = if account_currency == base {
+            Some(intent.ledger_base_amount)
+        } else if intent.currency == account_currency.code() {
+            Some(intent.ledger_amount)
+        } else {
+            None
+        };
+        if booked != Some(amount) {
+            return Err(ReconcileError::AmountMismatch {
+                intent: intent_id.to_string(),
+                booked: booked
+                    .map(|b| b.normalize().to_string())
+                    .unwrap_or_else(|| format!("an amount in {}", intent.currency)),
+                amount: amount.normalize().to_string(),
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// `POST /v1/bank-match-groups/{id}/unmatch`: the group's booking reversed, the match
@@ -1105,6 +1284,7 @@ fn rank(
             remittance_info: t.remittance_info.clone(),
             end_to_end_id: t.end_to_end_id.clone(),
             bank_reference: None,
+            exchange: None,
             raw: String::new(),
         };
         for s in index.suggest(&c, &btx, per_transaction) {

@@ -623,6 +623,7 @@ mod tests {
             remittance_info: Some("RE 1".into()),
             end_to_end_id: None,
             bank_reference: None,
+            exchange: None,
             raw: String::new(),
         }
     }

@@ -25,6 +25,10 @@
 //!   `AddtlTxInf`), the counterparty: `Dbtr` / `DbtrAcct` for money in, `Cdtr` / `CdtrAcct`
 //!   for money out (`Nm`, or `Pty/Nm` in 001.08; the ultimate party when the party has no
 //!   name; the account's IBAN only when it is a valid IBAN).
+//! - Exchange rates: `AmtDtls/{InstdAmt,TxAmt,CntrValAmt,…}/CcyXchg` of the transaction
+//!   (else of the entry) — `SrcCcy`, `TrgtCcy`, `UnitCcy` (else the source currency),
+//!   `XchgRate` — become the transaction's [`Exchange`] when the pair includes the account's
+//!   currency; a rate that is not a positive decimal of at most 10 decimals fails the file.
 //! - An entry without `TxDtls` takes `AddtlNtryInf` (the bank's booking text, e.g. a fee) as
 //!   its remittance information.
 //! - `RvslInd` changes nothing: `CdtDbtInd` already gives the direction of the booking.
@@ -32,7 +36,9 @@
 //! - Lenient: element order, unknown elements, missing optional parts, Latin-1 text.
 
 use crate::error::ParseError;
-use crate::statement::{clean, decode, iban_or_none, BankTransaction, Statement};
+use crate::statement::{
+    clean, decode, iban_or_none, BankTransaction, Exchange, Statement, RATE_DECIMALS,
+};
 use chrono::NaiveDate;
 use journal::Currency;
 use quick_xml::events::Event;
@@ -59,7 +65,34 @@ struct Tx {
     ustrd: Vec<String>,
     structured_ref: Option<String>,
     additional: Option<String>,
+    xchg: Vec<Xchg>,
     raw: Vec<u8>,
+}
+
+/// A `CcyXchg` as read (`AmtDtls/*/CcyXchg`).
+#[derive(Default)]
+struct Xchg {
+    source: Option<String>,
+    target: Option<String>,
+    unit: Option<String>,
+    rate: Option<Decimal>,
+}
+
+impl Xchg {
+    fn exchange(&self, account: Currency) -> Option<Exchange> {
+        Exchange::from_camt(
+            account,
+            self.source.as_deref(),
+            self.target.as_deref(),
+            self.unit.as_deref(),
+            self.rate?,
+        )
+    }
+}
+
+/// The first of `xchg` that is a rate of the account's currency.
+fn exchange_of(xchg: &[Xchg], account: Currency) -> Option<Exchange> {
+    xchg.iter().find_map(|x| x.exchange(account))
 }
 
 #[derive(Default)]
@@ -73,6 +106,7 @@ struct Entry {
     value_date: Option<NaiveDate>,
     bank_reference: Option<String>,
     additional: Option<String>,
+    xchg: Vec<Xchg>,
     txs: Vec<Tx>,
     raw: Vec<u8>,
 }
@@ -280,6 +314,13 @@ impl Parser {
                 });
                 self.entry_writer = Some(Writer::new(Vec::new()));
             }
+            "CcyXchg" if self.path.iter().any(|n| n == "AmtDtls") => {
+                if let Some(tx) = &mut self.tx {
+                    tx.xchg.push(Xchg::default());
+                } else if let Some(e) = &mut self.entry {
+                    e.xchg.push(Xchg::default());
+                }
+            }
             "TxDtls" if self.entry.is_some() && self.tx.is_none() => {
                 self.tx_no += 1;
                 self.tx = Some(Tx::default());
@@ -406,6 +447,9 @@ impl Parser {
     /// Takes the text of the element that ends, by where it is.
     fn end_at(&mut self, path: &[String]) -> Result<(), String> {
         let text = clean(&self.text);
+        if path.len() >= 2 && path[path.len() - 2] == "CcyXchg" {
+            return self.end_in_xchg(path, text);
+        }
         if self.tx.is_some() {
             return self.end_in_tx(path, text);
         }
@@ -476,6 +520,43 @@ impl Parser {
             } else if ends(path, &["Stmt", "Acct", "Ccy"]) {
                 s.currency = text;
             }
+        }
+        Ok(())
+    }
+
+    /// A part of `AmtDtls/*/CcyXchg`. The rate is strict: a rate that is not a positive
+    /// decimal of at most 10 decimals fails the file, as an amount would.
+    fn end_in_xchg(&mut self, path: &[String], text: Option<String>) -> Result<(), String> {
+        if !path.iter().any(|n| n == "AmtDtls") {
+            return Ok(());
+        }
+        let last = path.last().map(String::as_str).unwrap_or_default();
+        let rate = if last == "XchgRate" {
+            let s = text.as_deref().unwrap_or_default();
+            let bad = || format!("exchange rate {s:?} is not a positive decimal");
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                return Err(bad());
+            }
+            let r = Decimal::from_str(s).map_err(|_| bad())?;
+            if r <= Decimal::ZERO || r.scale() > RATE_DECIMALS {
+                return Err(bad());
+            }
+            Some(r)
+        } else {
+            None
+        };
+        let xchg = match (&mut self.tx, &mut self.entry) {
+            (Some(tx), _) => tx.xchg.last_mut(),
+            (None, Some(e)) => e.xchg.last_mut(),
+            _ => None,
+        };
+        let Some(x) = xchg else { return Ok(()) };
+        match last {
+            "SrcCcy" => x.source = text,
+            "TrgtCcy" => x.target = text,
+            "UnitCcy" => x.unit = text,
+            "XchgRate" => x.rate = rate,
+            _ => {}
         }
         Ok(())
     }
@@ -691,6 +772,9 @@ fn finish_entry(
             bank_reference: tx
                 .and_then(|t| t.bank_reference.clone())
                 .or_else(|| e.bank_reference.clone()),
+            exchange: tx
+                .and_then(|t| exchange_of(&t.xchg, currency))
+                .or_else(|| exchange_of(&e.xchg, currency)),
             raw,
         }
     };

@@ -18,6 +18,7 @@
 //! | remittance | `Verwendungszweck` |
 //! | reference (end-to-end id) | `Kundenreferenz (End-to-End)`, `Kundenreferenz`, `Referenz` |
 //! | account (the statement's own) | `Auftragskonto`, `IBAN Auftragskonto` |
+//! | exchange rate (units of the account's currency per 1 unit of the base currency; foreign-currency accounts) | `Kurs`, `Devisenkurs`, `Umrechnungskurs` |
 //!
 //! Lines before the header row (account preambles) are skipped: the header row is the first
 //! one that names the booking-date column and an amount (or debit/credit) column. Rows whose
@@ -80,6 +81,7 @@ pub struct CsvMapping {
     pub remittance: Columns,
     pub reference: Columns,
     pub account: Columns,
+    pub fx_rate: Columns,
 }
 
 impl Default for CsvMapping {
@@ -111,6 +113,7 @@ impl Default for CsvMapping {
             remittance: cols(&["Verwendungszweck"]),
             reference: cols(&["Kundenreferenz (End-to-End)", "Kundenreferenz", "Referenz"]),
             account: cols(&["Auftragskonto", "IBAN Auftragskonto"]),
+            fx_rate: cols(&["Kurs", "Devisenkurs", "Umrechnungskurs"]),
         }
     }
 }
@@ -141,6 +144,7 @@ struct Index {
     remittance: Option<usize>,
     reference: Option<usize>,
     account: Option<usize>,
+    fx_rate: Option<usize>,
 }
 
 impl Index {
@@ -164,6 +168,7 @@ impl Index {
             remittance: find(header, &m.remittance),
             reference: find(header, &m.reference),
             account: find(header, &m.account),
+            fx_rate: find(header, &m.fx_rate),
         })
     }
 }
@@ -383,6 +388,25 @@ pub fn parse_csv(mut input: impl Read, mapping: &CsvMapping) -> Result<Vec<State
         if account.is_none() {
             account = cell(ix.account).map(str::to_string);
         }
+        // A rate is no money, but money is converted with it: strict, like an amount.
+        let exchange = match cell(ix.fx_rate) {
+            None => None,
+            Some(text) => {
+                let rate = amount(text, mapping.decimal_comma)
+                    .filter(|r| *r > Decimal::ZERO && r.scale() <= crate::statement::RATE_DECIMALS)
+                    .ok_or_else(|| {
+                        err(
+                            line,
+                            ix.fx_rate.map(name_of).as_deref(),
+                            format!("exchange rate {text:?} is not a positive decimal"),
+                        )
+                    })?;
+                Some(crate::statement::Exchange {
+                    against: None,
+                    rate,
+                })
+            }
+        };
         transactions.push(BankTransaction {
             booking_date,
             value_date,
@@ -395,6 +419,7 @@ pub fn parse_csv(mut input: impl Read, mapping: &CsvMapping) -> Result<Vec<State
                 .and_then(clean)
                 .filter(|r| r != "NOTPROVIDED"),
             bank_reference: None,
+            exchange,
             raw: decode(source).trim_matches(['\r', '\n']).to_string(),
         });
     }

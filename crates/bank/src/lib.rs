@@ -33,7 +33,7 @@ pub use matching::{
     MatchError, OpenItem, Reason, Score,
 };
 pub use reconcile::ReconcileError;
-pub use statement::{balance_check, BalanceCheck, BankTransaction, Statement};
+pub use statement::{balance_check, BalanceCheck, BankTransaction, Exchange, Statement};
 
 use serde::{Deserialize, Serialize};
 use std::io::BufRead;

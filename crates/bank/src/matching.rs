@@ -494,6 +494,7 @@ mod tests {
             remittance_info: None,
             end_to_end_id: None,
             bank_reference: None,
+            exchange: None,
             raw: String::new(),
         }
     }

@@ -361,6 +361,7 @@ fn line_61(f: &Field, currency: Currency) -> Result<BankTransaction, ParseError>
         remittance_info: None,
         end_to_end_id: customer_ref,
         bank_reference: bank_ref.and_then(clean),
+        exchange: None,
         raw,
     })
 }

@@ -64,8 +64,6 @@ pub enum ReconcileError {
     FxRateRequired(String),
     #[error("fx_rate must be > 0 with at most 10 decimals")]
     InvalidFxRate,
-    #[error("match groups take bank accounts in the base currency only")]
-    GroupCurrency,
     #[error("the chart has no money-in-transit account (role money_in_transit)")]
     NoMoneyInTransit,
     #[error("the transfer's other transaction must be on another bank account")]
@@ -76,8 +74,6 @@ pub enum ReconcileError {
     DuplicateTransaction(String),
     #[error("{field}: at most {max} entries")]
     TooMany { field: &'static str, max: usize },
-    #[error("{field}: candidate_kind {kind} cannot be allocated in a match group (use outgoing_invoice or incoming_invoice; accounts go into adjustments)")]
-    UnsupportedAllocation { field: String, kind: String },
     #[error("{field}: {message}")]
     InvalidText { field: String, message: String },
 }
@@ -101,13 +97,11 @@ impl Rule for ReconcileError {
             IntentAlreadyMatched(_) => "intent_already_matched",
             FxRateRequired(_) => "fx_rate_required",
             InvalidFxRate => "invalid_fx_rate",
-            GroupCurrency => "unsupported_currency",
             NoMoneyInTransit => "unknown_account",
             TransferSameAccount => "transfer_same_account",
             MixedBankAccounts => "mixed_bank_accounts",
             DuplicateTransaction(_) => "duplicate_bank_transaction",
             TooMany { .. } => "too_many",
-            UnsupportedAllocation { .. } => "unsupported_candidate_kind",
             InvalidText { .. } => "invalid_field",
         }
     }
@@ -138,7 +132,7 @@ impl Rule for ReconcileError {
             FxRateRequired(_) | InvalidFxRate => "fx_rate".into(),
             TransferSameAccount => "candidate_id".into(),
             MixedBankAccounts | DuplicateTransaction(_) => "bank_transaction_ids".into(),
-            UnsupportedAllocation { field, .. } | InvalidText { field, .. } => field.clone(),
+            InvalidText { field, .. } => field.clone(),
             _ => return None,
         })
     }
@@ -290,11 +284,13 @@ fn clip(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-/// One allocation of a match group as booked: the partner account it credits (money in) or
-/// debits (money out).
+/// One allocation of a match group as booked: the account it credits (money in) or debits
+/// (money out) — the partner's account of an open item, the chosen account, or money in
+/// transit for a transfer. Allocations to existing bookings (`journal_entry`) book nothing:
+/// they are `GroupBooking::linked_total`.
 #[derive(Debug, Clone)]
 pub struct BookedAllocation<'a> {
-    pub partner_account: &'a str,
+    pub account: &'a str,
     pub amount: Decimal,
 }
 
@@ -309,9 +305,14 @@ pub struct BookedAdjustment<'a> {
 #[derive(Debug, Clone)]
 pub struct GroupBooking<'a> {
     pub ledger_account: &'a str,
+    /// The bank account's currency: every amount is in it.
     pub currency: Currency,
+    /// The bank account's currency and rate when it is not the base currency.
+    pub fx: Option<(Currency, Decimal)>,
     /// Σ of the transactions' amounts (bank's view).
     pub transactions_total: Decimal,
+    /// Σ of the allocations to existing bookings, which are on the ledger account already.
+    pub linked_total: Decimal,
     pub allocations: &'a [BookedAllocation<'a>],
     pub adjustments: &'a [BookedAdjustment<'a>],
     pub date: NaiveDate,
@@ -319,15 +320,17 @@ pub struct GroupBooking<'a> {
     pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The one booking of a match group: the ledger account for Σ transactions, each allocation
-/// on its partner account, each adjustment on its account (net with its tax code). Balanced
-/// whenever `check_match_group` holds. Lines on the same account and side stay separate, so
-/// the journal shows each allocation.
-pub fn group_booking(g: &GroupBooking<'_>) -> BookingCommand {
+/// The one booking of a match group: the ledger account for Σ transactions less what
+/// existing bookings carry, each allocation on its account, each adjustment on its account
+/// (net with its tax code). Balanced whenever `check_match_group` holds. Lines on the same
+/// account and side stay separate, so the journal shows each allocation. `None` when the
+/// group only links existing bookings: nothing to book.
+pub fn group_booking(g: &GroupBooking<'_>) -> Option<BookingCommand> {
     let GroupBooking {
         ledger_account,
         currency,
         transactions_total,
+        linked_total,
         allocations,
         adjustments,
         date,
@@ -335,16 +338,17 @@ pub fn group_booking(g: &GroupBooking<'_>) -> BookingCommand {
         ..
     } = *g;
     let mut lines = Vec::new();
-    if !transactions_total.is_zero() {
+    let ledger = transactions_total - linked_total;
+    if !ledger.is_zero() {
         lines.push(line(
             ledger_account,
-            transactions_total > Decimal::ZERO,
-            transactions_total.abs(),
+            ledger > Decimal::ZERO,
+            ledger.abs(),
             None,
         ));
     }
     for a in allocations {
-        lines.extend(counter_lines(currency, a.partner_account, a.amount, None));
+        lines.extend(counter_lines(currency, a.account, a.amount, None));
     }
     for a in adjustments {
         let adj = a.adjustment;
@@ -354,17 +358,40 @@ pub fn group_booking(g: &GroupBooking<'_>) -> BookingCommand {
         };
         lines.extend(counter_lines(currency, &adj.account, adj.amount, tax));
     }
-    BookingCommand {
+    if lines.is_empty() {
+        return None;
+    }
+    Some(BookingCommand {
         booking_date: date,
         description: clip(description, journal::booking::MAX_DESCRIPTION),
         lines,
         skip_duplicate_check: true,
         adjustment_period: false,
-        fx: None,
+        fx: g.fx.map(|(c, rate)| Fx {
+            currency: c.code().to_string(),
+            rate,
+        }),
         external_reference: None,
         custom_metadata: Some(g.metadata.clone()),
         document_id: None,
-    }
+    })
+}
+
+/// The rate of a match group on a foreign-currency account: the request's, else the rate
+/// the statement gives every transaction of the group alike; `None` for base-currency
+/// accounts.
+pub fn group_fx_rate(
+    account_currency: Currency,
+    base: Currency,
+    statement_rates: &[Option<Decimal>],
+    requested: Option<Decimal>,
+) -> Result<Option<Decimal>, ReconcileError> {
+    let common = match statement_rates.split_first() {
+        Some((first, rest)) if rest.iter().all(|r| r == first) => *first,
+        _ => None,
+    };
+    // The request wins here: the transactions of a group may carry different rates.
+    fx_rate(account_currency, base, requested.or(common), None)
 }
 
 #[cfg(test)]
@@ -456,14 +483,15 @@ mod tests {
 
     proptest! {
         /// A group that passes the balance rule books a balanced booking (tax lines aside:
-        /// net + tax + rest = gross on every taxed adjustment).
+        /// net + tax + rest = gross on every taxed adjustment); allocations to existing
+        /// bookings stay off it, and a group of links only books nothing.
         #[test]
         fn balanced_groups_book_balanced(
-            allocs in proptest::collection::vec(-100_000i64..100_000, 1..5),
+            allocs in proptest::collection::vec((-100_000i64..100_000, any::<bool>()), 1..5),
             adjs in proptest::collection::vec((-10_000i64..10_000, any::<bool>()), 0..3),
         ) {
-            let allocations: Vec<crate::Allocation> = allocs.iter().filter(|c| **c != 0).map(|c| crate::Allocation {
-                candidate_kind: CandidateKind::OutgoingInvoice,
+            let allocations: Vec<crate::Allocation> = allocs.iter().filter(|(c, _)| *c != 0).map(|(c, linked)| crate::Allocation {
+                candidate_kind: if *linked { CandidateKind::JournalEntry } else { CandidateKind::OutgoingInvoice },
                 candidate_id: "x".into(),
                 amount: Decimal::new(*c, 2),
             }).collect();
@@ -476,28 +504,55 @@ mod tests {
             let total: Decimal = allocations.iter().map(|a| a.amount).chain(adjustments.iter().map(|a| a.amount)).sum();
             prop_assume!(!allocations.is_empty() || !adjustments.is_empty());
             prop_assert!(check_match_group(Currency::EUR, &[total], &allocations, &adjustments).is_ok());
-            let booked: Vec<BookedAllocation> = allocations.iter().map(|a| BookedAllocation { partner_account: "10000", amount: a.amount }).collect();
+            let linked = |a: &&crate::Allocation| a.candidate_kind == CandidateKind::JournalEntry;
+            let linked_total: Decimal = allocations.iter().filter(linked).map(|a| a.amount).sum();
+            let booked: Vec<BookedAllocation> = allocations.iter().filter(|a| !linked(a)).map(|a| BookedAllocation { account: "10000", amount: a.amount }).collect();
             let adj: Vec<BookedAdjustment> = adjustments.iter().map(|a| BookedAdjustment { adjustment: a, tax: a.tax_code.as_ref().map(|_| (d("19"), false)) }).collect();
             let cmd = group_booking(&GroupBooking {
                 ledger_account: "1200",
                 currency: Currency::EUR,
+                fx: None,
                 transactions_total: total,
+                linked_total,
                 allocations: &booked,
                 adjustments: &adj,
                 date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
                 description: "g",
                 metadata: Default::default(),
             });
+            let Some(cmd) = cmd else {
+                prop_assert!(booked.is_empty() && adjustments.is_empty() && total == linked_total);
+                return Ok(());
+            };
             // Add the VAT the journal will add for taxed lines.
             let mut debit = Decimal::ZERO;
             let mut credit = Decimal::ZERO;
+            let mut ledger = Decimal::ZERO;
             for l in &cmd.lines {
                 let tax = if l.tax_code.is_some() { Currency::EUR.round(l.debit.or(l.credit).unwrap() * d("19") / d("100")) } else { Decimal::ZERO };
                 if let Some(x) = l.debit { debit += x + tax; prop_assert!(x > Decimal::ZERO); }
                 if let Some(x) = l.credit { credit += x + tax; prop_assert!(x > Decimal::ZERO); }
+                if l.account == "1200" { ledger += l.debit.unwrap_or_default() - l.credit.unwrap_or_default(); }
             }
             prop_assert_eq!(debit, credit);
+            // The ledger account moves by what the links do not carry already.
+            prop_assert_eq!(ledger, total - linked_total);
             let _ = sums(&cmd);
+        }
+
+        /// A group's rate: the request's, else one the statement gives all transactions.
+        #[test]
+        fn group_rates(rates in proptest::collection::vec(proptest::option::of(1u32..4), 1..4), requested in proptest::option::of(1u32..4)) {
+            let usd = Currency::from_code("USD").unwrap();
+            let rates: Vec<Option<Decimal>> = rates.into_iter().map(|r| r.map(Decimal::from)).collect();
+            let requested = requested.map(Decimal::from);
+            let got = group_fx_rate(usd, Currency::EUR, &rates, requested);
+            let all_same = rates.iter().all(|r| *r == rates[0]);
+            match (requested, all_same.then_some(rates[0]).flatten()) {
+                (Some(r), _) | (None, Some(r)) => prop_assert_eq!(got, Ok(Some(r))),
+                (None, None) => prop_assert_eq!(got.unwrap_err().code(), "fx_rate_required"),
+            }
+            prop_assert_eq!(group_fx_rate(Currency::EUR, Currency::EUR, &rates, requested), Ok(None));
         }
     }
 }

@@ -41,10 +41,82 @@ pub struct BankTransaction {
     pub end_to_end_id: Option<String>,
     #[serde(default)]
     pub bank_reference: Option<String>,
+    /// The exchange rate the statement gives for this transaction (camt `CcyXchg`), or the
+    /// rate a JSON row or CSV column gives against the base currency.
+    #[serde(default)]
+    pub exchange: Option<Exchange>,
     /// The source of this transaction: the camt element (`Ntry`, or its `TxDtls` in a
     /// batch), the MT940 `:61:`/`:86:` lines, the CSV line.
     #[serde(default)]
     pub raw: String,
+}
+
+/// An exchange rate of a transaction: `rate` units of the transaction's (the account's)
+/// currency per 1 unit of `against`. `against` is `None` where the rate is given against the
+/// tenant's base currency without naming it (a JSON row's or a CSV column's `fx_rate`, the
+/// convention of the whole API: units of the foreign currency per 1 unit of the base
+/// currency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    #[serde(default)]
+    pub against: Option<Currency>,
+    pub rate: Decimal,
+}
+
+/// Rates carry at most this many decimals (the XSD's `BaseOneRate`: 10).
+pub const RATE_DECIMALS: u32 = 10;
+
+impl Exchange {
+    /// The rate to convert an amount of `account` into `base` (units of `account` per 1 unit
+    /// of `base`), when this rate is one between the two; `None` for a base-currency account
+    /// or a rate against a third currency.
+    pub fn base_rate(&self, account: Currency, base: Currency) -> Option<Decimal> {
+        (account != base && self.against.is_none_or(|c| c == base) && self.rate > Decimal::ZERO)
+            .then_some(self.rate)
+    }
+
+    /// A camt `CcyXchg` (`SrcCcy`, `TrgtCcy`, `UnitCcy`, `XchgRate`) for a transaction in
+    /// `account`: 1 unit of the unit currency (`UnitCcy`, else `SrcCcy`, as ISO 20022 reads
+    /// it) = `XchgRate` units of the other. `None` when the pair does not include the account's
+    /// currency, names one currency twice, or the rate is not positive.
+    pub fn from_camt(
+        account: Currency,
+        source: Option<&str>,
+        target: Option<&str>,
+        unit: Option<&str>,
+        rate: Decimal,
+    ) -> Option<Exchange> {
+        if rate <= Decimal::ZERO {
+            return None;
+        }
+        let source = Currency::from_code(source?.trim()).ok()?;
+        let target = Currency::from_code(target?.trim()).ok()?;
+        if source == target {
+            return None;
+        }
+        let other = if source == account {
+            target
+        } else if target == account {
+            source
+        } else {
+            return None;
+        };
+        let unit = match unit {
+            Some(u) => Currency::from_code(u.trim()).ok()?,
+            None => source,
+        };
+        let rate = if unit == other {
+            rate
+        } else if unit == account {
+            Decimal::ONE.checked_div(rate)?.round_dp(RATE_DECIMALS)
+        } else {
+            return None;
+        };
+        (rate > Decimal::ZERO).then_some(Exchange {
+            against: Some(other),
+            rate,
+        })
+    }
 }
 
 /// Whether opening balance + Σ transactions = closing balance.

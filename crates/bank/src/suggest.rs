@@ -433,6 +433,7 @@ mod tests {
             remittance_info: Some(remittance.into()),
             end_to_end_id: None,
             bank_reference: None,
+            exchange: None,
             raw: String::new(),
         }
     }

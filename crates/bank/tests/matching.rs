@@ -35,6 +35,7 @@ fn tx(
         remittance_info: Some(remittance.to_string()),
         end_to_end_id: None,
         bank_reference: None,
+        exchange: None,
         raw: String::new(),
     }
 }

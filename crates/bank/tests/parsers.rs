@@ -498,3 +498,125 @@ fn camt_balance_codes() {
         assert_eq!(st[0].closing_balance, closing.map(d), "{bals:?}");
     }
 }
+
+#[test]
+fn camt_exchange_rates() {
+    use bank::Exchange;
+    use journal::Currency;
+    let st = camt::parse_camt(fixture("camt053_v02_usd_fx.xml").as_slice()).unwrap();
+    let s = &st[0];
+    assert!(balance_check(s).ok);
+    let usd = Currency::from_code("USD").unwrap();
+    let eur = Currency::from_code("EUR").unwrap();
+    let gbp = Currency::from_code("GBP").unwrap();
+    assert_eq!(s.transactions.len(), 3);
+    // Unit EUR: 1 EUR = 1.085 USD, the transaction's own rate.
+    assert_eq!(
+        s.transactions[0].exchange,
+        Some(Exchange {
+            against: Some(eur),
+            rate: d("1.085")
+        })
+    );
+    assert_eq!(
+        s.transactions[0].exchange.unwrap().base_rate(usd, eur),
+        Some(d("1.085"))
+    );
+    // Unit USD on the entry: 1 USD = 0.8 EUR → 1.25 USD per EUR.
+    assert_eq!(
+        s.transactions[1].exchange.unwrap().base_rate(usd, eur),
+        Some(d("1.25"))
+    );
+    // Against pounds: kept, but no rate of the base currency.
+    let x = s.transactions[2].exchange.unwrap();
+    assert_eq!(x.against, Some(gbp));
+    assert_eq!(x.base_rate(usd, eur), None);
+    // A euro account has no rate to use.
+    assert_eq!(x.base_rate(eur, eur), None);
+}
+
+#[test]
+fn exchange_from_camt_table() {
+    use bank::Exchange;
+    use journal::Currency;
+    let c = |s: &str| Currency::from_code(s).unwrap();
+    let usd = c("USD");
+    // (source, target, unit, rate) → rate of USD per 1 unit of the other currency.
+    let cases: &[(
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        &str,
+        Option<(&str, &str)>,
+    )] = &[
+        (Some("EUR"), Some("USD"), None, "1.1", Some(("EUR", "1.1"))),
+        (
+            Some("EUR"),
+            Some("USD"),
+            Some("EUR"),
+            "1.1",
+            Some(("EUR", "1.1")),
+        ),
+        (Some("USD"), Some("EUR"), None, "0.8", Some(("EUR", "1.25"))),
+        (
+            Some("USD"),
+            Some("EUR"),
+            Some("EUR"),
+            "1.25",
+            Some(("EUR", "1.25")),
+        ),
+        (
+            Some("USD"),
+            Some("EUR"),
+            Some("USD"),
+            "3",
+            Some(("EUR", "0.3333333333")),
+        ),
+        (Some("USD"), Some("USD"), None, "1", None),
+        (Some("GBP"), Some("EUR"), None, "1.2", None),
+        (Some("EUR"), Some("USD"), Some("GBP"), "1.1", None),
+        (Some("EUR"), None, None, "1.1", None),
+        (Some("XXX"), Some("USD"), None, "1.1", None),
+        (Some("EUR"), Some("USD"), None, "0", None),
+    ];
+    for (i, (src, trgt, unit, rate, want)) in cases.iter().enumerate() {
+        let got = Exchange::from_camt(usd, *src, *trgt, *unit, d(rate));
+        let want = want.map(|(cur, r)| Exchange {
+            against: Some(c(cur)),
+            rate: d(r),
+        });
+        assert_eq!(got, want, "case {i}");
+    }
+}
+
+#[test]
+fn camt_bad_exchange_rate_fails_the_file() {
+    let xml = String::from_utf8(fixture("camt053_v02_usd_fx.xml"))
+        .unwrap()
+        .replace("<XchgRate>0.8</XchgRate>", "<XchgRate>-0,8</XchgRate>");
+    let e = camt::parse_camt(xml.as_bytes()).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("exchange rate") && text.contains("Ntry[2]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn csv_exchange_rate_column() {
+    let csv = "Buchungstag;Betrag;Waehrung;Kurs;Verwendungszweck\n\
+               03.03.2026;1.085,00;USD;1,085;Invoice 1\n\
+               04.03.2026;-10,00;USD;;Fee\n";
+    let mut mapping = CsvMapping::default();
+    mapping.default_currency = "USD".into();
+    let st = parse_csv(csv.as_bytes(), &mapping).unwrap();
+    let t = &st[0].transactions;
+    assert_eq!(
+        t[0].exchange.map(|x| (x.against, x.rate)),
+        Some((None, d("1.085")))
+    );
+    assert_eq!(t[1].exchange, None);
+    let bad = csv.replace("1,085", "abc");
+    let e = parse_csv(bad.as_bytes(), &mapping).unwrap_err();
+    assert!(e.to_string().contains("Kurs"), "{e}");
+}

@@ -124,6 +124,7 @@ fn transaction(mt940: bool) -> impl Strategy<Value = BankTransaction> {
                     remittance_info: remittance.filter(|r| !(mt940 && r.contains("EREF"))),
                     end_to_end_id: e2e.filter(|e| e != "NONREF" && e != "NOTPROVIDED"),
                     bank_reference: if mt940 { bref } else { None },
+                    exchange: None,
                     raw: String::new(),
                 }
             },

@@ -444,6 +444,9 @@ pub struct NewTransaction<'a> {
     pub id: Uuid,
     pub statement_id: Option<Uuid>,
     pub fingerprint: &'a [u8],
+    /// Units of the account's currency per 1 unit of the base currency (foreign-currency
+    /// accounts, when the statement gives the rate).
+    pub fx_rate: Option<Decimal>,
     pub tx: &'a bank::BankTransaction,
 }
 
@@ -465,11 +468,11 @@ pub async fn insert_transactions(
         .prepare(
             "INSERT INTO bank_transactions (tenant_id, id, bank_account_id, batch_id, statement_id, fingerprint,
                                             booking_date, value_date, amount, currency, counterparty_name,
-                                            counterparty_iban, remittance_info, end_to_end_id, bank_reference, raw)
-             SELECT $1, u.id, $2, $3, u.st, u.fp, u.bd, u.vd, u.am, u.cur, u.cn, u.ci, u.ri, u.e2e, u.br, u.raw
+                                            counterparty_iban, remittance_info, end_to_end_id, bank_reference, raw, fx_rate)
+             SELECT $1, u.id, $2, $3, u.st, u.fp, u.bd, u.vd, u.am, u.cur, u.cn, u.ci, u.ri, u.e2e, u.br, u.raw, u.fx
                FROM unnest($4::uuid[], $5::uuid[], $6::bytea[], $7::date[], $8::date[], $9::numeric[], $10::text[],
-                           $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
-                    AS u (id, st, fp, bd, vd, am, cur, cn, ci, ri, e2e, br, raw)
+                           $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::numeric[])
+                    AS u (id, st, fp, bd, vd, am, cur, cn, ci, ri, e2e, br, raw, fx)
              ON CONFLICT (tenant_id, bank_account_id, fingerprint) DO NOTHING",
         )
         .await?;
@@ -491,6 +494,7 @@ pub async fn insert_transactions(
         let e2e = text(|t| &t.end_to_end_id);
         let br = text(|t| &t.bank_reference);
         let raw: Vec<&str> = chunk.iter().map(|r| r.tx.raw.as_str()).collect();
+        let fx: Vec<Option<Decimal>> = chunk.iter().map(|r| r.fx_rate).collect();
         written += tx
             .execute(
                 &stmt,
@@ -511,6 +515,7 @@ pub async fn insert_transactions(
                     &e2e,
                     &br,
                     &raw,
+                    &fx,
                 ],
             )
             .await?;
@@ -962,18 +967,16 @@ pub async fn ledger_sums(
     // keep their sign on their side).
     let row = client
         .query_one(
-            "WITH e AS (
+            concat!("WITH e AS (
                 SELECT e.debit - e.credit AS base,
                        CASE WHEN e.currency <> $3 THEN 0 WHEN e.debit <> 0 THEN e.amount ELSE -e.amount END AS cur,
-                       NOT EXISTS (SELECT 1 FROM bank_matches b
-                                    WHERE b.tenant_id = e.tenant_id AND b.intent_id = e.intent_id
-                                      AND b.ended_at IS NULL) AS open
+                       NOT ", crate::intent_matched_sql!("e"), " AS open
                   FROM entries e
                  WHERE e.tenant_id = $1 AND e.account = $2)
              SELECT coalesce(sum(cur), 0), coalesce(sum(base), 0),
                     count(*) FILTER (WHERE open),
                     coalesce(sum(cur) FILTER (WHERE open), 0), coalesce(sum(base) FILTER (WHERE open), 0)
-               FROM e",
+               FROM e"),
             &[&tenant_id, &account, &currency],
         )
         .await?;

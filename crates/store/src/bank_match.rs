@@ -146,6 +146,30 @@ pub struct NewMatch<'a> {
     pub intent_id: Uuid,
     pub detail: Value,
     pub transaction_ids: &'a [Uuid],
+    /// The existing bookings the match links (`journal_entry`): one active match each.
+    pub linked_intents: &'a [Uuid],
+}
+
+/// Whether a booking is named by an active match: its booking, or a booking it links (alias
+/// given for the row with `tenant_id` and `intent_id`). A macro, so that queries can `concat!` it.
+#[macro_export]
+macro_rules! intent_matched_sql {
+    ($n:literal) => {
+        concat!(
+            "(EXISTS (SELECT 1 FROM bank_matches m WHERE m.tenant_id = ",
+            $n,
+            ".tenant_id AND m.intent_id = ",
+            $n,
+            ".intent_id
+                        AND m.ended_at IS NULL)
+     OR EXISTS (SELECT 1 FROM bank_match_links l WHERE l.tenant_id = ",
+            $n,
+            ".tenant_id AND l.intent_id = ",
+            $n,
+            ".intent_id
+                        AND l.active))"
+        )
+    };
 }
 
 /// Which unique rule a concurrent request broke first.
@@ -163,7 +187,9 @@ fn clash(e: &tokio_postgres::Error) -> Option<MatchClash> {
     }
     match e.as_db_error().and_then(|d| d.constraint()) {
         Some("bank_match_transactions_one_active") => Some(MatchClash::TransactionMatched),
-        Some("bank_matches_linked_intent") => Some(MatchClash::IntentLinked),
+        Some("bank_matches_linked_intent") | Some("bank_match_links_one_active") => {
+            Some(MatchClash::IntentLinked)
+        }
         _ => None,
     }
 }
@@ -211,6 +237,21 @@ pub async fn insert_match(
             Some(c) => Ok(Err(c)),
             None => Err(e.into()),
         };
+    }
+    if !m.linked_intents.is_empty() {
+        let links = tx
+            .execute(
+                "INSERT INTO bank_match_links (tenant_id, match_id, intent_id)
+                 SELECT $1, $2, unnest($3::uuid[])",
+                &[&tenant_id, &m.id, &m.linked_intents],
+            )
+            .await;
+        if let Err(e) = links {
+            return match clash(&e) {
+                Some(c) => Ok(Err(c)),
+                None => Err(e.into()),
+            };
+        }
     }
     Ok(Ok(BankMatch {
         id: m.id,
@@ -292,6 +333,12 @@ pub async fn end_match(
         &[&tenant_id, &id],
     )
     .await?;
+    tx.execute(
+        "UPDATE bank_match_links SET active = false
+          WHERE tenant_id = $1 AND match_id = $2 AND active",
+        &[&tenant_id, &id],
+    )
+    .await?;
     Ok(())
 }
 
@@ -321,17 +368,16 @@ pub async fn load_linkable_intent(
 ) -> Result<Option<LinkableIntent>, StoreError> {
     let row = tx
         .query_opt(
-            "SELECT n.kind = 'reversal' AS is_reversal, n.currency,
+            concat!("SELECT n.kind = 'reversal' AS is_reversal, n.currency,
                     (SELECT r.intent_id FROM intents r WHERE r.tenant_id = n.tenant_id AND r.reversal_of = n.intent_id) AS reversal,
-                    EXISTS (SELECT 1 FROM bank_matches m WHERE m.tenant_id = n.tenant_id AND m.intent_id = n.intent_id
-                              AND m.ended_at IS NULL) AS matched,
+                    ", intent_matched_sql!("n"), " AS matched,
                     (SELECT count(*) FROM entries e WHERE e.tenant_id = n.tenant_id AND e.intent_id = n.intent_id
                         AND e.account = $3) AS ledger_lines,
                     (SELECT coalesce(sum(CASE WHEN e.debit <> 0 THEN e.amount ELSE -e.amount END), 0) FROM entries e
                       WHERE e.tenant_id = n.tenant_id AND e.intent_id = n.intent_id AND e.account = $3) AS ledger_amount,
                     (SELECT coalesce(sum(e.debit - e.credit), 0) FROM entries e
                       WHERE e.tenant_id = n.tenant_id AND e.intent_id = n.intent_id AND e.account = $3) AS ledger_base_amount
-               FROM intents n WHERE n.tenant_id = $1 AND n.intent_id = $2",
+               FROM intents n WHERE n.tenant_id = $1 AND n.intent_id = $2"),
             &[&tenant_id, &intent_id, &ledger_account],
         )
         .await?;
@@ -463,17 +509,16 @@ pub struct UnmatchedEntry {
 
 /// Bookings on the ledger account that no active match names, neither reversals nor
 /// reversed, with their net amount on the account.
-pub const UNMATCHED_ENTRIES_SQL: &str = "SELECT e.intent_id, min(e.booking_date) AS booking_date,
+pub const UNMATCHED_ENTRIES_SQL: &str = concat!("SELECT e.intent_id, min(e.booking_date) AS booking_date,
        sum(CASE WHEN e.debit <> 0 THEN e.amount ELSE -e.amount END) AS amount,
        n.external_reference, n.custom_metadata->>'end_to_end_id' AS end_to_end_id
   FROM entries e
   JOIN intents n ON n.tenant_id = e.tenant_id AND n.intent_id = e.intent_id
  WHERE e.tenant_id = $1 AND e.account = $2 AND n.kind <> 'reversal'
    AND NOT EXISTS (SELECT 1 FROM intents r WHERE r.tenant_id = n.tenant_id AND r.reversal_of = n.intent_id)
-   AND NOT EXISTS (SELECT 1 FROM bank_matches m WHERE m.tenant_id = n.tenant_id AND m.intent_id = n.intent_id
-                     AND m.ended_at IS NULL)
+   AND NOT ", intent_matched_sql!("n"), "
  GROUP BY e.intent_id, n.external_reference, n.custom_metadata
- LIMIT 100000";
+ LIMIT 100000");
 
 /// The counterparties of earlier `account` reconciliations, newest first.
 #[derive(Debug, Clone)]

@@ -5,7 +5,8 @@
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
-    date, decimal, opt_date, parse_json, stored_answer, IdempotencyKeyOf, JsonBody, Params,
+    date, decimal, opt_date, opt_decimal, parse_json, stored_answer, IdempotencyKeyOf, JsonBody,
+    Params,
 };
 use crate::routes::{money, with_total, ErrorBody};
 use crate::AppState;
@@ -391,6 +392,16 @@ pub struct ImportRow {
     pub remittance_info: Option<String>,
     pub end_to_end_id: Option<String>,
     pub bank_reference: Option<String>,
+    /// Foreign-currency bank accounts: the bank's rate, units of the account's currency per
+    /// 1 unit of the base currency. Reconciling converts with it (else the request must give
+    /// one). Ignored on base-currency accounts.
+    #[serde(
+        default,
+        deserialize_with = "opt_decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "1.0850")]
+    pub fx_rate: Option<Decimal>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -500,6 +511,16 @@ fn row_to_transaction(i: usize, row: &ImportRow) -> Result<BankTransaction, ApiE
         )
         .with_field(field, "unknown currency")
     })?;
+    if let Some(rate) = row.fx_rate {
+        if rate <= Decimal::ZERO || rate.scale() > bank::statement::RATE_DECIMALS {
+            let field = format!("transactions[{i}].fx_rate");
+            return Err(ApiError::bad_request(
+                "invalid_fx_rate",
+                format!("{field}: the rate must be positive, with at most 10 decimals"),
+            )
+            .with_field(field, "invalid rate"));
+        }
+    }
     Ok(BankTransaction {
         booking_date: row.booking_date,
         value_date: row.value_date,
@@ -510,6 +531,10 @@ fn row_to_transaction(i: usize, row: &ImportRow) -> Result<BankTransaction, ApiE
         remittance_info: row.remittance_info.clone(),
         end_to_end_id: row.end_to_end_id.clone(),
         bank_reference: row.bank_reference.clone(),
+        exchange: row.fx_rate.map(|rate| bank::Exchange {
+            against: None,
+            rate,
+        }),
         raw: serde_json::to_string(row).unwrap_or_default(),
     })
 }

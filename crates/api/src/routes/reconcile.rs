@@ -11,8 +11,8 @@ use crate::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use app::reconcile::{
-    Adjustment, Allocation, CandidateKind, MatchGroupRequest, MatchMode, ReconcileRequest,
-    Reconciled, Unmatched,
+    Adjustment, Allocation, CandidateKind, MatchGroupRequest, ReconcileRequest, Reconciled,
+    Unmatched,
 };
 use app::StoredResponse;
 use rust_decimal::Decimal;
@@ -456,11 +456,16 @@ pub async fn batch_reconcile(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllocationDto {
-    /// outgoing_invoice or incoming_invoice.
+    /// `outgoing_invoice` / `incoming_invoice` (an open item: booked on the partner's account
+    /// and applied), `account` (booked to that account), `transfer` (booked to money in
+    /// transit, 1360 / 1460) or `journal_entry` (an existing booking on the bank's ledger
+    /// account carrying exactly this amount: linked, nothing booked for it).
     pub candidate_kind: CandidateKindDto,
-    /// The invoice id.
+    /// The invoice id; the account number (`account`); the other own bank account's
+    /// transaction id or "" (`transfer`); the booking's intent id (`journal_entry`).
     pub candidate_id: String,
-    /// Signed from the bank's view: + settles an outgoing invoice, − an incoming one.
+    /// In the bank account's currency, signed from the bank's view: + settles an outgoing
+    /// invoice, − an incoming one.
     #[serde(deserialize_with = "decimal")]
     #[schema(value_type = String, example = "119.00")]
     pub amount: Decimal,
@@ -491,23 +496,30 @@ pub struct MatchGroupBody {
     pub allocations: Vec<AllocationDto>,
     #[serde(default)]
     pub adjustments: Vec<AdjustmentDto>,
+    /// Foreign-currency bank accounts: units of the account's currency per 1 unit of the base
+    /// currency. Required unless the statement gives every transaction of the group the same
+    /// rate.
+    #[serde(default, deserialize_with = "opt_decimal")]
+    #[schema(value_type = Option<String>, example = "1.0850")]
+    pub fx_rate: Option<Decimal>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct MatchGroupResponse {
     pub ok: bool,
     pub match_group_id: Uuid,
+    /// The group's booking; for a group that only links existing bookings, the first of them.
     pub intent_id: Uuid,
-    /// Always `booked`: a group makes one booking.
+    /// `booked` (the group made one booking) or `linked` (it only links existing bookings).
     pub mode: String,
 }
 
 #[utoipa::path(post, path = "/v1/bank-match-groups", tag = "Bank", request_body = MatchGroupBody,
-    responses((status = 201, body = MatchGroupResponse, description = "one booking for the whole group, applied to each open item"),
-              (status = 400, body = ErrorBody, description = "match_not_balanced (Σ transactions ≠ Σ allocations + Σ adjustments), no_transactions, nothing_allocated, zero_amount, amount_precision, duplicate_bank_transaction, mixed_bank_accounts, wrong_direction, unsupported_candidate_kind, unsupported_currency, unknown_account, unknown_tax_code, too_many"),
+    responses((status = 201, body = MatchGroupResponse, description = "one booking for the whole group, applied to each open item, linking each existing booking"),
+              (status = 400, body = ErrorBody, description = "match_not_balanced (Σ transactions ≠ Σ allocations + Σ adjustments), no_transactions, nothing_allocated, zero_amount, amount_precision, duplicate_bank_transaction, mixed_bank_accounts, wrong_direction, amount_mismatch, not_on_bank_account, transfer_same_account, fx_rate_required, invalid_fx_rate, unknown_account, unknown_tax_code, invalid_field, too_many"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody, description = "a transaction or invoice not found"),
-              (status = 409, body = ErrorBody, description = "already_matched, transaction_dismissed, overpayment, invoice_cancelled, period_locked")),
+              (status = 404, body = ErrorBody, description = "a transaction, invoice or booking not found"),
+              (status = 409, body = ErrorBody, description = "already_matched, transaction_dismissed, intent_already_matched, intent_reversed, overpayment, invoice_cancelled, period_locked")),
     security(("bearer" = ["bank:write"])))]
 pub async fn create_match_group(
     state: web::Data<AppState>,
@@ -538,6 +550,7 @@ pub async fn create_match_group(
                 tax_code: a.tax_code,
             })
             .collect(),
+        fx_rate: b.fx_rate,
     };
     let render = |r: &Reconciled| {
         StoredResponse::json(
@@ -546,7 +559,7 @@ pub async fn create_match_group(
                 ok: true,
                 match_group_id: r.match_id,
                 intent_id: r.intent_id,
-                mode: MatchMode::Booked.as_str().to_string(),
+                mode: r.mode.as_str().to_string(),
             },
         )
     };
@@ -561,7 +574,7 @@ pub async fn create_match_group(
 pub struct GroupUnmatchResponse {
     pub ok: bool,
     pub match_group_id: Uuid,
-    /// The reversal of the group's booking.
+    /// The reversal of the group's booking; null for a group that only linked bookings.
     pub reversal_intent_id: Option<Uuid>,
 }
 

@@ -1097,3 +1097,73 @@ async fn the_transaction_list_pages_by_cursor_like_by_offset() {
         .expect(200, None));
     assert_eq!(first, all[..2].to_vec());
 }
+
+#[tokio::test]
+async fn statement_exchange_rates_are_kept_and_used_when_reconciling() {
+    let app = spawn_app().await;
+    // kontor's own fixture: a US dollar account, the bank's rates in three spellings.
+    let bytes = std::fs::read(format!("{OWN}camt053_v02_usd_fx.xml")).unwrap();
+    let account = bank_account(
+        &app,
+        json!({"name": "USD", "iban": "DE75512108001245126199", "currency": "USD",
+               "ledger_account": "1210"}),
+    )
+    .await;
+    let res = import_file(&app, &account, bytes, "").await;
+    let body = res.expect(201, None).clone();
+    assert_eq!(body["imported"], 3, "{body}");
+    let list = app
+        .get(&format!("/v1/bank-transactions?bank_account_id={account}"))
+        .await;
+    let list = list.expect(200, None)["transactions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let by_ref = |r: &str| {
+        list.iter()
+            .find(|t| t["bank_reference"] == r)
+            .unwrap_or_else(|| panic!("{r} in {list:?}"))
+            .clone()
+    };
+    // 1 EUR = 1.085 USD; 1 USD = 0.8 EUR → 1.25 USD per EUR; a pound rate is no euro rate.
+    assert_eq!(by_ref("FX-1")["fx_rate"], "1.085");
+    assert_eq!(by_ref("FX-2")["fx_rate"], "1.25");
+    assert_eq!(by_ref("FX-3")["fx_rate"], Value::Null);
+    // Reconciling takes the statement's rate: 1085.00 USD = 1000.00 EUR.
+    let id = by_ref("FX-1")["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/v1/bank-transactions/{id}/reconcile"),
+        json!({"candidate_kind": "account", "account": "8400"}),
+    )
+    .await
+    .expect(200, None);
+    assert_eq!(app.balance("1210").await, "1000.00");
+    // Without a statement rate the request must give one.
+    let id3 = by_ref("FX-3")["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/v1/bank-transactions/{id3}/reconcile"),
+        json!({"candidate_kind": "account", "account": "8400"}),
+    )
+    .await
+    .expect(400, Some("fx_rate_required"));
+    // JSON rows carry a rate against the base currency; a bad one is refused.
+    let rows = json!({"bank_account_id": account, "transactions": [
+        {"booking_date": "2026-04-01", "amount": "217.00", "currency": "USD", "fx_rate": "1.085",
+         "bank_reference": "J-1"}]});
+    app.post("/v1/bank-transactions", rows.clone())
+        .await
+        .expect(201, None);
+    let mut bad = rows.clone();
+    bad["transactions"][0]["fx_rate"] = json!("-1");
+    bad["transactions"][0]["bank_reference"] = json!("J-2");
+    app.post("/v1/bank-transactions", bad)
+        .await
+        .expect(400, Some("invalid_fx_rate"));
+    let list = app
+        .get(&format!(
+            "/v1/bank-transactions?bank_account_id={account}&search=J-1"
+        ))
+        .await;
+    let j = list.expect(200, None)["transactions"][0].clone();
+    assert_eq!(j["fx_rate"], "1.085", "{j}");
+}

@@ -691,7 +691,7 @@ async fn a_match_group_books_once_and_unmatches_as_a_whole() {
     });
     app.post("/v1/bank-match-groups", journal)
         .await
-        .expect(400, Some("unsupported_candidate_kind"));
+        .expect(404, Some("not_found"));
     let dup = json!({"bank_transaction_ids": [t1, t1], "adjustments": [{"account": "4970", "amount": "400", "reason": "x"}]});
     app.post("/v1/bank-match-groups", dup)
         .await
@@ -1281,4 +1281,179 @@ async fn a_refunded_credit_note_is_suggested_and_reconciled() {
     assert_eq!(app.balance(&debtor).await, "0.00");
     let path = format!("/v1/outgoing-invoices/{}", note["id"].as_str().unwrap());
     assert_eq!(remaining(&app, &path).await, "0.00");
+}
+
+#[tokio::test]
+async fn match_groups_link_bookings_book_accounts_and_transfers() {
+    let app = spawn_app().await;
+    let bank = bank_account(app.tenant.id, "1200", "EUR", None).await;
+    let other = bank_account(app.tenant.id, "1210", "EUR", None).await;
+    // A payment booked by hand, paid by the bank in two parts.
+    let paid = app
+        .book_ok(transfer("2026-03-05", "4970", "1200", "50.00"))
+        .await;
+    let p1 = bank_tx(&bank, "2026-03-06", "-30.00", json!({})).await;
+    let p2 = bank_tx(&bank, "2026-03-06", "-20.00", json!({})).await;
+    let link = |amount: &str| {
+        json!({"bank_transaction_ids": [p1, p2],
+               "allocations": [{"candidate_kind": "journal_entry", "candidate_id": paid, "amount": amount}]})
+    };
+    app.post("/v1/bank-match-groups", link("-49.99"))
+        .await
+        .expect(400, Some("match_not_balanced"));
+    let res = app.post("/v1/bank-match-groups", link("-50.00")).await;
+    let done = res.expect(201, None).clone();
+    assert_eq!(done["mode"], "linked", "{done}");
+    assert_eq!(done["intent_id"], paid.as_str());
+    assert_eq!(app.balance("1200").await, "-50.00", "nothing booked");
+    // The booking is taken: neither a single reconcile nor another group links it again.
+    let p3 = bank_tx(&bank, "2026-03-07", "-50.00", json!({})).await;
+    app.post(
+        &reconcile_path(p3),
+        json!({"candidate_kind": "journal_entry", "intent_id": paid}),
+    )
+    .await
+    .expect(409, Some("intent_already_matched"));
+    let shown = app.get(&format!("/v1/bank-transactions/{p1}")).await;
+    let shown = shown.expect(200, None).clone();
+    assert_eq!(shown["transaction"]["status"], "matched", "{shown}");
+    // Unmatching a group of links reverses nothing; the booking can be linked again.
+    let gid = done["match_group_id"].as_str().unwrap();
+    let undone = app
+        .post(&format!("/v1/bank-match-groups/{gid}/unmatch"), json!({}))
+        .await;
+    assert_eq!(undone.expect(200, None)["reversal_intent_id"], Value::Null);
+    assert_eq!(app.balance("1200").await, "-50.00");
+    app.post(
+        &reconcile_path(p3),
+        json!({"candidate_kind": "journal_entry", "intent_id": paid}),
+    )
+    .await
+    .expect(200, None);
+    app.post(&format!("/v1/bank-transactions/{p3}/unmatch"), json!({}))
+        .await
+        .expect(200, None);
+
+    // A mixed group: the hand-booked payment linked, a fee to an account, money from the
+    // other own bank account through money in transit.
+    let fee = bank_tx(&bank, "2026-03-08", "-10.00", json!({})).await;
+    let incoming = bank_tx(&bank, "2026-03-08", "1000.00", json!({})).await;
+    let sent = bank_tx(&other, "2026-03-07", "-1000.00", json!({})).await;
+    let mixed = |transfer_id: Value| {
+        json!({"bank_transaction_ids": [p1, p2, fee, incoming],
+               "allocations": [
+                   {"candidate_kind": "journal_entry", "candidate_id": paid, "amount": "-50.00"},
+                   {"candidate_kind": "account", "candidate_id": "4970", "amount": "-10.00"},
+                   {"candidate_kind": "transfer", "candidate_id": transfer_id, "amount": "1000.00"}]})
+    };
+    app.post("/v1/bank-match-groups", mixed(json!(p1)))
+        .await
+        .expect(400, Some("transfer_same_account"));
+    app.post("/v1/bank-match-groups", mixed(json!(Uuid::now_v7())))
+        .await
+        .expect(404, Some("not_found"));
+    let res = app.post("/v1/bank-match-groups", mixed(json!(sent))).await;
+    let done = res.expect(201, None).clone();
+    assert_eq!(done["mode"], "booked", "{done}");
+    assert_ne!(done["intent_id"], paid.as_str());
+    // The bank's ledger account moves by the bank's 940.00 in all: 50 were booked already.
+    assert_eq!(app.balance("1200").await, "940.00");
+    assert_eq!(app.balance("4970").await, "60.00");
+    assert_eq!(app.balance("1360").await, "-1000.00");
+    // The transfer's other half clears money in transit.
+    app.post(
+        &reconcile_path(sent),
+        json!({"candidate_kind": "transfer", "candidate_id": incoming}),
+    )
+    .await
+    .expect(200, None);
+    assert_eq!(app.balance("1360").await, "0.00");
+    // Unmatching reverses the group's booking and frees the linked one.
+    let gid = done["match_group_id"].as_str().unwrap();
+    let undone = app
+        .post(&format!("/v1/bank-match-groups/{gid}/unmatch"), json!({}))
+        .await;
+    assert!(undone.expect(200, None)["reversal_intent_id"].is_string());
+    assert_eq!(app.balance("1200").await, "-50.00");
+    assert_eq!(app.balance("4970").await, "50.00");
+
+    // Refusals of journal_entry allocations.
+    let twice = json!({"bank_transaction_ids": [p1, p2, p3],
+        "allocations": [
+            {"candidate_kind": "journal_entry", "candidate_id": paid, "amount": "-50.00"},
+            {"candidate_kind": "journal_entry", "candidate_id": paid, "amount": "-50.00"}]});
+    app.post("/v1/bank-match-groups", twice)
+        .await
+        .expect(400, Some("invalid_field"));
+    let elsewhere = app
+        .book_ok(transfer("2026-03-05", "4970", "1000", "50.00"))
+        .await;
+    let off_ledger = json!({"bank_transaction_ids": [p3],
+        "allocations": [{"candidate_kind": "journal_entry", "candidate_id": elsewhere, "amount": "-50.00"}]});
+    app.post("/v1/bank-match-groups", off_ledger)
+        .await
+        .expect(400, Some("not_on_bank_account"));
+    let no_account = json!({"bank_transaction_ids": [p3],
+        "allocations": [{"candidate_kind": "account", "candidate_id": " ", "amount": "-50.00"}]});
+    app.post("/v1/bank-match-groups", no_account)
+        .await
+        .expect(400, Some("invalid_field"));
+    let unknown_account = json!({"bank_transaction_ids": [p3],
+        "allocations": [{"candidate_kind": "account", "candidate_id": "9999999", "amount": "-50.00"}]});
+    app.post("/v1/bank-match-groups", unknown_account)
+        .await
+        .expect(400, Some("unknown_account"));
+    // Nothing of the refused groups was written.
+    assert_eq!(app.balance("1200").await, "-50.00");
+}
+
+#[tokio::test]
+async fn match_groups_on_foreign_currency_accounts_convert_at_one_rate() {
+    let app = spawn_app().await;
+    let usd = bank_account(app.tenant.id, "1210", "USD", None).await;
+    let (cid, debtor) = customer(&app, "Acme Inc.").await;
+    let inv = outgoing(&app, &cid, "FX-1", "100.00").await; // 119.00 EUR
+                                                            // Two payments in dollars, the statement's rate on both.
+    let rated = json!({"currency": "USD", "fx_rate": "1.085"});
+    let t1 = bank_tx(&usd, "2026-03-05", "100.00", rated.clone()).await;
+    let t2 = bank_tx(&usd, "2026-03-06", "29.12", rated).await;
+    let group = json!({"bank_transaction_ids": [t1, t2],
+        "allocations": [{"candidate_kind": "outgoing_invoice", "candidate_id": inv["id"], "amount": "129.12"}]});
+    let res = app.post("/v1/bank-match-groups", group).await;
+    res.expect(201, None);
+    // 129.12 USD at 1.085 = 119.00 EUR: the invoice is paid.
+    let path = format!("/v1/outgoing-invoices/{}", inv["id"].as_str().unwrap());
+    assert_eq!(remaining(&app, &path).await, "0.00");
+    assert_eq!(app.balance("1210").await, "119.00");
+    assert_eq!(app.balance(&debtor).await, "0.00");
+    // Different rates on the transactions: the request must choose one.
+    let t3 = bank_tx(
+        &usd,
+        "2026-03-07",
+        "-11.00",
+        json!({"currency": "USD", "fx_rate": "1.1"}),
+    )
+    .await;
+    let t4 = bank_tx(
+        &usd,
+        "2026-03-07",
+        "-12.00",
+        json!({"currency": "USD", "fx_rate": "1.2"}),
+    )
+    .await;
+    let mut fees = json!({"bank_transaction_ids": [t3, t4],
+        "adjustments": [{"account": "4970", "amount": "-23.00", "reason": "Fees"}]});
+    app.post("/v1/bank-match-groups", fees.clone())
+        .await
+        .expect(400, Some("fx_rate_required"));
+    fees["fx_rate"] = json!("0");
+    app.post("/v1/bank-match-groups", fees.clone())
+        .await
+        .expect(400, Some("invalid_fx_rate"));
+    fees["fx_rate"] = json!("1.15");
+    app.post("/v1/bank-match-groups", fees)
+        .await
+        .expect(201, None);
+    assert_eq!(app.balance("4970").await, "20.00");
+    assert_eq!(app.balance("1210").await, "99.00");
 }
