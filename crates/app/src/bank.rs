@@ -326,7 +326,18 @@ impl App {
             .iter()
             .map(|r| r.fingerprint.0.as_slice())
             .collect();
-        let existing = rows::existing_fingerprints(tx, tenant_id, account.id, &fps).await?;
+        let days = plan.rows.iter().map(|r| r.transaction.booking_date).fold(
+            None,
+            |acc: Option<(NaiveDate, NaiveDate)>, d| {
+                Some(acc.map_or((d, d), |(a, b)| (a.min(d), b.max(d))))
+            },
+        );
+        let existing = match days {
+            Some(days) => {
+                rows::existing_fingerprints(tx, tenant_id, account.id, &fps, days).await?
+            }
+            None => HashSet::new(),
+        };
         let mut seen: HashSet<&[u8]> = HashSet::with_capacity(fps.len());
         let mut statement_ids: Vec<Option<Uuid>> = plan
             .statements

@@ -406,13 +406,47 @@ pub async fn insert_statements(
 /// enough that one statement's parameters stay a few MiB.
 const CHUNK: usize = 5_000;
 
-/// The fingerprints among `fingerprints` that the account has already.
+/// The fingerprints among `fingerprints` (of transactions booked from `from` to `to`) that the
+/// account has already. A fingerprint covers the booking date (`bank::fingerprint`), so only
+/// transactions of those days can share one: when the account has no more of them than the
+/// import has rows, they are read by the account's date index in one range scan (a first
+/// import reads nothing, a re-import reads its own days); else each fingerprint is probed.
 pub async fn existing_fingerprints(
     tx: &Transaction<'_>,
     tenant_id: Uuid,
     bank_account_id: Uuid,
     fingerprints: &[&[u8]],
+    (from, to): (NaiveDate, NaiveDate),
 ) -> Result<HashSet<Vec<u8>>, StoreError> {
+    if fingerprints.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let in_range: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM bank_transactions
+              WHERE tenant_id = $1 AND bank_account_id = $2 AND booking_date BETWEEN $3 AND $4",
+            &[&tenant_id, &bank_account_id, &from, &to],
+        )
+        .await?
+        .get(0);
+    if in_range == 0 {
+        return Ok(HashSet::new());
+    }
+    if in_range as usize <= fingerprints.len() {
+        let wanted: HashSet<&[u8]> = fingerprints.iter().copied().collect();
+        let rows = tx
+            .query(
+                "SELECT fingerprint FROM bank_transactions
+                  WHERE tenant_id = $1 AND bank_account_id = $2 AND booking_date BETWEEN $3 AND $4",
+                &[&tenant_id, &bank_account_id, &from, &to],
+            )
+            .await?;
+        return Ok(rows
+            .into_iter()
+            .map(|r| r.get::<_, Vec<u8>>(0))
+            .filter(|fp| wanted.contains(fp.as_slice()))
+            .collect());
+    }
     let stmt = tx
         .prepare(
             // One index probe per fingerprint, whatever the planner knows about the table.

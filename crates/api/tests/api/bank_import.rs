@@ -331,6 +331,32 @@ async fn overlapping_files_import_only_the_new_days_and_the_file_is_kept() {
     assert_eq!(body2["imported"], 1, "{body2}");
     assert_eq!(body2["skipped_duplicates"], 2);
     assert_eq!(account_sum(&app, &account).await, (4, dec("7.50")));
+    // Small files of days the account has more transactions of than the file has rows (the
+    // store then probes each fingerprint instead of reading the days): one new line, then
+    // one known line.
+    let third = camt(IBAN, "102.50", &[("2026-03-02", "1.00", "D")]);
+    let res = import_file(&app, &account, third, "").await;
+    let body3 = res.expect(201, None);
+    assert_eq!(
+        (
+            body3["imported"].as_u64(),
+            body3["skipped_duplicates"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{body3}"
+    );
+    let fourth = camt(IBAN, "100.00", &[("2026-03-02", "-5.00", "B")]);
+    let res = import_file(&app, &account, fourth, "").await;
+    let body4 = res.expect(201, None);
+    assert_eq!(
+        (
+            body4["imported"].as_u64(),
+            body4["skipped_duplicates"].as_u64()
+        ),
+        (Some(0), Some(1)),
+        "{body4}"
+    );
+    assert_eq!(account_sum(&app, &account).await, (5, dec("8.50")));
     // The upload is kept as a document with its bytes.
     let doc = body["document_id"].as_str().unwrap();
     let file = app.get(&format!("/v1/documents/{doc}/file")).await;
