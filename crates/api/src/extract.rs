@@ -81,6 +81,62 @@ pub fn request_timeout() -> ApiError {
     )
 }
 
+/// Reads a JSON body of a route with a size limit of its own (`KONTOR_MAX_BULK_BYTES`):
+/// `Content-Type: application/json` (else 415), at most `limit` bytes (else 413, a declared
+/// length above it before anything is read), within the request timeout (else 408).
+pub async fn read_json_limited(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    if !is_json(req) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/json",
+        ));
+    }
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("Request body is too large (at most {limit} bytes)"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                if matches!(e, actix_web::error::PayloadError::Overflow) {
+                    too_large()
+                } else {
+                    ApiError::bad_request(
+                        "malformed_body",
+                        format!("Could not read the request body: {e}"),
+                    )
+                }
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    };
+    tokio::time::timeout(body_timeout(req), read)
+        .await
+        .map_err(|_| request_timeout())?
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first: a truncated or broken document is `malformed_json` even when the typed
     // parse would stop earlier at an unknown field or a wrong type.

@@ -210,6 +210,17 @@ fn is_statement_upload(path: &str) -> bool {
         || (path.starts_with("/v1/bank-accounts/") && path.ends_with("/upload"))
 }
 
+/// The body limit of the routes that have one of their own (else `KONTOR_MAX_JSON_BYTES`).
+fn own_body_limit(path: &str, config: &crate::ApiConfig) -> Option<usize> {
+    if is_statement_upload(path) {
+        Some(config.max_statement_bytes)
+    } else if path == crate::routes::bookings::BULK_PATH {
+        Some(config.max_bulk_bytes)
+    } else {
+        None
+    }
+}
+
 async fn idempotent<S, B>(
     state: &AppState,
     service: &Rc<S>,
@@ -229,10 +240,9 @@ where
         return Ok(req.into_response(e.error_response()));
     }
     let timeout = state.config.request_timeout;
-    // Bank statement files are hashed up to their own limit (issue 10), every other body up
-    // to KONTOR_MAX_JSON_BYTES.
-    let read = if is_statement_upload(req.path()) {
-        let limit = state.config.max_statement_bytes;
+    // Bank statement files (issue 10) and bulk bookings (issue 13) are hashed up to their own
+    // limit, every other body up to KONTOR_MAX_JSON_BYTES.
+    let read = if let Some(limit) = own_body_limit(req.path(), &state.config) {
         let mut payload = req.take_payload();
         Box::pin(async move {
             use futures_util::StreamExt;

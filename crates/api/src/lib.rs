@@ -30,6 +30,8 @@ pub struct ApiConfig {
     pub max_document_bytes: usize,
     /// Largest bank statement file accepted (413 above): `KONTOR_MAX_STATEMENT_BYTES`.
     pub max_statement_bytes: usize,
+    /// Largest `POST /v1/bookings/bulk` body accepted (413 above): `KONTOR_MAX_BULK_BYTES`.
+    pub max_bulk_bytes: usize,
     /// HTTP worker threads.
     pub workers: usize,
     /// Requests per window for each API-key tier.
@@ -62,6 +64,7 @@ impl Default for ApiConfig {
             max_json_bytes: 1024 * 1024,
             max_document_bytes: 20 * 1024 * 1024,
             max_statement_bytes: 256 * 1024 * 1024,
+            max_bulk_bytes: 32 * 1024 * 1024,
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),

@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         accounts::list, accounts::search, accounts::create, accounts::get, accounts::update, accounts::entries,
-        bookings::book, bookings::opening_balances,
+        bookings::book, bookings::bulk, bookings::opening_balances,
         journal::list, journal::get, journal::reverse,
         periods::list, periods::soft_lock, periods::reopen, periods::request_lock, periods::lock_status,
         periods::approve, periods::cancel,
@@ -114,6 +114,7 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("get", "/v1/auth/me", "getSession"),
     ("post", "/v1/auth/setup-password", "setupPassword"),
     ("post", "/v1/bookings", "createBooking"),
+    ("post", "/v1/bookings/bulk", "createBookingsBulk"),
     (
         "post",
         "/v1/bookings/opening-balances",

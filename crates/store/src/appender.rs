@@ -231,6 +231,44 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Decides and appends many commands inside a transaction the caller owns (`POST
+    /// /v1/bookings/bulk`), in slices of `MAX_BATCH`: each slice is decided against what the
+    /// slices before it wrote, so the same rules, events and hashes hold as for single
+    /// bookings. A command that breaks a rule fails alone and writes nothing; the caller
+    /// commits what succeeded or rolls back. The tenant's head row stays locked until the
+    /// caller's transaction ends. `next` yields the commands one slice at a time, so a caller
+    /// can build them lazily (the bulk route parses each booking only when its slice comes);
+    /// a command it could not build is an `Err` that stands as that command's result.
+    pub async fn append_many_in_tx(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        tenant_id: Uuid,
+        count: usize,
+        mut next: impl FnMut(std::ops::Range<usize>) -> Vec<Result<AppendRequest, StoreError>>,
+    ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+        let info = self.tenant_info(tenant_id).await?;
+        let mut results = Vec::with_capacity(count);
+        let mut start = 0;
+        while start < count {
+            let end = (start + MAX_BATCH).min(count);
+            let slice = next(start..end);
+            let refs: Vec<&AppendRequest> = slice.iter().filter_map(|r| r.as_ref().ok()).collect();
+            let mut decided = append_in_tx(tx, &info, &refs).await?.into_iter();
+            for built in slice {
+                results.push(match built {
+                    Ok(_) => decided.next().ok_or_else(|| {
+                        StoreError::Internal("a bulk command without a result".into())
+                    })?,
+                    Err(e) => Err(e),
+                });
+            }
+            start = end;
+        }
+        Ok(results)
+    }
+}
+
 /// Decides and writes a batch inside `tx` (which the caller commits). The outer error means
 /// the transaction is unusable; the inner results are per command.
 async fn append_in_tx(

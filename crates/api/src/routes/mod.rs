@@ -118,6 +118,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(accounts::entries),
             )
             .route("/bookings", web::post().to(bookings::book))
+            .route("/bookings/bulk", web::post().to(bookings::bulk))
             .route(
                 "/bookings/opening-balances",
                 web::post().to(bookings::opening_balances),

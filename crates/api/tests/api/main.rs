@@ -30,3 +30,4 @@ mod tax_codes;
 // Bank (issue 10, part 1)
 mod bank_accounts;
 mod bank_import;
+mod bulk;
