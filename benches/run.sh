@@ -14,6 +14,9 @@
 #   BENCH_CONCURRENCY="1 16 64"
 #   BENCH_WRK_THREADS=1        wrk threads (one is plenty and leaves the cores to the server)
 #   BENCH_ANALYZE=1            ANALYZE the journal tables after the warm-up (0: leave it to autovacuum)
+#   BENCH_FLOOR=1              also measure the database's floor for the same work at the same
+#                              concurrencies (pgbench, plain SQL, no HTTP; 0: skip)
+#   BENCH_BULK_REQUESTS=5      POST /v1/bookings/bulk requests of 10,000 two-line bookings each (0: skip)
 #   PG_EXTRA_OPTS              PostgreSQL settings, read by scripts/pg.sh (default below)
 #   KONTOR_WORKERS, KONTOR_DB_POOL_SIZE   passed on to the server when set (defaults: nproc, 16)
 #   CARGO_TARGET_DIR           respected (default target/)
@@ -25,6 +28,8 @@ WARMUP=${BENCH_WARMUP:-5}
 LEVELS=${BENCH_CONCURRENCY:-"1 16 64"}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 ANALYZE=${BENCH_ANALYZE:-1}
+FLOOR=${BENCH_FLOOR:-1}
+BULK_REQUESTS=${BENCH_BULK_REQUESTS:-5}
 DATA=.bench-data
 PG_DIR=$DATA/pg
 # Memory and checkpoint spacing only; durability (fsync, synchronous_commit, full_page_writes,
@@ -67,6 +72,8 @@ fi
 for tool in curl psql python3; do
     command -v "$tool" >/dev/null 2>&1 || { log "$tool is needed"; exit 1; }
 done
+pgbench=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -1)
+[ "$FLOOR" = 0 ] || [ -x "$pgbench" ] || { log "pgbench not found (Debian's postgresql package has it)"; exit 1; }
 
 log "building the release binary"
 cargo build --release -p kontor >&2
@@ -175,8 +182,80 @@ for c in $LEVELS; do
     log "concurrency $c: ${DURATION}s"
     run_wrk "l$level-c$c" "$c" "$DURATION"
 done
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 sleep 1  # let the requests that wrk abandoned at its deadline finish
+
+# --- bulk: POST /v1/bookings/bulk ------------------------------------------------------------
+bulk_created=0
+: >"$DATA/bulk.txt"
+for i in $(seq 1 "$BULK_REQUESTS"); do
+    python3 - "$DATA/bulk-$i.json" "$slug-bulk-$i" <<'PY'
+import json, random, sys
+path, phase = sys.argv[1], sys.argv[2]
+pairs = [("1200", "8400", "2026-03-14"), ("1000", "8300", "2026-03-15"), ("1400", "8200", "2026-03-16"),
+         ("4930", "1200", "2026-04-01"), ("4210", "1200", "2026-04-02"), ("4980", "1000", "2026-04-03")]
+bookings = []
+for n in range(10000):
+    d, c, day = pairs[n % len(pairs)]
+    cents = random.randint(100, 999999)
+    amount = f"{cents // 100}.{cents % 100:02d}"
+    bookings.append({"booking_date": day, "description": f"bench {phase}", "external_reference": f"{phase}-{n}",
+                     "lines": [{"account": d, "debit": amount}, {"account": c, "credit": amount}]})
+json.dump({"atomic": True, "bookings": bookings}, open(path, "w"))
+PY
+    out=$(curl -sS -o "$DATA/bulk-$i.out" -w '%{http_code} %{time_total}' "http://$KONTOR_BIND/v1/bookings/bulk" \
+        -H "Authorization: Bearer $key" -H 'Content-Type: application/json' --data-binary "@$DATA/bulk-$i.json")
+    code=${out%% *}
+    [ "$code" = 201 ] || { log "bulk request $i answered HTTP $code: $(head -c 500 "$DATA/bulk-$i.out")"; exit 1; }
+    echo "$out" >>"$DATA/bulk.txt"
+    bulk_created=$((bulk_created + 10000))
+done
+
+# --- the database's floor: the same two-line booking as plain SQL, no HTTP -------------------
+# Insert two entries, upsert two balances, one transaction each, at the same concurrencies; the
+# same six account pairs and dates as benches/bookings.lua, so the same hot balance rows.
+: >"$DATA/floor.txt"
+if [ "$FLOOR" = 1 ]; then
+    psql_q "DROP TABLE IF EXISTS bench_floor_entries, bench_floor_balances, bench_floor_pairs;
+            CREATE TABLE bench_floor_pairs (id int PRIMARY KEY, debit_account text, credit_account text, day date);
+            INSERT INTO bench_floor_pairs VALUES (1, '1200', '8400', '2026-03-14'), (2, '1000', '8300', '2026-03-15'),
+                (3, '1400', '8200', '2026-03-16'), (4, '4930', '1200', '2026-04-01'), (5, '4210', '1200', '2026-04-02'),
+                (6, '4980', '1000', '2026-04-03');
+            CREATE TABLE bench_floor_entries (seq bigserial PRIMARY KEY, intent_id uuid NOT NULL, account text NOT NULL,
+                booking_date date NOT NULL, debit numeric NOT NULL, credit numeric NOT NULL, description text NOT NULL);
+            CREATE INDEX ON bench_floor_entries (account, booking_date, seq);
+            CREATE INDEX ON bench_floor_entries (intent_id);
+            CREATE TABLE bench_floor_balances (account text, month date, debit numeric NOT NULL DEFAULT 0,
+                credit numeric NOT NULL DEFAULT 0, PRIMARY KEY (account, month));"
+    cat >"$DATA/floor.sql" <<'SQL'
+\set p random(1, 6)
+\set cents random(100, 999999)
+BEGIN;
+INSERT INTO bench_floor_entries (intent_id, account, booking_date, debit, credit, description)
+SELECT i.id, x.account, p.day, x.debit, x.credit, 'floor'
+  FROM bench_floor_pairs p, (SELECT gen_random_uuid() AS id) i,
+       LATERAL (VALUES (p.debit_account, :cents / 100.0, 0), (p.credit_account, 0, :cents / 100.0)) AS x (account, debit, credit)
+ WHERE p.id = :p;
+INSERT INTO bench_floor_balances (account, month, debit)
+SELECT debit_account, date_trunc('month', day), :cents / 100.0 FROM bench_floor_pairs WHERE id = :p
+ON CONFLICT (account, month) DO UPDATE SET debit = bench_floor_balances.debit + EXCLUDED.debit;
+INSERT INTO bench_floor_balances (account, month, credit)
+SELECT credit_account, date_trunc('month', day), :cents / 100.0 FROM bench_floor_pairs WHERE id = :p
+ON CONFLICT (account, month) DO UPDATE SET credit = bench_floor_balances.credit + EXCLUDED.credit;
+COMMIT;
+SQL
+    for c in $LEVELS; do
+        log "floor (pgbench) at concurrency $c: ${DURATION}s"
+        rm -f "$DATA"/floor_log.*
+        jobs=$(( c < 2 ? 1 : 2 ))
+        (cd "$DATA" && "$pgbench" -n -c "$c" -j "$jobs" -T "$DURATION" -l --log-prefix=floor_log \
+            -f floor.sql "$DATABASE_URL" >"floor-c$c.txt" 2>&1) || { log "pgbench failed:"; cat "$DATA/floor-c$c.txt" >&2; exit 1; }
+        cat "$DATA"/floor_log.* | awk '{ print $3 }' | sort -n >"$DATA/floor-c$c.lat"
+        awk -v c="$c" -v d="$DURATION" '{ a[NR] = $1 } END {
+            p50 = a[int(NR * 0.50) > 0 ? int(NR * 0.50) : 1]; p99 = a[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1];
+            printf "%d %.0f %.2f %.2f\n", c, NR / d, p50 / 1000, p99 / 1000 }' "$DATA/floor-c$c.lat" >>"$DATA/floor.txt"
+    done
+fi
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report --------------------------------------------------------------------------------
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
@@ -213,13 +292,34 @@ while read -r line; do
                         c, n / (d / 1e6), p50 / 1000, p99 / 1000, mx / 1000, pc, srv / secs, pg / secs, wrk / secs, other / secs, steal / secs, err }'
 done <"$results" >"$DATA/rows.md"
 tee -a "$DATA/report.md" <"$DATA/rows.md"
+if [ -s "$DATA/floor.txt" ]; then
+    {
+    echo
+    echo "the database's floor in the same run (pgbench: the same two-line booking as plain SQL — insert two entries,"
+    echo "upsert two balances, one transaction each, no HTTP — at the same concurrencies), and kontor / floor:"
+    echo
+    echo "| concurrency | floor tx/s | floor p50 ms | floor p99 ms | kontor bookings/s | kontor / floor |"
+    echo "|------------:|-----------:|-------------:|-------------:|------------------:|---------------:|"
+    } | tee -a "$DATA/report.md"
+    while read -r c tps p50 p99; do
+        kontor=$(awk -v c="$c" -F'|' '$2 + 0 == c { gsub(/ /, "", $3); print $3 }' "$DATA/rows.md" | head -1)
+        awk -v c="$c" -v t="$tps" -v a="$p50" -v b="$p99" -v k="${kontor:-0}" \
+            'BEGIN { printf "| %d | %d | %.2f | %.2f | %d | %.2f |\n", c, t, a, b, k, (t > 0 ? k / t : 0) }'
+    done <"$DATA/floor.txt" | tee -a "$DATA/report.md"
+fi
+if [ -s "$DATA/bulk.txt" ]; then
+    awk -v n="$BULK_REQUESTS" '{ t += $2; if ($2 > mx) mx = $2 } END {
+        printf "\nPOST /v1/bookings/bulk: %d requests of 10,000 two-line bookings (20,000 lines) each, one after the other:\n", n;
+        printf "%.0f journal lines/s (%.2f s per request on average, slowest %.2f s)\n", n * 20000 / t, t / n, mx }' \
+        "$DATA/bulk.txt" | tee -a "$DATA/report.md"
+fi
 echo
 
 # --- verification --------------------------------------------------------------------------
 events=$(psql_q "SELECT count(*) FROM journal_events WHERE tenant_id = '$tenant_id'")
 intents=$(psql_q "SELECT count(*) FROM intents WHERE tenant_id = '$tenant_id'")
 odd=$(psql_q "SELECT count(*) FROM intents WHERE tenant_id = '$tenant_id' AND event_count <> 2")
-booked=$((total_created + 1))  # + the probe booking
+booked=$((total_created + bulk_created + 1))  # + the probe booking
 ok=1
 echo "verification ($slug):"
 echo "  201 responses: $booked (incl. the probe), non-201: $total_non201, socket errors: $total_sock"
@@ -235,8 +335,10 @@ if [ "$intents" -ge "$booked" ] && [ "$intents" -le $((booked + total_cutoff)) ]
 else
     echo "  FAIL: $intents bookings in the journal, expected $booked..$((booked + total_cutoff))"; ok=0
 fi
+verify_start=$(date +%s.%N)
 if "$bin" verify --tenant "$slug" >"$DATA/verify.txt" 2>&1; then
-    echo "  ok: kontor verify --tenant $slug"
+    verify_secs=$(awk -v a="$verify_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+    echo "  ok: kontor verify --tenant $slug ($events events in $verify_secs s: $(awk -v e="$events" -v s="$verify_secs" 'BEGIN { printf "%.0f", e / s }') events/s)"
 else
     echo "  FAIL: kontor verify --tenant $slug:"; sed 's/^/    /' "$DATA/verify.txt"; ok=0
 fi
