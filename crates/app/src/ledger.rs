@@ -9,6 +9,7 @@ use journal::master_data::{
 };
 use journal::{AccountType, Actor};
 use std::sync::Arc;
+pub use store::journal::RawEvent;
 use uuid::Uuid;
 
 pub use journal::master_data::NewAccount;
@@ -205,5 +206,15 @@ impl App {
         limit: i64,
     ) -> AppResult<Vec<StoredEvent>> {
         Ok(self.store().events(tenant_id, from_seq, limit).await?)
+    }
+
+    /// Events with their payload as JSON text (`kontor verify`).
+    pub async fn events_raw(
+        &self,
+        tenant_id: Uuid,
+        from_seq: i64,
+        limit: i64,
+    ) -> AppResult<Vec<RawEvent>> {
+        Ok(self.store().events_raw(tenant_id, from_seq, limit).await?)
     }
 }

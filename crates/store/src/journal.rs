@@ -163,6 +163,15 @@ pub struct IntentDetail {
     pub linked: Vec<(Uuid, &'static str, NaiveDate, DateTime<Utc>)>,
 }
 
+/// An event as `kontor verify` reads it: the payload still as JSON text.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    pub seq: i64,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+    pub payload: String,
+}
+
 /// A stored event, as `GET /v1/audit/events` and `kontor verify` read it.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
@@ -357,6 +366,35 @@ impl Store {
             event_hashes,
             linked,
         })
+    }
+
+    /// Events of a tenant from `from_seq` on, in seq order, with the payload as the text
+    /// PostgreSQL keeps it as (for `kontor verify`, which parses it on a thread of its own).
+    pub async fn events_raw(
+        &self,
+        tenant_id: Uuid,
+        from_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        let client = self.read_client(crate::ReadRoute::Audit).await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT seq, prev_hash, hash, payload::text FROM journal_events
+                  WHERE tenant_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
+            )
+            .await?;
+        let rows = client
+            .query(&stmt, &[&tenant_id, &from_seq, &limit])
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RawEvent {
+                seq: r.get(0),
+                prev_hash: r.get(1),
+                hash: r.get(2),
+                payload: r.get(3),
+            })
+            .collect())
     }
 
     /// Events of a tenant from `from_seq` on, in seq order.
