@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0013_payment_runs",
         include_str!("../../../schema/0013_payment_runs.sql"),
     ),
+    (
+        "0015_webhooks",
+        include_str!("../../../schema/0015_webhooks.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"
