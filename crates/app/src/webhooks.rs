@@ -16,9 +16,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
-use store::webhooks::{
-    AttemptOutcome, ClaimedDelivery, DeliveryRow, FeedEvent, NewEvent, WebhookChange, WebhookRow,
-};
+use store::webhooks::{AttemptOutcome, ClaimedDelivery, NewEvent};
+pub use store::webhooks::{AttemptRow, DeliveryRow, FeedEvent, WebhookChange, WebhookRow};
 use uuid::Uuid;
 use webhooks::{EventType, RetrySchedule, Settled, WebhookError};
 
