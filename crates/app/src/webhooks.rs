@@ -518,3 +518,67 @@ impl From<WebhookError> for AppError {
         AppError::Webhook(e)
     }
 }
+
+/// The payload (version 1) of the invoice events: the invoice as it stands after the change.
+pub fn invoice_data(i: &store::invoices::Invoice, today: chrono::NaiveDate) -> Value {
+    let fmt = |x: rust_decimal::Decimal| match journal::Currency::from_code(&i.currency) {
+        Ok(c) => c.format(x),
+        Err(_) => x.normalize().to_string(),
+    };
+    json!({
+        "invoice_id": i.id,
+        "direction": i.direction.as_str(),
+        "type": i.invoice_type.as_str(),
+        "invoice_number": i.invoice_number,
+        "partner_id": i.partner_id,
+        "partner_name": i.partner_name,
+        "invoice_date": i.invoice_date,
+        "due_date": i.due_date,
+        "currency": i.currency,
+        "total_net": fmt(i.total_net),
+        "total_tax": fmt(i.total_tax),
+        "total_gross": fmt(i.total_gross),
+        "remaining_amount": fmt(i.remaining()),
+        "status": i.status(today).as_str(),
+        "intent_id": i.intent_id,
+        "cancellation_intent_id": i.cancellation_intent_id,
+    })
+}
+
+impl App {
+    /// An invoice event in the use case's transaction.
+    pub(crate) async fn emit_invoice(
+        &self,
+        tx: &store::Transaction<'_>,
+        tenant_id: Uuid,
+        t: EventType,
+        invoice: &store::invoices::Invoice,
+    ) -> AppResult<()> {
+        emit(tx, tenant_id, t, invoice_data(invoice, self.today())).await
+    }
+
+    /// `invoice.paid` for each of these invoices that nothing is open on any more (after a
+    /// payment, write-off, bank match or payment run in this transaction).
+    pub(crate) async fn emit_paid(
+        &self,
+        tx: &store::Transaction<'_>,
+        tenant_id: Uuid,
+        invoice_ids: &[Uuid],
+    ) -> AppResult<()> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut events = Vec::new();
+        for id in invoice_ids {
+            if !seen.insert(*id) {
+                continue;
+            }
+            let invoice = store::invoices::read_invoice(tx, tenant_id, None, *id).await?;
+            if !invoice.state.cancelled && invoice.remaining() <= rust_decimal::Decimal::ZERO {
+                events.push(event(
+                    EventType::InvoicePaid,
+                    invoice_data(&invoice, self.today()),
+                ));
+            }
+        }
+        Ok(insert_events(tx, tenant_id, &events).await?)
+    }
+}
