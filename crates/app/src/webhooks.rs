@@ -34,6 +34,9 @@ pub struct WebhookConfig {
     pub poll_interval: Duration,
     /// A delivery that takes longer fails (10 s).
     pub timeout: Duration,
+    /// `KONTOR_WEBHOOK_TENANTS`: the worker serves only these tenants (None: all). For
+    /// dedicated workers, and for tests that share one database.
+    pub tenants: Option<Vec<Uuid>>,
 }
 
 impl Default for WebhookConfig {
@@ -43,6 +46,7 @@ impl Default for WebhookConfig {
             allow_private: false,
             poll_interval: Duration::from_secs(1),
             timeout: Duration::from_secs(10),
+            tenants: None,
         }
     }
 }
@@ -227,7 +231,10 @@ impl App {
     pub async fn deliver_due(&self) -> AppResult<usize> {
         // The lease covers every post of the claim timing out one after the other.
         let lease = 30.0 + (CLAIM as f64) * (self.webhooks.timeout.as_secs_f64() + 1.0);
-        let claimed = self.store().claim_due_deliveries(CLAIM, lease).await?;
+        let claimed = self
+            .store()
+            .claim_due_deliveries(CLAIM, lease, self.webhooks.tenants.as_deref())
+            .await?;
         let count = claimed.len();
         let mut by_webhook: BTreeMap<Uuid, Vec<ClaimedDelivery>> = BTreeMap::new();
         for c in claimed {
@@ -437,7 +444,12 @@ impl App {
         let today = self.today();
         let due = self
             .store()
-            .newly_overdue_invoices(today, OVERDUE_DAYS_BACK, 1000)
+            .newly_overdue_invoices(
+                today,
+                OVERDUE_DAYS_BACK,
+                1000,
+                self.webhooks.tenants.as_deref(),
+            )
             .await?;
         let mut by_tenant: BTreeMap<Uuid, Vec<NewEvent>> = BTreeMap::new();
         for i in due {

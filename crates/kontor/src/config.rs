@@ -54,6 +54,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("KONTOR_WEBHOOK_RETRY_SCHEDULE", "60,300,1800,7200,28800", "seconds between a failed webhook delivery attempt and the next, comma-separated (1 min, 5 min, 30 min, 2 h, 8 h); empty: no retries"),
     ("KONTOR_WEBHOOKS_ALLOW_PRIVATE", "off", "true or 1: webhook URLs may resolve to loopback, link-local and private addresses (on-premise setups, tests); off: 400 webhook_url_forbidden, and deliveries to such addresses fail"),
     ("KONTOR_WEBHOOK_POLL_MS", "1000", "how often an idle webhook delivery worker looks for due deliveries, in milliseconds (10 to 60000)"),
+    ("KONTOR_WEBHOOK_TENANTS", "unset", "comma-separated tenant ids: this process's delivery worker serves only these tenants (dedicated workers); unset: all"),
     ("KONTOR_WEBHOOK_WORKER", "on", "off or 0: this process does not deliver webhooks or emit invoice.overdue (another replica does; any number may)"),
     ("RUST_LOG", "info,tokio_postgres=warn", "log filter (tracing EnvFilter); each request is logged at info under the target api"),
     ("KONTOR_LOG_FORMAT", "json when stderr is not a terminal, else text", "json or text"),
@@ -161,6 +162,15 @@ fn webhooks_from_env() -> anyhow::Result<app::webhooks::WebhookConfig> {
             number("KONTOR_WEBHOOK_POLL_MS", 1000)?.clamp(10, 60_000) as u64,
         ),
         timeout: defaults.timeout,
+        tenants: match var("KONTOR_WEBHOOK_TENANTS") {
+            None => None,
+            Some(text) => Some(
+                text.split(',')
+                    .map(|t| t.trim().parse::<uuid::Uuid>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .context("KONTOR_WEBHOOK_TENANTS: tenant ids (UUIDs), comma-separated")?,
+            ),
+        },
     })
 }
 

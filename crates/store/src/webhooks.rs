@@ -466,6 +466,7 @@ impl Store {
         &self,
         limit: i64,
         lease_secs: f64,
+        tenants: Option<&[Uuid]>,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let client = self.client().await?;
         let rows = client
@@ -474,6 +475,7 @@ impl Store {
                      SELECT d.tenant_id, d.id FROM webhook_deliveries d
                        JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id AND w.active
                       WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+                        AND ($3::uuid[] IS NULL OR d.tenant_id = ANY ($3))
                       ORDER BY d.next_attempt_at, d.sequence
                       LIMIT $1
                       FOR UPDATE OF d SKIP LOCKED
@@ -485,7 +487,7 @@ impl Store {
                     AND e.id = d.event_id AND t.id = d.tenant_id
                  RETURNING d.tenant_id, t.slug, d.id, d.webhook_id, w.url, w.secret, d.attempts, d.round_start,
                            e.id AS event_id, e.sequence, e.event, e.version, e.created_at AS event_created_at, e.data",
-                &[&limit, &lease_secs],
+                &[&limit, &lease_secs, &tenants],
             )
             .await?;
         let mut claimed: Vec<ClaimedDelivery> = rows
@@ -611,6 +613,7 @@ impl Store {
         today: NaiveDate,
         days_back: i32,
         limit: i64,
+        tenants: Option<&[Uuid]>,
     ) -> Result<Vec<OverdueInvoice>, StoreError> {
         let client = self.client().await?;
         let rows = client
@@ -622,12 +625,13 @@ impl Store {
                             kontor_invoice_settled(i.tenant_id, i.id, NULL) AS settled
                        FROM invoices i
                       WHERE i.due_date < $1 AND i.due_date >= $1 - $2
+                        AND ($4::uuid[] IS NULL OR i.tenant_id = ANY ($4))
                         AND NOT EXISTS (SELECT 1 FROM feed_events e
                                          WHERE e.tenant_id = i.tenant_id
                                            AND e.dedupe_key = 'invoice.overdue:' || i.id::text)) s
                   WHERE NOT s.cancelled AND s.total_gross - s.settled > 0
                   ORDER BY s.tenant_id, s.due_date, s.id LIMIT $3",
-                &[&today, &days_back, &limit],
+                &[&today, &days_back, &limit, &tenants],
             )
             .await?;
         Ok(rows

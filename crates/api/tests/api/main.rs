@@ -30,3 +30,5 @@ mod tax_codes;
 // Bank (issue 10, part 1)
 mod bank_accounts;
 mod bank_import;
+// Webhooks and the event feed (issue 15)
+mod webhooks;
