@@ -238,7 +238,7 @@ pub struct OverdueInvoice {
 }
 
 const DELIVERY_SELECT: &str = "SELECT d.id, d.webhook_id, d.event_id, e.event, d.sequence, d.status, d.attempts,
-        d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.last_error, d.created_at
+        nullif(d.next_attempt_at, '-infinity') AS next_attempt_at, d.last_attempt_at, d.last_status_code, d.last_error, d.created_at
    FROM webhook_deliveries d JOIN feed_events e ON e.id = d.event_id";
 
 impl Store {
@@ -624,7 +624,7 @@ impl Store {
                             kontor_is_reversed(i.tenant_id, i.intent_id, NULL) AS cancelled,
                             kontor_invoice_settled(i.tenant_id, i.id, NULL) AS settled
                        FROM invoices i
-                      WHERE i.due_date < $1 AND i.due_date >= $1 - $2
+                      WHERE i.due_date < $1::date AND i.due_date >= $1::date - $2::int
                         AND ($4::uuid[] IS NULL OR i.tenant_id = ANY ($4))
                         AND NOT EXISTS (SELECT 1 FROM feed_events e
                                          WHERE e.tenant_id = i.tenant_id

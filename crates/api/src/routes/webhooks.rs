@@ -47,8 +47,9 @@ pub struct UpdateWebhookRequest {
     #[serde(default, deserialize_with = "some_option")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
-    /// false pauses deliveries (they wait and go out once it is true again); true also turns
-    /// on a webhook the service disabled.
+    /// false stops deliveries: events while it is inactive are not delivered to it
+    /// (deliveries already due wait until it is active again); true also turns on a webhook
+    /// the service disabled.
     pub active: Option<bool>,
 }
 
@@ -148,8 +149,7 @@ impl From<DeliveryRow> for DeliveryDto {
             sequence: d.sequence,
             status: d.status,
             attempts: d.attempts,
-            // A new delivery is due at -infinity in the database (see schema/0015).
-            next_attempt_at: d.next_attempt_at.filter(|t| t.timestamp() > 0),
+            next_attempt_at: d.next_attempt_at,
             last_attempt_at: d.last_attempt_at,
             last_status_code: d.last_status_code,
             last_error: d.last_error,

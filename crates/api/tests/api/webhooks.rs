@@ -659,15 +659,16 @@ async fn a_webhook_whose_last_five_events_failed_is_disabled_and_the_owner_maile
     };
     assert!(mail.contains(&email), "{mail}");
     assert!(mail.replace("=\r\n", "").contains(&id), "{mail}");
-    // Disabled: a new event is not posted until the owner turns it on again.
+    // Disabled: events are not posted to it until the owner turns it on again.
     let before = receiver.all().len();
     app.book_ok(sale_booking()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.all().len(), before);
-    call(&app, &token, Method::PATCH, &format!("/v1/webhooks/{id}"), Some(json!({"active": true})))
-        .await
-        .expect(200, None);
-    receiver.wait_for(before + 1, Duration::from_secs(20)).await;
+    let on = call(&app, &token, Method::PATCH, &format!("/v1/webhooks/{id}"), Some(json!({"active": true}))).await;
+    assert!(on.expect(200, None)["disabled_reason"].is_null());
+    app.book_ok(sale_booking()).await;
+    let got = receiver.wait_for(before + 1, Duration::from_secs(20)).await;
+    assert_eq!(got[before].json()["sequence"], 7);
 }
 
 #[tokio::test]
@@ -720,12 +721,10 @@ async fn the_event_feed_is_gapless_in_commit_order_and_paged_by_cursor() {
     let inv_id = inv["id"].as_str().unwrap().to_string();
     app.post(
         &format!("/v1/outgoing-invoices/{inv_id}/payments"),
-        json!({"date": days_ago(0), "amount": "119.00"}),
+        json!({"date": days_ago(0), "amount": "119.00", "account": "1200"}),
     )
     .await
     .expect(201, None);
-    app.patch(&format!("/v1/customers/{customer_id}"), json!({}))
-        .await;
     app.send(
         Method::PUT,
         &format!("/v1/customers/{customer_id}"),
