@@ -54,7 +54,17 @@ fn data_schema(t: EventType) -> Value {
                 "reason": nullable_string(),
                 "actor": object(json!({"kind": string(), "id": string()}), &["kind", "id"]),
             }),
-            &["intent_id", "kind", "booking_date", "period", "currency", "total_debit", "total_credit", "event_count", "actor"],
+            &[
+                "intent_id",
+                "kind",
+                "booking_date",
+                "period",
+                "currency",
+                "total_debit",
+                "total_credit",
+                "event_count",
+                "actor",
+            ],
         ),
         PeriodSoftLocked | PeriodLockRequested | PeriodLocked | PeriodReopened => object(
             json!({
@@ -67,7 +77,14 @@ fn data_schema(t: EventType) -> Value {
                 "request_id": nullable_uuid(),
                 "closing_hash": {"type": ["string", "null"], "description": "period.locked: the closing hash, lowercase hex"},
             }),
-            &["period", "fiscal_year", "period_number", "status", "actor", "at"],
+            &[
+                "period",
+                "fiscal_year",
+                "period_number",
+                "status",
+                "actor",
+                "at",
+            ],
         ),
         InvoiceCreated | InvoicePaid | InvoiceOverdue | InvoiceCancelled => object(
             json!({
@@ -88,7 +105,18 @@ fn data_schema(t: EventType) -> Value {
                 "intent_id": uuid(),
                 "cancellation_intent_id": nullable_uuid(),
             }),
-            &["invoice_id", "direction", "type", "invoice_number", "partner_id", "invoice_date", "currency", "total_gross", "remaining_amount", "status"],
+            &[
+                "invoice_id",
+                "direction",
+                "type",
+                "invoice_number",
+                "partner_id",
+                "invoice_date",
+                "currency",
+                "total_gross",
+                "remaining_amount",
+                "status",
+            ],
         ),
         CustomerCreated | CustomerUpdated | VendorCreated | VendorUpdated => object(
             json!({
@@ -120,7 +148,14 @@ fn data_schema(t: EventType) -> Value {
                 "bank_transaction_ids": {"type": "array", "items": uuid(), "description": "the new transactions, at most 1000"},
                 "bank_transaction_ids_truncated": {"type": "boolean"},
             }),
-            &["batch_id", "bank_account_id", "format", "imported", "skipped_duplicates", "bank_transaction_ids"],
+            &[
+                "batch_id",
+                "bank_account_id",
+                "format",
+                "imported",
+                "skipped_duplicates",
+                "bank_transaction_ids",
+            ],
         ),
         BankTransactionReconciled => object(
             json!({
@@ -147,7 +182,13 @@ fn data_schema(t: EventType) -> Value {
                 "message_id": nullable_string(),
                 "pain_version": nullable_string(),
             }),
-            &["payment_run_id", "status", "bank_account_id", "execution_date", "total_amount"],
+            &[
+                "payment_run_id",
+                "status",
+                "bank_account_id",
+                "execution_date",
+                "total_amount",
+            ],
         ),
     }
 }
@@ -179,7 +220,15 @@ pub fn webhooks_section() -> Value {
                 "tenant": {"type": "string", "description": "the tenant's slug"},
                 "data": data_schema(*t),
             }),
-            &["id", "sequence", "event", "version", "created_at", "tenant", "data"],
+            &[
+                "id",
+                "sequence",
+                "event",
+                "version",
+                "created_at",
+                "tenant",
+                "data",
+            ],
         );
         section.insert(
             name.to_string(),

@@ -218,8 +218,13 @@ impl App {
         self.append_in_tx(tx, tenant_id, &AppendCommand::Reversal(reversal), actor)
             .await?;
         let invoice = rows::read_invoice(tx, tenant_id, Some(direction), id).await?;
-        self.emit_invoice(tx, tenant_id, webhooks::EventType::InvoiceCancelled, &invoice)
-            .await?;
+        self.emit_invoice(
+            tx,
+            tenant_id,
+            webhooks::EventType::InvoiceCancelled,
+            &invoice,
+        )
+        .await?;
         Ok(invoice)
     }
 

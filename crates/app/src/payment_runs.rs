@@ -685,7 +685,13 @@ impl App {
         .await?;
         let run = self.read_run_in_tx(tx, tenant_id, id).await?;
         self.emit_paid(tx, tenant_id, &ids).await?;
-        emit_run(tx, tenant_id, webhooks::EventType::PaymentRunCompleted, &run).await?;
+        emit_run(
+            tx,
+            tenant_id,
+            webhooks::EventType::PaymentRunCompleted,
+            &run,
+        )
+        .await?;
         Ok(run)
     }
 

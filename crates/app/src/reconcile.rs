@@ -288,7 +288,16 @@ impl App {
         rows::insert_match(tx, tenant_id, &new, actor)
             .await?
             .map_err(|c| clash(c, &t, intent_id))?;
-        emit_reconciled(tx, tenant_id, match_id, mode, intent_id, &[t.id], &new.detail).await?;
+        emit_reconciled(
+            tx,
+            tenant_id,
+            match_id,
+            mode,
+            intent_id,
+            &[t.id],
+            &new.detail,
+        )
+        .await?;
         Ok(Reconciled {
             match_id,
             mode,

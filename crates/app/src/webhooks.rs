@@ -107,12 +107,14 @@ impl App {
             .store()
             .create_webhook(
                 tenant_id,
-                Uuid::now_v7(),
-                &url,
-                &events,
-                new.description.as_deref(),
-                &secret,
-                created_by,
+                &store::webhooks::NewWebhookRow {
+                    id: Uuid::now_v7(),
+                    url: &url,
+                    events: &events,
+                    description: new.description.as_deref(),
+                    secret: &secret,
+                    created_by,
+                },
             )
             .await?;
         Ok(WebhookWithSecret { webhook, secret })
@@ -183,10 +185,7 @@ impl App {
         delivery_id: Uuid,
     ) -> AppResult<DeliveryRow> {
         self.store().get_webhook(tenant_id, id).await?;
-        Ok(self
-            .store()
-            .redeliver(tenant_id, id, delivery_id)
-            .await?)
+        Ok(self.store().redeliver(tenant_id, id, delivery_id).await?)
     }
 
     /// The feed after sequence `after`, oldest first.
@@ -311,11 +310,11 @@ impl App {
     /// Posts one delivery to the address its URL resolves to, checked and pinned. Ok: the
     /// status code; Err: why there is none.
     async fn post(&self, d: &ClaimedDelivery) -> Result<u16, String> {
-        let target = webhooks::check_url(&d.url, self.webhooks.allow_private)
-            .map_err(|e| e.to_string())?;
+        let target =
+            webhooks::check_url(&d.url, self.webhooks.allow_private).map_err(|e| e.to_string())?;
         let address = self.resolve(&target).await?;
-        let body = serde_json::to_vec(&feed_json(&d.event, &d.tenant_slug))
-            .map_err(|e| e.to_string())?;
+        let body =
+            serde_json::to_vec(&feed_json(&d.event, &d.tenant_slug)).map_err(|e| e.to_string())?;
         let t = Utc::now().timestamp();
         let signature = webhooks::signature_header(&d.secret, t, &body);
         let mut client = reqwest::Client::builder()

@@ -120,12 +120,14 @@ async fn webhook_retries_survive_a_server_restart() {
     store
         .create_webhook(
             tenant_id,
-            uuid::Uuid::now_v7(),
-            &url,
-            &["*".to_string()],
-            None,
-            secret,
-            "test",
+            &store::webhooks::NewWebhookRow {
+                id: uuid::Uuid::now_v7(),
+                url: &url,
+                events: &["*".to_string()],
+                description: None,
+                secret,
+                created_by: "test",
+            },
         )
         .await
         .unwrap();
@@ -149,18 +151,24 @@ async fn webhook_retries_survive_a_server_restart() {
     assert_eq!(res.status().as_u16(), 201);
 
     // The first attempt fails (500) and is recorded with its retry; then the process dies.
-    wait_until(&store, tenant_id, "first attempt recorded", |s| {
-        matches!(s, Some((status, 1)) if status == "pending")
-    })
+    wait_until(
+        &store,
+        tenant_id,
+        "first attempt recorded",
+        |s| matches!(s, Some((status, 1)) if status == "pending"),
+    )
     .await;
     drop(first); // kill -9
     assert_eq!(seen.lock().unwrap().len(), 1);
 
     // A new process takes over the retries from the database.
     let second = start(&env).await;
-    let state = wait_until(&store, tenant_id, "delivered after the restart", |s| {
-        matches!(s, Some((status, _)) if status == "delivered")
-    })
+    let state = wait_until(
+        &store,
+        tenant_id,
+        "delivered after the restart",
+        |s| matches!(s, Some((status, _)) if status == "delivered"),
+    )
     .await;
     assert_eq!(state, Some(("delivered".to_string(), 3)));
     let seen = seen.lock().unwrap().clone();

@@ -139,6 +139,19 @@ fn webhook_from_row(r: &tokio_postgres::Row) -> WebhookRow {
     }
 }
 
+/// A new webhook as written.
+#[derive(Debug, Clone)]
+pub struct NewWebhookRow<'a> {
+    pub id: Uuid,
+    pub url: &'a str,
+    pub events: &'a [String],
+    pub description: Option<&'a str>,
+    /// The signing secret (`whsec_…`).
+    pub secret: &'a str,
+    /// `user:<id>`.
+    pub created_by: &'a str,
+}
+
 /// A change of a webhook; None leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct WebhookChange {
@@ -245,12 +258,7 @@ impl Store {
     pub async fn create_webhook(
         &self,
         tenant_id: Uuid,
-        id: Uuid,
-        url: &str,
-        events: &[String],
-        description: Option<&str>,
-        secret: &str,
-        created_by: &str,
+        w: &NewWebhookRow<'_>,
     ) -> Result<WebhookRow, StoreError> {
         let client = self.client().await?;
         let row = client
@@ -259,7 +267,15 @@ impl Store {
                     "INSERT INTO webhooks (tenant_id, id, url, events, description, secret, created_by)
                      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {WEBHOOK_COLUMNS}"
                 ),
-                &[&tenant_id, &id, &url, &events, &description, &secret, &created_by],
+                &[
+                    &tenant_id,
+                    &w.id,
+                    &w.url,
+                    &w.events,
+                    &w.description,
+                    &w.secret,
+                    &w.created_by,
+                ],
             )
             .await?;
         Ok(webhook_from_row(&row))
@@ -327,7 +343,11 @@ impl Store {
     }
 
     /// Deletes a webhook with its deliveries and their attempts.
-    pub async fn delete_webhook(&self, tenant_id: Uuid, id: Uuid) -> Result<WebhookRow, StoreError> {
+    pub async fn delete_webhook(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+    ) -> Result<WebhookRow, StoreError> {
         let client = self.client().await?;
         client
             .query_opt(

@@ -121,12 +121,7 @@ fn v6_forbidden(a: Ipv6Addr) -> bool {
 /// NAT64 (64:ff9b::a.b.c.d) address.
 fn embedded_v4(a: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = a.segments();
-    let tail = Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    );
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     if s[..5] == [0, 0, 0, 0, 0] && (s[5] == 0xffff || (s[5] == 0 && (s[6] != 0 || s[7] > 1))) {
         return Some(tail);
     }
@@ -188,20 +183,24 @@ mod tests {
             ("http://hooks.example.com:8080/x?y=1", Ok(8080)),
             ("ftp://hooks.example.com/", Err("invalid_webhook_url")),
             ("hooks.example.com/x", Err("invalid_webhook_url")),
-            ("https://user:pw@hooks.example.com/", Err("invalid_webhook_url")),
+            (
+                "https://user:pw@hooks.example.com/",
+                Err("invalid_webhook_url"),
+            ),
             ("http://", Err("invalid_webhook_url")),
             ("", Err("invalid_webhook_url")),
             ("http://127.0.0.1:9000/", Err("webhook_url_forbidden")),
             ("http://[::1]/", Err("webhook_url_forbidden")),
-            ("http://169.254.169.254/latest/meta-data", Err("webhook_url_forbidden")),
+            (
+                "http://169.254.169.254/latest/meta-data",
+                Err("webhook_url_forbidden"),
+            ),
             ("http://localhost:3000/", Err("webhook_url_forbidden")),
             ("http://0x7f000001/", Err("webhook_url_forbidden")),
             ("http://2130706433/", Err("webhook_url_forbidden")),
             ("http://8.8.8.8/", Ok(80)),
         ] {
-            let got = check_url(text, false)
-                .map(|t| t.port)
-                .map_err(|e| e.code());
+            let got = check_url(text, false).map(|t| t.port).map_err(|e| e.code());
             assert_eq!(got, want, "{text}");
         }
         assert!(check_url("http://127.0.0.1:9000/", true).is_ok());

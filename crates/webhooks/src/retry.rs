@@ -132,9 +132,22 @@ mod tests {
             (vec![Exhausted; 5], true),
             (vec![Exhausted; 6], true),
             (vec![Exhausted; 4], false),
-            (vec![Exhausted, Exhausted, Exhausted, Exhausted, Delivered], false),
-            (vec![Delivered, Exhausted, Exhausted, Exhausted, Exhausted, Exhausted], false),
-            (vec![Exhausted, Exhausted, Exhausted, Exhausted, Exhausted, Delivered], true),
+            (
+                vec![Exhausted, Exhausted, Exhausted, Exhausted, Delivered],
+                false,
+            ),
+            (
+                vec![
+                    Delivered, Exhausted, Exhausted, Exhausted, Exhausted, Exhausted,
+                ],
+                false,
+            ),
+            (
+                vec![
+                    Exhausted, Exhausted, Exhausted, Exhausted, Exhausted, Delivered,
+                ],
+                true,
+            ),
             (vec![], false),
         ] {
             assert_eq!(should_disable(&outcomes), want, "{outcomes:?}");

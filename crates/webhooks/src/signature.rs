@@ -47,7 +47,9 @@ pub fn verify(
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", v)) => t = Some(v.parse().map_err(|_| SignatureError::Malformed)?),
-            Some(("v1", v)) => signatures.push(hex::decode(v).map_err(|_| SignatureError::Malformed)?),
+            Some(("v1", v)) => {
+                signatures.push(hex::decode(v).map_err(|_| SignatureError::Malformed)?)
+            }
             Some(_) => {}
             None => return Err(SignatureError::Malformed),
         }
@@ -93,22 +95,72 @@ mod tests {
         for (header, secret, body, now, want) in [
             (h.clone(), "whsec_s", &body[..], 1000, Ok(())),
             (h.clone(), "whsec_s", &body[..], 1300, Ok(())),
-            (h.clone(), "whsec_s", &body[..], 1301, Err(SignatureError::Stale)),
-            (h.clone(), "whsec_s", &body[..], 699, Err(SignatureError::Stale)),
-            (h.clone(), "whsec_other", &body[..], 1000, Err(SignatureError::Mismatch)),
-            (h.clone(), "whsec_s", &br#"{"id":"y"}"#[..], 1000, Err(SignatureError::Mismatch)),
-            ("v1=00".to_string(), "whsec_s", &body[..], 1000, Err(SignatureError::Malformed)),
-            ("t=1000".to_string(), "whsec_s", &body[..], 1000, Err(SignatureError::Malformed)),
-            ("garbage".to_string(), "whsec_s", &body[..], 1000, Err(SignatureError::Malformed)),
             (
-                format!("t=1000,v1={},v1={}", "00".repeat(32), sign("whsec_s", 1000, body)),
+                h.clone(),
+                "whsec_s",
+                &body[..],
+                1301,
+                Err(SignatureError::Stale),
+            ),
+            (
+                h.clone(),
+                "whsec_s",
+                &body[..],
+                699,
+                Err(SignatureError::Stale),
+            ),
+            (
+                h.clone(),
+                "whsec_other",
+                &body[..],
+                1000,
+                Err(SignatureError::Mismatch),
+            ),
+            (
+                h.clone(),
+                "whsec_s",
+                &br#"{"id":"y"}"#[..],
+                1000,
+                Err(SignatureError::Mismatch),
+            ),
+            (
+                "v1=00".to_string(),
+                "whsec_s",
+                &body[..],
+                1000,
+                Err(SignatureError::Malformed),
+            ),
+            (
+                "t=1000".to_string(),
+                "whsec_s",
+                &body[..],
+                1000,
+                Err(SignatureError::Malformed),
+            ),
+            (
+                "garbage".to_string(),
+                "whsec_s",
+                &body[..],
+                1000,
+                Err(SignatureError::Malformed),
+            ),
+            (
+                format!(
+                    "t=1000,v1={},v1={}",
+                    "00".repeat(32),
+                    sign("whsec_s", 1000, body)
+                ),
                 "whsec_s",
                 &body[..],
                 1000,
                 Ok(()),
             ),
         ] {
-            assert_eq!(verify(&header, secret, body, now, REPLAY_WINDOW_SECS), want, "{header}");
+            assert_eq!(
+                verify(&header, secret, body, now, REPLAY_WINDOW_SECS),
+                want,
+                "{header}"
+            );
         }
     }
 

@@ -388,10 +388,20 @@ fn feed_cursor(q: &Params) -> i64 {
     responses((status = 200, body = EventList, description = "the tenant's events in sequence (commit) order, the same JSON webhooks receive"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["journal:read"])))]
-pub async fn events(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
+pub async fn events(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: Params,
+) -> ApiResult<HttpResponse> {
     p.require("journal:read")?;
     let after = feed_cursor(&q);
-    let slug = state.app.tenant_info(p.tenant_id).await?.tenant.slug.clone();
+    let slug = state
+        .app
+        .tenant_info(p.tenant_id)
+        .await?
+        .tenant
+        .slug
+        .clone();
     let events = state.app.list_events(p.tenant_id, after, q.limit()).await?;
     let last = events.last().map(|e| e.sequence).unwrap_or(after);
     let next_cursor = (last > 0).then(|| app::ListCursor(vec![last.to_string()]).encode());

@@ -227,12 +227,18 @@ async fn register(app: &TestApp, token: &str, url: &str, events: Value) -> (Stri
 }
 
 async fn deliveries(app: &TestApp, token: &str, id: &str, which: &str) -> Vec<Value> {
-    call(app, token, Method::GET, &format!("/v1/webhooks/{id}/{which}"), None)
-        .await
-        .expect(200, None)
-        .as_array()
-        .unwrap()
-        .clone()
+    call(
+        app,
+        token,
+        Method::GET,
+        &format!("/v1/webhooks/{id}/{which}"),
+        None,
+    )
+    .await
+    .expect(200, None)
+    .as_array()
+    .unwrap()
+    .clone()
 }
 
 /// Waits until the webhook's newest delivery has this status.
@@ -272,9 +278,17 @@ async fn webhook_endpoints_need_an_owner_session() {
             Some(json!({"active": false})),
         ),
         (Method::DELETE, format!("/v1/webhooks/{id}"), None),
-        (Method::POST, format!("/v1/webhooks/{id}/rotate-secret"), None),
+        (
+            Method::POST,
+            format!("/v1/webhooks/{id}/rotate-secret"),
+            None,
+        ),
         (Method::GET, format!("/v1/webhooks/{id}/deliveries"), None),
-        (Method::GET, format!("/v1/webhooks/{id}/failed_deliveries"), None),
+        (
+            Method::GET,
+            format!("/v1/webhooks/{id}/failed_deliveries"),
+            None,
+        ),
         (
             Method::POST,
             format!("/v1/webhooks/{id}/deliveries/{}/redeliver", Uuid::now_v7()),
@@ -313,8 +327,14 @@ async fn webhooks_are_registered_changed_rotated_and_deleted() {
     let created = res.expect(201, None).clone();
     let id = created["id"].as_str().unwrap().to_string();
     let secret = created["secret"].as_str().unwrap().to_string();
-    assert!(secret.starts_with("whsec_") && secret.len() > 30, "{secret}");
-    assert_eq!(created["events"], json!(["invoice.paid", "booking.created"]));
+    assert!(
+        secret.starts_with("whsec_") && secret.len() > 30,
+        "{secret}"
+    );
+    assert_eq!(
+        created["events"],
+        json!(["invoice.paid", "booking.created"])
+    );
     assert_eq!(created["active"], true);
     assert!(created["description"].is_null());
     assert!(created["created_at"].is_string());
@@ -324,7 +344,14 @@ async fn webhooks_are_registered_changed_rotated_and_deleted() {
     let list = list.expect(200, None).clone();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert!(list[0].get("secret").is_none());
-    let got = call(&app, &token, Method::GET, &format!("/v1/webhooks/{id}"), None).await;
+    let got = call(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/v1/webhooks/{id}"),
+        None,
+    )
+    .await;
     assert!(got.expect(200, None).get("secret").is_none());
     assert!(!got.body.to_string().contains(&secret));
 
@@ -354,22 +381,60 @@ async fn webhooks_are_registered_changed_rotated_and_deleted() {
     assert_eq!(cleared.body["events"], json!(["*"]));
 
     // Rotation: a new secret, once.
-    let rotated = call(&app, &token, Method::POST, &format!("/v1/webhooks/{id}/rotate-secret"), None).await;
-    let new_secret = rotated.expect(200, None)["secret"].as_str().unwrap().to_string();
+    let rotated = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/v1/webhooks/{id}/rotate-secret"),
+        None,
+    )
+    .await;
+    let new_secret = rotated.expect(200, None)["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(new_secret.starts_with("whsec_"));
     assert_ne!(new_secret, secret);
 
     // Bad bodies: 400 with the field.
     for (body, code) in [
-        (json!({"url": "ftp://hooks.example.com/", "events": ["*"]}), "invalid_webhook_url"),
-        (json!({"url": "not a url", "events": ["*"]}), "invalid_webhook_url"),
-        (json!({"url": "https://u:p@hooks.example.com/", "events": ["*"]}), "invalid_webhook_url"),
-        (json!({"url": "https://hooks.example.com/", "events": ["invoice.deleted"]}), "unknown_event"),
-        (json!({"url": "https://hooks.example.com/", "events": ["*", "invoice.paid"]}), "unknown_event"),
-        (json!({"url": "https://hooks.example.com/", "events": []}), "invalid_events"),
-        (json!({"url": "https://hooks.example.com/", "events": ["*"], "description": "x".repeat(501)}), "invalid_description"),
+        (
+            json!({"url": "ftp://hooks.example.com/", "events": ["*"]}),
+            "invalid_webhook_url",
+        ),
+        (
+            json!({"url": "not a url", "events": ["*"]}),
+            "invalid_webhook_url",
+        ),
+        (
+            json!({"url": "https://u:p@hooks.example.com/", "events": ["*"]}),
+            "invalid_webhook_url",
+        ),
+        (
+            json!({"url": "https://hooks.example.com/", "events": ["invoice.deleted"]}),
+            "unknown_event",
+        ),
+        (
+            json!({"url": "https://hooks.example.com/", "events": ["*", "invoice.paid"]}),
+            "unknown_event",
+        ),
+        (
+            json!({"url": "https://hooks.example.com/", "events": []}),
+            "invalid_events",
+        ),
+        (
+            json!({"url": "https://hooks.example.com/", "events": ["*"], "description": "x".repeat(501)}),
+            "invalid_description",
+        ),
     ] {
-        let res = call(&app, &token, Method::POST, "/v1/webhooks", Some(body.clone())).await;
+        let res = call(
+            &app,
+            &token,
+            Method::POST,
+            "/v1/webhooks",
+            Some(body.clone()),
+        )
+        .await;
         res.expect(400, Some(code));
         assert!(!field_errors(&res.body).is_empty(), "{body}: {}", res.body);
     }
@@ -392,12 +457,24 @@ async fn webhooks_are_registered_changed_rotated_and_deleted() {
         .await
         .unwrap();
     assert_eq!(malformed.status(), 400);
-    call(&app, &token, Method::PATCH, &format!("/v1/webhooks/{id}"), Some(json!({"events": ["nope"]})))
-        .await
-        .expect(400, Some("unknown_event"));
-    call(&app, &token, Method::PATCH, &format!("/v1/webhooks/{id}"), Some(json!({"colour": "red"})))
-        .await
-        .expect(400, None);
+    call(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        Some(json!({"events": ["nope"]})),
+    )
+    .await
+    .expect(400, Some("unknown_event"));
+    call(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        Some(json!({"colour": "red"})),
+    )
+    .await
+    .expect(400, None);
 
     // Another tenant's owner sees none of it: 404.
     let other = as_tenant(&app, app.other_tenant().await);
@@ -414,19 +491,37 @@ async fn webhooks_are_registered_changed_rotated_and_deleted() {
             .await
             .expect(404, Some("not_found"));
     }
-    call(&other, &other_token, Method::PATCH, &format!("/v1/webhooks/{id}"), Some(json!({"active": true})))
-        .await
-        .expect(404, Some("not_found"));
+    call(
+        &other,
+        &other_token,
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        Some(json!({"active": true})),
+    )
+    .await
+    .expect(404, Some("not_found"));
     let listed = call(&other, &other_token, Method::GET, "/v1/webhooks", None).await;
     assert_eq!(listed.expect(200, None), &json!([]));
 
     // Delete: gone.
-    call(&app, &token, Method::DELETE, &format!("/v1/webhooks/{id}"), None)
-        .await
-        .expect(200, None);
-    call(&app, &token, Method::GET, &format!("/v1/webhooks/{id}"), None)
-        .await
-        .expect(404, Some("not_found"));
+    call(
+        &app,
+        &token,
+        Method::DELETE,
+        &format!("/v1/webhooks/{id}"),
+        None,
+    )
+    .await
+    .expect(200, None);
+    call(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/v1/webhooks/{id}"),
+        None,
+    )
+    .await
+    .expect(404, Some("not_found"));
 }
 
 #[tokio::test]
@@ -447,15 +542,28 @@ async fn webhook_urls_into_private_networks_are_refused() {
         "http://0.0.0.0/",
         "http://2130706433/",
     ] {
-        let res = call(&app, &token, Method::POST, "/v1/webhooks", Some(json!({"url": url, "events": ["*"]}))).await;
+        let res = call(
+            &app,
+            &token,
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": url, "events": ["*"]})),
+        )
+        .await;
         res.expect(400, Some("webhook_url_forbidden"));
         assert_eq!(field_errors(&res.body), vec!["url".to_string()], "{url}");
     }
     // A public address is fine; changing it to a private one is refused too.
     let (id, _) = register(&app, &token, "https://93.184.216.34/hook", json!(["*"])).await;
-    call(&app, &token, Method::PATCH, &format!("/v1/webhooks/{id}"), Some(json!({"url": "http://127.0.0.1/"})))
-        .await
-        .expect(400, Some("webhook_url_forbidden"));
+    call(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        Some(json!({"url": "http://127.0.0.1/"})),
+    )
+    .await
+    .expect(400, Some("webhook_url_forbidden"));
 }
 
 #[tokio::test]
@@ -500,7 +608,13 @@ async fn deliveries_are_signed_and_carry_the_event() {
         Ok(())
     );
     assert_eq!(
-        webhooks::verify(sig, "whsec_wrong", &r.body, now, webhooks::REPLAY_WINDOW_SECS),
+        webhooks::verify(
+            sig,
+            "whsec_wrong",
+            &r.body,
+            now,
+            webhooks::REPLAY_WINDOW_SECS
+        ),
         Err(webhooks::SignatureError::Mismatch)
     );
     // The same computation a receiver does by hand (docs/api.md).
@@ -531,7 +645,9 @@ async fn deliveries_are_signed_and_carry_the_event() {
     assert_eq!(d["attempts"], 1);
     assert_eq!(d["attempt_log"][0]["status_code"], 200);
     assert!(d["attempt_log"][0]["duration_ms"].is_number());
-    assert!(deliveries(&app, &token, &id, "failed_deliveries").await.is_empty());
+    assert!(deliveries(&app, &token, &id, "failed_deliveries")
+        .await
+        .is_empty());
 
     // The feed shows the same event.
     let feed = app.get("/v1/events").await;
@@ -568,7 +684,11 @@ async fn deliveries_are_retried_after_500s_and_timeouts() {
     assert_eq!(log[0]["status_code"], 500);
     assert_eq!(log[0]["error"], "HTTP 500");
     assert!(log[1]["status_code"].is_null());
-    assert!(log[1]["error"].as_str().unwrap().contains("timeout"), "{}", log[1]);
+    assert!(
+        log[1]["error"].as_str().unwrap().contains("timeout"),
+        "{}",
+        log[1]
+    );
     assert_eq!(log[2]["status_code"], 200);
     assert!(log[2]["error"].is_null());
 }
@@ -603,7 +723,9 @@ async fn an_exhausted_delivery_is_listed_and_can_be_redelivered() {
     assert_eq!(d["attempts"], 3);
     let got = receiver.wait_for(3, Duration::from_secs(5)).await;
     assert_eq!(got[2].header("x-kontor-delivery"), delivery);
-    assert!(deliveries(&app, &token, &id, "failed_deliveries").await.is_empty());
+    assert!(deliveries(&app, &token, &id, "failed_deliveries")
+        .await
+        .is_empty());
     // An unknown delivery: 404.
     call(
         &app,
@@ -628,14 +750,38 @@ async fn a_webhook_whose_last_five_events_failed_is_disabled_and_the_owner_maile
     }
     receiver.wait_for(4, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let hook = call(&app, &token, Method::GET, &format!("/v1/webhooks/{id}"), None).await;
-    assert_eq!(hook.expect(200, None)["active"], true, "four failures are not five");
+    let hook = call(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/v1/webhooks/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        hook.expect(200, None)["active"],
+        true,
+        "four failures are not five"
+    );
     app.book_ok(sale_booking()).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let hook = call(&app, &token, Method::GET, &format!("/v1/webhooks/{id}"), None).await;
+        let hook = call(
+            &app,
+            &token,
+            Method::GET,
+            &format!("/v1/webhooks/{id}"),
+            None,
+        )
+        .await;
         if hook.body["active"] == false {
-            assert!(hook.body["disabled_reason"].as_str().unwrap().contains("five") || hook.body["disabled_reason"].as_str().unwrap().contains('5'));
+            assert!(
+                hook.body["disabled_reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("five")
+                    || hook.body["disabled_reason"].as_str().unwrap().contains('5')
+            );
             break;
         }
         assert!(Instant::now() < deadline, "not disabled: {}", hook.body);
@@ -664,7 +810,14 @@ async fn a_webhook_whose_last_five_events_failed_is_disabled_and_the_owner_maile
     app.book_ok(sale_booking()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.all().len(), before);
-    let on = call(&app, &token, Method::PATCH, &format!("/v1/webhooks/{id}"), Some(json!({"active": true}))).await;
+    let on = call(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        Some(json!({"active": true})),
+    )
+    .await;
     assert!(on.expect(200, None)["disabled_reason"].is_null());
     app.book_ok(sale_booking()).await;
     let got = receiver.wait_for(before + 1, Duration::from_secs(20)).await;
@@ -685,7 +838,11 @@ async fn a_change_that_rolls_back_sends_nothing() {
         store::webhooks::insert_events(
             &tx,
             app.tenant.id,
-            &[store::webhooks::NewEvent::new("customer.created", 1, json!({"rolled": "back"}))],
+            &[store::webhooks::NewEvent::new(
+                "customer.created",
+                1,
+                json!({"rolled": "back"}),
+            )],
         )
         .await
         .unwrap();
@@ -698,7 +855,9 @@ async fn a_change_that_rolls_back_sends_nothing() {
     )
     .await
     .expect(400, None);
-    app.post("/v1/customers", json!({"name": ""})).await.expect(400, None);
+    app.post("/v1/customers", json!({"name": ""}))
+        .await
+        .expect(400, None);
     // The next committed change is number 1: nothing was sent, and the feed has no gap.
     app.book_ok(sale_booking()).await;
     let got = receiver.wait_for(1, Duration::from_secs(20)).await;
@@ -736,7 +895,11 @@ async fn the_event_feed_is_gapless_in_commit_order_and_paged_by_cursor() {
     // Concurrent bookings: numbered without gaps, in commit order.
     let mut handles = Vec::new();
     for _ in 0..10 {
-        let (client, address, key) = (app.client.clone(), app.address.clone(), app.tenant.key.clone());
+        let (client, address, key) = (
+            app.client.clone(),
+            app.address.clone(),
+            app.tenant.key.clone(),
+        );
         handles.push(tokio::spawn(async move {
             let r = client
                 .post(format!("{address}/v1/bookings"))
@@ -767,8 +930,15 @@ async fn the_event_feed_is_gapless_in_commit_order_and_paged_by_cursor() {
         all.extend(events);
     }
     let names: Vec<&str> = all.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    let sequences: Vec<i64> = all.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
-    assert_eq!(sequences, (1..=all.len() as i64).collect::<Vec<_>>(), "{names:?}");
+    let sequences: Vec<i64> = all
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        sequences,
+        (1..=all.len() as i64).collect::<Vec<_>>(),
+        "{names:?}"
+    );
     // customer.created, booking.created, the invoice's booking and invoice.created, the
     // payment's booking and invoice.paid, customer.updated, ten bookings.
     assert_eq!(
@@ -811,7 +981,9 @@ async fn the_event_feed_is_gapless_in_commit_order_and_paged_by_cursor() {
         .await
         .expect(401, Some("unauthenticated"));
     let other = app.other_tenant().await;
-    let theirs = app.send(Method::GET, "/v1/events", Some(&other.key), None).await;
+    let theirs = app
+        .send(Method::GET, "/v1/events", Some(&other.key), None)
+        .await;
     assert_eq!(theirs.expect(200, None)["events"], json!([]));
     assert!(theirs.body["next_cursor"].is_null());
 }
@@ -826,16 +998,29 @@ async fn period_events_and_invoice_overdue_once() {
     // The job emits invoice.overdue once, however often it runs.
     assert!(worker.emit_overdue_invoices().await.unwrap() >= 1);
     assert_eq!(worker.emit_overdue_invoices().await.unwrap(), 0);
-    app.post("/v1/periods/2026-03/soft-lock", json!({})).await.expect(200, None);
-    app.post("/v1/periods/2026-03/reopen", json!({})).await.expect(200, None);
+    app.post("/v1/periods/2026-03/soft-lock", json!({}))
+        .await
+        .expect(200, None);
+    app.post("/v1/periods/2026-03/reopen", json!({}))
+        .await
+        .expect(200, None);
     let feed = app.get("/v1/events?limit=500").await;
     let events = feed.expect(200, None)["events"].as_array().unwrap().clone();
-    let overdue: Vec<&Value> = events.iter().filter(|e| e["event"] == "invoice.overdue").collect();
+    let overdue: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "invoice.overdue")
+        .collect();
     assert_eq!(overdue.len(), 1, "{events:?}");
     assert_eq!(overdue[0]["data"]["invoice_id"], inv["id"]);
     assert_eq!(overdue[0]["data"]["status"], "overdue");
-    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert!(names.ends_with(&["period.soft_locked", "period.reopened"]), "{names:?}");
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.ends_with(&["period.soft_locked", "period.reopened"]),
+        "{names:?}"
+    );
     let soft = &events[events.len() - 2];
     assert_eq!(soft["data"]["period"], "2026-03");
     assert_eq!(soft["data"]["status"], "soft_locked");
