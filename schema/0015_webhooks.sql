@@ -65,7 +65,7 @@ CREATE TABLE feed_events (
     -- the scheduled job emits it once however often and on however many replicas it runs.
     dedupe_key text,
     PRIMARY KEY (tenant_id, sequence),
-    UNIQUE (id)
+    UNIQUE (tenant_id, id)
 );
 CREATE UNIQUE INDEX feed_events_dedupe ON feed_events (tenant_id, dedupe_key)
     WHERE dedupe_key IS NOT NULL;
@@ -76,7 +76,7 @@ CREATE TABLE webhook_deliveries (
     tenant_id        uuid NOT NULL,
     id               uuid NOT NULL,
     webhook_id       uuid NOT NULL,
-    event_id         uuid NOT NULL REFERENCES feed_events (id),
+    event_id         uuid NOT NULL,
     sequence         bigint NOT NULL,
     status           text NOT NULL DEFAULT 'pending'
                          CHECK (status IN ('pending', 'delivered', 'failed')),
@@ -94,6 +94,7 @@ CREATE TABLE webhook_deliveries (
     PRIMARY KEY (tenant_id, id),
     UNIQUE (tenant_id, webhook_id, event_id),
     FOREIGN KEY (tenant_id, webhook_id) REFERENCES webhooks (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, event_id) REFERENCES feed_events (tenant_id, id),
     CHECK ((status = 'pending') = (next_attempt_at IS NOT NULL))
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, sequence)

@@ -252,7 +252,7 @@ pub struct OverdueInvoice {
 
 const DELIVERY_SELECT: &str = "SELECT d.id, d.webhook_id, d.event_id, e.event, d.sequence, d.status, d.attempts,
         nullif(d.next_attempt_at, '-infinity') AS next_attempt_at, d.last_attempt_at, d.last_status_code, d.last_error, d.created_at
-   FROM webhook_deliveries d JOIN feed_events e ON e.id = d.event_id";
+   FROM webhook_deliveries d JOIN feed_events e ON e.tenant_id = d.tenant_id AND e.id = d.event_id";
 
 impl Store {
     pub async fn create_webhook(
@@ -504,7 +504,7 @@ impl Store {
                    FROM due, webhooks w, feed_events e, tenants t
                   WHERE d.tenant_id = due.tenant_id AND d.id = due.id
                     AND w.tenant_id = d.tenant_id AND w.id = d.webhook_id
-                    AND e.id = d.event_id AND t.id = d.tenant_id
+                    AND e.tenant_id = d.tenant_id AND e.id = d.event_id AND t.id = d.tenant_id
                  RETURNING d.tenant_id, t.slug, d.id, d.webhook_id, w.url, w.secret, d.attempts, d.round_start,
                            e.id AS event_id, e.sequence, e.event, e.version, e.created_at AS event_created_at, e.data",
                 &[&limit, &lease_secs, &tenants],

@@ -1025,3 +1025,50 @@ async fn period_events_and_invoice_overdue_once() {
     assert_eq!(soft["data"]["period"], "2026-03");
     assert_eq!(soft["data"]["status"], "soft_locked");
 }
+
+#[tokio::test]
+async fn several_workers_post_each_delivery_once() {
+    // Three workers on one database (as three replicas): SKIP LOCKED and the lease give each
+    // delivery to one of them.
+    let (app, worker) = spawn_webhook_app("1", true, true).await;
+    for _ in 0..2 {
+        tokio::spawn(worker.clone().run_webhook_worker());
+    }
+    let receiver = Receiver::start(&[]).await;
+    let token = owner(&app).await;
+    register(&app, &token, &receiver.url, json!(["booking.created"])).await;
+    register(&app, &token, &receiver.url, json!(["*"])).await;
+    let mut handles = Vec::new();
+    for _ in 0..15 {
+        let (client, address, key) = (
+            app.client.clone(),
+            app.address.clone(),
+            app.tenant.key.clone(),
+        );
+        handles.push(tokio::spawn(async move {
+            let r = client
+                .post(format!("{address}/v1/bookings"))
+                .bearer_auth(key)
+                .json(&sale_booking())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let got = receiver.wait_for(30, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = receiver.all().len().max(got.len());
+    assert_eq!(got, 30, "each event once per webhook");
+    let mut ids: Vec<String> = receiver
+        .all()
+        .iter()
+        .map(|r| r.header("x-kontor-delivery").to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 30);
+}
