@@ -1072,3 +1072,74 @@ async fn several_workers_post_each_delivery_once() {
     ids.dedup();
     assert_eq!(ids.len(), 30);
 }
+
+#[tokio::test]
+async fn bank_imports_reconciliation_and_reversals_are_events() {
+    let (app, _) = spawn_webhook_app("1", true, false).await;
+    let account = crate::bank_import::bank_account(
+        &app,
+        json!({"name": "Giro", "iban": "DE89370400440532013000"}),
+    )
+    .await;
+    let row = |amount: &str, reference: &str| {
+        json!({"booking_date": "2026-03-02", "value_date": "2026-03-02", "amount": amount,
+               "currency": "EUR", "counterparty_name": "Haus KG",
+               "remittance_info": format!("Miete {reference}"), "end_to_end_id": reference})
+    };
+    let body = json!({"bank_account_id": account,
+                      "transactions": [row("-1190.00", "M-1"), row("-50.00", "M-2")]});
+    app.post("/v1/bank-transactions", body.clone())
+        .await
+        .expect(201, None);
+    // A re-import that brings nothing new is no event.
+    app.post("/v1/bank-transactions", body)
+        .await
+        .expect(201, None);
+    let events = app.get("/v1/events").await.expect(200, None)["events"].clone();
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"], "bank_transaction.imported");
+    let data = &events[0]["data"];
+    assert_eq!(data["imported"], 2);
+    assert_eq!(data["bank_account_id"], account.as_str());
+    let ids = data["bank_transaction_ids"].as_array().unwrap().clone();
+    assert_eq!(ids.len(), 2);
+
+    let t = ids[0].as_str().unwrap();
+    let res = app
+        .post(
+            &format!("/v1/bank-transactions/{t}/reconcile"),
+            json!({"candidate_kind": "account", "account": "4210"}),
+        )
+        .await;
+    let intent = res.expect(200, None)["intent_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(
+        "/v1/journal/reverse",
+        json!({"intent_id": intent, "reason": "wrong account", "posting_mode": "swap"}),
+    )
+    .await
+    .expect(201, None);
+    let events = app.get("/v1/events").await.expect(200, None)["events"].clone();
+    let names: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "bank_transaction.imported",
+            "booking.created",
+            "bank_transaction.reconciled",
+            "journal.reversed"
+        ]
+    );
+    assert_eq!(events[2]["data"]["bank_transaction_ids"], json!([t]));
+    assert_eq!(events[2]["data"]["intent_id"], intent.as_str());
+    assert_eq!(events[3]["data"]["reversal_of"], intent.as_str());
+    assert_eq!(events[3]["data"]["kind"], "reversal");
+}
