@@ -302,11 +302,6 @@ impl App {
         Ok(())
     }
 
-    /// The body every attempt of a delivery sends.
-    pub fn delivery_body(tenant_slug: &str, e: &FeedEvent) -> Value {
-        feed_json(e, tenant_slug)
-    }
-
     /// Posts one delivery to the address its URL resolves to, checked and pinned. Ok: the
     /// status code; Err: why there is none.
     async fn post(&self, d: &ClaimedDelivery) -> Result<u16, String> {

@@ -7,17 +7,13 @@ use crate::extract::{JsonBody, Params};
 use crate::routes::{path_id, ErrorBody};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use app::webhooks::{NewWebhook, WebhookWithSecret};
+use app::webhooks::{
+    DeliveryRow, FeedEvent, NewWebhook, WebhookChange, WebhookRow, WebhookWithSecret,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use store_types::*;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// The row types of `app` this module renders.
-mod store_types {
-    pub use app::webhooks::{DeliveryRow, FeedEvent, WebhookChange, WebhookRow};
-}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
