@@ -3,7 +3,8 @@
 -- Transactional outbox: a change writes its feed event (and one delivery row per subscribed
 -- webhook) in its own transaction, so an event exists exactly when its change committed —
 -- nothing is lost when the process dies, nothing is sent for a change that rolled back. The
--- delivery worker (any replica) claims due deliveries with FOR UPDATE SKIP LOCKED, posts them,
+-- delivery worker (any replica) claims webhooks with due deliveries with FOR NO KEY UPDATE SKIP
+-- LOCKED and a lease (webhooks.delivering_until), posts their deliveries in sequence order,
 -- and writes each attempt and the next retry time here, so retries survive restarts.
 --
 -- `sequence` is the event's place in its tenant's feed: 1, 2, 3 … without gaps, in commit
@@ -42,6 +43,10 @@ CREATE TABLE webhooks (
     secret          text NOT NULL,
     -- Why the service disabled the webhook (NULL when the owner did, or it is active).
     disabled_reason text,
+    -- A delivery worker's lease: until then, no other worker posts this webhook's deliveries,
+    -- so they go out one after the other in sequence order across replicas. A worker that
+    -- dies leaves the lease to run out.
+    delivering_until timestamptz,
     created_by      text NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
@@ -84,8 +89,7 @@ CREATE TABLE webhook_deliveries (
     -- The attempts made before the last redelivery: the retry schedule starts over there.
     round_start      integer NOT NULL DEFAULT 0,
     -- When the next attempt is due (pending only). A new delivery is due at -infinity so that
-    -- the worker takes new deliveries in sequence order; a claimed one is leased by moving
-    -- this into the future, so a worker that dies mid-post hands it on after the lease.
+    -- the worker takes new deliveries first, in sequence order.
     next_attempt_at  timestamptz,
     last_attempt_at  timestamptz,
     last_status_code integer,
@@ -99,6 +103,8 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, sequence)
     WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries
+    (tenant_id, webhook_id, next_attempt_at, sequence) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (tenant_id, webhook_id, sequence DESC);
 
 CREATE TABLE webhook_attempts (

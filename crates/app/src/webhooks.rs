@@ -4,8 +4,9 @@
 //! The rules are in the pure `webhooks` crate (event names and versions, the signature, the
 //! retry schedule, which addresses may be reached, when to disable); the rows in
 //! `store::webhooks`. The worker (`App::run_webhook_worker`, started by `kontor serve`) claims
-//! due deliveries with `FOR UPDATE SKIP LOCKED` under a lease, so any number of replicas can
-//! run it; it posts each webhook's deliveries one after the other in sequence order, records
+//! webhooks with due deliveries (`FOR NO KEY UPDATE SKIP LOCKED` and a lease on the webhook),
+//! so any number of replicas can run it; it posts each webhook's deliveries one after the
+//! other in sequence order, records
 //! every attempt and the next retry time in the database (so retries survive restarts), and
 //! emits the derived `invoice.overdue` events.
 
@@ -51,7 +52,8 @@ impl Default for WebhookConfig {
     }
 }
 
-/// Deliveries one claim takes.
+/// Webhooks one claim takes, and due deliveries of each.
+const CLAIM_WEBHOOKS: i64 = 8;
 const CLAIM: i64 = 16;
 /// How often the worker looks for newly overdue invoices.
 const OVERDUE_EVERY: Duration = Duration::from_secs(60);
@@ -219,34 +221,45 @@ impl App {
                     0
                 }
             };
-            if delivered < CLAIM as usize {
+            if delivered == 0 {
                 tokio::time::sleep(self.webhooks.poll_interval).await;
             }
         }
     }
 
-    /// One round: claims due deliveries and posts them, each webhook's in sequence order,
-    /// different webhooks concurrently. Returns how many were claimed.
+    /// One round: claims webhooks with due deliveries and posts them, each webhook's in
+    /// sequence order, different webhooks concurrently. Returns how many were claimed.
     pub async fn deliver_due(&self) -> AppResult<usize> {
-        // The lease covers every post of the claim timing out one after the other.
+        // The lease covers every post of a claim timing out one after the other.
         let lease = 30.0 + (CLAIM as f64) * (self.webhooks.timeout.as_secs_f64() + 1.0);
         let claimed = self
             .store()
-            .claim_due_deliveries(CLAIM, lease, self.webhooks.tenants.as_deref())
+            .claim_due_deliveries(
+                CLAIM_WEBHOOKS,
+                CLAIM,
+                lease,
+                self.webhooks.tenants.as_deref(),
+            )
             .await?;
         let count = claimed.len();
-        let mut by_webhook: BTreeMap<Uuid, Vec<ClaimedDelivery>> = BTreeMap::new();
+        let mut by_webhook: BTreeMap<(Uuid, Uuid), Vec<ClaimedDelivery>> = BTreeMap::new();
         for c in claimed {
-            by_webhook.entry(c.webhook_id).or_default().push(c);
+            by_webhook
+                .entry((c.tenant_id, c.webhook_id))
+                .or_default()
+                .push(c);
         }
         let mut tasks = Vec::new();
-        for (_, deliveries) in by_webhook {
+        for ((tenant_id, webhook_id), deliveries) in by_webhook {
             let app = self.clone();
             tasks.push(tokio::spawn(async move {
                 for d in deliveries {
                     if let Err(e) = app.deliver_one(d).await {
                         tracing::warn!(error = ?e, "recording a webhook attempt failed");
                     }
+                }
+                if let Err(e) = app.store().release_webhook(tenant_id, webhook_id).await {
+                    tracing::warn!(error = ?e, "releasing a webhook's lease failed");
                 }
             }));
         }

@@ -83,10 +83,14 @@ async fn receiver(failures: usize) -> (String, Seen) {
     (url, seen)
 }
 
+/// The delivery's status and attempts; the status is "leased" while a worker holds the
+/// webhook (between claiming and releasing it).
 async fn delivery_state(store: &store::Store, tenant: uuid::Uuid) -> Option<(String, i32)> {
     let db = store.client().await.unwrap();
     db.query_opt(
-        "SELECT status, attempts FROM webhook_deliveries WHERE tenant_id = $1",
+        "SELECT CASE WHEN w.delivering_until > now() THEN 'leased' ELSE d.status END, d.attempts
+           FROM webhook_deliveries d JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
+          WHERE d.tenant_id = $1",
         &[&tenant],
     )
     .await
@@ -150,7 +154,8 @@ async fn webhook_retries_survive_a_server_restart() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 201);
 
-    // The first attempt fails (500) and is recorded with its retry; then the process dies.
+    // The first attempt fails (500) and is recorded with its retry, the worker lets go of the
+    // webhook; then the process dies.
     wait_until(
         &store,
         tenant_id,

@@ -479,11 +479,14 @@ impl Store {
         Ok(rows.iter().map(feed_event_from_row).collect())
     }
 
-    /// Claims up to `limit` due deliveries of active webhooks, oldest due first and in sequence
-    /// order, leasing each for `lease_secs` (another worker takes it after the lease if this
-    /// one dies). Replicas skip each other's claims.
+    /// Claims webhooks that have due deliveries (up to `webhooks` of them) with up to `limit`
+    /// due deliveries each, new ones first in sequence order. Each claimed webhook is leased
+    /// for `lease_secs`: no other worker (replica) takes its deliveries until this one calls
+    /// [`Store::release_webhook`] or the lease runs out (a worker that died), so one webhook's
+    /// deliveries go out one after the other in sequence order, whatever the replicas.
     pub async fn claim_due_deliveries(
         &self,
+        webhooks: i64,
         limit: i64,
         lease_secs: f64,
         tenants: Option<&[Uuid]>,
@@ -491,23 +494,33 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                "WITH due AS (
-                     SELECT d.tenant_id, d.id FROM webhook_deliveries d
-                       JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id AND w.active
-                      WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-                        AND ($3::uuid[] IS NULL OR d.tenant_id = ANY ($3))
-                      ORDER BY d.next_attempt_at, d.sequence
+                "WITH hooks AS (
+                     SELECT w.tenant_id, w.id FROM webhooks w
+                      WHERE w.active AND (w.delivering_until IS NULL OR w.delivering_until < now())
+                        AND (w.tenant_id, w.id) IN (
+                            SELECT d.tenant_id, d.webhook_id FROM webhook_deliveries d
+                             WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+                               AND ($4::uuid[] IS NULL OR d.tenant_id = ANY ($4)))
+                      ORDER BY w.delivering_until NULLS FIRST, w.created_at
                       LIMIT $1
-                      FOR UPDATE OF d SKIP LOCKED
+                      FOR NO KEY UPDATE OF w SKIP LOCKED
+                 ), leased AS (
+                     UPDATE webhooks w SET delivering_until = now() + make_interval(secs => $3)
+                       FROM hooks WHERE w.tenant_id = hooks.tenant_id AND w.id = hooks.id
+                     RETURNING w.tenant_id, w.id, w.url, w.secret
                  )
-                 UPDATE webhook_deliveries d SET next_attempt_at = now() + make_interval(secs => $2)
-                   FROM due, webhooks w, feed_events e, tenants t
-                  WHERE d.tenant_id = due.tenant_id AND d.id = due.id
-                    AND w.tenant_id = d.tenant_id AND w.id = d.webhook_id
-                    AND e.tenant_id = d.tenant_id AND e.id = d.event_id AND t.id = d.tenant_id
-                 RETURNING d.tenant_id, t.slug, d.id, d.webhook_id, w.url, w.secret, d.attempts, d.round_start,
-                           e.id AS event_id, e.sequence, e.event, e.version, e.created_at AS event_created_at, e.data",
-                &[&limit, &lease_secs, &tenants],
+                 SELECT l.tenant_id, t.slug, d.id, l.id AS webhook_id, l.url, l.secret, d.attempts, d.round_start,
+                        e.id AS event_id, e.sequence, e.event, e.version, e.created_at AS event_created_at, e.data
+                   FROM leased l
+                   JOIN tenants t ON t.id = l.tenant_id
+                   CROSS JOIN LATERAL (
+                       SELECT * FROM webhook_deliveries d
+                        WHERE d.tenant_id = l.tenant_id AND d.webhook_id = l.id
+                          AND d.status = 'pending' AND d.next_attempt_at <= now()
+                        ORDER BY d.next_attempt_at, d.sequence
+                        LIMIT $2) d
+                   JOIN feed_events e ON e.tenant_id = d.tenant_id AND e.id = d.event_id",
+                &[&webhooks, &limit, &lease_secs, &tenants],
             )
             .await?;
         let mut claimed: Vec<ClaimedDelivery> = rows
@@ -526,6 +539,22 @@ impl Store {
             .collect();
         claimed.sort_by_key(|c| (c.webhook_id, c.event.sequence));
         Ok(claimed)
+    }
+
+    /// Ends a worker's lease of a webhook (see [`Store::claim_due_deliveries`]).
+    pub async fn release_webhook(
+        &self,
+        tenant_id: Uuid,
+        webhook_id: Uuid,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE webhooks SET delivering_until = NULL WHERE tenant_id = $1 AND id = $2",
+                &[&tenant_id, &webhook_id],
+            )
+            .await?;
+        Ok(())
     }
 
     /// Records an attempt and what follows from it.
