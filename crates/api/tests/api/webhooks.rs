@@ -1027,19 +1027,19 @@ async fn period_events_and_invoice_overdue_once() {
 }
 
 #[tokio::test]
-async fn several_workers_post_each_delivery_once() {
-    // Three workers on one database (as three replicas): SKIP LOCKED and the lease give each
-    // delivery to one of them.
+async fn several_workers_post_each_delivery_once_in_sequence_order() {
+    // Three workers on one database (as three replicas): each webhook is leased by one worker
+    // at a time, so every delivery goes out once, and each webhook's in sequence order.
     let (app, worker) = spawn_webhook_app("1", true, true).await;
     for _ in 0..2 {
         tokio::spawn(worker.clone().run_webhook_worker());
     }
-    let receiver = Receiver::start(&[]).await;
+    let (first, second) = (Receiver::start(&[]).await, Receiver::start(&[]).await);
     let token = owner(&app).await;
-    register(&app, &token, &receiver.url, json!(["booking.created"])).await;
-    register(&app, &token, &receiver.url, json!(["*"])).await;
+    register(&app, &token, &first.url, json!(["booking.created"])).await;
+    register(&app, &token, &second.url, json!(["*"])).await;
     let mut handles = Vec::new();
-    for _ in 0..15 {
+    for _ in 0..20 {
         let (client, address, key) = (
             app.client.clone(),
             app.address.clone(),
@@ -1059,18 +1059,19 @@ async fn several_workers_post_each_delivery_once() {
     for h in handles {
         h.await.unwrap();
     }
-    let got = receiver.wait_for(30, Duration::from_secs(30)).await;
+    for receiver in [&first, &second] {
+        receiver.wait_for(20, Duration::from_secs(30)).await;
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let got = receiver.all().len().max(got.len());
-    assert_eq!(got, 30, "each event once per webhook");
-    let mut ids: Vec<String> = receiver
-        .all()
-        .iter()
-        .map(|r| r.header("x-kontor-delivery").to_string())
-        .collect();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 30);
+    for receiver in [&first, &second] {
+        let got = receiver.all();
+        assert_eq!(got.len(), 20, "each event once per webhook");
+        let sequences: Vec<i64> = got
+            .iter()
+            .map(|r| r.json()["sequence"].as_i64().unwrap())
+            .collect();
+        assert_eq!(sequences, (1..=20).collect::<Vec<_>>(), "in sequence order");
+    }
 }
 
 #[tokio::test]
