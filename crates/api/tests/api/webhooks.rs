@@ -1144,3 +1144,114 @@ async fn bank_imports_reconciliation_and_reversals_are_events() {
     assert_eq!(events[3]["data"]["reversal_of"], intent.as_str());
     assert_eq!(events[3]["data"]["kind"], "reversal");
 }
+
+#[tokio::test]
+async fn payment_runs_and_period_locks_are_events() {
+    let (app, _) = spawn_webhook_app("1", true, false).await;
+    let bank = Uuid::now_v7();
+    sql()
+        .await
+        .execute(
+            "INSERT INTO bank_accounts (tenant_id, id, name, iban, bic, currency, ledger_account, created_by)
+             VALUES ($1, $2, 'Hausbank', 'DE44500105175407324931', 'COBADEFFXXX', 'EUR', '1200',
+                     '{\"kind\":\"system\",\"id\":\"test\"}')",
+            &[&app.tenant.id, &bank],
+        )
+        .await
+        .unwrap();
+    let vendor = app
+        .post(
+            "/v1/vendors",
+            json!({"name": "Lieferant GmbH", "iban": "DE89370400440532013000"}),
+        )
+        .await;
+    let vendor_id = vendor.expect(201, None)["id"].as_str().unwrap().to_string();
+    let today = chrono::Utc::now().date_naive();
+    let invoice = app
+        .post(
+            "/v1/invoices",
+            json!({"vendor_id": vendor_id, "invoice_number": "ER-1", "invoice_date": today.to_string(),
+                   "due_date": (today + chrono::Duration::days(10)).to_string(),
+                   "lines": [{"description": "Material", "unit_price": "100.00", "tax_code": "VSt19", "account": "3400"}]}),
+        )
+        .await;
+    let invoice_id = invoice.expect(201, None)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run = app
+        .post(
+            "/v1/payment-runs",
+            json!({"bank_account_id": bank, "execution_date": (today + chrono::Duration::days(1)).to_string(),
+                   "invoice_ids": [invoice_id]}),
+        )
+        .await;
+    let run_id = run.expect(201, None)["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/payment-runs/{run_id}");
+    let second = app.key_with_scopes(&["*"]).await;
+    app.send(
+        Method::POST,
+        &format!("{path}/approve"),
+        Some(&second),
+        None,
+    )
+    .await
+    .expect(200, None);
+    app.post(&format!("{path}/export"), json!({}))
+        .await
+        .expect(200, None);
+    app.post(&format!("{path}/complete"), json!({}))
+        .await
+        .expect(200, None);
+
+    // A lock requested by one principal and approved by another.
+    let request = app.post("/v1/periods/2025-01/lock", json!({})).await;
+    let request_id = request.expect(201, None)["request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.send(
+        Method::POST,
+        &format!("/v1/periods/2025-01/lock/{request_id}/approve"),
+        Some(&second),
+        None,
+    )
+    .await
+    .expect(200, None);
+
+    let events = app.get("/v1/events").await.expect(200, None)["events"].clone();
+    let events = events.as_array().unwrap();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "vendor.created",
+            "booking.created",
+            "invoice.created",
+            "payment_run.approved",
+            "payment_run.exported",
+            "booking.created",
+            "invoice.paid",
+            "payment_run.completed",
+            "period.lock_requested",
+            "period.locked"
+        ],
+    );
+    assert_eq!(events[3]["data"]["payment_run_id"], run_id.as_str());
+    assert_eq!(events[4]["data"]["status"], "exported");
+    assert_eq!(events[6]["data"]["invoice_id"], invoice_id.as_str());
+    let completed = &events[7]["data"];
+    assert_eq!(completed["status"], "completed");
+    assert_eq!(completed["invoice_ids"], json!([invoice_id]));
+    assert_eq!(
+        completed["payment_intent_ids"][0],
+        events[5]["data"]["intent_id"]
+    );
+    assert_eq!(events[8]["data"]["request_id"], request_id.as_str());
+    let locked = &events[9]["data"];
+    assert_eq!(locked["status"], "locked");
+    assert_eq!(locked["closing_hash"].as_str().unwrap().len(), 64);
+}
