@@ -848,6 +848,27 @@ async fn a_change_that_rolls_back_sends_nothing() {
         .unwrap();
         tx.rollback().await.unwrap();
     }
+    // A change whose commit fails after its event and deliveries were written: a deferred
+    // constraint trigger (test-only, for this one customer name) refuses the commit.
+    let db = sql().await;
+    db.batch_execute(
+        "CREATE OR REPLACE FUNCTION kontor_test_refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'test: the commit fails'; END $$;
+         DROP TRIGGER IF EXISTS kontor_test_refuse_commit ON feed_events;
+         CREATE CONSTRAINT TRIGGER kontor_test_refuse_commit AFTER INSERT ON feed_events
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+             WHEN (NEW.data->>'name' = 'Rollback im Commit GmbH')
+             EXECUTE FUNCTION kontor_test_refuse_commit();",
+    )
+    .await
+    .unwrap();
+    let failed = app
+        .post("/v1/customers", json!({"name": "Rollback im Commit GmbH"}))
+        .await;
+    db.batch_execute("DROP TRIGGER kontor_test_refuse_commit ON feed_events")
+        .await
+        .unwrap();
+    failed.expect(500, None);
     // Refused changes write nothing either.
     app.post(
         "/v1/bookings",
