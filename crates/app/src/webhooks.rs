@@ -91,8 +91,16 @@ impl App {
         &self.webhooks
     }
 
-    fn check_webhook_url(&self, url: &str) -> AppResult<String> {
-        Ok(webhooks::check_url(url, self.webhooks.allow_private)?.url)
+    /// A URL a webhook may have: its form, and every address its host resolves to now (a
+    /// name that does not resolve yet is accepted; each delivery checks again).
+    async fn check_webhook_url(&self, url: &str) -> AppResult<String> {
+        let target = webhooks::check_url(url, self.webhooks.allow_private)?;
+        if target.ip.is_none() && !self.webhooks.allow_private {
+            if let Ok(resolved) = lookup(&target).await {
+                webhooks::check_resolved(&target.host, &resolved, false)?;
+            }
+        }
+        Ok(target.url)
     }
 
     pub async fn create_webhook(
@@ -101,7 +109,7 @@ impl App {
         new: NewWebhook,
         created_by: &str,
     ) -> AppResult<WebhookWithSecret> {
-        let url = self.check_webhook_url(&new.url)?;
+        let url = self.check_webhook_url(&new.url).await?;
         let events = webhooks::validate_events(&new.events)?;
         webhooks::check_description(new.description.as_deref())?;
         let secret = new_secret();
@@ -137,7 +145,7 @@ impl App {
         mut change: WebhookChange,
     ) -> AppResult<WebhookRow> {
         if let Some(url) = &change.url {
-            change.url = Some(self.check_webhook_url(url)?);
+            change.url = Some(self.check_webhook_url(url).await?);
         }
         if let Some(events) = &change.events {
             change.events = Some(webhooks::validate_events(events)?);
@@ -359,27 +367,10 @@ impl App {
     }
 
     async fn resolve(&self, target: &webhooks::Target) -> Result<SocketAddr, String> {
-        let candidates: Vec<IpAddr> = match target.ip {
-            Some(ip) => vec![ip],
-            None => tokio::net::lookup_host((target.host.as_str(), target.port))
-                .await
-                .map_err(|e| format!("resolving {}: {e}", target.host))?
-                .map(|a| a.ip())
-                .collect(),
-        };
-        let allowed = candidates.iter().find(|ip| {
-            webhooks::address::check_address(&target.host, **ip, self.webhooks.allow_private)
-                .is_ok()
-        });
-        match (allowed, candidates.first()) {
-            (Some(ip), _) => Ok(SocketAddr::new(*ip, target.port)),
-            (None, Some(ip)) => Err(WebhookError::UrlForbidden {
-                host: target.host.clone(),
-                address: ip.to_string(),
-            }
-            .to_string()),
-            (None, None) => Err(format!("{} has no address", target.host)),
-        }
+        let candidates = lookup(target).await?;
+        webhooks::pick_address(&target.host, &candidates, self.webhooks.allow_private)
+            .map(|ip| SocketAddr::new(ip, target.port))
+            .map_err(|e| e.to_string())
     }
 
     /// After a delivery exhausted its retries: disables the webhook when its last five settled
@@ -495,6 +486,18 @@ impl App {
             }
         }
         Ok(written)
+    }
+}
+
+/// The addresses a webhook URL's host resolves to (the literal for an IP URL).
+async fn lookup(target: &webhooks::Target) -> Result<Vec<IpAddr>, String> {
+    match target.ip {
+        Some(ip) => Ok(vec![ip]),
+        None => Ok(tokio::net::lookup_host((target.host.as_str(), target.port))
+            .await
+            .map_err(|e| format!("resolving {}: {e}", target.host))?
+            .map(|a| a.ip())
+            .collect()),
     }
 }
 

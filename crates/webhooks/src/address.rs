@@ -53,6 +53,7 @@ pub fn check_url(text: &str, allow_private: bool) -> Result<Target, WebhookError
     }
     if !allow_private && ip.is_none() {
         let lower = host.to_ascii_lowercase();
+        let lower = lower.trim_end_matches('.');
         if lower == "localhost" || lower.ends_with(".localhost") {
             return Err(WebhookError::UrlForbidden {
                 host,
@@ -75,6 +76,43 @@ pub fn check_address(host: &str, ip: IpAddr, allow_private: bool) -> Result<(), 
             host: host.to_string(),
             address: ip.to_string(),
         });
+    }
+    Ok(())
+}
+
+/// The address a delivery connects to, from what the host resolved to: the first allowed one.
+/// None allowed (or none at all): refused.
+pub fn pick_address(
+    host: &str,
+    resolved: &[IpAddr],
+    allow_private: bool,
+) -> Result<IpAddr, WebhookError> {
+    if let Some(ip) = resolved
+        .iter()
+        .find(|ip| check_address(host, **ip, allow_private).is_ok())
+    {
+        return Ok(*ip);
+    }
+    match resolved.first() {
+        Some(ip) => Err(WebhookError::UrlForbidden {
+            host: host.to_string(),
+            address: ip.to_string(),
+        }),
+        None => Err(WebhookError::InvalidUrl {
+            reason: format!("{host} has no address"),
+        }),
+    }
+}
+
+/// At registration: refused when any address the host resolves to is not allowed (a name
+/// that points into a private network even in part is no webhook target).
+pub fn check_resolved(
+    host: &str,
+    resolved: &[IpAddr],
+    allow_private: bool,
+) -> Result<(), WebhookError> {
+    for ip in resolved {
+        check_address(host, *ip, allow_private)?;
     }
     Ok(())
 }
@@ -177,6 +215,48 @@ mod tests {
     }
 
     #[test]
+    fn resolved_addresses() {
+        let ips = |v: &[&str]| {
+            v.iter()
+                .map(|a| a.parse().unwrap())
+                .collect::<Vec<IpAddr>>()
+        };
+        for (resolved, allow, pick, register) in [
+            (ips(&["8.8.8.8"]), false, Ok("8.8.8.8"), Ok(())),
+            (
+                ips(&["10.0.0.1", "8.8.4.4"]),
+                false,
+                Ok("8.8.4.4"),
+                Err("webhook_url_forbidden"),
+            ),
+            (
+                ips(&["127.0.0.1"]),
+                false,
+                Err("webhook_url_forbidden"),
+                Err("webhook_url_forbidden"),
+            ),
+            (ips(&["127.0.0.1"]), true, Ok("127.0.0.1"), Ok(())),
+            (
+                ips(&["::1", "fe80::1"]),
+                false,
+                Err("webhook_url_forbidden"),
+                Err("webhook_url_forbidden"),
+            ),
+            (ips(&[]), false, Err("invalid_webhook_url"), Ok(())),
+        ] {
+            let got = pick_address("h.example", &resolved, allow)
+                .map(|ip| ip.to_string())
+                .map_err(|e| e.code());
+            assert_eq!(got, pick.map(str::to_string), "{resolved:?}");
+            assert_eq!(
+                check_resolved("h.example", &resolved, allow).map_err(|e| e.code()),
+                register,
+                "{resolved:?}"
+            );
+        }
+    }
+
+    #[test]
     fn urls() {
         for (text, want) in [
             ("https://hooks.example.com/kontor", Ok(443)),
@@ -196,6 +276,8 @@ mod tests {
                 Err("webhook_url_forbidden"),
             ),
             ("http://localhost:3000/", Err("webhook_url_forbidden")),
+            ("http://LocalHost./", Err("webhook_url_forbidden")),
+            ("http://api.localhost/", Err("webhook_url_forbidden")),
             ("http://0x7f000001/", Err("webhook_url_forbidden")),
             ("http://2130706433/", Err("webhook_url_forbidden")),
             ("http://8.8.8.8/", Ok(80)),

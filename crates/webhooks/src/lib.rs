@@ -12,7 +12,7 @@ pub mod event;
 pub mod retry;
 pub mod signature;
 
-pub use address::{check_url, is_forbidden, Target};
+pub use address::{check_resolved, check_url, is_forbidden, pick_address, Target};
 pub use event::{validate_events, EventType, ALL_EVENTS};
 pub use retry::{should_disable, RetrySchedule, Settled, DISABLE_AFTER};
 pub use signature::{sign, signature_header, verify, SignatureError, REPLAY_WINDOW_SECS};

@@ -553,6 +553,25 @@ async fn webhook_urls_into_private_networks_are_refused() {
         res.expect(400, Some("webhook_url_forbidden"));
         assert_eq!(field_errors(&res.body), vec!["url".to_string()], "{url}");
     }
+    // A name is resolved at registration: this machine's own host name points to a loopback
+    // address (on machines where it resolves so; a name that does not resolve yet is
+    // accepted, and every delivery checks again).
+    let me = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let me = me.trim();
+    if let Ok(addresses) = tokio::net::lookup_host((me, 80)).await {
+        let addresses: Vec<std::net::IpAddr> = addresses.map(|a| a.ip()).collect();
+        if !addresses.is_empty() && addresses.iter().all(|a| webhooks::is_forbidden(*a)) {
+            call(
+                &app,
+                &token,
+                Method::POST,
+                "/v1/webhooks",
+                Some(json!({"url": format!("http://{me}:9999/hook"), "events": ["*"]})),
+            )
+            .await
+            .expect(400, Some("webhook_url_forbidden"));
+        }
+    }
     // A public address is fine; changing it to a private one is refused too.
     let (id, _) = register(&app, &token, "https://93.184.216.34/hook", json!(["*"])).await;
     call(
