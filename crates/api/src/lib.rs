@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod strict;
+pub mod webhook_docs;
 
 /// Password hashing and the mailer are the application's; re-exported for existing callers.
 pub use app::{mailer, passwords};

@@ -2,6 +2,7 @@
 
 use crate::routes::payment_runs;
 use crate::routes::reconcile;
+use crate::routes::webhooks;
 use crate::routes::{
     accounts, api_keys, audit, bookings, contact, documents, journal, periods, session, tax_codes,
     users,
@@ -57,6 +58,10 @@ use utoipa::{Modify, OpenApi};
         payment_runs::cancel,
         reconcile::suggestions, reconcile::reconcile, reconcile::unmatch, reconcile::dismiss,
         reconcile::batch_reconcile, reconcile::create_match_group, reconcile::unmatch_group,
+        // Webhooks and the event feed (issue 15).
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
+        webhooks::rotate_secret, webhooks::deliveries, webhooks::failed_deliveries, webhooks::redeliver,
+        webhooks::events,
     ),
     components(schemas(
         crate::routes::ErrorBody,
@@ -73,7 +78,8 @@ use utoipa::{Modify, OpenApi};
         (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items, payment runs (SEPA)"),
         (name = "Reports", description = "Trial balance, P&L, balance sheet, VAT return, open items, account statement, DATEV export"),
         (name = "Settings", description = "Tenant settings: DATEV numbers, VAT method, fiscal calendar, chart, currency"),
-        (name = "Bank", description = "Bank accounts, statement imports (camt.053, MT940, CSV, JSON), bank transactions, evidence, reconciliation view, suggestions, reconcile, match groups")
+        (name = "Bank", description = "Bank accounts, statement imports (camt.053, MT940, CSV, JSON), bank transactions, evidence, reconciliation view, suggestions, reconcile, match groups"),
+        (name = "Webhooks", description = "Webhooks (owner session only): signed, retried deliveries of events; the event feed GET /v1/events. The events and their payloads are in this document's `webhooks` section")
     )
 )]
 pub struct ApiDoc;
@@ -98,6 +104,33 @@ impl Modify for BearerAuth {
 /// Every operation's `operationId`: unique and named for what it does, for client generators
 /// (utoipa would take the handler's name: six operations would be `list`).
 const OPERATION_IDS: &[(&str, &str, &str)] = &[
+    // Webhooks and the event feed (issue 15).
+    ("post", "/v1/webhooks", "createWebhook"),
+    ("get", "/v1/webhooks", "listWebhooks"),
+    ("get", "/v1/webhooks/{id}", "getWebhook"),
+    ("patch", "/v1/webhooks/{id}", "updateWebhook"),
+    ("delete", "/v1/webhooks/{id}", "deleteWebhook"),
+    (
+        "post",
+        "/v1/webhooks/{id}/rotate-secret",
+        "rotateWebhookSecret",
+    ),
+    (
+        "get",
+        "/v1/webhooks/{id}/deliveries",
+        "listWebhookDeliveries",
+    ),
+    (
+        "get",
+        "/v1/webhooks/{id}/failed_deliveries",
+        "listFailedWebhookDeliveries",
+    ),
+    (
+        "post",
+        "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        "redeliverWebhookDelivery",
+    ),
+    ("get", "/v1/events", "listEvents"),
     ("get", "/v1/accounts", "listAccounts"),
     ("post", "/v1/accounts", "createAccount"),
     ("get", "/v1/accounts/search", "searchAccounts"),
@@ -752,6 +785,7 @@ fn build_document() -> serde_json::Value {
             }
         }
     }
+    doc["webhooks"] = crate::webhook_docs::webhooks_section();
     doc
 }
 

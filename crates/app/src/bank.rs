@@ -425,6 +425,29 @@ impl App {
             ))
             .into());
         }
+        if imported > 0 {
+            // One event per import, however many rows it brought (webhooks, issue 15).
+            const MAX_IDS: usize = 1000;
+            let ids: Vec<Uuid> = new_rows.iter().take(MAX_IDS).map(|r| r.id).collect();
+            crate::webhooks::emit(
+                tx,
+                tenant_id,
+                webhooks::EventType::BankTransactionImported,
+                serde_json::json!({
+                    "batch_id": batch_id,
+                    "bank_account_id": account.id,
+                    "format": format,
+                    "file_name": file_name,
+                    "document_id": document_id,
+                    "total_rows": plan.total_rows,
+                    "imported": imported,
+                    "skipped_duplicates": skipped,
+                    "bank_transaction_ids": ids,
+                    "bank_transaction_ids_truncated": new_rows.len() > MAX_IDS,
+                }),
+            )
+            .await?;
+        }
         Ok(ImportResult {
             batch_id,
             format,

@@ -56,6 +56,8 @@ pub enum AppError {
     Reconcile(#[from] bank::ReconcileError),
     #[error(transparent)]
     MatchGroup(#[from] bank::MatchError),
+    #[error(transparent)]
+    Webhook(webhooks::WebhookError),
     #[error("{what} not found")]
     NotFound { what: String },
     /// Input that breaks a rule outside the domain crates (400).
@@ -146,6 +148,7 @@ impl AppError {
             AppError::PaymentExport(e) => Some(e),
             AppError::Reconcile(e) => Some(e),
             AppError::MatchGroup(e) => Some(e),
+            AppError::Webhook(e) => Some(e),
             _ => None,
         }
     }

@@ -112,7 +112,11 @@ impl App {
             }
         };
         match rows::insert_invoice(tx, tenant_id, &decided, intent_id, actor).await? {
-            Ok(invoice) => Ok(invoice),
+            Ok(invoice) => {
+                self.emit_invoice(tx, tenant_id, webhooks::EventType::InvoiceCreated, &invoice)
+                    .await?;
+                Ok(invoice)
+            }
             // A lost race with a concurrent request: the same booking, or the same number.
             Err(InvoiceClash::Intent) => Err(CreateInvoiceError::Link(LinkError::AlreadyLinked {
                 intent_id,
@@ -213,7 +217,15 @@ impl App {
         let reversal = decide_cancel(id, locked.as_ref(), cancel)?;
         self.append_in_tx(tx, tenant_id, &AppendCommand::Reversal(reversal), actor)
             .await?;
-        Ok(rows::read_invoice(tx, tenant_id, Some(direction), id).await?)
+        let invoice = rows::read_invoice(tx, tenant_id, Some(direction), id).await?;
+        self.emit_invoice(
+            tx,
+            tenant_id,
+            webhooks::EventType::InvoiceCancelled,
+            &invoice,
+        )
+        .await?;
+        Ok(invoice)
     }
 
     /// One invoice with its lines and applications. `direction` None finds either side.

@@ -28,6 +28,7 @@ pub mod scopes;
 pub mod settings;
 pub mod settlements;
 pub mod startup;
+pub mod webhooks;
 
 pub use error::{AppError, AppResult};
 pub use store::idempotency::{IdempotencyKey, Idempotent, Lookup, StoredResponse};
@@ -49,6 +50,8 @@ pub struct App {
     mailer: Arc<mailer::LazyMailer>,
     /// Where the appenders run (see `with_appender_runtime`); None: the caller's runtime.
     appender_runtime: Option<tokio::runtime::Handle>,
+    /// Webhook delivery settings (issue 15).
+    webhooks: Arc<webhooks::WebhookConfig>,
 }
 
 impl App {
@@ -60,6 +63,7 @@ impl App {
             mailer: Arc::new(mailer::LazyMailer::new(identity.mail.clone())),
             identity: Arc::new(identity),
             appender_runtime: None,
+            webhooks: Arc::new(webhooks::WebhookConfig::default()),
         }
     }
 
@@ -76,6 +80,12 @@ impl App {
     pub fn with_identity(mut self, config: identity::IdentityConfig) -> App {
         self.mailer = Arc::new(mailer::LazyMailer::new(config.mail.clone()));
         self.identity = Arc::new(config);
+        self
+    }
+
+    /// The same application with these webhook delivery settings.
+    pub fn with_webhooks(mut self, config: webhooks::WebhookConfig) -> App {
+        self.webhooks = Arc::new(config);
         self
     }
 

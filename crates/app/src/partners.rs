@@ -100,7 +100,9 @@ impl App {
             collective_account: collective,
             data: &data,
         };
-        Ok(db::insert_partner(tx, tenant_id, &new).await?)
+        let partner = db::insert_partner(tx, tenant_id, &new).await?;
+        emit_partner(tx, tenant_id, &partner, true).await?;
+        Ok(partner)
     }
 
     /// `PUT`: replaces the master data (absent fields become empty); the personal account
@@ -131,9 +133,11 @@ impl App {
     ) -> AppResult<Partner> {
         let data = validate_partner(input)?;
         require_default_account(tx, tenant_id, &data).await?;
-        db::update_partner(tx, tenant_id, kind, id, &data, is_active)
+        let partner = db::update_partner(tx, tenant_id, kind, id, &data, is_active)
             .await?
-            .ok_or_else(|| not_found(kind, id))
+            .ok_or_else(|| not_found(kind, id))?;
+        emit_partner(tx, tenant_id, &partner, false).await?;
+        Ok(partner)
     }
 
     /// `DELETE`: deactivates the partner. No new invoices; open items can still be paid, and
@@ -155,9 +159,11 @@ impl App {
         kind: PartnerKind,
         id: Uuid,
     ) -> AppResult<Partner> {
-        db::deactivate_partner(tx, tenant_id, kind, id)
+        let partner = db::deactivate_partner(tx, tenant_id, kind, id)
             .await?
-            .ok_or_else(|| not_found(kind, id))
+            .ok_or_else(|| not_found(kind, id))?;
+        emit_partner(tx, tenant_id, &partner, false).await?;
+        Ok(partner)
     }
 }
 
@@ -172,4 +178,36 @@ async fn require_default_account(
         check_default_account(number, active)?;
     }
     Ok(())
+}
+
+/// customer.created / updated, vendor.created / updated (payload version 1): the master data
+/// as written.
+async fn emit_partner(
+    tx: &Transaction<'_>,
+    tenant_id: Uuid,
+    p: &Partner,
+    created: bool,
+) -> AppResult<()> {
+    use webhooks::EventType::*;
+    let event = match (p.kind, created) {
+        (PartnerKind::Customer, true) => CustomerCreated,
+        (PartnerKind::Customer, false) => CustomerUpdated,
+        (PartnerKind::Vendor, true) => VendorCreated,
+        (PartnerKind::Vendor, false) => VendorUpdated,
+    };
+    let data = serde_json::json!({
+        "id": p.id,
+        "kind": p.kind.as_str(),
+        "account_number": p.account_number,
+        "name": p.name,
+        "tax_id": p.tax_id,
+        "vat_id": p.vat_id,
+        "iban": p.iban,
+        "bic": p.bic,
+        "address": p.address,
+        "default_account": p.default_account,
+        "is_active": p.is_active,
+        "updated_at": crate::webhooks::rfc3339(p.updated_at),
+    });
+    crate::webhooks::emit(tx, tenant_id, event, data).await
 }

@@ -480,7 +480,9 @@ impl App {
             .await?;
         let by = principal_label(actor);
         rows::set_status(tx, tenant_id, id, &StatusChange::Approve, &by, self.now()).await?;
-        self.read_run_in_tx(tx, tenant_id, id).await
+        let run = self.read_run_in_tx(tx, tenant_id, id).await?;
+        emit_run(tx, tenant_id, webhooks::EventType::PaymentRunApproved, &run).await?;
+        Ok(run)
     }
 
     pub async fn cancel_payment_run_in_tx(
@@ -563,6 +565,7 @@ impl App {
         )
         .await?;
         let run = self.read_run_in_tx(tx, tenant_id, id).await?;
+        emit_run(tx, tenant_id, webhooks::EventType::PaymentRunExported, &run).await?;
         Ok(export_of(
             run,
             SepaFile {
@@ -680,7 +683,16 @@ impl App {
             self.now(),
         )
         .await?;
-        self.read_run_in_tx(tx, tenant_id, id).await
+        let run = self.read_run_in_tx(tx, tenant_id, id).await?;
+        self.emit_paid(tx, tenant_id, &ids).await?;
+        emit_run(
+            tx,
+            tenant_id,
+            webhooks::EventType::PaymentRunCompleted,
+            &run,
+        )
+        .await?;
+        Ok(run)
     }
 
     /// One run with its payments and items.
@@ -961,4 +973,33 @@ fn plan_payment(
         cmd,
         applications,
     })
+}
+
+/// payment_run.approved / exported / completed (payload version 1): the run's own row, its
+/// invoices and, once completed, the intents of its payments.
+async fn emit_run(
+    tx: &store::Transaction<'_>,
+    tenant_id: Uuid,
+    t: webhooks::EventType,
+    run: &PaymentRun,
+) -> AppResult<()> {
+    let r = &run.run;
+    let amount = journal::Currency::from_code(&r.currency)
+        .map(|c| c.format(r.total_amount))
+        .unwrap_or_else(|_| r.total_amount.normalize().to_string());
+    let data = serde_json::json!({
+        "payment_run_id": r.id,
+        "status": r.status,
+        "label": r.label,
+        "bank_account_id": r.bank_account_id,
+        "execution_date": r.execution_date,
+        "currency": r.currency,
+        "total_amount": amount,
+        "invoice_count": r.invoice_count,
+        "invoice_ids": run.items.iter().map(|i| i.invoice_id).collect::<Vec<_>>(),
+        "payment_intent_ids": run.payments.iter().filter_map(|p| p.intent_id).collect::<Vec<_>>(),
+        "message_id": r.message_id,
+        "pain_version": r.pain_version,
+    });
+    crate::webhooks::emit(tx, tenant_id, t, data).await
 }

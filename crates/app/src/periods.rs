@@ -146,6 +146,17 @@ impl App {
             at: now,
         };
         db::write_state(tx, &change).await?;
+        let event = match action {
+            PeriodAction::SoftLock => webhooks::EventType::PeriodSoftLocked,
+            _ => webhooks::EventType::PeriodReopened,
+        };
+        crate::webhooks::emit(
+            tx,
+            tenant_id,
+            event,
+            period_event(period, to.as_str(), &label, now, None, None),
+        )
+        .await?;
         Ok(PeriodView::new(calendar, period, new))
     }
 
@@ -207,6 +218,13 @@ impl App {
             at: now,
         };
         db::write_state(tx, &change).await?;
+        crate::webhooks::emit(
+            tx,
+            tenant_id,
+            webhooks::EventType::PeriodLockRequested,
+            period_event(period, to.as_str(), &label, now, Some(request.id), None),
+        )
+        .await?;
         Ok(request)
     }
 
@@ -293,6 +311,20 @@ impl App {
             RequestStatus::Approved,
             &label,
             now,
+        )
+        .await?;
+        crate::webhooks::emit(
+            tx,
+            tenant_id,
+            webhooks::EventType::PeriodLocked,
+            period_event(
+                period,
+                to.as_str(),
+                &label,
+                now,
+                Some(request_id),
+                Some(hex::encode(hash)),
+            ),
         )
         .await?;
         Ok(Closing {
@@ -398,4 +430,25 @@ async fn pending_request(
     }
     check_request_pending(id, request.status)?;
     Ok(request)
+}
+
+/// The payload (version 1) of the period events.
+fn period_event(
+    period: PeriodId,
+    status: &str,
+    actor: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    request_id: Option<Uuid>,
+    closing_hash: Option<String>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "period": period.to_string(),
+        "fiscal_year": period.fiscal_year,
+        "period_number": period.number,
+        "status": status,
+        "actor": actor,
+        "at": crate::webhooks::rfc3339(at),
+        "request_id": request_id,
+        "closing_hash": closing_hash,
+    })
 }

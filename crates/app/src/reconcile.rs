@@ -324,6 +324,16 @@ impl App {
         rows::insert_match(tx, tenant_id, &new, actor)
             .await?
             .map_err(|c| clash(c, &t, intent_id))?;
+        emit_reconciled(
+            tx,
+            tenant_id,
+            match_id,
+            mode,
+            intent_id,
+            &[t.id],
+            &new.detail,
+        )
+        .await?;
         Ok(Reconciled {
             match_id,
             mode,
@@ -817,6 +827,8 @@ impl App {
             .collect();
         if !applications.is_empty() {
             rows::insert_group_applications(tx, tenant_id, &applications, intent_id, actor).await?;
+            let paid: Vec<Uuid> = applications.iter().map(|a| a.invoice_id).collect();
+            self.emit_paid(tx, tenant_id, &paid).await?;
         }
         let detail = json!({
             "candidate_kind": "match_group",
@@ -865,6 +877,16 @@ impl App {
         rows::insert_match(tx, tenant_id, &new, actor)
             .await?
             .map_err(|c| clash(c, first, intent_id))?;
+        emit_reconciled(
+            tx,
+            tenant_id,
+            group_id,
+            MatchMode::Booked,
+            intent_id,
+            &ids,
+            &new.detail,
+        )
+        .await?;
         Ok(Reconciled {
             match_id: group_id,
             mode,
@@ -1365,4 +1387,29 @@ fn rank(
         }
         out
     })
+}
+
+/// `bank_transaction.reconciled` (payload version 1): the match and what it did.
+async fn emit_reconciled(
+    tx: &store::Transaction<'_>,
+    tenant_id: Uuid,
+    match_id: Uuid,
+    mode: MatchMode,
+    intent_id: Uuid,
+    transaction_ids: &[Uuid],
+    detail: &Value,
+) -> AppResult<()> {
+    crate::webhooks::emit(
+        tx,
+        tenant_id,
+        webhooks::EventType::BankTransactionReconciled,
+        json!({
+            "match_id": match_id,
+            "bank_transaction_ids": transaction_ids,
+            "mode": mode.as_str(),
+            "intent_id": intent_id,
+            "detail": detail,
+        }),
+    )
+    .await
 }

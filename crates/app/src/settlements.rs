@@ -253,6 +253,7 @@ impl App {
             }
         };
         let invoice = rows::read_invoice(tx, tenant_id, Some(direction), invoice_id).await?;
+        self.emit_paid(tx, tenant_id, &[invoice_id]).await?;
         Ok(Settled {
             applications,
             invoice,
@@ -312,6 +313,7 @@ impl App {
                 )
                 .await?;
             let invoice = rows::read_invoice(tx, tenant_id, Some(direction), invoice_id).await?;
+            self.emit_paid(tx, tenant_id, &[invoice_id]).await?;
             let settled = Settled {
                 applications: vec![applied],
                 invoice,
@@ -354,8 +356,11 @@ impl App {
         s: &Settlement,
         actor: &Actor,
     ) -> AppResult<Application> {
-        self.settle_locked(tx, tenant_id, invoice_id, None, s, actor, None)
-            .await
+        let applied = self
+            .settle_locked(tx, tenant_id, invoice_id, None, s, actor, None)
+            .await?;
+        self.emit_paid(tx, tenant_id, &[invoice_id]).await?;
+        Ok(applied)
     }
 
     /// A settlement of an invoice the caller has locked already (`locked`), or that is locked

@@ -17,6 +17,10 @@ pub struct Config {
     pub api: api::ApiConfig,
     /// The settings of the identity use cases, for `serve` and the admin commands.
     pub identity: app::identity::IdentityConfig,
+    /// Webhook delivery (issue 15), for `serve`.
+    pub webhooks: app::webhooks::WebhookConfig,
+    /// `KONTOR_WEBHOOK_WORKER`: whether this process runs the delivery worker.
+    pub webhook_worker: bool,
 }
 
 /// Every setting of `kontor serve`: (variable, default, meaning). The same as the table in
@@ -48,6 +52,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("KONTOR_MAIL_DIR", "mail (relative to the working directory)", "without KONTOR_SMTP_URL, mails are written here as .eml files"),
     ("KONTOR_PUBLIC_URL", "http://127.0.0.1:8080", "base URL of the links in mails"),
     ("KONTOR_SHUTDOWN_TIMEOUT_SECS", "30", "on SIGTERM or SIGINT, how long requests in flight may take to finish; 0 to 3600"),
+    ("KONTOR_WEBHOOK_RETRY_SCHEDULE", "60,300,1800,7200,28800", "seconds between a failed webhook delivery attempt and the next, comma-separated (1 min, 5 min, 30 min, 2 h, 8 h); empty: no retries"),
+    ("KONTOR_WEBHOOKS_ALLOW_PRIVATE", "off", "true or 1: webhook URLs may resolve to loopback, link-local and private addresses (on-premise setups, tests); off: 400 webhook_url_forbidden, and deliveries to such addresses fail"),
+    ("KONTOR_WEBHOOK_POLL_MS", "1000", "how often an idle webhook delivery worker looks for due deliveries, in milliseconds (10 to 60000)"),
+    ("KONTOR_WEBHOOK_TENANTS", "unset", "comma-separated tenant ids: this process's delivery worker serves only these tenants (dedicated workers); unset: all"),
+    ("KONTOR_WEBHOOK_WORKER", "on", "off or 0: this process does not deliver webhooks or emit invoice.overdue (another replica does; any number may)"),
     ("RUST_LOG", "info,tokio_postgres=warn", "log filter (tracing EnvFilter); each request is logged at info under the target api"),
     ("KONTOR_LOG_FORMAT", "json when stderr is not a terminal, else text", "json or text"),
 ];
@@ -134,8 +143,37 @@ impl Config {
                 mail: identity.mail.clone(),
             },
             identity,
+            webhooks: webhooks_from_env()?,
+            webhook_worker: !var("KONTOR_WEBHOOK_WORKER").is_some_and(|v| v == "off" || v == "0"),
         })
     }
+}
+
+/// The webhook delivery settings from the environment.
+fn webhooks_from_env() -> anyhow::Result<app::webhooks::WebhookConfig> {
+    let defaults = app::webhooks::WebhookConfig::default();
+    Ok(app::webhooks::WebhookConfig {
+        retry_schedule: match std::env::var("KONTOR_WEBHOOK_RETRY_SCHEDULE") {
+            Ok(text) => webhooks::RetrySchedule::parse(&text)
+                .map_err(|e| anyhow::anyhow!("KONTOR_WEBHOOK_RETRY_SCHEDULE: {e}"))?,
+            Err(_) => defaults.retry_schedule,
+        },
+        allow_private: var("KONTOR_WEBHOOKS_ALLOW_PRIVATE")
+            .is_some_and(|v| v == "true" || v == "1"),
+        poll_interval: std::time::Duration::from_millis(
+            number("KONTOR_WEBHOOK_POLL_MS", 1000)?.clamp(10, 60_000) as u64,
+        ),
+        timeout: defaults.timeout,
+        tenants: match var("KONTOR_WEBHOOK_TENANTS") {
+            None => None,
+            Some(text) => Some(
+                text.split(',')
+                    .map(|t| t.trim().parse::<uuid::Uuid>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .context("KONTOR_WEBHOOK_TENANTS: tenant ids (UUIDs), comma-separated")?,
+            ),
+        },
+    })
 }
 
 /// `KONTOR_READ_DATABASE_ROUTES`: which reads the replica serves.

@@ -175,12 +175,17 @@ async fn main() -> anyhow::Result<()> {
             // The appenders run on this runtime, which outlives the HTTP workers' runtimes.
             let app = open_app(&config)
                 .await?
-                .with_appender_runtime(tokio::runtime::Handle::current());
+                .with_appender_runtime(tokio::runtime::Handle::current())
+                .with_webhooks(config.webhooks.clone());
             let listener = std::net::TcpListener::bind(&config.bind)
                 .with_context(|| format!("binding {}", config.bind))?;
             tracing::info!(bind = %config.bind, workers = config.api.workers, "kontor listening");
             let state =
                 api::AppState::new(app, config.api.clone()).map_err(|e| anyhow::anyhow!(e))?;
+            if config.webhook_worker {
+                // Webhook deliveries and invoice.overdue (issue 15); every replica may run it.
+                tokio::spawn(state.app.clone().run_webhook_worker());
+            }
             let housekeeping = state.app.clone();
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(600));

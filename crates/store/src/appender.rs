@@ -304,6 +304,8 @@ async fn append_in_tx(
     let mut reversed: HashSet<Uuid> = HashSet::new();
 
     let mut rows = Rows::default();
+    // The feed events of the batch's intents (webhooks, schema/0015): one per intent.
+    let mut feed = Vec::new();
     let mut results = Vec::with_capacity(commands.len());
     let now = chrono::Utc::now();
     for req in commands {
@@ -380,6 +382,7 @@ async fn append_in_tx(
                 }
                 last_seq += intent.lines.len() as i64;
                 rows.push_intent(&intent, first_seq);
+                feed.push(crate::webhooks::booking_event(&intent, first_seq));
                 let appended = Appended {
                     intent_id: intent.intent_id,
                     event_count: intent.lines.len(),
@@ -401,6 +404,8 @@ async fn append_in_tx(
     }
     rows.write(tx, tenant_id, info.calendar, last_seq, &last_hash)
         .await?;
+    // The outbox rows, in the batch's transaction, after the head lock (webhooks.rs).
+    crate::webhooks::insert_events(tx, tenant_id, &feed).await?;
     Ok(results)
 }
 

@@ -25,6 +25,7 @@ pub mod reports;
 pub mod settings;
 pub mod tax_codes;
 pub mod tenants;
+pub mod webhooks;
 
 pub use error::StoreError;
 

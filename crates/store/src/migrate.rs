@@ -48,6 +48,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../schema/0013_payment_runs.sql"),
     ),
     (
+        "0015_webhooks",
+        include_str!("../../../schema/0015_webhooks.sql"),
+    ),
+    (
         "0016_bank_match_links",
         include_str!("../../../schema/0016_bank_match_links.sql"),
     ),

@@ -20,6 +20,8 @@ pub mod session;
 pub mod settings;
 pub mod tax_codes;
 pub mod users;
+// Webhooks and the event feed (issue 15).
+pub mod webhooks;
 
 use actix_web::web;
 use rust_decimal::Decimal;
@@ -333,6 +335,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/bank-match-groups/{id}/unmatch",
                 web::post().to(reconcile::unmatch_group),
-            ),
+            )
+            // Webhooks and the event feed (issue 15).
+            .route("/webhooks", web::post().to(webhooks::create))
+            .route("/webhooks", web::get().to(webhooks::list))
+            .route("/webhooks/{id}", web::get().to(webhooks::get))
+            .route("/webhooks/{id}", web::patch().to(webhooks::update))
+            .route("/webhooks/{id}", web::delete().to(webhooks::delete))
+            .route(
+                "/webhooks/{id}/rotate-secret",
+                web::post().to(webhooks::rotate_secret),
+            )
+            .route(
+                "/webhooks/{id}/deliveries",
+                web::get().to(webhooks::deliveries),
+            )
+            .route(
+                "/webhooks/{id}/failed_deliveries",
+                web::get().to(webhooks::failed_deliveries),
+            )
+            .route(
+                "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+                web::post().to(webhooks::redeliver),
+            )
+            .route("/events", web::get().to(webhooks::events)),
     );
 }

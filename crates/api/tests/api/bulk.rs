@@ -277,3 +277,30 @@ async fn too_many_lines_are_refused_before_anything_is_decided() {
     res.expect(400, Some("too_many_lines"));
     assert_eq!(app.balance("1400").await, "0.00");
 }
+
+#[tokio::test]
+async fn a_bulk_writes_one_event_per_intent_into_the_feed_and_a_refused_one_none() {
+    let app = spawn_app().await;
+    let bookings: Vec<Value> = (0..300).map(sale_of).collect();
+    let res = app.post(BULK, json!({"bookings": bookings})).await;
+    let ids: Vec<String> = res.expect(201, None)["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["intent_id"].as_str().unwrap().to_string())
+        .collect();
+    // A refused atomic bulk writes no event either.
+    let mut bad: Vec<Value> = (300..310).map(sale_of).collect();
+    bad[9]["lines"][0]["account"] = json!("99999");
+    app.post(BULK, json!({"bookings": bad}))
+        .await
+        .expect(400, Some("bulk_refused"));
+    let feed = app.get("/v1/events?limit=1000").await;
+    let feed = feed.expect(200, None).clone();
+    let events = feed["events"].as_array().unwrap();
+    assert_eq!(events.len(), 300, "one booking.created per intent");
+    for (e, id) in events.iter().zip(&ids) {
+        assert_eq!(e["event"], "booking.created");
+        assert_eq!(e["data"]["intent_id"], id.as_str(), "{e}");
+    }
+}

@@ -31,3 +31,5 @@ mod tax_codes;
 mod bank_accounts;
 mod bank_import;
 mod bulk;
+// Webhooks and the event feed (issue 15)
+mod webhooks;

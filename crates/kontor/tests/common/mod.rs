@@ -119,6 +119,9 @@ pub async fn start(env: &[(&str, &str)]) -> Server {
         )
         .env("KONTOR_WORKERS", "2")
         .env("RUST_LOG", "info,tokio_postgres=warn")
+        // The tests share one database: a webhook worker in every server would deliver other
+        // tests' webhooks. A test that wants one turns it on for its own tenant.
+        .env("KONTOR_WEBHOOK_WORKER", "off")
         .env_remove("KONTOR_FAULT")
         .env_remove("KONTOR_LOG_FORMAT")
         .stdout(Stdio::null())
