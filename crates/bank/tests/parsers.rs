@@ -542,13 +542,15 @@ fn exchange_from_camt_table() {
     let c = |s: &str| Currency::from_code(s).unwrap();
     let usd = c("USD");
     // (source, target, unit, rate) → rate of USD per 1 unit of the other currency.
-    let cases: &[(
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        &str,
-        Option<(&str, &str)>,
-    )] = &[
+    // (source, target, unit, rate) → rate of USD per 1 unit of the other currency.
+    type Case<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+        Option<(&'a str, &'a str)>,
+    );
+    let cases: &[Case] = &[
         (Some("EUR"), Some("USD"), None, "1.1", Some(("EUR", "1.1"))),
         (
             Some("EUR"),
@@ -607,8 +609,10 @@ fn csv_exchange_rate_column() {
     let csv = "Buchungstag;Betrag;Waehrung;Kurs;Verwendungszweck\n\
                03.03.2026;1.085,00;USD;1,085;Invoice 1\n\
                04.03.2026;-10,00;USD;;Fee\n";
-    let mut mapping = CsvMapping::default();
-    mapping.default_currency = "USD".into();
+    let mapping = CsvMapping {
+        default_currency: "USD".into(),
+        ..Default::default()
+    };
     let st = parse_csv(csv.as_bytes(), &mapping).unwrap();
     let t = &st[0].transactions;
     assert_eq!(
