@@ -542,7 +542,6 @@ fn exchange_from_camt_table() {
     let c = |s: &str| Currency::from_code(s).unwrap();
     let usd = c("USD");
     // (source, target, unit, rate) → rate of USD per 1 unit of the other currency.
-    // (source, target, unit, rate) → rate of USD per 1 unit of the other currency.
     type Case<'a> = (
         Option<&'a str>,
         Option<&'a str>,
