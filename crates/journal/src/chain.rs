@@ -12,9 +12,15 @@ pub const ZERO_HASH: Hash32 = [0u8; 32];
 
 /// `hash = blake3(prev_hash || canonical_bytes(payload))`.
 pub fn event_hash(prev_hash: &Hash32, payload: &Value) -> Hash32 {
+    event_hash_of_canonical(prev_hash, &canonical_bytes(payload))
+}
+
+/// `hash = blake3(prev_hash || canonical)`, for a payload already in its canonical bytes (the
+/// appender encodes each payload once: these bytes are hashed and stored as the `jsonb`).
+pub fn event_hash_of_canonical(prev_hash: &Hash32, canonical: &[u8]) -> Hash32 {
     let mut hasher = blake3::Hasher::new();
     hasher.update(prev_hash);
-    hasher.update(&canonical_bytes(payload));
+    hasher.update(canonical);
     *hasher.finalize().as_bytes()
 }
 

@@ -18,7 +18,8 @@ use journal::booking::{
     decide_booking, decide_opening_balances, decide_reversal, OriginalIntent, Stamp,
 };
 use journal::calendar::PeriodId;
-use journal::chain::{event_hash, Hash32};
+use journal::canonical::canonical_bytes;
+use journal::chain::{event_hash_of_canonical, Hash32};
 use journal::event::{EventPayload, JournalLine};
 use journal::{
     AccountRef, Actor, BookedIntent, BookingCommand, BookingContext, IntentKind,
@@ -375,8 +376,10 @@ async fn append_in_tx(
                 }
                 let first_seq = last_seq + 1;
                 for i in 0..intent.lines.len() {
-                    let payload = intent.event_payload(tenant_id, first_seq, i);
-                    let hash = event_hash(&last_hash, &payload);
+                    // Encoded once: the canonical bytes are hashed and are the stored jsonb's
+                    // text (PostgreSQL reorders the keys; the hash does not depend on that).
+                    let payload = canonical_bytes(&intent.event_payload(tenant_id, first_seq, i));
+                    let hash = event_hash_of_canonical(&last_hash, &payload);
                     rows.push_event(&intent, i, first_seq + i as i64, payload, last_hash, hash);
                     last_hash = hash;
                 }
@@ -407,6 +410,27 @@ async fn append_in_tx(
     // The outbox rows, in the batch's transaction, after the head lock (webhooks.rs).
     crate::webhooks::insert_events(tx, tenant_id, &feed).await?;
     Ok(results)
+}
+
+/// JSON text sent as a `jsonb` parameter as it is (binary format: version 1, then the text),
+/// without a `serde_json::Value` in between.
+#[derive(Debug)]
+pub(crate) struct JsonbText(pub(crate) Vec<u8>);
+
+impl tokio_postgres::types::ToSql for JsonbText {
+    fn to_sql(
+        &self,
+        _ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use bytes::BufMut;
+        out.put_u8(1);
+        out.put_slice(&self.0);
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    tokio_postgres::types::accepts!(JSONB);
+    tokio_postgres::types::to_sql_checked!();
 }
 
 /// What the decisions of a batch need, loaded in one round of pipelined queries.
@@ -608,7 +632,7 @@ struct Rows {
     seq: Vec<i64>,
     intent: Vec<Uuid>,
     period: Vec<String>,
-    payload: Vec<Value>,
+    payload: Vec<JsonbText>,
     prev_hash: Vec<Vec<u8>>,
     hash: Vec<Vec<u8>>,
     recorded_at: Vec<chrono::DateTime<chrono::Utc>>,
@@ -661,7 +685,7 @@ impl Rows {
         intent: &BookedIntent,
         i: usize,
         seq: i64,
-        payload: Value,
+        payload: Vec<u8>,
         prev: Hash32,
         hash: Hash32,
     ) {
@@ -669,7 +693,7 @@ impl Rows {
         self.seq.push(seq);
         self.intent.push(intent.intent_id);
         self.period.push(intent.period.to_string());
-        self.payload.push(payload);
+        self.payload.push(JsonbText(payload));
         self.prev_hash.push(prev.to_vec());
         self.hash.push(hash.to_vec());
         self.recorded_at.push(intent.recorded_at);
