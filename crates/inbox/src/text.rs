@@ -1,0 +1,301 @@
+//! Field heuristics over plain text (a PDF's text layer or Tesseract's output): IBAN with its
+//! checksum, VAT ids with their check, German and ISO dates, amounts with a decimal comma,
+//! "Rechnungsnummer", totals that add up.
+
+use crate::model::{Extraction, LineItem, Source, VatBreakdown};
+use chrono::NaiveDate;
+use regex::Regex;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("valid regex"))
+}
+
+/// Parses `1.234,56`, `1234,56`, `1,234.56`, `1234.56`, `-12,00` into a decimal.
+pub fn parse_amount(s: &str) -> Option<Decimal> {
+    let s = s.trim().trim_end_matches(['€', ' ']).trim();
+    if s.is_empty() || s.len() > 24 {
+        return None;
+    }
+    let last_comma = s.rfind(',');
+    let last_dot = s.rfind('.');
+    let normalized = match (last_comma, last_dot) {
+        (Some(c), Some(d)) if c > d => s.replace('.', "").replace(',', "."),
+        (Some(_), Some(_)) => s.replace(',', ""),
+        (Some(c), None) if s.len() - c - 1 == 2 => s.replace(',', "."),
+        (Some(_), None) => s.replace(',', ""),
+        (None, Some(d)) if s.len() - d - 1 == 3 && s.matches('.').count() >= 1 && s.len() > 4 => {
+            s.replace('.', "")
+        }
+        _ => s.to_string(),
+    };
+    let normalized = normalized.replace(' ', "");
+    Decimal::from_str(&normalized).ok()
+}
+
+/// `14.03.2026`, `14.3.26`, `2026-03-14`, `14/03/2026`.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    for f in ["%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%y"] {
+        if let Ok(d) = NaiveDate::parse_from_str(s, f) {
+            if (1900..=2199).contains(&chrono::Datelike::year(&d)) {
+                return Some(d);
+            }
+        }
+    }
+    None
+}
+
+const DATE: &str = r"(\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})";
+const AMOUNT: &str =
+    r"(-?\d{1,3}(?:[.\s]\d{3})*,\d{2}|-?\d+,\d{2}|-?\d{1,3}(?:,\d{3})*\.\d{2}|-?\d+\.\d{2})";
+
+/// The German USt-IdNr. check digit (ISO 7064 MOD 11,10); other countries: format only.
+pub fn vat_id_checks(id: &str) -> bool {
+    if receivables::validate_vat_id(id).is_err() {
+        return false;
+    }
+    if let Some(digits) = id.strip_prefix("DE") {
+        let d: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
+        if d.len() != 9 {
+            return false;
+        }
+        let mut product = 10;
+        for &x in &d[..8] {
+            let mut sum = (x + product) % 10;
+            if sum == 0 {
+                sum = 10;
+            }
+            product = (2 * sum) % 11;
+        }
+        let check = (11 - product) % 10;
+        return check == d[8];
+    }
+    true
+}
+
+fn first_date_after(text: &str, labels: &str) -> Option<NaiveDate> {
+    let r = Regex::new(&format!(r"(?i)(?:{labels})[^0-9\n]{{0,30}}{DATE}")).ok()?;
+    let found = r.captures_iter(text).find_map(|c| parse_date(&c[1]));
+    found
+}
+
+fn amount_after(text: &str, labels: &str) -> Option<Decimal> {
+    let r = Regex::new(&format!(r"(?im)(?:{labels})[^0-9\n-]{{0,40}}{AMOUNT}")).ok()?;
+    // The last occurrence: the totals block comes after the lines.
+    let found = r
+        .captures_iter(text)
+        .filter_map(|c| parse_amount(&c[1]))
+        .last();
+    found
+}
+
+/// Reads an invoice from plain text.
+pub fn extract_text(text: &str, source: Source) -> Extraction {
+    static IBAN: OnceLock<Regex> = OnceLock::new();
+    static VAT: OnceLock<Regex> = OnceLock::new();
+    static NUMBER: OnceLock<Regex> = OnceLock::new();
+    static RATE: OnceLock<Regex> = OnceLock::new();
+    static SKONTO: OnceLock<Regex> = OnceLock::new();
+    static TAXNO: OnceLock<Regex> = OnceLock::new();
+    let text: String = text.replace('\0', " ").chars().take(200_000).collect();
+    let mut x = Extraction::empty(source);
+    let base = if source == Source::Ocr { 0.6 } else { 0.75 };
+    x.raw_markdown = text.clone();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+
+    // Vendor: the letterhead's first line, the address the lines after it up to a postcode.
+    if let Some(first) = lines.first() {
+        x.vendor_name = Some(first.to_string());
+        let mut addr = Vec::new();
+        for l in lines.iter().skip(1).take(3) {
+            addr.push(l.to_string());
+            if Regex::new(r"\b\d{5}\b")
+                .map(|r| r.is_match(l))
+                .unwrap_or(false)
+            {
+                break;
+            }
+        }
+        if !addr.is_empty() {
+            x.vendor_address = Some(addr.join(", "));
+        }
+    }
+    // IBAN with its checksum.
+    let iban = re(
+        &IBAN,
+        r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b",
+    );
+    for c in iban.captures_iter(&text.to_ascii_uppercase()) {
+        if let Ok(v) = receivables::validate_iban(&c[1]) {
+            x.vendor_iban = Some(v);
+            x.confidence.insert("vendor_iban".into(), 0.95);
+            break;
+        }
+    }
+    if x.vendor_iban.is_none() && iban.is_match(&text.to_ascii_uppercase()) {
+        x.warnings
+            .push("an IBAN-like number fails its checksum and was not taken".into());
+    }
+    // VAT id with its check.
+    let vat = re(
+        &VAT,
+        r"\b((?:DE|AT|FR|NL|BE|IT|ES|PL|LU|DK|CZ)[ ]?U?[0-9A-Z]{2,3}[ ]?[0-9A-Z]{3}[ ]?[0-9A-Z]{3,6})\b",
+    );
+    for c in vat.captures_iter(&text) {
+        let id: String = c[1].chars().filter(|c| !c.is_whitespace()).collect();
+        if vat_id_checks(&id) {
+            x.vendor_vat_id = Some(id);
+            x.confidence.insert("vendor_vat_id".into(), 0.95);
+            break;
+        }
+    }
+    let taxno = re(
+        &TAXNO,
+        r"(?i)Steuer-?\s?(?:nummer|nr\.?)\s*:?\s*(\d{2,3}/\d{3,4}/\d{4,5})",
+    );
+    x.vendor_tax_number = taxno.captures(&text).map(|c| c[1].to_string());
+    // Invoice number.
+    let number = re(
+        &NUMBER,
+        r"(?i)(?:Rechnungs-?\s?(?:nummer|nr\.?)|Rechnung\s+Nr\.?|Invoice\s*(?:No\.?|Number|#))\s*[:#]?\s*([A-Z0-9][A-Z0-9\-/._]{1,30})",
+    );
+    x.invoice_number = number.captures(&text).map(|c| c[1].to_string());
+    x.invoice_date = first_date_after(&text, r"Rechnungsdatum|Datum|Invoice date|Date");
+    x.service_date = first_date_after(
+        &text,
+        r"Leistungsdatum|Lieferdatum|Leistungszeitraum|Service date",
+    );
+    x.due_date = first_date_after(
+        &text,
+        r"[Ff]ällig(?:keit)?(?:\s*am)?|zahlbar bis|Zahlungsziel|Due date",
+    );
+    if x.invoice_date.is_none() {
+        let r = Regex::new(DATE).expect("valid");
+        x.invoice_date = r.captures_iter(&text).find_map(|c| parse_date(&c[1]));
+        if x.invoice_date.is_some() {
+            x.confidence.insert("invoice_date".into(), base * 0.6);
+        }
+    }
+    x.total_net = amount_after(
+        &text,
+        r"Summe netto|Nettobetrag|Netto|Zwischensumme|Net total|Subtotal",
+    );
+    x.total_tax = amount_after(
+        &text,
+        r"zzgl\.?\s*(?:MwSt|USt)[^\n]*?|MwSt\.?[^\n]*?|USt\.?[^\n]*?|Umsatzsteuer[^\n]*?|VAT[^\n]*?",
+    );
+    x.total_gross = amount_after(
+        &text,
+        r"Gesamtbetrag|Rechnungsbetrag|Bruttobetrag|Summe brutto|Brutto|Gesamtsumme|Zu zahlen|Total",
+    );
+    x.currency = if text.contains("EUR") || text.contains('€') {
+        Some("EUR".into())
+    } else {
+        None
+    };
+    // The VAT rate stated next to the tax.
+    let rate = re(
+        &RATE,
+        r"(?i)(?:MwSt|USt|Umsatzsteuer|VAT)\.?\s*(\d{1,2}(?:,\d+)?)\s*%",
+    );
+    let rate = rate
+        .captures(&text)
+        .and_then(|c| Decimal::from_str(&c[1].replace(',', ".")).ok())
+        .map(|r| r.normalize());
+    // Totals that are missing but follow from the others.
+    match (x.total_net, x.total_tax, x.total_gross) {
+        (Some(n), Some(t), None) => {
+            x.total_gross = Some(n + t);
+            x.confidence.insert("total_gross".into(), base * 0.6);
+        }
+        (Some(n), None, Some(g)) => {
+            x.total_tax = Some(g - n);
+            x.confidence.insert("total_tax".into(), base * 0.6);
+        }
+        (None, Some(t), Some(g)) => {
+            x.total_net = Some(g - t);
+            x.confidence.insert("total_net".into(), base * 0.6);
+        }
+        _ => {}
+    }
+    if let (Some(n), Some(r)) = (x.total_net, rate) {
+        let cat = if r.is_zero() { "E" } else { "S" };
+        x.vat_breakdown.push(VatBreakdown {
+            vat_category: Some(cat.into()),
+            rate: Some(r),
+            taxable: Some(n),
+            tax: x.total_tax,
+            tax_code: crate::tax::tax_code(cat, Some(r)),
+        });
+        x.line_items.push(LineItem {
+            description: Some(format!(
+                "Rechnung {}",
+                x.invoice_number.clone().unwrap_or_default()
+            )),
+            quantity: Some(Decimal::ONE),
+            unit_price: Some(n),
+            net: Some(n),
+            tax_rate: Some(r),
+            vat_category: Some(cat.into()),
+            tax_code: crate::tax::tax_code(cat, Some(r)),
+        });
+        x.warnings.push(
+            "the invoice lines were not read one by one: one line with the net total stands for them".into(),
+        );
+    }
+    // Payment terms and cash discount ("2 % Skonto bei Zahlung innerhalb von 14 Tagen").
+    x.payment_terms = lines
+        .iter()
+        .find(|l| {
+            let l = l.to_lowercase();
+            l.contains("zahlbar") || l.contains("zahlungsziel") || l.contains("skonto")
+        })
+        .map(|l| l.to_string());
+    let skonto = re(
+        &SKONTO,
+        r"(?i)(\d{1,2}(?:[.,]\d{1,2})?)\s*%\s*Skonto[^0-9\n]{0,40}?(\d{1,3})\s*Tage",
+    );
+    if let Some(c) = skonto.captures(&text) {
+        if let (Some(p), Ok(d)) = (
+            Decimal::from_str(&c[1].replace(',', ".")).ok(),
+            c[2].parse::<i64>(),
+        ) {
+            if p > Decimal::ZERO && p < Decimal::ONE_HUNDRED && (1..=366).contains(&d) {
+                x.cash_discount_percent = Some(p);
+                x.cash_discount_days = Some(d);
+            }
+        }
+    }
+    if let Some(r) = Regex::new(
+        r"(?i)(?:Verwendungszweck|Referenz|Ihre Bestellung|Bestellnummer)\s*:?\s*([^\n]{1,80})",
+    )
+    .ok()
+    {
+        x.reference_text = r.captures(&text).map(|c| c[1].trim().to_string());
+    }
+    crate::checks::check_totals(&mut x);
+    // Totals that add up back each other.
+    if let (Some(n), Some(t), Some(g)) = (x.total_net, x.total_tax, x.total_gross) {
+        if n + t == g {
+            for f in ["total_net", "total_tax", "total_gross"] {
+                let e = x.confidence.entry(f.into()).or_insert(0.9);
+                if *e < 0.9 && *e > 0.31 {
+                    *e = 0.9;
+                }
+            }
+        }
+    }
+    x.set_found_confidence(base);
+    if !x.holds_invoice() {
+        x.warnings
+            .push("no invoice number and no total found: is this an invoice?".into());
+    }
+    x
+}
