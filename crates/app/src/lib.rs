@@ -15,6 +15,8 @@ pub mod bank;
 pub mod error;
 pub mod idempotency;
 pub mod identity;
+// The inbox: e-invoices, PDF and scan extraction, review cases (issue 14).
+pub mod inbox;
 pub mod invoices;
 pub mod ledger;
 pub mod mailer;
@@ -49,6 +51,8 @@ pub struct App {
     mailer: Arc<mailer::LazyMailer>,
     /// Where the appenders run (see `with_appender_runtime`); None: the caller's runtime.
     appender_runtime: Option<tokio::runtime::Handle>,
+    /// The inbox's domain and OCR settings (issue 14).
+    inbox: Arc<inbox::InboxConfig>,
 }
 
 impl App {
@@ -60,6 +64,7 @@ impl App {
             mailer: Arc::new(mailer::LazyMailer::new(identity.mail.clone())),
             identity: Arc::new(identity),
             appender_runtime: None,
+            inbox: Arc::new(inbox::InboxConfig::default()),
         }
     }
 

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0013_payment_runs",
         include_str!("../../../schema/0013_payment_runs.sql"),
     ),
+    ("0014_inbox", include_str!("../../../schema/0014_inbox.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"
