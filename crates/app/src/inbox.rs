@@ -390,6 +390,27 @@ impl App {
         Ok(Ingested { item, duplicate: false })
     }
 
+    /// A mailed message without attachments: nothing to read, logged as failed.
+    pub async fn log_mail_without_attachments(
+        &self,
+        tenant_id: Uuid,
+        from: Option<String>,
+        subject: Option<String>,
+    ) -> AppResult<()> {
+        self.log_only(
+            tenant_id,
+            NewLog {
+                outcome: "failed",
+                channel: "email",
+                source_email: from,
+                original_name: subject,
+                reason: Some("the message has no attachment".into()),
+                ..NewLog::default()
+            },
+        )
+        .await
+    }
+
     pub async fn list_inbox(
         &self,
         tenant_id: Uuid,

@@ -17,6 +17,8 @@ pub struct Config {
     pub api: api::ApiConfig,
     /// The settings of the identity use cases, for `serve` and the admin commands.
     pub identity: app::identity::IdentityConfig,
+    /// The inbox's domain and OCR settings (issue 14), for `serve` and `inbox deliver`.
+    pub inbox: app::inbox::InboxConfig,
 }
 
 /// Every setting of `kontor serve`: (variable, default, meaning). The same as the table in
@@ -47,6 +49,9 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("KONTOR_MAIL_DIR", "mail (relative to the working directory)", "without KONTOR_SMTP_URL, mails are written here as .eml files"),
     ("KONTOR_PUBLIC_URL", "http://127.0.0.1:8080", "base URL of the links in mails"),
     ("KONTOR_SHUTDOWN_TIMEOUT_SECS", "30", "on SIGTERM or SIGINT, how long requests in flight may take to finish; 0 to 3600"),
+    ("KONTOR_INBOX_DOMAIN", "inbox.localhost", "domain of the tenants' inbox addresses (GET /v1/inbox/address); kontor inbox deliver takes mail for it"),
+    ("KONTOR_OCR_TIMEOUT_SECS", "60", "how long one Tesseract run (OCR of a scan or photo) may take before it is stopped (502 ocr_failed); 1 to 3600"),
+    ("KONTOR_TESSERACT", "tesseract", "the Tesseract command (Debian packages tesseract-ocr, tesseract-ocr-deu)"),
     ("RUST_LOG", "info,tokio_postgres=warn", "log filter (tracing EnvFilter); each request is logged at info under the target api"),
     ("KONTOR_LOG_FORMAT", "json when stderr is not a terminal, else text", "json or text"),
 ];
@@ -132,8 +137,28 @@ impl Config {
                 mail: identity.mail.clone(),
             },
             identity,
+            inbox: inbox_from_env()?,
         })
     }
+}
+
+/// The inbox's settings: `KONTOR_INBOX_DOMAIN`, `KONTOR_OCR_TIMEOUT_SECS`, `KONTOR_TESSERACT`.
+fn inbox_from_env() -> anyhow::Result<app::inbox::InboxConfig> {
+    let defaults = app::inbox::InboxConfig::default();
+    let domain = var("KONTOR_INBOX_DOMAIN")
+        .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+        .unwrap_or(defaults.domain);
+    if domain.contains(['@', ' ', '/']) || !domain.contains('.') {
+        bail!("KONTOR_INBOX_DOMAIN must be a domain name like inbox.example.com, got {domain:?}");
+    }
+    Ok(app::inbox::InboxConfig {
+        domain,
+        ocr_timeout: std::time::Duration::from_secs(
+            number("KONTOR_OCR_TIMEOUT_SECS", 60)?.clamp(1, 3600) as u64,
+        ),
+        tesseract: var("KONTOR_TESSERACT").unwrap_or(defaults.tesseract),
+        ocr_languages: defaults.ocr_languages,
+    })
 }
 
 /// `KONTOR_READ_DATABASE_ROUTES`: which reads the replica serves.
