@@ -324,7 +324,11 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("post", "/v1/inbox/{id}/reject", "rejectInboxItem"),
     ("post", "/v1/ocr/extract", "extractDocument"),
     ("get", "/v1/invoice-review-cases", "listInvoiceReviewCases"),
-    ("get", "/v1/invoice-review-cases/{id}", "getInvoiceReviewCase"),
+    (
+        "get",
+        "/v1/invoice-review-cases/{id}",
+        "getInvoiceReviewCase",
+    ),
     (
         "patch",
         "/v1/invoice-review-cases/{id}",

@@ -172,7 +172,13 @@ impl App {
         let image = content.clone();
         let read = tokio::task::spawn_blocking(move || inbox::read(&content))
             .await
-            .map_err(|_| AppError::invalid("invalid_document", "the file could not be read", Some("file")))?
+            .map_err(|_| {
+                AppError::invalid(
+                    "invalid_document",
+                    "the file could not be read",
+                    Some("file"),
+                )
+            })?
             .map_err(extract_error)?;
         match read {
             Read::Done(x) => {
@@ -191,7 +197,11 @@ impl App {
                 let x = tokio::task::spawn_blocking(move || inbox::from_ocr_text(&t))
                     .await
                     .map_err(|_| {
-                        AppError::invalid("invalid_document", "the OCR text could not be read", Some("file"))
+                        AppError::invalid(
+                            "invalid_document",
+                            "the OCR text could not be read",
+                            Some("file"),
+                        )
                     })?;
                 Ok(Extracted {
                     extraction: x,
@@ -241,7 +251,12 @@ impl App {
     /// file is read and then kept as a document with its item, its review case (when it holds
     /// an invoice) and the log entry, in one transaction. An upload that cannot be read is
     /// refused (nothing but the log entry is written); a mailed one is kept as a failed item.
-    pub async fn ingest(&self, tenant_id: Uuid, intake: Intake, actor: &Actor) -> AppResult<Ingested> {
+    pub async fn ingest(
+        &self,
+        tenant_id: Uuid,
+        intake: Intake,
+        actor: &Actor,
+    ) -> AppResult<Ingested> {
         let hash = blake3::hash(&intake.content);
         let hash = hash.as_bytes().to_vec();
         let duplicate = |item_id: Uuid| NewLog {
@@ -260,7 +275,10 @@ impl App {
                 self.log_only(tenant_id, duplicate(existing)).await?;
                 let client = self.client().await?;
                 let item = rows::get_item(&client, tenant_id, existing, false).await?;
-                return Ok(Ingested { item, duplicate: true });
+                return Ok(Ingested {
+                    item,
+                    duplicate: true,
+                });
             }
         }
         let extracted = self.extract_file(intake.content.clone()).await;
@@ -328,7 +346,12 @@ impl App {
                         let vendors: Vec<VendorRef> = rows::vendor_refs(tx, tenant_id)
                             .await?
                             .into_iter()
-                            .map(|(id, name, vat_id, iban)| VendorRef { id, name, vat_id, iban })
+                            .map(|(id, name, vat_id, iban)| VendorRef {
+                                id,
+                                name,
+                                vat_id,
+                                iban,
+                            })
                             .collect();
                         let candidates = inbox::rank_vendors(&x.extraction, &vendors);
                         let chosen = candidates
@@ -339,12 +362,15 @@ impl App {
                         new.status = "extracted";
                         new.ocr_extraction = Some(extraction_json(&x.extraction));
                         new.ocr_raw = x.ocr_raw.clone();
-                        new.vendor_match = Some(json!({"vendor_id": chosen, "candidates": candidates}));
-                        new.compliance_check = Some(serde_json::to_value(&check).unwrap_or(Value::Null));
+                        new.vendor_match =
+                            Some(json!({"vendor_id": chosen, "candidates": candidates}));
+                        new.compliance_check =
+                            Some(serde_json::to_value(&check).unwrap_or(Value::Null));
                         log.outcome = "extracted";
                         log.source = Some(x.extraction.source.as_str().into());
                         if x.extraction.holds_invoice() {
-                            let normalized = NormalizedInvoice::from_extraction(&x.extraction, Some(doc.id));
+                            let normalized =
+                                NormalizedInvoice::from_extraction(&x.extraction, Some(doc.id));
                             let case_id = Uuid::now_v7();
                             case = Some((case_id, chosen, normalized, candidates));
                             log.review_case_id = Some(case_id);
@@ -384,10 +410,16 @@ impl App {
             self.log_only(tenant_id, duplicate(existing)).await?;
             let client = self.client().await?;
             let item = rows::get_item(&client, tenant_id, existing, false).await?;
-            return Ok(Ingested { item, duplicate: true });
+            return Ok(Ingested {
+                item,
+                duplicate: true,
+            });
         }
         let item = rows::get_item(&client, tenant_id, item_id, false).await?;
-        Ok(Ingested { item, duplicate: false })
+        Ok(Ingested {
+            item,
+            duplicate: false,
+        })
     }
 
     /// A mailed message without attachments: nothing to read, logged as failed.
@@ -428,20 +460,30 @@ impl App {
     }
 
     /// `POST /v1/inbox/{id}/confirm`: approves the item's review case with its current data.
-    pub async fn confirm_inbox_item(&self, tenant_id: Uuid, id: Uuid, actor: &Actor) -> AppResult<Approved> {
+    pub async fn confirm_inbox_item(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        actor: &Actor,
+    ) -> AppResult<Approved> {
         let case_id = {
             let client = self.client().await?;
             let item = rows::get_item(&client, tenant_id, id, false).await?;
             if item.status != "extracted" {
                 return Err(AppError::conflict(
                     "inbox_item_not_open",
-                    format!("inbox item {id} is {}: only extracted items can be confirmed", item.status),
+                    format!(
+                        "inbox item {id} is {}: only extracted items can be confirmed",
+                        item.status
+                    ),
                 ));
             }
             item.review_case_id.ok_or_else(|| {
                 AppError::conflict(
                     "no_invoice",
-                    format!("inbox item {id} holds no invoice (no review case) and cannot be confirmed"),
+                    format!(
+                        "inbox item {id} holds no invoice (no review case) and cannot be confirmed"
+                    ),
                 )
             })?
         };
@@ -467,8 +509,18 @@ impl App {
             if let Some(case_id) = item.review_case_id {
                 let case = rows::get_case(tx, tenant_id, case_id, true).await?;
                 if is_open(&case.queue_state) {
-                    rows::decide_case(tx, tenant_id, case_id, "rejected", None, None, reason.as_deref(), None, actor)
-                        .await?;
+                    rows::decide_case(
+                        tx,
+                        tenant_id,
+                        case_id,
+                        "rejected",
+                        None,
+                        None,
+                        reason.as_deref(),
+                        None,
+                        actor,
+                    )
+                    .await?;
                 }
             }
             rows::set_item_status(tx, tenant_id, id, "rejected", reason.as_deref()).await?;
@@ -521,7 +573,10 @@ impl App {
             check_open(&case)?;
             let vendor = vendor_id.unwrap_or(case.vendor_id);
             if let Some(v) = vendor {
-                let ok = rows::vendor_refs(tx, tenant_id).await?.iter().any(|r| r.0 == v);
+                let ok = rows::vendor_refs(tx, tenant_id)
+                    .await?
+                    .iter()
+                    .any(|r| r.0 == v);
                 if !ok {
                     return Err(AppError::invalid(
                         "unknown_vendor",
@@ -548,7 +603,12 @@ impl App {
     /// `create_invoice_in_tx`) and closes the case, in one transaction. When the invoice's
     /// rules refuse it, nothing of it is written; the case becomes `posting_failed` with the
     /// error, and the error is returned.
-    pub async fn approve_review_case(&self, tenant_id: Uuid, id: Uuid, actor: &Actor) -> AppResult<Approved> {
+    pub async fn approve_review_case(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        actor: &Actor,
+    ) -> AppResult<Approved> {
         let mut posting_error: Option<Value> = None;
         let result = self
             .in_transaction(async |tx| {
@@ -561,13 +621,21 @@ impl App {
                         Some("vendor_id"),
                     )
                 })?;
-                let normalized: NormalizedInvoice = serde_json::from_value(case.normalized_invoice.clone())
-                    .map_err(|e| AppError::invalid("invalid_normalized_invoice", e.to_string(), Some("normalized_invoice")))?;
-                let new = normalized.to_new_invoice(vendor_id).map_err(|(field, message)| AppError::Invalid {
-                    code: "invalid_normalized_invoice",
-                    message: format!("{field}: {message}"),
-                    field: Some(field),
-                })?;
+                let normalized: NormalizedInvoice =
+                    serde_json::from_value(case.normalized_invoice.clone()).map_err(|e| {
+                        AppError::invalid(
+                            "invalid_normalized_invoice",
+                            e.to_string(),
+                            Some("normalized_invoice"),
+                        )
+                    })?;
+                let new = normalized
+                    .to_new_invoice(vendor_id)
+                    .map_err(|(field, message)| AppError::Invalid {
+                        code: "invalid_normalized_invoice",
+                        message: format!("{field}: {message}"),
+                        field: Some(field),
+                    })?;
                 let invoice = match self.create_invoice_in_tx(tx, tenant_id, &new, actor).await {
                     Ok(i) => i,
                     Err(e) => {
@@ -620,8 +688,18 @@ impl App {
             self.in_transaction(async |tx| {
                 let case = rows::get_case(tx, tenant_id, id, true).await?;
                 if is_open(&case.queue_state) {
-                    rows::decide_case(tx, tenant_id, id, "posting_failed", None, None, None, Some(&errors), actor)
-                        .await?;
+                    rows::decide_case(
+                        tx,
+                        tenant_id,
+                        id,
+                        "posting_failed",
+                        None,
+                        None,
+                        None,
+                        Some(&errors),
+                        actor,
+                    )
+                    .await?;
                 }
                 Ok(())
             })
@@ -641,8 +719,26 @@ impl App {
         self.in_transaction(async |tx| {
             let case = rows::get_case(tx, tenant_id, id, true).await?;
             check_open(&case)?;
-            rows::decide_case(tx, tenant_id, id, "rejected", None, None, reason.as_deref(), None, actor).await?;
-            rows::set_item_status(tx, tenant_id, case.inbox_item_id, "rejected", reason.as_deref()).await?;
+            rows::decide_case(
+                tx,
+                tenant_id,
+                id,
+                "rejected",
+                None,
+                None,
+                reason.as_deref(),
+                None,
+                actor,
+            )
+            .await?;
+            rows::set_item_status(
+                tx,
+                tenant_id,
+                case.inbox_item_id,
+                "rejected",
+                reason.as_deref(),
+            )
+            .await?;
             rows::insert_log(
                 tx,
                 tenant_id,

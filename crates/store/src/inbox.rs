@@ -286,7 +286,9 @@ pub async fn insert_case(
         "INSERT INTO invoice_review_cases (tenant_id, id, inbox_item_id, queue_state, vendor_id,
              normalized_invoice, vendor_candidates)
          VALUES ($1, $2, $3, 'needs_review', $4, $5, $6)",
-        &[&tenant_id, &id, &item_id, &vendor_id, normalized, candidates],
+        &[
+            &tenant_id, &id, &item_id, &vendor_id, normalized, candidates,
+        ],
     )
     .await?;
     Ok(())

@@ -442,7 +442,10 @@ pub async fn confirm(
 ) -> ApiResult<HttpResponse> {
     p.require(SCOPE_WRITE)?;
     let id = crate::routes::path_id("inbox item", &id)?;
-    let a = state.app.confirm_inbox_item(p.tenant_id, id, &p.actor).await?;
+    let a = state
+        .app
+        .confirm_inbox_item(p.tenant_id, id, &p.actor)
+        .await?;
     Ok(HttpResponse::Ok().json(ConfirmedDto {
         confirmed: true,
         inbox_id: a.inbox_item_id,

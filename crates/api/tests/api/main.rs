@@ -30,3 +30,5 @@ mod tax_codes;
 // Bank (issue 10, part 1)
 mod bank_accounts;
 mod bank_import;
+// The inbox (issue 14)
+mod inbox;
