@@ -127,13 +127,19 @@ pub fn extract_text(text: &str, source: Source) -> Extraction {
             x.vendor_address = Some(addr.join(", "));
         }
     }
-    // IBAN with its checksum.
+    // IBAN with its checksum. Groups may be split by a space, or by a dot or dash where OCR
+    // read one into a gap; the checksum keeps out what is not an IBAN.
     let iban = re(
         &IBAN,
-        r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b",
+        r"\b([A-Z]{2}\d{2}(?:[ .\-]?[A-Z0-9]{4}){2,7}(?:[ .\-]?[A-Z0-9]{1,3})?)\b",
     );
     for c in iban.captures_iter(&text.to_ascii_uppercase()) {
-        if let Ok(v) = receivables::validate_iban(&c[1]) {
+        let mut compact: String = c[1].chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        // A group of the text after it may have been taken along: the country's length decides.
+        if let Some(len) = receivables::iban::iban_length(&compact[..2]) {
+            compact.truncate(len.min(compact.len()));
+        }
+        if let Ok(v) = receivables::validate_iban(&compact) {
             x.vendor_iban = Some(v);
             x.confidence.insert("vendor_iban".into(), 0.95);
             break;

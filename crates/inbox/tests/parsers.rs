@@ -171,6 +171,11 @@ fn heuristics_table() {
     assert_eq!(parse_date("14.03.2026").unwrap().to_string(), "2026-03-14");
     assert_eq!(parse_date("2026-03-14").unwrap().to_string(), "2026-03-14");
     assert!(parse_date("31.02.2026").is_none());
+    let x = inbox::text::extract_text(
+        "Firma\nIBAN: DE89 3704 0044 0532 0130.00 BIC: COBADEFFXXX\nIBAN DE12 3456 7890 1234 5678 90\n",
+        Source::Ocr,
+    );
+    assert_eq!(x.vendor_iban.as_deref(), Some("DE89370400440532013000"));
     assert!(vat_id_checks("DE136695976"));
     assert!(!vat_id_checks("DE136695975"));
 }

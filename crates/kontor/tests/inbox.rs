@@ -17,7 +17,11 @@ fn base64(data: &[u8]) -> String {
         if i > 0 && i % 19 == 0 {
             out.push_str("\r\n");
         }
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
         for j in 0..4 {
             if j <= chunk.len() {
@@ -90,7 +94,10 @@ async fn deliver_puts_each_attachment_into_the_tenants_inbox() {
     for item in &items {
         assert_eq!(item.status, "extracted");
         assert_eq!(item.channel, "email");
-        assert_eq!(item.source_email.as_deref(), Some("rechnung@schmidt.example"));
+        assert_eq!(
+            item.source_email.as_deref(),
+            Some("rechnung@schmidt.example")
+        );
         assert_eq!(item.source_subject.as_deref(), Some("Rechnung R-2026-0042"));
         assert!(item.review_case_id.is_some());
     }
@@ -98,15 +105,32 @@ async fn deliver_puts_each_attachment_into_the_tenants_inbox() {
     let (code, out, _) = deliver(&["--recipient", &address], &msg, &database_url());
     assert_eq!(code, 0);
     assert!(out.contains("\"duplicate\":true"), "{out}");
-    assert_eq!(app.list_inbox(tenant_id, None, 10, 0).await.unwrap().0.len(), 2);
+    assert_eq!(
+        app.list_inbox(tenant_id, None, 10, 0)
+            .await
+            .unwrap()
+            .0
+            .len(),
+        2
+    );
     // Without --recipient the To header decides; --tenant overrides everything.
     let one = message(&address, &[("xrechnung-cii.xml", "application/xml")]);
     let (code, _, err) = deliver(&[], &one, &database_url());
     assert_eq!(code, 0, "{err}");
-    let zf = message("nobody@example.com", &[("zugferd-en16931.pdf", "application/pdf")]);
+    let zf = message(
+        "nobody@example.com",
+        &[("zugferd-en16931.pdf", "application/pdf")],
+    );
     let (code, _, err) = deliver(&["--tenant", &slug], &zf, &database_url());
     assert_eq!(code, 0, "{err}");
-    assert_eq!(app.list_inbox(tenant_id, None, 10, 0).await.unwrap().0.len(), 4);
+    assert_eq!(
+        app.list_inbox(tenant_id, None, 10, 0)
+            .await
+            .unwrap()
+            .0
+            .len(),
+        4
+    );
 }
 
 #[tokio::test]
@@ -117,7 +141,11 @@ async fn deliver_answers_with_the_exit_codes_an_mta_understands() {
     let address = app.inbox_address(tenant_id).await.unwrap();
     let msg = message(&address, &[("xrechnung-ubl.xml", "application/xml")]);
     // Unknown recipient: 67, the MTA bounces.
-    let (code, _, err) = deliver(&["--recipient", "nobody.abc@inbox.localhost"], &msg, &database_url());
+    let (code, _, err) = deliver(
+        &["--recipient", "nobody.abc@inbox.localhost"],
+        &msg,
+        &database_url(),
+    );
     assert_eq!(code, 67, "{err}");
     let (code, _, _) = deliver(&["--recipient", "x@other.example"], &msg, &database_url());
     assert_eq!(code, 67);
@@ -132,14 +160,26 @@ async fn deliver_answers_with_the_exit_codes_an_mta_understands() {
     );
     assert_eq!(code, 75, "{err}");
     // Nothing was delivered by any of these.
-    assert!(app.list_inbox(tenant_id, None, 10, 0).await.unwrap().0.is_empty());
+    assert!(app
+        .list_inbox(tenant_id, None, 10, 0)
+        .await
+        .unwrap()
+        .0
+        .is_empty());
     // A broken attachment of a delivered mail is kept as a failed item (the original stays).
     let broken = format!(
         "From: a@b.example\r\nTo: {address}\r\nSubject: kaputt\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: application/xml\r\nContent-Disposition: attachment; filename=\"bad.xml\"\r\n\r\n<Invoice><ID>1\r\n--x--\r\n"
     );
     let (code, _, err) = deliver(&[], broken.as_bytes(), &database_url());
     assert_eq!(code, 0, "{err}");
-    let (items, _) = app.list_inbox(tenant_id, Some("failed"), 10, 0).await.unwrap();
+    let (items, _) = app
+        .list_inbox(tenant_id, Some("failed"), 10, 0)
+        .await
+        .unwrap();
     assert_eq!(items.len(), 1);
-    assert!(items[0].failure.as_deref().unwrap().contains("XML"), "{:?}", items[0].failure);
+    assert!(
+        items[0].failure.as_deref().unwrap().contains("XML"),
+        "{:?}",
+        items[0].failure
+    );
 }
