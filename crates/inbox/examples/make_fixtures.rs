@@ -5,8 +5,9 @@
 //! - `zugferd-en16931.pdf`: a Factur-X / ZUGFeRD 2 PDF (profile EN 16931) carrying
 //!   `factur-x.xml` as an embedded file (`/Names /EmbeddedFiles` and `/AF`);
 //! - `text-layer.pdf`: an ordinary invoice PDF with a text layer (Helvetica);
-//! then `pdftoppm -r 150 -gray -png -singlefile text-layer.pdf scan` renders `scan.png` for
-//! the OCR path (poppler-utils).
+//!
+//! `fixtures/einvoices/render.sh` runs this and then renders `scan.png` and `scan-photo.jpg`
+//! from the text PDF for the OCR path (pdftoppm of poppler-utils, ImageMagick).
 
 use lopdf::content::{Content, Operation};
 use lopdf::{dictionary, Document, Object, Stream, StringFormat};

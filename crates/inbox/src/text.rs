@@ -113,13 +113,12 @@ pub fn extract_text(text: &str, source: Source) -> Extraction {
     // Vendor: the letterhead's first line, the address the lines after it up to a postcode.
     if let Some(first) = lines.first() {
         x.vendor_name = Some(first.to_string());
+        static POSTCODE: OnceLock<Regex> = OnceLock::new();
+        let postcode = re(&POSTCODE, r"\b\d{5}\b");
         let mut addr = Vec::new();
         for l in lines.iter().skip(1).take(3) {
             addr.push(l.to_string());
-            if Regex::new(r"\b\d{5}\b")
-                .map(|r| r.is_match(l))
-                .unwrap_or(false)
-            {
+            if postcode.is_match(l) {
                 break;
             }
         }
@@ -279,13 +278,12 @@ pub fn extract_text(text: &str, source: Source) -> Extraction {
             }
         }
     }
-    if let Some(r) = Regex::new(
+    static REFERENCE: OnceLock<Regex> = OnceLock::new();
+    let reference = re(
+        &REFERENCE,
         r"(?i)(?:Verwendungszweck|Referenz|Ihre Bestellung|Bestellnummer)\s*:?\s*([^\n]{1,80})",
-    )
-    .ok()
-    {
-        x.reference_text = r.captures(&text).map(|c| c[1].trim().to_string());
-    }
+    );
+    x.reference_text = reference.captures(&text).map(|c| c[1].trim().to_string());
     crate::checks::check_totals(&mut x);
     // Totals that add up back each other.
     if let (Some(n), Some(t), Some(g)) = (x.total_net, x.total_tax, x.total_gross) {

@@ -277,54 +277,6 @@ pub async fn preview(
     send(state, p, &id, "inline").await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sniffs_document_types() {
-        assert_eq!(sniff(b"%PDF-1.7\n"), Some("application/pdf"));
-        assert_eq!(
-            sniff(b"\xEF\xBB\xBF  <?xml version=\"1.0\"?><Invoice/>"),
-            Some("application/xml")
-        );
-        assert_eq!(sniff(b"MZ\x90\0"), None);
-        // XML only when it is well-formed and not a web page.
-        assert_eq!(
-            sniff(b"<rsm:CrossIndustryInvoice xmlns:rsm=\"urn:x\"><a>1</a></rsm:CrossIndustryInvoice>"),
-            Some("application/xml")
-        );
-        assert_eq!(sniff(b"<Invoice><unclosed></Invoice>"), None);
-        assert_eq!(sniff(b"<not xml at all"), None);
-        assert_eq!(
-            sniff(b"<html><body><script>alert(1)</script></body></html>"),
-            None
-        );
-        assert_eq!(sniff(b"<?xml version=\"1.0\"?><!DOCTYPE html><x/>"), None);
-        assert_eq!(
-            sniff(b"<page xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></page>"),
-            None
-        );
-        assert_eq!(
-            sniff(b"<Invoice><x:script xmlns:x=\"http://www.w3.org/1999/xhtml\">alert(1)</x:script></Invoice>"),
-            None
-        );
-        assert!(claimed_matches("text/xml", "application/xml"));
-        assert!(!claimed_matches("image/png", "application/pdf"));
-    }
-
-    #[test]
-    fn cleans_names_and_encodes_dispositions() {
-        assert_eq!(clean_name("../../etc/passwd"), "passwd");
-        assert_eq!(clean_name("C:\\x\\Rechnung.pdf"), "Rechnung.pdf");
-        assert_eq!(clean_name(""), "document");
-        assert_eq!(
-            disposition("inline", "Müller \"A\".pdf"),
-            "inline; filename=\"M_ller _A_.pdf\"; filename*=UTF-8''M%C3%BCller%20%22A%22.pdf"
-        );
-    }
-}
-
 /// Reads a multipart upload of exactly one part named `file` (at most
 /// `KONTOR_MAX_DOCUMENT_BYTES`, within the request timeout): its bytes, its cleaned file name
 /// and the Content-Type the client claimed. Used by POST /v1/documents, /v1/inbox and
@@ -408,4 +360,52 @@ pub(crate) async fn read_file_part(
         );
     }
     Ok((content, original_name, claimed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_document_types() {
+        assert_eq!(sniff(b"%PDF-1.7\n"), Some("application/pdf"));
+        assert_eq!(
+            sniff(b"\xEF\xBB\xBF  <?xml version=\"1.0\"?><Invoice/>"),
+            Some("application/xml")
+        );
+        assert_eq!(sniff(b"MZ\x90\0"), None);
+        // XML only when it is well-formed and not a web page.
+        assert_eq!(
+            sniff(b"<rsm:CrossIndustryInvoice xmlns:rsm=\"urn:x\"><a>1</a></rsm:CrossIndustryInvoice>"),
+            Some("application/xml")
+        );
+        assert_eq!(sniff(b"<Invoice><unclosed></Invoice>"), None);
+        assert_eq!(sniff(b"<not xml at all"), None);
+        assert_eq!(
+            sniff(b"<html><body><script>alert(1)</script></body></html>"),
+            None
+        );
+        assert_eq!(sniff(b"<?xml version=\"1.0\"?><!DOCTYPE html><x/>"), None);
+        assert_eq!(
+            sniff(b"<page xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></page>"),
+            None
+        );
+        assert_eq!(
+            sniff(b"<Invoice><x:script xmlns:x=\"http://www.w3.org/1999/xhtml\">alert(1)</x:script></Invoice>"),
+            None
+        );
+        assert!(claimed_matches("text/xml", "application/xml"));
+        assert!(!claimed_matches("image/png", "application/pdf"));
+    }
+
+    #[test]
+    fn cleans_names_and_encodes_dispositions() {
+        assert_eq!(clean_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_name("C:\\x\\Rechnung.pdf"), "Rechnung.pdf");
+        assert_eq!(clean_name(""), "document");
+        assert_eq!(
+            disposition("inline", "Müller \"A\".pdf"),
+            "inline; filename=\"M_ller _A_.pdf\"; filename*=UTF-8''M%C3%BCller%20%22A%22.pdf"
+        );
+    }
 }
