@@ -49,6 +49,14 @@ pub struct Extracted {
     pub ocr_raw: Option<String>,
 }
 
+/// A review case to write.
+struct NewCase {
+    id: Uuid,
+    vendor_id: Option<Uuid>,
+    normalized: Value,
+    candidates: Value,
+}
+
 /// A file that arrives.
 #[derive(Debug, Clone)]
 pub struct Intake {
@@ -281,11 +289,67 @@ impl App {
                 });
             }
         }
-        let extracted = self.extract_file(intake.content.clone()).await;
-        let extracted = match extracted {
-            Ok(x) => Ok(x),
-            Err(e @ (AppError::Invalid { .. } | AppError::Upstream { .. })) => {
-                if intake.channel == "upload" {
+        let mime = mime_of(&intake.content);
+        let item_id = Uuid::now_v7();
+        let base_item = |document_id: Uuid, status: &'static str| NewItem {
+            id: item_id,
+            document_id,
+            document_hash: hash.clone(),
+            status,
+            channel: intake.channel,
+            ocr_extraction: None,
+            ocr_raw: None,
+            vendor_match: None,
+            compliance_check: None,
+            failure: None,
+            source_email: intake.source_email.clone(),
+            source_subject: intake.source_subject.clone(),
+            original_name: intake.original_name.clone(),
+        };
+        let written = if intake.channel == "email" {
+            // A mailed file is kept first (status received), so that the original is there
+            // whatever happens while it is read; then the reading is written to it.
+            let kept = self
+                .in_transaction(async |tx| {
+                    let doc = rows::insert_document(
+                        tx,
+                        tenant_id,
+                        &intake.content,
+                        mime,
+                        &intake.original_name,
+                        actor,
+                    )
+                    .await?;
+                    let item = base_item(doc.id, "received");
+                    Ok(rows::insert_item(tx, tenant_id, &item, actor)
+                        .await?
+                        .then_some(doc.id))
+                })
+                .await?;
+            match kept {
+                None => false,
+                Some(document_id) => {
+                    let extracted = self.extract_for_intake(&intake).await?;
+                    self.in_transaction(async |tx| {
+                        let mut item = base_item(document_id, "failed");
+                        let (case, log) = self
+                            .outcome_in_tx(tx, tenant_id, &mut item, &extracted, &intake)
+                            .await?;
+                        // Rejected while it was read: the rejection stands.
+                        if !rows::update_item_extraction(tx, tenant_id, &item).await? {
+                            return Ok(true);
+                        }
+                        self.write_case_and_log(tx, tenant_id, item_id, case, &log)
+                            .await?;
+                        Ok(true)
+                    })
+                    .await?
+                }
+            }
+        } else {
+            let extracted = match self.extract_for_intake(&intake).await {
+                Ok(x) => x,
+                Err(e @ (AppError::Invalid { .. } | AppError::Upstream { .. })) => {
                     self.log_only(
                         tenant_id,
                         NewLog {
@@ -299,14 +363,9 @@ impl App {
                     .await?;
                     return Err(e);
                 }
-                Err(e.to_string())
-            }
-            Err(e) => return Err(e),
-        };
-        let mime = mime_of(&intake.content);
-        let item_id = Uuid::now_v7();
-        let written = self
-            .in_transaction(async |tx| {
+                Err(e) => return Err(e),
+            };
+            self.in_transaction(async |tx| {
                 let doc = rows::insert_document(
                     tx,
                     tenant_id,
@@ -316,91 +375,20 @@ impl App {
                     actor,
                 )
                 .await?;
-                let mut new = NewItem {
-                    id: item_id,
-                    document_id: doc.id,
-                    document_hash: hash.clone(),
-                    status: "failed",
-                    channel: intake.channel,
-                    ocr_extraction: None,
-                    ocr_raw: None,
-                    vendor_match: None,
-                    compliance_check: None,
-                    failure: None,
-                    source_email: intake.source_email.clone(),
-                    source_subject: intake.source_subject.clone(),
-                    original_name: intake.original_name.clone(),
-                };
-                let mut case = None;
-                let mut log = NewLog {
-                    outcome: "failed",
-                    channel: intake.channel,
-                    inbox_item_id: Some(item_id),
-                    document_id: Some(doc.id),
-                    original_name: Some(intake.original_name.clone()),
-                    source_email: intake.source_email.clone(),
-                    ..NewLog::default()
-                };
-                match &extracted {
-                    Ok(x) => {
-                        let vendors: Vec<VendorRef> = rows::vendor_refs(tx, tenant_id)
-                            .await?
-                            .into_iter()
-                            .map(|(id, name, vat_id, iban)| VendorRef {
-                                id,
-                                name,
-                                vat_id,
-                                iban,
-                            })
-                            .collect();
-                        let candidates = inbox::rank_vendors(&x.extraction, &vendors);
-                        let chosen = candidates
-                            .first()
-                            .filter(|c| c.score >= 0.9 && c.reasons.iter().any(|r| r != "name"))
-                            .map(|c| c.vendor_id);
-                        let check = inbox::compliance_check(&x.extraction);
-                        new.status = "extracted";
-                        new.ocr_extraction = Some(extraction_json(&x.extraction));
-                        new.ocr_raw = x.ocr_raw.clone();
-                        new.vendor_match =
-                            Some(json!({"vendor_id": chosen, "candidates": candidates}));
-                        new.compliance_check =
-                            Some(serde_json::to_value(&check).unwrap_or(Value::Null));
-                        log.outcome = "extracted";
-                        log.source = Some(x.extraction.source.as_str().into());
-                        if x.extraction.holds_invoice() {
-                            let normalized =
-                                NormalizedInvoice::from_extraction(&x.extraction, Some(doc.id));
-                            let case_id = Uuid::now_v7();
-                            case = Some((case_id, chosen, normalized, candidates));
-                            log.review_case_id = Some(case_id);
-                        }
-                    }
-                    Err(reason) => {
-                        new.failure = Some(reason.clone());
-                        log.reason = Some(reason.clone());
-                    }
-                }
-                if !rows::insert_item(tx, tenant_id, &new, actor).await? {
+                let mut item = base_item(doc.id, "failed");
+                let (case, log) = self
+                    .outcome_in_tx(tx, tenant_id, &mut item, &extracted, &intake)
+                    .await?;
+                if !rows::insert_item(tx, tenant_id, &item, actor).await? {
                     // A concurrent intake of the same file won: nothing of this one is kept.
                     return Ok(false);
                 }
-                if let Some((case_id, vendor, normalized, candidates)) = case {
-                    rows::insert_case(
-                        tx,
-                        tenant_id,
-                        case_id,
-                        item_id,
-                        vendor,
-                        &serde_json::to_value(&normalized).unwrap_or(Value::Null),
-                        &serde_json::to_value(&candidates).unwrap_or(Value::Null),
-                    )
+                self.write_case_and_log(tx, tenant_id, item_id, case, &log)
                     .await?;
-                }
-                rows::insert_log(tx, tenant_id, &log).await?;
                 Ok(true)
             })
-            .await?;
+            .await?
+        };
         let client = self.client().await?;
         if !written {
             let existing = rows::item_by_hash(&client, tenant_id, &hash)
@@ -420,6 +408,113 @@ impl App {
             item,
             duplicate: false,
         })
+    }
+
+    /// Reads an intake's file. An upload that cannot be read is refused (only the log entry is
+    /// written); for a mailed file the reason is returned, to be kept on its failed item.
+    async fn extract_for_intake(&self, intake: &Intake) -> AppResult<Result<Extracted, String>> {
+        match self.extract_file(intake.content.clone()).await {
+            Ok(x) => Ok(Ok(x)),
+            Err(e @ (AppError::Invalid { .. } | AppError::Upstream { .. })) => {
+                if intake.channel == "upload" {
+                    return Err(e);
+                }
+                Ok(Err(e.to_string()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What a reading means for its item (filled into `item`), its review case and its log
+    /// entry: the vendor candidates, the § 14 check, the normalized invoice.
+    async fn outcome_in_tx(
+        &self,
+        tx: &store::Transaction<'_>,
+        tenant_id: Uuid,
+        item: &mut NewItem,
+        extracted: &Result<Extracted, String>,
+        intake: &Intake,
+    ) -> AppResult<(Option<NewCase>, NewLog)> {
+        let mut log = NewLog {
+            outcome: "failed",
+            channel: intake.channel,
+            inbox_item_id: Some(item.id),
+            document_id: Some(item.document_id),
+            original_name: Some(intake.original_name.clone()),
+            source_email: intake.source_email.clone(),
+            ..NewLog::default()
+        };
+        let mut case = None;
+        match extracted {
+            Ok(x) => {
+                let vendors: Vec<VendorRef> = rows::vendor_refs(tx, tenant_id)
+                    .await?
+                    .into_iter()
+                    .map(|(id, name, vat_id, iban)| VendorRef {
+                        id,
+                        name,
+                        vat_id,
+                        iban,
+                    })
+                    .collect();
+                let candidates = inbox::rank_vendors(&x.extraction, &vendors);
+                let chosen = candidates
+                    .first()
+                    .filter(|c| c.score >= 0.9 && c.reasons.iter().any(|r| r != "name"))
+                    .map(|c| c.vendor_id);
+                let check = inbox::compliance_check(&x.extraction);
+                item.status = "extracted";
+                item.failure = None;
+                item.ocr_extraction = Some(extraction_json(&x.extraction));
+                item.ocr_raw = x.ocr_raw.clone();
+                item.vendor_match = Some(json!({"vendor_id": chosen, "candidates": candidates}));
+                item.compliance_check = Some(serde_json::to_value(&check).unwrap_or(Value::Null));
+                log.outcome = "extracted";
+                log.source = Some(x.extraction.source.as_str().into());
+                if x.extraction.holds_invoice() {
+                    let normalized =
+                        NormalizedInvoice::from_extraction(&x.extraction, Some(item.document_id));
+                    let case_id = Uuid::now_v7();
+                    log.review_case_id = Some(case_id);
+                    case = Some(NewCase {
+                        id: case_id,
+                        vendor_id: chosen,
+                        normalized: serde_json::to_value(&normalized).unwrap_or(Value::Null),
+                        candidates: serde_json::to_value(&candidates).unwrap_or(Value::Null),
+                    });
+                }
+            }
+            Err(reason) => {
+                item.status = "failed";
+                item.failure = Some(reason.clone());
+                log.reason = Some(reason.clone());
+            }
+        }
+        Ok((case, log))
+    }
+
+    async fn write_case_and_log(
+        &self,
+        tx: &store::Transaction<'_>,
+        tenant_id: Uuid,
+        item_id: Uuid,
+        case: Option<NewCase>,
+        log: &NewLog,
+    ) -> AppResult<()> {
+        if let Some(c) = case {
+            rows::insert_case(
+                tx,
+                tenant_id,
+                c.id,
+                item_id,
+                c.vendor_id,
+                &c.normalized,
+                &c.candidates,
+            )
+            .await?;
+        }
+        rows::insert_log(tx, tenant_id, log).await?;
+        Ok(())
     }
 
     /// A mailed message without attachments: nothing to read, logged as failed.

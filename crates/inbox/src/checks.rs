@@ -62,11 +62,14 @@ pub struct Requirement {
     /// What § 14 Abs. 4 UStG asks for.
     pub label: String,
     pub present: bool,
+    /// False where the extraction cannot tell (the buyer is not read from text or OCR): such a
+    /// requirement is listed but neither counted as missing nor as present.
+    pub verifiable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComplianceCheck {
-    /// Every requirement of § 14 Abs. 4 UStG is present.
+    /// Every verifiable requirement of § 14 Abs. 4 UStG is present.
     pub compliant: bool,
     /// A structured e-invoice (EN 16931: XRechnung, ZUGFeRD from profile EN 16931 / BASIC)
     /// in the sense of § 14 Abs. 1 UStG since 2025.
@@ -137,18 +140,19 @@ pub fn compliance_check(x: &Extraction) -> ComplianceCheck {
         ),
         ("total_tax", "Steuerbetrag (Nr. 8)", x.total_tax.is_some()),
     ];
-    // A text-layer or OCR read cannot see the buyer reliably: only asked of e-invoices.
     let requirements: Vec<Requirement> = reqs
         .into_iter()
         .map(|(f, l, p)| Requirement {
             field: f.into(),
             label: l.into(),
             present: p,
+            // Text and OCR reads look for neither the buyer nor the single lines.
+            verifiable: x.source == Source::Xml || !matches!(f, "buyer_name" | "line_items"),
         })
         .collect();
     let missing: Vec<String> = requirements
         .iter()
-        .filter(|r| !r.present)
+        .filter(|r| r.verifiable && !r.present)
         .map(|r| r.label.clone())
         .collect();
     let profile = x.profile.clone().unwrap_or_default().to_ascii_lowercase();

@@ -107,6 +107,12 @@ fn text_layer_pdf_with_heuristics() {
     );
     assert_eq!(x.line_items[0].tax_code.as_deref(), Some("VSt19"));
     assert!(x.confidence["total_gross"] >= 0.9);
+    let check = inbox::compliance_check(&x);
+    assert!(check.compliant && !check.e_invoice, "{check:?}");
+    assert!(check
+        .requirements
+        .iter()
+        .any(|r| r.field == "buyer_name" && !r.verifiable));
 }
 
 #[test]

@@ -273,6 +273,31 @@ pub async fn insert_item(
     Ok(n == 1)
 }
 
+/// Writes the reading of a received item (status, extraction, checks or the failure).
+pub async fn update_item_extraction(
+    tx: &crate::Transaction<'_>,
+    tenant_id: Uuid,
+    item: &NewItem,
+) -> Result<bool, StoreError> {
+    let n = tx.execute(
+        "UPDATE inbox_items SET status = $3, ocr_extraction = $4, ocr_raw = $5, vendor_match = $6,
+                compliance_check = $7, failure = $8, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2 AND status = 'received'",
+        &[
+            &tenant_id,
+            &item.id,
+            &item.status,
+            &item.ocr_extraction,
+            &item.ocr_raw,
+            &item.vendor_match,
+            &item.compliance_check,
+            &item.failure,
+        ],
+    )
+    .await?;
+    Ok(n == 1)
+}
+
 pub async fn insert_case(
     tx: &crate::Transaction<'_>,
     tenant_id: Uuid,
