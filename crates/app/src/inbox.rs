@@ -258,7 +258,9 @@ impl App {
     /// Takes in one file: a duplicate (same blake3) is recognised and logged; otherwise the
     /// file is read and then kept as a document with its item, its review case (when it holds
     /// an invoice) and the log entry, in one transaction. An upload that cannot be read is
-    /// refused (nothing but the log entry is written); a mailed one is kept as a failed item.
+    /// refused (nothing but the log entry is written). A mailed file is kept first (document
+    /// and item `received`, one transaction), then read, and its reading written in a second;
+    /// one that cannot be read stays as a failed item.
     pub async fn ingest(
         &self,
         tenant_id: Uuid,
@@ -321,11 +323,14 @@ impl App {
                     )
                     .await?;
                     let item = base_item(doc.id, "received");
-                    Ok(rows::insert_item(tx, tenant_id, &item, actor)
-                        .await?
-                        .then_some(doc.id))
+                    if !rows::insert_item(tx, tenant_id, &item, actor).await? {
+                        // A concurrent intake of the same file won: roll this one back.
+                        return Err(lost_race());
+                    }
+                    Ok(Some(doc.id))
                 })
-                .await?;
+                .await
+                .or_else(lost_race_is(None))?;
             match kept {
                 None => false,
                 Some(document_id) => {
@@ -381,13 +386,14 @@ impl App {
                     .await?;
                 if !rows::insert_item(tx, tenant_id, &item, actor).await? {
                     // A concurrent intake of the same file won: nothing of this one is kept.
-                    return Ok(false);
+                    return Err(lost_race());
                 }
                 self.write_case_and_log(tx, tenant_id, item_id, case, &log)
                     .await?;
                 Ok(true)
             })
-            .await?
+            .await
+            .or_else(lost_race_is(false))?
         };
         let client = self.client().await?;
         if !written {
@@ -862,6 +868,21 @@ impl App {
     ) -> AppResult<(Vec<LogRow>, crate::ledger::Total)> {
         let client = self.client().await?;
         Ok(rows::list_log(&client, tenant_id, outcome, limit, offset).await?)
+    }
+}
+
+const LOST_RACE: &str = "inbox_duplicate_race";
+
+/// Rolls back an intake whose file another intake stored at the same moment.
+fn lost_race() -> AppError {
+    AppError::conflict(LOST_RACE, "the same file arrived concurrently")
+}
+
+/// Maps the rollback of `lost_race` to `value` (the intake then answers as a duplicate).
+fn lost_race_is<T: Clone>(value: T) -> impl FnOnce(AppError) -> AppResult<T> {
+    move |e| match e {
+        AppError::Conflict { code, .. } if code == LOST_RACE => Ok(value),
+        e => Err(e),
     }
 }
 
