@@ -172,7 +172,9 @@ pub fn extract_text(text: &str, source: Source) -> Extraction {
         r"(?i)(?:Rechnungs-?\s?(?:nummer|nr\.?)|Rechnung\s+Nr\.?|Invoice\s*(?:No\.?|Number|#))\s*[:#]?\s*([A-Z0-9][A-Z0-9\-/._]{1,30})",
     );
     x.invoice_number = number.captures(&text).map(|c| c[1].to_string());
-    x.invoice_date = first_date_after(&text, r"Rechnungsdatum|Datum|Invoice date|Date");
+    // The specific labels first: "Datum" is also the end of "Leistungsdatum".
+    x.invoice_date = first_date_after(&text, r"Rechnungsdatum|Invoice date")
+        .or_else(|| first_date_after(&text, r"\bDatum\b|\bDate\b"));
     x.service_date = first_date_after(
         &text,
         r"Leistungsdatum|Lieferdatum|Leistungszeitraum|Service date",
@@ -214,6 +216,19 @@ pub fn extract_text(text: &str, source: Source) -> Extraction {
         .captures(&text)
         .and_then(|c| Decimal::from_str(&c[1].replace(',', ".")).ok())
         .map(|r| r.normalize());
+    // A tax read from the rate's own figure ("MwSt 19,00 %: 64,60"): when net and gross
+    // are there and their difference is the tax at the stated rate, that difference is it.
+    if let (Some(n), Some(t), Some(g), Some(r)) = (x.total_net, x.total_tax, x.total_gross, rate) {
+        let at_rate = (n * r / Decimal::ONE_HUNDRED)
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        if n + t != g && g - n == at_rate {
+            x.total_tax = Some(at_rate);
+            x.confidence.insert("total_tax".into(), base * 0.8);
+            x.warnings.push(format!(
+                "the tax was read as {t}; net {n} and gross {g} at {r} % give {at_rate}, which was taken"
+            ));
+        }
+    }
     // Totals that are missing but follow from the others.
     match (x.total_net, x.total_tax, x.total_gross) {
         (Some(n), Some(t), None) => {

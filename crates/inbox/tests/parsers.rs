@@ -182,6 +182,23 @@ fn heuristics_table() {
         Source::Ocr,
     );
     assert_eq!(x.vendor_iban.as_deref(), Some("DE89370400440532013000"));
+    // The service date before the invoice date; the rate with decimals before the tax.
+    let x = inbox::text::extract_text(
+        "Muster GmbH\nLeistungsdatum: 01.02.2026\nRechnungsdatum: 05.02.2026\nRechnung Nr. A-17\nNetto 100,00 EUR\nMwSt 19,00 %: 19,00 EUR\nGesamtbetrag 119,00 EUR\n",
+        Source::Text,
+    );
+    assert_eq!(x.invoice_date.unwrap().to_string(), "2026-02-05");
+    assert_eq!(x.service_date.unwrap().to_string(), "2026-02-01");
+    assert_eq!(x.invoice_number.as_deref(), Some("A-17"));
+    assert_eq!(
+        (x.total_net, x.total_tax, x.total_gross),
+        (d("100.00"), d("19.00"), d("119.00"))
+    );
+    let x = inbox::text::extract_text(
+        "Muster GmbH\nRechnungsnummer: 9\nNetto 200,00\nMwSt 19,00 %\nBrutto 238,00\n",
+        Source::Text,
+    );
+    assert_eq!(x.total_tax, d("38.00"), "{:?}", x.warnings);
     assert!(vat_id_checks("DE136695976"));
     assert!(!vat_id_checks("DE136695975"));
 }
