@@ -9,6 +9,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
+/// How the error of an XML document of another kind begins.
+pub const UNKNOWN_DOCUMENT: &str = "unknown XML document";
+
 /// Reads a UBL or CII e-invoice. Anything else (another root element, malformed XML) is an
 /// error, never a guess.
 pub fn parse_einvoice(bytes: &[u8]) -> Result<Extraction, ExtractError> {
@@ -18,7 +21,7 @@ pub fn parse_einvoice(bytes: &[u8]) -> Result<Extraction, ExtractError> {
         "CrossIndustryInvoice" => cii(&root)?,
         other => {
             return Err(ExtractError::Xml(format!(
-                "unknown XML document <{other}>: kontor reads XRechnung / EN 16931 as UBL Invoice or CreditNote and UN/CEFACT CrossIndustryInvoice"
+                "{UNKNOWN_DOCUMENT} <{other}>: kontor reads XRechnung / EN 16931 as UBL Invoice or CreditNote and UN/CEFACT CrossIndustryInvoice"
             )))
         }
     };

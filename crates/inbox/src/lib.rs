@@ -100,27 +100,41 @@ pub fn read(content: &[u8]) -> Result<Read, ExtractError> {
         Kind::Xml => Ok(Read::Done(Box::new(einvoice::parse_einvoice(content)?))),
         Kind::Pdf => {
             let pdf = pdf::read_pdf(content)?;
+            let mut note = None;
             if let Some((name, xml)) = pdf.embedded_xml {
-                let mut x = einvoice::parse_einvoice(&xml).map_err(|e| match e {
-                    ExtractError::Xml(m) => ExtractError::Xml(format!("{name} in the PDF: {m}")),
-                    other => other,
-                })?;
-                x.warnings.retain(|_| true);
-                x.syntax = Some(format!(
-                    "{} (embedded {name})",
-                    x.syntax.clone().unwrap_or_default()
-                ));
-                return Ok(Read::Done(Box::new(x)));
+                match einvoice::parse_einvoice(&xml) {
+                    Ok(mut x) => {
+                        x.syntax = Some(format!(
+                            "{} (embedded {name})",
+                            x.syntax.clone().unwrap_or_default()
+                        ));
+                        return Ok(Read::Done(Box::new(x)));
+                    }
+                    // Another syntax (ZUGFeRD 1.0's CrossIndustryDocument, an order, …): the
+                    // PDF is read by its text layer, and says so.
+                    Err(ExtractError::Xml(m)) if m.starts_with(einvoice::UNKNOWN_DOCUMENT) => {
+                        note = Some(format!(
+                            "the embedded {name} is no e-invoice kontor reads ({m}); the PDF was read by its text layer"
+                        ));
+                    }
+                    Err(ExtractError::Xml(m)) => {
+                        return Err(ExtractError::Xml(format!("{name} in the PDF: {m}")))
+                    }
+                    Err(other) => return Err(other),
+                }
             }
             if pdf.text.trim().len() < 20 {
                 let mut x = Extraction::empty(Source::Text);
                 x.warnings.push(
                     "the PDF has no text layer (a scan): upload the scan as PNG, JPEG or TIFF for OCR".into(),
                 );
+                x.warnings.extend(note);
                 x.set_found_confidence(0.0);
                 return Ok(Read::Done(Box::new(x)));
             }
-            Ok(Read::Done(Box::new(text::extract_text(&pdf.text, Source::Text))))
+            let mut x = text::extract_text(&pdf.text, Source::Text);
+            x.warnings.extend(note);
+            Ok(Read::Done(Box::new(x)))
         }
         Kind::Image => Ok(Read::NeedsOcr),
         Kind::Unknown => Err(ExtractError::Unsupported(

@@ -259,3 +259,44 @@ proptest! {
         let _ = read(&bytes);
     }
 }
+
+/// The ZUGFeRD fixture with another embedded XML.
+fn zugferd_with(xml: &[u8]) -> Vec<u8> {
+    let mut doc = lopdf::Document::load_mem(&fixture("zugferd-en16931.pdf")).unwrap();
+    for obj in doc.objects.values_mut() {
+        if let Ok(stream) = obj.as_stream_mut() {
+            if stream
+                .dict
+                .get(b"Type")
+                .and_then(|t| t.as_name())
+                .is_ok_and(|n| n == b"EmbeddedFile")
+            {
+                stream.dict.remove(b"Filter");
+                stream.set_content(xml.to_vec());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn a_pdf_with_another_embedded_xml_is_read_by_its_text_and_says_so() {
+    let x = done(&zugferd_with(
+        b"<CrossIndustryDocument><Header/></CrossIndustryDocument>",
+    ));
+    assert_eq!(x.source, Source::Text);
+    assert!(
+        x.warnings
+            .iter()
+            .any(|w| w.contains("factur-x.xml is no e-invoice")),
+        "{:?}",
+        x.warnings
+    );
+    // Broken embedded XML stays an error.
+    assert!(matches!(
+        read(&zugferd_with(b"<CrossIndustryInvoice><unclosed>")),
+        Err(ExtractError::Xml(m)) if m.contains("factur-x.xml")
+    ));
+}
