@@ -40,6 +40,15 @@ fn fields(x: &Extraction) -> Vec<(&'static str, String)> {
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
         ),
+        // The lines by their net amounts, in order.
+        (
+            "line_items",
+            x.line_items
+                .iter()
+                .map(|l| d(l.net))
+                .collect::<Vec<_>>()
+                .join("+"),
+        ),
     ]
 }
 
@@ -59,6 +68,7 @@ fn truth(name: &str) -> Vec<&'static str> {
             "EUR",
             "2",
             "14",
+            "45+125+20",
         ],
         "xrechnung-cii.xml" | "zugferd-en16931.pdf" => vec![
             "IT-Service Weber GmbH",
@@ -78,6 +88,7 @@ fn truth(name: &str) -> Vec<&'static str> {
             "EUR",
             "3",
             "10",
+            "760",
         ],
         _ => vec![
             "Druckerei Lehmann GmbH",
@@ -93,6 +104,7 @@ fn truth(name: &str) -> Vec<&'static str> {
             "EUR",
             "2",
             "10",
+            "250+90",
         ],
     }
 }

@@ -92,6 +92,35 @@ fn amount_after(text: &str, labels: &str) -> Option<Decimal> {
     found
 }
 
+/// Rows of a line table: `[pos] description quantity unit_price total`, where quantity ×
+/// unit price = total (to the cent). Returns (description, quantity, unit price, total).
+fn table_rows(lines: &[&str]) -> Vec<(String, Decimal, Decimal, Decimal)> {
+    static ROW: OnceLock<Regex> = OnceLock::new();
+    let row = re(
+        &ROW,
+        &format!(
+            r"^(?:\d{{1,3}}\s+)?(.+?)\s+(\d+(?:,\d+)?)\s+(?:[A-Za-z.]+\s+)?{AMOUNT}\s*(?:EUR|€)?\s+{AMOUNT}\s*(?:EUR|€)?$"
+        ),
+    );
+    let mut out = Vec::new();
+    for l in lines {
+        let Some(c) = row.captures(l) else { continue };
+        let (Ok(q), Some(p), Some(t)) = (
+            Decimal::from_str(&c[2].replace(',', ".")),
+            parse_amount(&c[3]),
+            parse_amount(&c[4]),
+        ) else {
+            continue;
+        };
+        let computed =
+            (q * p).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        if q > Decimal::ZERO && (computed - t).abs() <= Decimal::new(1, 2) {
+            out.push((c[1].trim().to_string(), q.normalize(), p, t));
+        }
+    }
+    out
+}
+
 /// Reads an invoice from plain text.
 pub fn extract_text(text: &str, source: Source) -> Extraction {
     static IBAN: OnceLock<Regex> = OnceLock::new();
@@ -254,21 +283,38 @@ pub fn extract_text(text: &str, source: Source) -> Extraction {
             tax: x.total_tax,
             tax_code: crate::tax::tax_code(cat, Some(r)),
         });
-        x.line_items.push(LineItem {
-            description: Some(format!(
-                "Rechnung {}",
-                x.invoice_number.clone().unwrap_or_default()
-            )),
-            quantity: Some(Decimal::ONE),
-            unit_price: Some(n),
-            net: Some(n),
-            tax_rate: Some(r),
-            vat_category: Some(cat.into()),
-            tax_code: crate::tax::tax_code(cat, Some(r)),
-        });
-        x.warnings.push(
-            "the invoice lines were not read one by one: one line with the net total stands for them".into(),
-        );
+        let rows = table_rows(&lines);
+        let sum: Decimal = rows.iter().map(|r| r.3).sum();
+        if !rows.is_empty() && (sum - n).abs() <= Decimal::new(1, 2) {
+            // The table's rows add up to the net total: they are the lines.
+            for (description, quantity, price, total) in rows {
+                x.line_items.push(LineItem {
+                    description: Some(description),
+                    quantity: Some(quantity),
+                    unit_price: Some(price),
+                    net: Some(total),
+                    tax_rate: Some(r),
+                    vat_category: Some(cat.into()),
+                    tax_code: crate::tax::tax_code(cat, Some(r)),
+                });
+            }
+        } else {
+            x.line_items.push(LineItem {
+                description: Some(format!(
+                    "Rechnung {}",
+                    x.invoice_number.clone().unwrap_or_default()
+                )),
+                quantity: Some(Decimal::ONE),
+                unit_price: Some(n),
+                net: Some(n),
+                tax_rate: Some(r),
+                vat_category: Some(cat.into()),
+                tax_code: crate::tax::tax_code(cat, Some(r)),
+            });
+            x.warnings.push(
+                "the invoice lines were not read one by one: one line with the net total stands for them".into(),
+            );
+        }
     }
     // Payment terms and cash discount ("2 % Skonto bei Zahlung innerhalb von 14 Tagen").
     x.payment_terms = lines

@@ -105,7 +105,18 @@ fn text_layer_pdf_with_heuristics() {
         (x.cash_discount_percent, x.cash_discount_days),
         (d("2"), Some(10))
     );
+    assert_eq!(x.line_items.len(), 2, "{:?}", x.line_items);
+    assert_eq!(
+        x.line_items[0].description.as_deref(),
+        Some("Flyer A5, 4/4-farbig")
+    );
+    assert_eq!(
+        (x.line_items[0].quantity, x.line_items[0].unit_price),
+        (d("1000"), d("0.25"))
+    );
+    assert_eq!(x.line_items[1].net, d("90.00"));
     assert_eq!(x.line_items[0].tax_code.as_deref(), Some("VSt19"));
+    assert!(x.warnings.is_empty(), "{:?}", x.warnings);
     assert!(x.confidence["total_gross"] >= 0.9);
     let check = inbox::compliance_check(&x);
     assert!(check.compliant && !check.e_invoice, "{check:?}");
