@@ -14,6 +14,8 @@ export KONTOR_BIND=${KONTOR_BIND:-127.0.0.1:8080}
 # Without KONTOR_SMTP_URL, mails (invites, resets) are written here as .eml files.
 export KONTOR_MAIL_DIR=${KONTOR_MAIL_DIR:-.data/mail}
 
+# The inbox reads scans with Tesseract (tesseract-ocr, tesseract-ocr-deu).
+scripts/ensure-tesseract.sh || true
 cargo build --release -p kontor
 bin=${CARGO_TARGET_DIR:-target}/release/kontor
 "$bin" migrate >/dev/null

@@ -14,6 +14,8 @@ if ! command -v xmllint >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     apt-get update -qq >&2
     apt-get install -y -qq libxml2-utils >&2
 fi
+# The inbox's OCR tests run Tesseract (tesseract-ocr, tesseract-ocr-deu).
+scripts/ensure-tesseract.sh
 # The API tests validate the OpenAPI document with openapi-spec-validator (PyPI).
 if ! python3 -c 'import openapi_spec_validator' >/dev/null 2>&1; then
     echo "openapi-spec-validator not found: installing it from PyPI" >&2

@@ -11,6 +11,8 @@ use crate::routes::{invoices, partners};
 use crate::routes::{reports, settings};
 // Bank (issue 10, part 1)
 use crate::routes::bank;
+// The inbox (issue 14)
+use crate::routes::inbox;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -62,11 +64,16 @@ use utoipa::{Modify, OpenApi};
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::rotate_secret, webhooks::deliveries, webhooks::failed_deliveries, webhooks::redeliver,
         webhooks::events,
+        // The inbox (issue 14)
+        inbox::upload, inbox::list, inbox::get, inbox::confirm, inbox::reject, inbox::address,
+        inbox::ocr_extract, inbox::list_cases, inbox::get_case, inbox::update_case,
+        inbox::approve_case, inbox::reject_case, inbox::ingestion_log,
     ),
     components(schemas(
         crate::routes::ErrorBody,
         reports::TrialBalanceRowDto, reports::StatementRowDto, reports::VatRowDto, reports::OpenItemRowDto,
         reports::StatementLineDto, reports::MonthRowDto, reports::ReportEnvelope,
+        inbox::OcrExtractionDto, inbox::LineItemDto,
     )),
     modifiers(&BearerAuth, &OperationIds, &CommonResponses, &Patterns),
     tags(
@@ -78,6 +85,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Payables", description = "Vendors with creditor accounts, incoming invoices, open items, payment runs (SEPA)"),
         (name = "Reports", description = "Trial balance, P&L, balance sheet, VAT return, open items, account statement, DATEV export"),
         (name = "Settings", description = "Tenant settings: DATEV numbers, VAT method, fiscal calendar, chart, currency"),
+        (name = "Inbox", description = "Incoming documents by upload and mail, e-invoice / PDF / OCR extraction, invoice review cases, the ingestion log"),
         (name = "Bank", description = "Bank accounts, statement imports (camt.053, MT940, CSV, JSON), bank transactions, evidence, reconciliation view, suggestions, reconcile, match groups"),
         (name = "Webhooks", description = "Webhooks (owner session only): signed, retried deliveries of events; the event feed GET /v1/events. The events and their payloads are in this document's `webhooks` section")
     )
@@ -341,6 +349,36 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
         "/v1/bank-match-groups/{id}/unmatch",
         "unmatchBankMatchGroup",
     ),
+    // The inbox (issue 14).
+    ("get", "/v1/inbox", "listInboxItems"),
+    ("post", "/v1/inbox", "uploadInboxDocument"),
+    ("get", "/v1/inbox/address", "getInboxAddress"),
+    ("get", "/v1/inbox/{id}", "getInboxItem"),
+    ("post", "/v1/inbox/{id}/confirm", "confirmInboxItem"),
+    ("post", "/v1/inbox/{id}/reject", "rejectInboxItem"),
+    ("post", "/v1/ocr/extract", "extractDocument"),
+    ("get", "/v1/invoice-review-cases", "listInvoiceReviewCases"),
+    (
+        "get",
+        "/v1/invoice-review-cases/{id}",
+        "getInvoiceReviewCase",
+    ),
+    (
+        "patch",
+        "/v1/invoice-review-cases/{id}",
+        "updateInvoiceReviewCase",
+    ),
+    (
+        "post",
+        "/v1/invoice-review-cases/{id}/approve",
+        "approveInvoiceReviewCase",
+    ),
+    (
+        "post",
+        "/v1/invoice-review-cases/{id}/reject",
+        "rejectInvoiceReviewCase",
+    ),
+    ("get", "/v1/payables/ingestion-log", "listIngestionLog"),
 ];
 
 /// Statuses any route can answer, in the error envelope: 500 everywhere, 415 and 400

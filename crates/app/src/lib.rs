@@ -15,6 +15,8 @@ pub mod bank;
 pub mod error;
 pub mod idempotency;
 pub mod identity;
+// The inbox: e-invoices, PDF and scan extraction, review cases (issue 14).
+pub mod inbox;
 pub mod invoices;
 pub mod ledger;
 pub mod mailer;
@@ -52,6 +54,8 @@ pub struct App {
     appender_runtime: Option<tokio::runtime::Handle>,
     /// Webhook delivery settings (issue 15).
     webhooks: Arc<webhooks::WebhookConfig>,
+    /// The inbox's domain and OCR settings (issue 14).
+    inbox: Arc<inbox::InboxConfig>,
 }
 
 impl App {
@@ -64,6 +68,7 @@ impl App {
             identity: Arc::new(identity),
             appender_runtime: None,
             webhooks: Arc::new(webhooks::WebhookConfig::default()),
+            inbox: Arc::new(inbox::InboxConfig::default()),
         }
     }
 

@@ -19,6 +19,8 @@ pub const RESOURCES: &[&str] = &[
     "customers",
     "vendors",
     "invoices",
+    // The inbox, OCR, review cases and the ingestion log (issue 14).
+    "inbox",
 ];
 
 /// Checks a scope list for `kontor admin create-api-key` and the key endpoints.

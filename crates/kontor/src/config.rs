@@ -21,6 +21,8 @@ pub struct Config {
     pub webhooks: app::webhooks::WebhookConfig,
     /// `KONTOR_WEBHOOK_WORKER`: whether this process runs the delivery worker.
     pub webhook_worker: bool,
+    /// The inbox's domain and OCR settings (issue 14), for `serve` and `inbox deliver`.
+    pub inbox: app::inbox::InboxConfig,
 }
 
 /// Every setting of `kontor serve`: (variable, default, meaning). The same as the table in
@@ -57,6 +59,9 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("KONTOR_WEBHOOK_POLL_MS", "1000", "how often an idle webhook delivery worker looks for due deliveries, in milliseconds (10 to 60000)"),
     ("KONTOR_WEBHOOK_TENANTS", "unset", "comma-separated tenant ids: this process's delivery worker serves only these tenants (dedicated workers); unset: all"),
     ("KONTOR_WEBHOOK_WORKER", "on", "off or 0: this process does not deliver webhooks or emit invoice.overdue (another replica does; any number may)"),
+    ("KONTOR_INBOX_DOMAIN", "inbox.localhost", "domain of the tenants' inbox addresses (GET /v1/inbox/address); kontor inbox deliver takes mail for it"),
+    ("KONTOR_OCR_TIMEOUT_SECS", "60", "how long one Tesseract run (OCR of a scan or photo) may take before it is stopped (502 ocr_failed); 1 to 3600"),
+    ("KONTOR_TESSERACT", "tesseract", "the Tesseract command (Debian packages tesseract-ocr, tesseract-ocr-deu)"),
     ("RUST_LOG", "info,tokio_postgres=warn", "log filter (tracing EnvFilter); each request is logged at info under the target api"),
     ("KONTOR_LOG_FORMAT", "json when stderr is not a terminal, else text", "json or text"),
 ];
@@ -145,6 +150,7 @@ impl Config {
             identity,
             webhooks: webhooks_from_env()?,
             webhook_worker: !var("KONTOR_WEBHOOK_WORKER").is_some_and(|v| v == "off" || v == "0"),
+            inbox: inbox_from_env()?,
         })
     }
 }
@@ -173,6 +179,25 @@ fn webhooks_from_env() -> anyhow::Result<app::webhooks::WebhookConfig> {
                     .context("KONTOR_WEBHOOK_TENANTS: tenant ids (UUIDs), comma-separated")?,
             ),
         },
+    })
+}
+
+/// The inbox's settings: `KONTOR_INBOX_DOMAIN`, `KONTOR_OCR_TIMEOUT_SECS`, `KONTOR_TESSERACT`.
+fn inbox_from_env() -> anyhow::Result<app::inbox::InboxConfig> {
+    let defaults = app::inbox::InboxConfig::default();
+    let domain = var("KONTOR_INBOX_DOMAIN")
+        .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+        .unwrap_or(defaults.domain);
+    if domain.contains(['@', ' ', '/']) || !domain.contains('.') {
+        bail!("KONTOR_INBOX_DOMAIN must be a domain name like inbox.example.com, got {domain:?}");
+    }
+    Ok(app::inbox::InboxConfig {
+        domain,
+        ocr_timeout: std::time::Duration::from_secs(
+            number("KONTOR_OCR_TIMEOUT_SECS", 60)?.clamp(1, 3600) as u64,
+        ),
+        tesseract: var("KONTOR_TESSERACT").unwrap_or(defaults.tesseract),
+        ocr_languages: defaults.ocr_languages,
     })
 }
 

@@ -1,6 +1,7 @@
 //! kontor: server and command line. `main` only wires; the work is in the crates below.
 
 mod config;
+mod deliver;
 mod verify;
 
 use anyhow::{bail, Context};
@@ -44,6 +45,27 @@ enum Command {
         /// With --file: the JSON of GET /v1/periods, to recompute its closing hashes too.
         #[arg(long, requires = "file")]
         periods: Option<std::path::PathBuf>,
+    },
+    /// The inbox (issue 14): mail delivery from the MTA.
+    Inbox {
+        #[command(subcommand)]
+        command: InboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum InboxCommand {
+    /// Read one RFC 822 message on stdin (as an MTA pipes it) and put each attachment into
+    /// the inbox of the tenant it is addressed to. Exit codes for the MTA: 0 delivered,
+    /// 65 not a message, 67 unknown recipient, 75 try again later.
+    Deliver {
+        /// The envelope recipient, as the MTA passes it (Postfix: ${recipient}); default: the
+        /// Delivered-To, To and Cc headers.
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Deliver to this tenant (slug) whatever the address says.
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -165,18 +187,28 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::Inbox {
+        command: InboxCommand::Deliver { recipient, tenant },
+    } = &cli.command
+    {
+        // Every failure has an exit code the MTA understands (sysexits.h).
+        let code = deliver::deliver(recipient.as_deref(), tenant.as_deref()).await;
+        std::process::exit(code);
+    }
     let config = Config::from_env()?;
     match cli.command {
         Command::Migrate => {
             open_app(&config).await?;
             println!("{}", json!({"migrated": true}));
         }
+        Command::Inbox { .. } => unreachable!("handled above"),
         Command::Serve => {
             // The appenders run on this runtime, which outlives the HTTP workers' runtimes.
             let app = open_app(&config)
                 .await?
                 .with_appender_runtime(tokio::runtime::Handle::current())
-                .with_webhooks(config.webhooks.clone());
+                .with_webhooks(config.webhooks.clone())
+                .with_inbox(config.inbox.clone());
             let listener = std::net::TcpListener::bind(&config.bind)
                 .with_context(|| format!("binding {}", config.bind))?;
             tracing::info!(bind = %config.bind, workers = config.api.workers, "kontor listening");

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fault;
 pub mod idempotency;
 pub mod identity;
+pub mod inbox;
 pub mod invoices;
 pub mod journal;
 pub mod keys;

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0013_payment_runs",
         include_str!("../../../schema/0013_payment_runs.sql"),
     ),
+    ("0014_inbox", include_str!("../../../schema/0014_inbox.sql")),
     (
         "0015_webhooks",
         include_str!("../../../schema/0015_webhooks.sql"),

@@ -161,79 +161,7 @@ pub async fn upload(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     p.require("documents:write")?;
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !is_multipart {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Content-Type must be multipart/form-data with a part named file",
-        ));
-    }
-    let limit = state.config.max_document_bytes;
-    let mut multipart = Multipart::new(req.headers(), payload);
-    // The whole upload within KONTOR_REQUEST_TIMEOUT_SECS: a stalled client holds nothing for long.
-    let read = async {
-        let mut file: Option<(Vec<u8>, String, String)> = None;
-        while let Some(field) = multipart.next().await {
-            let mut field =
-                field.map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
-            let name = field.name().unwrap_or("").to_string();
-            if name != "file" {
-                return Err(ApiError::bad_request(
-                    "unknown_field",
-                    format!("unexpected form field {name:?}; send one part named file"),
-                )
-                .with_field(name, "unknown field"));
-            }
-            if file.is_some() {
-                return Err(ApiError::bad_request(
-                    "too_many_files",
-                    "send exactly one part named file",
-                ));
-            }
-            let original = clean_name(
-                field
-                    .content_disposition()
-                    .and_then(|cd| cd.get_filename())
-                    .unwrap_or(""),
-            );
-            let claimed = field
-                .content_type()
-                .map(|m| m.essence_str().to_string())
-                .unwrap_or_default();
-            let mut content = Vec::new();
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk
-                    .map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
-                if content.len() + chunk.len() > limit {
-                    return Err(ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        format!("documents may be at most {limit} bytes"),
-                    ));
-                }
-                content.extend_from_slice(&chunk);
-            }
-            file = Some((content, original, claimed));
-        }
-        Ok::<_, ApiError>(file)
-    };
-    let file = tokio::time::timeout(crate::extract::body_timeout(&req), read)
-        .await
-        .map_err(|_| crate::extract::request_timeout())??;
-    let (content, original_name, claimed) = file.ok_or_else(|| {
-        ApiError::bad_request("file_required", "send one part named file")
-            .with_field("file", "required")
-    })?;
-    if content.is_empty() {
-        return Err(
-            ApiError::bad_request("empty_file", "the file is empty").with_field("file", "empty")
-        );
-    }
+    let (content, original_name, claimed) = read_file_part(&state, &req, payload).await?;
     let mime = sniff(&content)
         .filter(|m| ALLOWED.contains(m))
         .ok_or_else(|| {
@@ -347,6 +275,91 @@ pub async fn preview(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     send(state, p, &id, "inline").await
+}
+
+/// Reads a multipart upload of exactly one part named `file` (at most
+/// `KONTOR_MAX_DOCUMENT_BYTES`, within the request timeout): its bytes, its cleaned file name
+/// and the Content-Type the client claimed. Used by POST /v1/documents, /v1/inbox and
+/// /v1/ocr/extract.
+pub(crate) async fn read_file_part(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(Vec<u8>, String, String), ApiError> {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be multipart/form-data with a part named file",
+        ));
+    }
+    let limit = state.config.max_document_bytes;
+    let mut multipart = Multipart::new(req.headers(), payload);
+    // The whole upload within KONTOR_REQUEST_TIMEOUT_SECS: a stalled client holds nothing for long.
+    let read = async {
+        let mut file: Option<(Vec<u8>, String, String)> = None;
+        while let Some(field) = multipart.next().await {
+            let mut field =
+                field.map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
+            let name = field.name().unwrap_or("").to_string();
+            if name != "file" {
+                return Err(ApiError::bad_request(
+                    "unknown_field",
+                    format!("unexpected form field {name:?}; send one part named file"),
+                )
+                .with_field(name, "unknown field"));
+            }
+            if file.is_some() {
+                return Err(ApiError::bad_request(
+                    "too_many_files",
+                    "send exactly one part named file",
+                ));
+            }
+            let original = clean_name(
+                field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .unwrap_or(""),
+            );
+            let claimed = field
+                .content_type()
+                .map(|m| m.essence_str().to_string())
+                .unwrap_or_default();
+            let mut content = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk
+                    .map_err(|e| ApiError::bad_request("malformed_multipart", e.to_string()))?;
+                if content.len() + chunk.len() > limit {
+                    return Err(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        format!("documents may be at most {limit} bytes"),
+                    ));
+                }
+                content.extend_from_slice(&chunk);
+            }
+            file = Some((content, original, claimed));
+        }
+        Ok::<_, ApiError>(file)
+    };
+    let file = tokio::time::timeout(crate::extract::body_timeout(req), read)
+        .await
+        .map_err(|_| crate::extract::request_timeout())??;
+    let (content, original_name, claimed) = file.ok_or_else(|| {
+        ApiError::bad_request("file_required", "send one part named file")
+            .with_field("file", "required")
+    })?;
+    if content.is_empty() {
+        return Err(
+            ApiError::bad_request("empty_file", "the file is empty").with_field("file", "empty")
+        );
+    }
+    Ok((content, original_name, claimed))
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ pub mod bank;
 pub mod bookings;
 pub mod contact;
 pub mod documents;
+// The inbox: e-invoices, OCR, review cases, ingestion log (issue 14).
+pub mod inbox;
 pub mod invoices;
 pub mod journal;
 pub mod meta;
@@ -281,6 +283,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/bank-transactions/{id:[0-9a-fA-F-]+}/evidence",
                 web::put().to(bank::put_evidence),
+            )
+            // The inbox (issue 14): fixed paths before {id}.
+            .route("/inbox", web::get().to(inbox::list))
+            .route("/inbox", web::post().to(inbox::upload))
+            .route("/inbox/address", web::get().to(inbox::address))
+            .route("/inbox/{id}", web::get().to(inbox::get))
+            .route("/inbox/{id}/confirm", web::post().to(inbox::confirm))
+            .route("/inbox/{id}/reject", web::post().to(inbox::reject))
+            .route("/ocr/extract", web::post().to(inbox::ocr_extract))
+            .route("/invoice-review-cases", web::get().to(inbox::list_cases))
+            .route("/invoice-review-cases/{id}", web::get().to(inbox::get_case))
+            .route(
+                "/invoice-review-cases/{id}",
+                web::patch().to(inbox::update_case),
+            )
+            .route(
+                "/invoice-review-cases/{id}/approve",
+                web::post().to(inbox::approve_case),
+            )
+            .route(
+                "/invoice-review-cases/{id}/reject",
+                web::post().to(inbox::reject_case),
+            )
+            .route(
+                "/payables/ingestion-log",
+                web::get().to(inbox::ingestion_log),
             )
             // Payment runs (issue 11).
             .route(

@@ -33,3 +33,5 @@ mod bank_import;
 mod bulk;
 // Webhooks and the event feed (issue 15)
 mod webhooks;
+// The inbox (issue 14)
+mod inbox;
