@@ -199,6 +199,32 @@ impl App {
                     ocr_raw: raw,
                 })
             }
+            Read::ScannedPdf { pages, note } => {
+                let mut texts = Vec::with_capacity(pages.len());
+                for page in &pages {
+                    texts.push(self.run_ocr(page).await?);
+                }
+                let text = texts.join("\n\n");
+                let t = text.clone();
+                let mut x = tokio::task::spawn_blocking(move || inbox::from_ocr_text(&t))
+                    .await
+                    .map_err(|_| {
+                        AppError::invalid(
+                            "invalid_document",
+                            "the OCR text could not be read",
+                            Some("file"),
+                        )
+                    })?;
+                x.warnings.push(format!(
+                    "a scanned PDF without text layer: its {} page image(s) were read by OCR",
+                    pages.len()
+                ));
+                x.warnings.extend(note);
+                Ok(Extracted {
+                    extraction: x,
+                    ocr_raw: Some(text),
+                })
+            }
             Read::NeedsOcr => {
                 let text = self.run_ocr(&image).await?;
                 let t = text.clone();

@@ -125,6 +125,10 @@ fn extract(bytes: &[u8]) -> Extraction {
     match inbox::read(bytes).expect("readable") {
         Read::Done(x) => *x,
         Read::NeedsOcr => inbox::from_ocr_text(&ocr(bytes)),
+        Read::ScannedPdf { pages, .. } => {
+            let text: Vec<String> = pages.iter().map(|p| ocr(p)).collect();
+            inbox::from_ocr_text(&text.join("\n\n"))
+        }
     }
 }
 
@@ -140,6 +144,7 @@ fn main() {
         ("text", "text-layer.pdf"),
         ("ocr", "scan.png"),
         ("ocr", "scan-photo.jpg"),
+        ("ocr", "scan.pdf"),
     ];
     println!("| path | document | fields right | wrong or missing | ms per document |");
     println!("|---|---|---|---|---|");

@@ -5,6 +5,8 @@
 //! - `zugferd-en16931.pdf`: a Factur-X / ZUGFeRD 2 PDF (profile EN 16931) carrying
 //!   `factur-x.xml` as an embedded file (`/Names /EmbeddedFiles` and `/AF`);
 //! - `text-layer.pdf`: an ordinary invoice PDF with a text layer (Helvetica);
+//! - with `--scan PAGE.jpg`: `scan.pdf`, a scanned invoice — one page that is only that JPEG
+//!   (`DCTDecode`), no text layer — for the OCR path of PDFs;
 //!
 //! `fixtures/einvoices/render.sh` runs this and then renders `scan.png` and `scan-photo.jpg`
 //! from the text PDF for the OCR path (pdftoppm of poppler-utils, ImageMagick).
@@ -86,8 +88,83 @@ fn page_pdf(lines: &[&str], attachment: Option<(&str, Vec<u8>)>) -> Vec<u8> {
     out
 }
 
+/// Width and height of a baseline or progressive JPEG (its SOF marker).
+fn jpeg_size(jpeg: &[u8]) -> (i64, i64) {
+    let mut i = 2;
+    while i + 9 < jpeg.len() {
+        let marker = jpeg[i + 1];
+        let len = u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]) as usize;
+        if matches!(marker, 0xC0 | 0xC1 | 0xC2) {
+            let h = u16::from_be_bytes([jpeg[i + 5], jpeg[i + 6]]) as i64;
+            let w = u16::from_be_bytes([jpeg[i + 7], jpeg[i + 8]]) as i64;
+            return (w, h);
+        }
+        i += 2 + len;
+    }
+    panic!("no SOF marker in the JPEG");
+}
+
+/// A PDF of one A4 page that is only the given JPEG, as a scanner writes it.
+fn scan_pdf(jpeg: Vec<u8>) -> Vec<u8> {
+    let (w, h) = jpeg_size(&jpeg);
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let image_id = doc.add_object(Stream::new(
+        dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => w, "Height" => h,
+        "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8, "Filter" => "DCTDecode" },
+        jpeg,
+    ));
+    let resources_id = doc.add_object(dictionary! {
+        "XObject" => dictionary! { "Im0" => image_id },
+    });
+    let content = Content {
+        operations: vec![
+            Operation::new("q", vec![]),
+            Operation::new(
+                "cm",
+                vec![
+                    595.into(),
+                    0.into(),
+                    0.into(),
+                    842.into(),
+                    0.into(),
+                    0.into(),
+                ],
+            ),
+            Operation::new("Do", vec!["Im0".into()]),
+            Operation::new("Q", vec![]),
+        ],
+    };
+    let content_id = doc.add_object(Stream::new(
+        dictionary! {},
+        content.encode().expect("content"),
+    ));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
+        "Resources" => resources_id, "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1,
+        }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("save");
+    out
+}
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/einvoices");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--scan") {
+        let jpeg = std::fs::read(&args[at + 1]).expect("the page JPEG");
+        std::fs::write(dir.join("scan.pdf"), scan_pdf(jpeg)).expect("write");
+        println!("wrote {}", dir.join("scan.pdf").display());
+        return;
+    }
     let cii = std::fs::read_to_string(dir.join("xrechnung-cii.xml")).expect("xrechnung-cii.xml");
     let facturx = cii
         .replace(

@@ -87,7 +87,14 @@ pub fn sniff(content: &[u8]) -> Kind {
 #[derive(Debug, Clone)]
 pub enum Read {
     Done(Box<Extraction>),
+    /// An image: Tesseract reads the file itself.
     NeedsOcr,
+    /// A scanned PDF: Tesseract reads its page images (at most `pdf::MAX_SCAN_PAGES`), with a
+    /// note for the warnings.
+    ScannedPdf {
+        pages: Vec<Vec<u8>>,
+        note: Option<String>,
+    },
 }
 
 /// Reads a file: XML as an e-invoice (exactly or an error), a PDF by its embedded e-invoice
@@ -123,10 +130,16 @@ pub fn read(content: &[u8]) -> Result<Read, ExtractError> {
                     Err(other) => return Err(other),
                 }
             }
+            if pdf.text.trim().len() < 20 && !pdf.images.is_empty() {
+                return Ok(Read::ScannedPdf {
+                    pages: pdf.images,
+                    note,
+                });
+            }
             if pdf.text.trim().len() < 20 {
                 let mut x = Extraction::empty(Source::Text);
                 x.warnings.push(
-                    "the PDF has no text layer (a scan): upload the scan as PNG, JPEG or TIFF for OCR".into(),
+                    "the PDF has no text layer and no page image kontor can read (CCITT fax, JBIG2, JPEG 2000): upload the scan as PNG, JPEG or TIFF for OCR".into(),
                 );
                 x.warnings.extend(note);
                 x.set_found_confidence(0.0);

@@ -22,6 +22,98 @@ pub struct PdfContent {
     /// The text layer, empty for a scan.
     pub text: String,
     pub pages: usize,
+    /// The page images of a scan (see [`page_images`]), for OCR; read only when the text
+    /// layer is (nearly) empty.
+    pub images: Vec<Vec<u8>>,
+}
+
+/// At most this many pages of a scanned PDF are read by OCR.
+pub const MAX_SCAN_PAGES: usize = 5;
+
+/// An image of a scanned page as a file Tesseract reads: a JPEG as it is (`DCTDecode`), 8-bit
+/// grey or RGB pixels as PGM / PPM, 1-bit grey pixels as PBM (`FlateDecode` or unfiltered).
+/// `None` for anything else (CCITT fax, JPEG 2000, JBIG2, indexed colours, 16 bits).
+pub fn image_file(
+    width: i64,
+    height: i64,
+    color_space: Option<&str>,
+    bits: Option<i64>,
+    filters: &[String],
+    decoded: &[u8],
+    raw: &[u8],
+) -> Option<Vec<u8>> {
+    if filters.iter().any(|f| f == "DCTDecode") {
+        return (filters.len() == 1).then(|| raw.to_vec());
+    }
+    if !filters.iter().all(|f| f == "FlateDecode") || width <= 0 || height <= 0 {
+        return None;
+    }
+    let (w, h) = (usize::try_from(width).ok()?, usize::try_from(height).ok()?);
+    let header = |magic: &str, max: bool| {
+        let mut out = format!("{magic}\n{w} {h}\n").into_bytes();
+        if max {
+            out.extend_from_slice(b"255\n");
+        }
+        out
+    };
+    match (color_space, bits) {
+        (Some("DeviceGray"), Some(8)) | (Some("DeviceRGB"), Some(8)) => {
+            let (magic, n) = if color_space == Some("DeviceGray") {
+                ("P5", 1)
+            } else {
+                ("P6", 3)
+            };
+            let len = w.checked_mul(h)?.checked_mul(n)?;
+            let pixels = decoded.get(..len)?;
+            let mut out = header(magic, true);
+            out.extend_from_slice(pixels);
+            Some(out)
+        }
+        (Some("DeviceGray"), Some(1)) => {
+            let row = w.div_ceil(8);
+            let pixels = decoded.get(..row.checked_mul(h)?)?;
+            // PDF grey: 0 is black; PBM: 1 is black.
+            let mut out = header("P4", false);
+            out.extend(pixels.iter().map(|b| !b));
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// The largest image of each of the first pages, as files Tesseract reads ([`image_file`]).
+fn page_images(doc: &Document, pages: &[lopdf::ObjectId]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for page in pages.iter().take(MAX_SCAN_PAGES) {
+        let Ok(images) = doc.get_page_images(*page) else {
+            continue;
+        };
+        let best = images
+            .iter()
+            .filter_map(|img| {
+                let filters = img.filters.clone().unwrap_or_default();
+                let decoded = if filters.iter().any(|f| f == "FlateDecode") {
+                    let stream = doc.get_object(img.id).ok()?.as_stream().ok()?;
+                    stream
+                        .decompressed_content_with_limit(MAX_DECOMPRESSED)
+                        .ok()?
+                } else {
+                    img.content.to_vec()
+                };
+                image_file(
+                    img.width,
+                    img.height,
+                    img.color_space.as_deref(),
+                    img.bits_per_component,
+                    &filters,
+                    &decoded,
+                    img.content,
+                )
+            })
+            .max_by_key(Vec::len);
+        out.extend(best);
+    }
+    out
 }
 
 fn load(bytes: &[u8]) -> Result<Document, ExtractError> {
@@ -86,16 +178,25 @@ fn read_pdf_inner(bytes: &[u8]) -> Result<PdfContent, ExtractError> {
                 .position(|(f, _)| f.to_ascii_lowercase().ends_with(".xml"))
         });
     let embedded_xml = pick.map(|i| found.swap_remove(i));
-    let pages: Vec<u32> = doc.get_pages().keys().copied().take(20).collect();
+    let all = doc.get_pages();
+    let pages: Vec<u32> = all.keys().copied().take(20).collect();
     let text = if pages.is_empty() {
         String::new()
     } else {
         doc.extract_text_with_limit(&pages, MAX_DECOMPRESSED)
             .unwrap_or_default()
     };
+    // A scan: no text to speak of, its pages are images.
+    let images = if text.trim().len() < 20 && embedded_xml.is_none() {
+        let ids: Vec<lopdf::ObjectId> = all.values().copied().collect();
+        page_images(&doc, &ids)
+    } else {
+        Vec::new()
+    };
     Ok(PdfContent {
         embedded_xml,
         text,
         pages: pages.len(),
+        images,
     })
 }

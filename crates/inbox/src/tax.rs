@@ -3,9 +3,8 @@
 use rust_decimal::Decimal;
 
 /// The tax code of an incoming invoice's line: S at 19 % → VSt19, S at 7 % → VSt7, AE → RC19
-/// (§ 13b, reverse charge), K → IGE19 (intra-EU acquisition); E, Z, G, O → None (0 %, no input
-/// VAT: the seeded charts have no VSt0, and a line without tax code books no VAT). Anything
-/// else (S at another rate, L, M) → None as well, and the caller warns.
+/// (§ 13b, reverse charge), K → IGE19 (intra-EU acquisition); E, Z, G, O → VSt0 (0 %, no input
+/// VAT). Anything else (S at another rate, L, M) → None, and the caller warns.
 pub fn tax_code(category: &str, rate: Option<Decimal>) -> Option<String> {
     let r = rate.map(|r| r.normalize());
     match category.trim().to_ascii_uppercase().as_str() {
@@ -13,6 +12,7 @@ pub fn tax_code(category: &str, rate: Option<Decimal>) -> Option<String> {
         "S" if r == Some(Decimal::from(7)) => Some("VSt7".into()),
         "AE" => Some("RC19".into()),
         "K" => Some("IGE19".into()),
+        "E" | "Z" | "G" | "O" => Some("VSt0".into()),
         _ => None,
     }
 }

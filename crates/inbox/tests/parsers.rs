@@ -16,7 +16,7 @@ fn fixture(name: &str) -> Vec<u8> {
 fn done(bytes: &[u8]) -> inbox::Extraction {
     match read(bytes).expect("readable") {
         Read::Done(x) => *x,
-        Read::NeedsOcr => panic!("unexpected OCR"),
+        Read::NeedsOcr | Read::ScannedPdf { .. } => panic!("unexpected OCR"),
     }
 }
 
@@ -167,10 +167,12 @@ fn vat_categories_map_to_tax_codes() {
         ("S", Some("7"), Some("VSt7")),
         ("AE", Some("0"), Some("RC19")),
         ("K", Some("0"), Some("IGE19")),
-        ("E", Some("0"), None),
-        ("Z", Some("0"), None),
-        ("G", Some("0"), None),
+        ("E", Some("0"), Some("VSt0")),
+        ("Z", Some("0"), Some("VSt0")),
+        ("G", Some("0"), Some("VSt0")),
+        ("O", None, Some("VSt0")),
         ("S", Some("16"), None),
+        ("L", Some("7"), None),
     ];
     for (cat, rate, want) in cases {
         let got = tax_code(cat, rate.map(|r| Decimal::from_str(r).unwrap()));
@@ -310,4 +312,126 @@ fn a_pdf_with_another_embedded_xml_is_read_by_its_text_and_says_so() {
         read(&zugferd_with(b"<CrossIndustryInvoice><unclosed>")),
         Err(ExtractError::Xml(m)) if m.contains("factur-x.xml")
     ));
+}
+
+#[test]
+fn a_scanned_pdf_gives_its_page_images_for_ocr() {
+    match inbox::read(&fixture("scan.pdf")).unwrap() {
+        inbox::Read::ScannedPdf { pages, note } => {
+            assert_eq!(pages.len(), 1);
+            assert_eq!(&pages[0][..2], &[0xFF, 0xD8], "the JPEG as it is");
+            assert_eq!(note, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A PDF with a text layer is read by its text, not by OCR.
+    assert!(matches!(
+        inbox::read(&fixture("text-layer.pdf")).unwrap(),
+        inbox::Read::Done(_)
+    ));
+}
+
+#[test]
+fn page_images_become_files_tesseract_reads() {
+    use inbox::pdf::image_file;
+    let f = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let grey = [10u8, 20, 30, 40, 50, 60];
+    // 8-bit grey → PGM, RGB → PPM, 1-bit grey → PBM with black as 1.
+    let pgm = image_file(
+        3,
+        2,
+        Some("DeviceGray"),
+        Some(8),
+        &f(&["FlateDecode"]),
+        &grey,
+        b"",
+    )
+    .unwrap();
+    assert_eq!(pgm, [b"P5\n3 2\n255\n".as_slice(), &grey].concat());
+    let rgb: Vec<u8> = (0..18).collect();
+    let ppm = image_file(3, 2, Some("DeviceRGB"), Some(8), &[], &rgb, b"").unwrap();
+    assert!(ppm.starts_with(b"P6\n3 2\n255\n") && ppm.ends_with(&rgb));
+    let pbm = image_file(
+        9,
+        1,
+        Some("DeviceGray"),
+        Some(1),
+        &[],
+        &[0b1111_0000, 0b1000_0000],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(
+        pbm,
+        [b"P4\n9 1\n".as_slice(), &[0b0000_1111, 0b0111_1111]].concat()
+    );
+    // A JPEG stays as it is.
+    let jpeg = [0xFFu8, 0xD8, 0xFF, 0xE0];
+    assert_eq!(
+        image_file(
+            1,
+            1,
+            Some("DeviceRGB"),
+            Some(8),
+            &f(&["DCTDecode"]),
+            b"",
+            &jpeg
+        )
+        .unwrap(),
+        jpeg
+    );
+    // What Tesseract cannot take from here: CCITT fax, JBIG2, indexed colours, 16 bits, too
+    // few pixels, no size.
+    assert_eq!(
+        image_file(
+            8,
+            1,
+            Some("DeviceGray"),
+            Some(1),
+            &f(&["CCITTFaxDecode"]),
+            &[0],
+            &[0]
+        ),
+        None
+    );
+    assert_eq!(
+        image_file(
+            8,
+            1,
+            Some("DeviceGray"),
+            Some(1),
+            &f(&["JBIG2Decode"]),
+            &[0],
+            &[0]
+        ),
+        None
+    );
+    assert_eq!(
+        image_file(2, 1, Some("Indexed"), Some(8), &[], &[0, 0], b""),
+        None
+    );
+    assert_eq!(
+        image_file(2, 1, Some("DeviceGray"), Some(16), &[], &[0; 4], b""),
+        None
+    );
+    assert_eq!(
+        image_file(3, 2, Some("DeviceGray"), Some(8), &[], &grey[..5], b""),
+        None
+    );
+    assert_eq!(
+        image_file(0, 2, Some("DeviceGray"), Some(8), &[], &grey, b""),
+        None
+    );
+    assert_eq!(
+        image_file(
+            i64::MAX,
+            i64::MAX,
+            Some("DeviceRGB"),
+            Some(8),
+            &[],
+            &grey,
+            b""
+        ),
+        None
+    );
 }

@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0016_bank_match_links",
         include_str!("../../../schema/0016_bank_match_links.sql"),
     ),
+    ("0017_vst0", include_str!("../../../schema/0017_vst0.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"

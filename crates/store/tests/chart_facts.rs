@@ -1,8 +1,9 @@
-//! The facts migration 0012 gives existing tenants are the chart fixtures' facts.
+//! The facts migrations 0012 and 0017 give existing tenants are the chart fixtures' facts.
 
 use std::collections::BTreeMap;
 
 const MIGRATION: &str = include_str!("../../../schema/0012_reports_settings.sql");
+const VST0: &str = include_str!("../../../schema/0017_vst0.sql");
 
 fn quoted(s: &str) -> Vec<String> {
     s.split('\'')
@@ -37,6 +38,12 @@ fn the_migration_seeds_the_facts_of_the_fixtures() {
                 .to_vec(),
         );
         assert!(MIGRATION.contains("19, a.vat, a.own, true, 'purchase', '84', '85', '67', '46'"));
+        // VSt0 for existing tenants: migration 0017, without facts.
+        from_sql.insert(
+            "VSt0".into(),
+            vec![Some("purchase".to_string()), None, None, None, None],
+        );
+        assert!(VST0.contains("0, NULL, NULL, true, 'purchase', NULL, NULL, NULL, NULL"));
         for tc in &chart.tax_codes {
             let want = vec![
                 tc.vat_side.clone(),

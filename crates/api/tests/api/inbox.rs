@@ -106,7 +106,11 @@ async fn ocr_extract_reads_ubl_cii_and_zugferd_exactly() {
 #[tokio::test]
 async fn ocr_extract_reads_a_text_pdf_and_a_scan_with_heuristics() {
     let app = spawn_app().await;
-    for (name, source) in [("text-layer.pdf", "text"), ("scan.png", "ocr")] {
+    for (name, source) in [
+        ("text-layer.pdf", "text"),
+        ("scan.png", "ocr"),
+        ("scan.pdf", "ocr"),
+    ] {
         let x = extract(&app, name).await;
         assert_eq!(x["source"], source, "{name}");
         assert_eq!(x["invoice_number"], "DL-2026-311", "{name}");
@@ -117,6 +121,9 @@ async fn ocr_extract_reads_a_text_pdf_and_a_scan_with_heuristics() {
         assert_eq!(x["total_tax"], "64.60", "{name}");
         assert_eq!(x["total_gross"], "404.60", "{name}");
         assert!(x["confidence"]["invoice_number"].as_f64().unwrap() < 1.0);
+        // A scanned PDF says how it was read.
+        let said = x["warnings"].to_string().contains("scanned PDF");
+        assert_eq!(said, name == "scan.pdf", "{name}: {}", x["warnings"]);
     }
 }
 

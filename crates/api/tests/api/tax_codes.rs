@@ -14,8 +14,8 @@ fn by_code(body: &Value) -> std::collections::BTreeMap<String, Value> {
         .collect()
 }
 
-const SEEDED: [&str; 10] = [
-    "EXP", "IGE19", "IGL", "RC19", "RC19DE", "USt0", "USt19", "USt7", "VSt19", "VSt7",
+const SEEDED: [&str; 11] = [
+    "EXP", "IGE19", "IGL", "RC19", "RC19DE", "USt0", "USt19", "USt7", "VSt0", "VSt19", "VSt7",
 ];
 
 async fn check_seeded(app: &TestApp, expected: &[(&str, &str, Option<&str>, Option<&str>)]) {
