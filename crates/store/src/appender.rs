@@ -405,10 +405,12 @@ async fn append_in_tx(
     if rows.seq.is_empty() {
         return Ok(results);
     }
-    rows.write(tx, tenant_id, info.calendar, last_seq, &last_hash)
-        .await?;
-    // The outbox rows, in the batch's transaction, after the head lock (webhooks.rs).
-    crate::webhooks::insert_events(tx, tenant_id, &feed).await?;
+    // The outbox rows go in the batch's transaction, after the head lock (webhooks.rs), on the
+    // same round trip as the batch's rows: nothing in them refers to the other.
+    futures_util::try_join!(
+        rows.write(tx, tenant_id, info.calendar, last_seq, &last_hash),
+        crate::webhooks::insert_events(tx, tenant_id, &feed),
+    )?;
     Ok(results)
 }
 
