@@ -94,7 +94,7 @@ fn jpeg_size(jpeg: &[u8]) -> (i64, i64) {
     while i + 9 < jpeg.len() {
         let marker = jpeg[i + 1];
         let len = u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]) as usize;
-        if matches!(marker, 0xC0 | 0xC1 | 0xC2) {
+        if matches!(marker, 0xC0..=0xC2) {
             let h = u16::from_be_bytes([jpeg[i + 5], jpeg[i + 6]]) as i64;
             let w = u16::from_be_bytes([jpeg[i + 7], jpeg[i + 8]]) as i64;
             return (w, h);
