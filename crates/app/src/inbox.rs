@@ -570,15 +570,23 @@ impl App {
         .await
     }
 
+    /// Newest first; after `after` when given (then `offset` is ignored).
     pub async fn list_inbox(
         &self,
         tenant_id: Uuid,
         status: Option<&str>,
         limit: i64,
         offset: i64,
-    ) -> AppResult<(Vec<ItemRow>, crate::ledger::Total)> {
-        let client = self.client().await?;
-        Ok(rows::list_items(&client, tenant_id, status, limit, offset).await?)
+        after: Option<&crate::ListCursor>,
+    ) -> AppResult<(
+        Vec<ItemRow>,
+        crate::ledger::Total,
+        Option<crate::ListCursor>,
+    )> {
+        Ok(self
+            .store()
+            .list_inbox_items(tenant_id, status, limit, offset, after)
+            .await?)
     }
 
     pub async fn get_inbox_item(&self, tenant_id: Uuid, id: Uuid) -> AppResult<ItemRow> {
@@ -671,15 +679,23 @@ impl App {
         .await
     }
 
+    /// Newest first; after `after` when given (then `offset` is ignored).
     pub async fn list_review_cases(
         &self,
         tenant_id: Uuid,
         queue_state: Option<&str>,
         limit: i64,
         offset: i64,
-    ) -> AppResult<(Vec<CaseRow>, crate::ledger::Total)> {
-        let client = self.client().await?;
-        Ok(rows::list_cases(&client, tenant_id, queue_state, limit, offset).await?)
+        after: Option<&crate::ListCursor>,
+    ) -> AppResult<(
+        Vec<CaseRow>,
+        crate::ledger::Total,
+        Option<crate::ListCursor>,
+    )> {
+        Ok(self
+            .store()
+            .list_review_cases(tenant_id, queue_state, limit, offset, after)
+            .await?)
     }
 
     pub async fn get_review_case(&self, tenant_id: Uuid, id: Uuid) -> AppResult<CaseRow> {
@@ -885,15 +901,19 @@ impl App {
         .await
     }
 
+    /// Newest first; after `after` when given (then `offset` is ignored).
     pub async fn ingestion_log(
         &self,
         tenant_id: Uuid,
         outcome: Option<&str>,
         limit: i64,
         offset: i64,
-    ) -> AppResult<(Vec<LogRow>, crate::ledger::Total)> {
-        let client = self.client().await?;
-        Ok(rows::list_log(&client, tenant_id, outcome, limit, offset).await?)
+        after: Option<&crate::ListCursor>,
+    ) -> AppResult<(Vec<LogRow>, crate::ledger::Total, Option<crate::ListCursor>)> {
+        Ok(self
+            .store()
+            .list_ingestion_log(tenant_id, outcome, limit, offset, after)
+            .await?)
     }
 }
 

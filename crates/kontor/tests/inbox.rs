@@ -89,7 +89,7 @@ async fn deliver_puts_each_attachment_into_the_tenants_inbox() {
     assert_eq!(code, 0, "{out}{err}");
     let answer: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(answer["items"].as_array().unwrap().len(), 2, "{answer}");
-    let (items, _) = app.list_inbox(tenant_id, None, 10, 0).await.unwrap();
+    let (items, _, _) = app.list_inbox(tenant_id, None, 10, 0, None).await.unwrap();
     assert_eq!(items.len(), 2);
     for item in &items {
         assert_eq!(item.status, "extracted");
@@ -106,7 +106,7 @@ async fn deliver_puts_each_attachment_into_the_tenants_inbox() {
     assert_eq!(code, 0);
     assert!(out.contains("\"duplicate\":true"), "{out}");
     assert_eq!(
-        app.list_inbox(tenant_id, None, 10, 0)
+        app.list_inbox(tenant_id, None, 10, 0, None)
             .await
             .unwrap()
             .0
@@ -124,7 +124,7 @@ async fn deliver_puts_each_attachment_into_the_tenants_inbox() {
     let (code, _, err) = deliver(&["--tenant", &slug], &zf, &database_url());
     assert_eq!(code, 0, "{err}");
     assert_eq!(
-        app.list_inbox(tenant_id, None, 10, 0)
+        app.list_inbox(tenant_id, None, 10, 0, None)
             .await
             .unwrap()
             .0
@@ -161,7 +161,7 @@ async fn deliver_answers_with_the_exit_codes_an_mta_understands() {
     assert_eq!(code, 75, "{err}");
     // Nothing was delivered by any of these.
     assert!(app
-        .list_inbox(tenant_id, None, 10, 0)
+        .list_inbox(tenant_id, None, 10, 0, None)
         .await
         .unwrap()
         .0
@@ -172,8 +172,8 @@ async fn deliver_answers_with_the_exit_codes_an_mta_understands() {
     );
     let (code, _, err) = deliver(&[], broken.as_bytes(), &database_url());
     assert_eq!(code, 0, "{err}");
-    let (items, _) = app
-        .list_inbox(tenant_id, Some("failed"), 10, 0)
+    let (items, _, _) = app
+        .list_inbox(tenant_id, Some("failed"), 10, 0, None)
         .await
         .unwrap();
     assert_eq!(items.len(), 1);

@@ -2,7 +2,7 @@
 //! Decides nothing: `app::inbox` reads the files with `inbox` and decides what to write.
 
 use crate::documents::Document;
-use crate::{StoreError, Total};
+use crate::{ListCursor, StoreError, Total};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use journal::Actor;
@@ -346,43 +346,111 @@ pub async fn insert_log(
     Ok(())
 }
 
-pub async fn list_items<C: GenericClient + Sync>(
-    client: &C,
-    tenant_id: Uuid,
-    status: Option<&str>,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<ItemRow>, Total), StoreError> {
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {ITEM_COLUMNS}, count(*) OVER () AS total
-                   FROM inbox_items i
-                   LEFT JOIN invoice_review_cases c ON c.tenant_id = i.tenant_id AND c.inbox_item_id = i.id
-                  WHERE i.tenant_id = $1 AND ($2::text IS NULL OR i.status = $2)
-                  ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4"
-            ),
-            &[&tenant_id, &status, &limit, &offset],
+impl crate::Store {
+    /// The inbox, newest first, paged by offset or by cursor (the ids are UUIDv7: in the
+    /// order of arrival), with its capped count.
+    pub async fn list_inbox_items(
+        &self,
+        tenant_id: Uuid,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+        after: Option<&ListCursor>,
+    ) -> Result<(Vec<ItemRow>, Total, Option<ListCursor>), StoreError> {
+        let client = self.client().await?;
+        let page = crate::keyset_paged(
+            &client,
+            self.count_cap,
+            ITEM_COLUMNS,
+            "FROM inbox_items i
+               LEFT JOIN invoice_review_cases c ON c.tenant_id = i.tenant_id AND c.inbox_item_id = i.id
+              WHERE i.tenant_id = $1 AND ($2::text IS NULL OR i.status = $2)",
+            &NEWEST_FIRST_I,
+            &[&tenant_id, &status],
+            limit,
+            offset,
+            after,
         )
         .await?;
-    let count = match rows.first() {
-        Some(r) => r.get::<_, i64>("total"),
-        None => client
-            .query_one(
-                "SELECT count(*) FROM inbox_items WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2)",
-                &[&tenant_id, &status],
-            )
-            .await?
-            .get(0),
-    };
-    Ok((
-        rows.iter().map(item_from_row).collect(),
-        Total {
-            count,
-            estimated: false,
-        },
-    ))
+        Ok((
+            page.rows.iter().map(item_from_row).collect(),
+            page.total,
+            page.next,
+        ))
+    }
+
+    /// The review cases, newest first, like [`Self::list_inbox_items`].
+    pub async fn list_review_cases(
+        &self,
+        tenant_id: Uuid,
+        queue_state: Option<&str>,
+        limit: i64,
+        offset: i64,
+        after: Option<&ListCursor>,
+    ) -> Result<(Vec<CaseRow>, Total, Option<ListCursor>), StoreError> {
+        let client = self.client().await?;
+        let page = crate::keyset_paged(
+            &client,
+            self.count_cap,
+            CASE_COLUMNS,
+            "FROM invoice_review_cases c
+               JOIN inbox_items i ON i.tenant_id = c.tenant_id AND i.id = c.inbox_item_id
+              WHERE c.tenant_id = $1 AND ($2::text IS NULL OR c.queue_state = $2)",
+            &crate::Keyset {
+                keys: &[("c.id", "uuid")],
+                descending: true,
+            },
+            &[&tenant_id, &queue_state],
+            limit,
+            offset,
+            after,
+        )
+        .await?;
+        Ok((
+            page.rows.iter().map(case_from_row).collect(),
+            page.total,
+            page.next,
+        ))
+    }
+
+    /// The ingestion log, newest first, like [`Self::list_inbox_items`].
+    pub async fn list_ingestion_log(
+        &self,
+        tenant_id: Uuid,
+        outcome: Option<&str>,
+        limit: i64,
+        offset: i64,
+        after: Option<&ListCursor>,
+    ) -> Result<(Vec<LogRow>, Total, Option<ListCursor>), StoreError> {
+        let client = self.client().await?;
+        let page = crate::keyset_paged(
+            &client,
+            self.count_cap,
+            "l.*",
+            "FROM ingestion_log l WHERE l.tenant_id = $1 AND ($2::text IS NULL OR l.outcome = $2)",
+            &crate::Keyset {
+                keys: &[("l.id", "uuid")],
+                descending: true,
+            },
+            &[&tenant_id, &outcome],
+            limit,
+            offset,
+            after,
+        )
+        .await?;
+        Ok((
+            page.rows.iter().map(log_from_row).collect(),
+            page.total,
+            page.next,
+        ))
+    }
 }
+
+/// Inbox items by arrival, newest first.
+const NEWEST_FIRST_I: crate::Keyset<'static> = crate::Keyset {
+    keys: &[("i.id", "uuid")],
+    descending: true,
+};
 
 pub async fn get_item<C: GenericClient + Sync>(
     client: &C,
@@ -419,44 +487,6 @@ pub async fn set_item_status(
     )
     .await?;
     Ok(())
-}
-
-pub async fn list_cases<C: GenericClient + Sync>(
-    client: &C,
-    tenant_id: Uuid,
-    queue_state: Option<&str>,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<CaseRow>, Total), StoreError> {
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {CASE_COLUMNS}, count(*) OVER () AS total
-                   FROM invoice_review_cases c
-                   JOIN inbox_items i ON i.tenant_id = c.tenant_id AND i.id = c.inbox_item_id
-                  WHERE c.tenant_id = $1 AND ($2::text IS NULL OR c.queue_state = $2)
-                  ORDER BY c.created_at DESC, c.id DESC LIMIT $3 OFFSET $4"
-            ),
-            &[&tenant_id, &queue_state, &limit, &offset],
-        )
-        .await?;
-    let count = match rows.first() {
-        Some(r) => r.get::<_, i64>("total"),
-        None => client
-            .query_one(
-                "SELECT count(*) FROM invoice_review_cases WHERE tenant_id = $1 AND ($2::text IS NULL OR queue_state = $2)",
-                &[&tenant_id, &queue_state],
-            )
-            .await?
-            .get(0),
-    };
-    Ok((
-        rows.iter().map(case_from_row).collect(),
-        Total {
-            count,
-            estimated: false,
-        },
-    ))
 }
 
 /// A review case; with `lock`, its row is locked until the transaction ends.
@@ -540,52 +570,20 @@ pub async fn decide_case(
     Ok(())
 }
 
-pub async fn list_log<C: GenericClient + Sync>(
-    client: &C,
-    tenant_id: Uuid,
-    outcome: Option<&str>,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<LogRow>, Total), StoreError> {
-    let rows = client
-        .query(
-            "SELECT *, count(*) OVER () AS total FROM ingestion_log
-              WHERE tenant_id = $1 AND ($2::text IS NULL OR outcome = $2)
-              ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
-            &[&tenant_id, &outcome, &limit, &offset],
-        )
-        .await?;
-    let count = match rows.first() {
-        Some(r) => r.get::<_, i64>("total"),
-        None => client
-            .query_one(
-                "SELECT count(*) FROM ingestion_log WHERE tenant_id = $1 AND ($2::text IS NULL OR outcome = $2)",
-                &[&tenant_id, &outcome],
-            )
-            .await?
-            .get(0),
-    };
-    Ok((
-        rows.iter()
-            .map(|r| LogRow {
-                id: r.get("id"),
-                outcome: r.get("outcome"),
-                channel: r.get("channel"),
-                inbox_item_id: r.get("inbox_item_id"),
-                review_case_id: r.get("review_case_id"),
-                document_id: r.get("document_id"),
-                original_name: r.get("original_name"),
-                source_email: r.get("source_email"),
-                source: r.get("source"),
-                reason: r.get("reason"),
-                created_at: r.get("created_at"),
-            })
-            .collect(),
-        Total {
-            count,
-            estimated: false,
-        },
-    ))
+fn log_from_row(r: &tokio_postgres::Row) -> LogRow {
+    LogRow {
+        id: r.get("id"),
+        outcome: r.get("outcome"),
+        channel: r.get("channel"),
+        inbox_item_id: r.get("inbox_item_id"),
+        review_case_id: r.get("review_case_id"),
+        document_id: r.get("document_id"),
+        original_name: r.get("original_name"),
+        source_email: r.get("source_email"),
+        source: r.get("source"),
+        reason: r.get("reason"),
+        created_at: r.get("created_at"),
+    }
 }
 
 /// The tenant's active vendors as the candidate scoring needs them.

@@ -392,8 +392,8 @@ pub async fn upload(
 
 #[utoipa::path(get, path = "/v1/inbox", tag = "Inbox",
     params(("status" = Option<String>, Query, description = "received, extracted, failed, confirmed, rejected"),
-           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [InboxItemDto], description = "bare array, newest first; the total is in X-Total-Count", headers(("X-Total-Count" = i64))),
+           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [InboxItemDto], description = "bare array, newest first; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["inbox:read"])))]
 pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiResult<HttpResponse> {
@@ -404,12 +404,19 @@ pub async fn list(state: web::Data<AppState>, p: Principal, q: Params) -> ApiRes
             "received" | "extracted" | "failed" | "confirmed" | "rejected"
         )
     });
-    let (items, total) = state
+    let cursor = crate::routes::list_cursor(&q);
+    let (items, total, next) = state
         .app
-        .list_inbox(p.tenant_id, status.as_deref(), q.limit(), q.offset())
+        .list_inbox(
+            p.tenant_id,
+            status.as_deref(),
+            q.limit(),
+            q.offset(),
+            cursor.as_ref(),
+        )
         .await?;
     let body: Vec<InboxItemDto> = items.into_iter().map(Into::into).collect();
-    Ok(crate::routes::with_total(HttpResponse::Ok(), total).json(body))
+    Ok(crate::routes::with_page(HttpResponse::Ok(), total, next).json(body))
 }
 
 #[utoipa::path(get, path = "/v1/inbox/{id}", tag = "Inbox", params(("id" = Uuid, Path)),
@@ -512,8 +519,8 @@ pub async fn ocr_extract(
 
 #[utoipa::path(get, path = "/v1/invoice-review-cases", tag = "Inbox",
     params(("queue_state" = Option<String>, Query, description = "needs_review, approved, rejected, posting_failed"),
-           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [ReviewCaseDto], description = "bare array, newest first; the total is in X-Total-Count", headers(("X-Total-Count" = i64))),
+           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [ReviewCaseDto], description = "bare array, newest first; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["inbox:read"])))]
 pub async fn list_cases(
@@ -528,12 +535,19 @@ pub async fn list_cases(
             "needs_review" | "approved" | "rejected" | "posting_failed"
         )
     });
-    let (cases, total) = state
+    let cursor = crate::routes::list_cursor(&q);
+    let (cases, total, next) = state
         .app
-        .list_review_cases(p.tenant_id, qs.as_deref(), q.limit(), q.offset())
+        .list_review_cases(
+            p.tenant_id,
+            qs.as_deref(),
+            q.limit(),
+            q.offset(),
+            cursor.as_ref(),
+        )
         .await?;
     let body: Vec<ReviewCaseDto> = cases.into_iter().map(Into::into).collect();
-    Ok(crate::routes::with_total(HttpResponse::Ok(), total).json(body))
+    Ok(crate::routes::with_page(HttpResponse::Ok(), total, next).json(body))
 }
 
 #[utoipa::path(get, path = "/v1/invoice-review-cases/{id}", tag = "Inbox", params(("id" = Uuid, Path)),
@@ -621,8 +635,8 @@ pub async fn reject_case(
 
 #[utoipa::path(get, path = "/v1/payables/ingestion-log", tag = "Inbox",
     params(("outcome" = Option<String>, Query, description = "extracted, duplicate, failed, approved, rejected"),
-           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = [IngestionLogDto], description = "bare array, newest first; the total is in X-Total-Count", headers(("X-Total-Count" = i64))),
+           ("limit" = Option<i64>, Query, description = "1..500, default 100"), ("offset" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page: keyset paging, offset is then ignored; a malformed cursor is ignored (first page)")),
+    responses((status = 200, body = [IngestionLogDto], description = "bare array, newest first; the total is in X-Total-Count", headers(("X-Total-Count" = i64, description = "exact up to 10,000; beyond, an estimate marked by X-Total-Count-Estimated: true"), ("X-Next-Cursor" = String, description = "pass as cursor for the next page; absent on the last page"))),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = ["inbox:read"])))]
 pub async fn ingestion_log(
@@ -637,10 +651,17 @@ pub async fn ingestion_log(
             "extracted" | "duplicate" | "failed" | "approved" | "rejected"
         )
     });
-    let (rows, total) = state
+    let cursor = crate::routes::list_cursor(&q);
+    let (rows, total, next) = state
         .app
-        .ingestion_log(p.tenant_id, outcome.as_deref(), q.limit(), q.offset())
+        .ingestion_log(
+            p.tenant_id,
+            outcome.as_deref(),
+            q.limit(),
+            q.offset(),
+            cursor.as_ref(),
+        )
         .await?;
     let body: Vec<IngestionLogDto> = rows.into_iter().map(Into::into).collect();
-    Ok(crate::routes::with_total(HttpResponse::Ok(), total).json(body))
+    Ok(crate::routes::with_page(HttpResponse::Ok(), total, next).json(body))
 }

@@ -436,3 +436,60 @@ async fn each_tenant_has_an_inbox_address_that_cannot_be_guessed() {
         .await
         .expect(401, None);
 }
+
+#[tokio::test]
+async fn inbox_lists_page_by_cursor_like_by_offset() {
+    let app = spawn_app().await;
+    // Three different documents: three items, three review cases, three log entries.
+    for name in [
+        "xrechnung-ubl.xml",
+        "xrechnung-cii.xml",
+        "zugferd-en16931.pdf",
+    ] {
+        inbox_upload(&app, fixture(name), name)
+            .await
+            .expect(201, None);
+    }
+    for list in [
+        "/v1/inbox",
+        "/v1/invoice-review-cases",
+        "/v1/payables/ingestion-log",
+    ] {
+        let all: Vec<Value> = app
+            .get(list)
+            .await
+            .expect(200, None)
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(all.len(), 3, "{list}");
+        let mut walked = Vec::new();
+        let mut url = format!("{list}?limit=2");
+        loop {
+            let page = app.get(&url).await;
+            assert_eq!(page.headers["x-total-count"], "3", "{list}");
+            walked.extend(
+                page.expect(200, None)
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v["id"].clone()),
+            );
+            match page.headers.get("x-next-cursor") {
+                Some(c) => url = format!("{list}?limit=2&cursor={}", c.to_str().unwrap()),
+                None => break,
+            }
+        }
+        let ids: Vec<Value> = all.iter().map(|v| v["id"].clone()).collect();
+        assert_eq!(
+            walked, ids,
+            "{list}: the cursor walks the list in its order"
+        );
+        // By offset: the same order.
+        let second = app.get(&format!("{list}?limit=1&offset=1")).await;
+        assert_eq!(second.expect(200, None)[0]["id"], ids[1], "{list}");
+        // A cursor of another shape is ignored: the first page.
+        let first = app.get(&format!("{list}?limit=1&cursor=c1zz")).await;
+        assert_eq!(first.expect(200, None)[0]["id"], ids[0], "{list}");
+    }
+}
