@@ -158,6 +158,14 @@ impl ApiError {
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> ApiError {
+        ApiError::of(&e)
+    }
+}
+
+impl ApiError {
+    /// What the client sees of a use case's error: the one mapping, also for the items of a
+    /// bulk request.
+    pub fn of(e: &AppError) -> ApiError {
         if let Some(rule) = e.rule() {
             return ApiError::from_rule(rule);
         }
@@ -170,25 +178,25 @@ impl From<AppError> for ApiError {
             } => {
                 let error = ApiError::bad_request(code, message.clone());
                 match field {
-                    Some(f) => error.with_field(f, message),
+                    Some(f) => error.with_field(f.clone(), message.clone()),
                     None => error,
                 }
             }
-            AppError::Conflict { code, message } => ApiError::conflict(code, message),
+            AppError::Conflict { code, message } => ApiError::conflict(code, message.clone()),
             AppError::Unauthenticated { code, message } => {
-                ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+                ApiError::new(StatusCode::UNAUTHORIZED, code, message.clone())
             }
-            AppError::Forbidden { code, message } => ApiError::forbidden(code, message),
+            AppError::Forbidden { code, message } => ApiError::forbidden(code, message.clone()),
             AppError::TooMany {
                 code,
                 message,
                 retry_after,
             } => {
                 crate::metrics::count_refusal("login", "");
-                ApiError::too_many(code, message, retry_after)
+                ApiError::too_many(code, message.clone(), *retry_after)
             }
             AppError::Upstream { code, message } => {
-                ApiError::new(StatusCode::BAD_GATEWAY, code, message)
+                ApiError::new(StatusCode::BAD_GATEWAY, code, message.clone())
             }
             // The guard replays the stored answer before this could reach a client; if it does,
             // the retry is the client's to make.

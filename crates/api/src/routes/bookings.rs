@@ -287,33 +287,16 @@ pub struct BulkResponse {
 }
 
 /// A refused booking as the client sees it: the status, code and message a single booking
-/// would have got.
+/// would have got (the one mapping of use-case errors, `ApiError::of`).
 fn item_error(index: usize, e: &app::AppError) -> BulkItemResult {
-    let (status, code, error) = if let Some(rule) = e.rule() {
-        let status = match rule.kind() {
-            journal::RuleKind::Invalid => 400,
-            journal::RuleKind::Conflict => 409,
-            journal::RuleKind::NotFound => 404,
-        };
-        (status, rule.code(), rule.to_string())
-    } else {
-        match e {
-            app::AppError::NotFound { what } => (404, "not_found", format!("{what} not found")),
-            app::AppError::Invalid { code, message, .. } => (400, *code, message.clone()),
-            app::AppError::Conflict { code, message } => (409, *code, message.clone()),
-            other => {
-                tracing::error!(error = ?other, index, "a bulk booking failed");
-                (500, "internal", "Internal server error".to_string())
-            }
-        }
-    };
+    let e = crate::error::ApiError::of(e);
     BulkItemResult {
         index,
-        status,
+        status: e.status.as_u16(),
         intent_id: None,
         event_count: None,
-        code: Some(code.to_string()),
-        error: Some(error),
+        code: Some(e.code.to_string()),
+        error: Some(e.message),
     }
 }
 
