@@ -679,6 +679,8 @@ struct Rows {
     k_body: Vec<Vec<u8>>,
     // account_balances, aggregated per (account, period)
     balances: BTreeMap<(String, String), (chrono::NaiveDate, Decimal, Decimal, i64)>,
+    // account_day_balances, aggregated per (account, booking date, period)
+    days: BTreeMap<(String, chrono::NaiveDate, String), (Decimal, Decimal, i64)>,
 }
 
 impl Rows {
@@ -721,6 +723,17 @@ impl Rows {
         entry.1 += line.base_debit();
         entry.2 += line.base_credit();
         entry.3 += 1;
+        let day = self
+            .days
+            .entry((
+                line.account.clone(),
+                intent.booking_date,
+                intent.period.to_string(),
+            ))
+            .or_insert((Decimal::ZERO, Decimal::ZERO, 0));
+        day.0 += line.base_debit();
+        day.1 += line.base_credit();
+        day.2 += 1;
     }
 
     fn push_answer(&mut self, key: &IdempotencyKey, answer: &StoredResponse) {
@@ -786,6 +799,20 @@ impl Rows {
             b_credit.push(c);
             b_count.push(n);
         }
+        let mut d_account = Vec::new();
+        let mut d_date = Vec::new();
+        let mut d_period = Vec::new();
+        let mut d_debit = Vec::new();
+        let mut d_credit = Vec::new();
+        let mut d_count = Vec::new();
+        for ((account, date, period), (d, c, n)) in std::mem::take(&mut self.days) {
+            d_account.push(account);
+            d_date.push(date);
+            d_period.push(period);
+            d_debit.push(d);
+            d_credit.push(c);
+            d_count.push(n);
+        }
         let events = tx
             .prepare_cached(
                 "INSERT INTO journal_events (tenant_id, seq, intent_id, period, payload, prev_hash, hash, recorded_at)
@@ -816,6 +843,15 @@ impl Rows {
                 "INSERT INTO account_balances AS b (tenant_id, account, period, month_start, debit, credit, entry_count)
                  SELECT $1, * FROM unnest($2::text[], $3::text[], $4::date[], $5::numeric[], $6::numeric[], $7::bigint[])
                  ON CONFLICT (tenant_id, account, period) DO UPDATE
+                    SET debit = b.debit + EXCLUDED.debit, credit = b.credit + EXCLUDED.credit,
+                        entry_count = b.entry_count + EXCLUDED.entry_count",
+            )
+            .await?;
+        let days = tx
+            .prepare_cached(
+                "INSERT INTO account_day_balances AS b (tenant_id, account, booking_date, period, debit, credit, entry_count)
+                 SELECT $1, * FROM unnest($2::text[], $3::date[], $4::text[], $5::numeric[], $6::numeric[], $7::bigint[])
+                 ON CONFLICT (tenant_id, account, booking_date, period) DO UPDATE
                     SET debit = b.debit + EXCLUDED.debit, credit = b.credit + EXCLUDED.credit,
                         entry_count = b.entry_count + EXCLUDED.entry_count",
             )
@@ -880,6 +916,9 @@ impl Rows {
         let balance_params: [&Param; 7] = [
             &tenant_id, &b_account, &b_period, &b_month, &b_debit, &b_credit, &b_count,
         ];
+        let day_params: [&Param; 7] = [
+            &tenant_id, &d_account, &d_date, &d_period, &d_debit, &d_credit, &d_count,
+        ];
         let head_params: [&Param; 3] = [&tenant_id, &last_seq, &last_hash];
         // Pipelined on one connection: the statements run in this order, one round trip.
         futures_util::try_join!(
@@ -887,6 +926,7 @@ impl Rows {
             tx.execute(&intents, &intent_params),
             tx.execute(&entries, &entry_params),
             tx.execute(&balances, &balance_params),
+            tx.execute(&days, &day_params),
             tx.execute(&head, &head_params),
         )?;
         if !self.k_key.is_empty() {

@@ -57,6 +57,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../schema/0016_bank_match_links.sql"),
     ),
     ("0017_vst0", include_str!("../../../schema/0017_vst0.sql")),
+    (
+        "0018_pipelined_appends",
+        include_str!("../../../schema/0018_pipelined_appends.sql"),
+    ),
+    (
+        "0019_account_day_balances",
+        include_str!("../../../schema/0019_account_day_balances.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"

@@ -203,10 +203,12 @@ pub struct StateChange<'a> {
 }
 
 /// Takes the tenant's journal head row lock for the rest of the transaction: no batch writes
-/// while a period's state changes.
+/// while a period's state (or the tenant's settings) changes. It also bumps the head's `epoch`
+/// (schema/0018): an appender that decided a batch before this change from the head it keeps
+/// in memory fails its compare-and-set when this commits, and decides that batch again.
 pub async fn lock_head(tx: &Transaction<'_>, tenant_id: Uuid) -> Result<(), StoreError> {
     tx.query_one(
-        "SELECT 1 FROM journal_heads WHERE tenant_id = $1 FOR UPDATE",
+        "UPDATE journal_heads SET epoch = epoch + 1 WHERE tenant_id = $1 RETURNING 1",
         &[&tenant_id],
     )
     .await?;
