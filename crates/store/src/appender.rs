@@ -1,19 +1,35 @@
-//! The write path: per-tenant appenders with group commit.
+//! The write path: per-tenant appenders with pipelined group commit.
 //!
 //! Every tenant that is being written to has one appender task in this process. Requests hand
 //! their command to it through a channel; the task takes whatever has queued up (up to
-//! `MAX_BATCH`), and decides and appends all of it in ONE transaction that holds the tenant's
-//! head row (`SELECT … FOR UPDATE`). Writers of one tenant are thereby serialized, in this
-//! process by the channel and across replicas by the row lock, so `seq` has no gaps and the
-//! chain is linear; and one fsync serves a whole batch instead of one booking.
+//! `MAX_BATCH`), decides all of it and writes it with ONE statement, `kontor_append_batch`
+//! (schema/0018), which is its own transaction: a compare-and-set on the tenant's head row
+//! (`last_seq`, `last_hash` and `epoch` as the appender expects them), the journal rows, the
+//! projections, the outbox rows and the `Idempotency-Key` answers.
 //!
-//! A command that breaks a booking rule fails alone, before any SQL is sent for it. If the
-//! transaction itself fails, each command of the batch is retried in a transaction of its own,
-//! so one bad command cannot take others down with it.
+//! **Pipelined.** The appender keeps the head in memory. While batch *n* is written and
+//! committed on one connection, batch *n + 1* is gathered, its lookups are read on a second
+//! connection and it is decided from the head batch *n* will leave (what *n* books that the
+//! lookups cannot see yet, its external references and reversals, is carried over). Batch
+//! *n + 1* is sent when *n* has committed, so a batch costs the database one round trip and one
+//! commit in the serial part, and everything else overlaps.
+//!
+//! **The same guarantees.** `seq` stays gapless and the chain linear because every write
+//! names the head it extends and the database refuses another (SQLSTATE `KH409`): a write of
+//! another replica, of a use case's own transaction (`append_in_tx`) or a period's state change
+//! (which bumps `epoch`, see `periods::lock_head`) in between makes the batch fail as a whole,
+//! and it is decided again from the head read under its row lock (`SELECT … FOR UPDATE`), the
+//! way every write of a use case's own transaction is. Nothing is answered before its commit.
+//!
+//! A command that breaks a booking rule fails alone, before any SQL is sent for it. If a batch's
+//! write fails for another reason, its commands are retried in a transaction that reads the
+//! head under lock, and then one by one, so one bad command cannot take others down with it.
 
 use crate::idempotency::{IdempotencyKey, Idempotent, StoredResponse};
 use crate::tenants::TenantInfo;
+use crate::webhooks::NewEvent;
 use crate::{Store, StoreError};
+use futures_util::future::BoxFuture;
 use journal::booking::{
     decide_booking, decide_opening_balances, decide_reversal, OriginalIntent, Stamp,
 };
@@ -31,6 +47,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::GenericClient as _;
 use uuid::Uuid;
 
 type Param = dyn tokio_postgres::types::ToSql + Sync;
@@ -39,6 +56,8 @@ type Param = dyn tokio_postgres::types::ToSql + Sync;
 pub const MAX_BATCH: usize = 256;
 /// An appender without work for this long ends; the next command starts a new one.
 const IDLE: Duration = Duration::from_secs(30);
+/// The SQLSTATE `kontor_append_batch` raises when the head is not where the batch expects it.
+const HEAD_MOVED: &str = "KH409";
 
 #[derive(Debug, Clone)]
 pub enum AppendCommand {
@@ -72,6 +91,96 @@ struct Job {
 
 #[derive(Default)]
 pub struct Appenders(Mutex<HashMap<Uuid, mpsc::UnboundedSender<Job>>>);
+
+/// A tenant's journal head: the last event's `seq` and hash, and the `epoch` that every change
+/// under the head row lock other than an append bumps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Head {
+    seq: i64,
+    hash: Hash32,
+    epoch: i64,
+}
+
+impl Head {
+    fn from_row(row: &tokio_postgres::Row) -> Result<Head, StoreError> {
+        Ok(Head {
+            seq: row.get(0),
+            hash: row
+                .get::<_, Vec<u8>>(1)
+                .try_into()
+                .map_err(|_| StoreError::Internal("journal head hash has the wrong length".into()))?,
+            epoch: row.get(2),
+        })
+    }
+}
+
+const HEAD_SQL: &str = "SELECT last_seq, last_hash, epoch FROM journal_heads WHERE tenant_id = $1";
+
+/// What a batch that is still being committed books that a later batch's lookups may not see
+/// yet: its external references and the intents it reverses.
+#[derive(Debug, Default, Clone)]
+struct Carry {
+    refs: HashSet<String>,
+    reversed: HashSet<Uuid>,
+}
+
+/// A connection or a transaction of the pool: statements are prepared once per connection.
+trait Conn: Sync {
+    type Pg: tokio_postgres::GenericClient + Sync;
+    fn pg(&self) -> &Self::Pg;
+    fn cached<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> BoxFuture<'a, Result<tokio_postgres::Statement, tokio_postgres::Error>>;
+}
+
+impl Conn for deadpool_postgres::ClientWrapper {
+    type Pg = tokio_postgres::Client;
+    fn pg(&self) -> &tokio_postgres::Client {
+        self
+    }
+    fn cached<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> BoxFuture<'a, Result<tokio_postgres::Statement, tokio_postgres::Error>> {
+        Box::pin(self.prepare_cached(sql))
+    }
+}
+
+impl<'t> Conn for deadpool_postgres::Transaction<'t> {
+    type Pg = tokio_postgres::Transaction<'t>;
+    fn pg(&self) -> &tokio_postgres::Transaction<'t> {
+        self
+    }
+    fn cached<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> BoxFuture<'a, Result<tokio_postgres::Statement, tokio_postgres::Error>> {
+        Box::pin(self.prepare_cached(sql))
+    }
+}
+
+/// A batch whose write was sent and has not settled yet.
+struct InFlight {
+    handle: tokio::task::JoinHandle<Settled>,
+    size: usize,
+    /// What it books.
+    carry: Carry,
+}
+
+enum Settled {
+    /// Committed, and every command answered.
+    Committed,
+    /// Nothing written (the head moved, or the write failed): the commands, unanswered.
+    Back(Vec<Job>, StoreError),
+}
+
+/// A batch decided and ready to be written on its connection.
+struct Prepared {
+    client: deadpool_postgres::Client,
+    jobs: Vec<Job>,
+    decided: Decided,
+}
 
 impl Store {
     /// Decides and appends one command for a tenant, batched with whatever else is queued.
@@ -129,38 +238,190 @@ impl Store {
         me: mpsc::WeakUnboundedSender<Job>,
         mut jobs: mpsc::UnboundedReceiver<Job>,
     ) {
+        // The head after the last batch sent; None when it must be read.
+        let mut head: Option<Head> = None;
+        let mut flight: Option<InFlight> = None;
         loop {
-            let first = match tokio::time::timeout(IDLE, jobs.recv()).await {
-                Ok(Some(job)) => job,
-                Ok(None) => return,
-                Err(_idle) => {
-                    if let Some(sender) = me.upgrade() {
-                        self.forget_appender(info.id(), &sender);
+            let mut batch: Vec<Job> = Vec::new();
+            let mut closed = false;
+            if let Some(f) = flight.as_mut() {
+                // While a batch commits, gather the next: until as many commands wait as it
+                // carries (the clients it answers last time come back together), or it settles.
+                let mut settled = None;
+                while batch.len() < f.size.min(MAX_BATCH) {
+                    tokio::select! {
+                        biased;
+                        s = &mut f.handle => {
+                            settled = Some(s);
+                            break;
+                        }
+                        job = jobs.recv() => match job {
+                            Some(job) => {
+                                batch.push(job);
+                                drain(&mut jobs, &mut batch);
+                            }
+                            None => {
+                                closed = true;
+                                break;
+                            }
+                        },
                     }
-                    // Commands that raced in before the close are still answered.
-                    jobs.close();
-                    let mut rest = Vec::new();
-                    while let Some(job) = jobs.recv().await {
-                        rest.push(job);
-                    }
-                    while !rest.is_empty() {
-                        let batch: Vec<Job> = rest.drain(..rest.len().min(MAX_BATCH)).collect();
-                        self.commit_batch(&info, batch).await;
-                    }
-                    return;
                 }
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
+                if let Some(s) = settled {
+                    flight = None;
+                    if !self.settled(&info, s).await {
+                        head = None;
+                    }
                 }
             }
-            self.commit_batch(&info, batch).await;
+            if batch.is_empty() && !closed {
+                if flight.is_some() {
+                    continue;
+                }
+                match tokio::time::timeout(IDLE, jobs.recv()).await {
+                    Ok(Some(job)) => {
+                        batch.push(job);
+                        drain(&mut jobs, &mut batch);
+                    }
+                    Ok(None) => closed = true,
+                    Err(_idle) => {
+                        if let Some(sender) = me.upgrade() {
+                            self.forget_appender(info.id(), &sender);
+                        }
+                        // Commands that raced in before the close are still answered.
+                        jobs.close();
+                        closed = true;
+                    }
+                }
+            }
+            if closed {
+                if let Some(f) = flight.take() {
+                    self.settled(&info, f.handle.await).await;
+                }
+                while let Some(job) = jobs.recv().await {
+                    batch.push(job);
+                }
+                while !batch.is_empty() {
+                    let rest: Vec<Job> = batch.drain(..batch.len().min(MAX_BATCH)).collect();
+                    self.commit_batch(&info, rest).await;
+                }
+                return;
+            }
+
+            // Read and decide this batch, while the one in flight (if any) commits.
+            let carry = flight.as_ref().map(|f| f.carry.clone()).unwrap_or_default();
+            let prepared = self.prepare(&info, batch, head, &carry).await;
+            if let Some(f) = flight.take() {
+                if !self.settled(&info, f.handle.await).await {
+                    // Decided on a head that did not come about: decide it again.
+                    head = None;
+                    let jobs = match prepared {
+                        Ok(p) => p.jobs,
+                        Err((jobs, _)) => jobs,
+                    };
+                    self.commit_batch(&info, jobs).await;
+                    continue;
+                }
+            }
+            match prepared {
+                Err((jobs, error)) => {
+                    tracing::warn!(error = ?error, size = jobs.len(), "reading a batch's lookups failed; retrying it under the head lock");
+                    head = None;
+                    self.commit_batch(&info, jobs).await;
+                }
+                Ok(p) if p.decided.rows.seq.is_empty() => {
+                    // Nothing to write: every command broke a rule (decided on a head that
+                    // is now committed, so the answers stand).
+                    for (job, result) in p.jobs.into_iter().zip(p.decided.results) {
+                        let _ = job.reply.send(result);
+                    }
+                }
+                Ok(p) => {
+                    let size = p.jobs.len();
+                    let next = p.decided.head;
+                    let carry = p.decided.carry.clone();
+                    head = Some(next);
+                    flight = Some(InFlight {
+                        handle: tokio::spawn(write_and_answer(info.id(), info.calendar, p)),
+                        size,
+                        carry,
+                    });
+                }
+            }
         }
     }
 
+    /// Handles a settled batch: one that came back is committed the careful way. Returns
+    /// whether it had committed as sent (so the head in memory holds).
+    async fn settled(
+        &self,
+        info: &TenantInfo,
+        settled: Result<Settled, tokio::task::JoinError>,
+    ) -> bool {
+        match settled {
+            Ok(Settled::Committed) => true,
+            Ok(Settled::Back(jobs, error)) => {
+                if head_moved(&error) {
+                    tracing::debug!(size = jobs.len(), "the journal head moved under a batch; deciding it again under the head lock");
+                } else {
+                    tracing::warn!(error = ?error, size = jobs.len(), "a batch's write failed; retrying it under the head lock");
+                }
+                self.commit_batch(info, jobs).await;
+                false
+            }
+            Err(join) => {
+                // Its commands were dropped unanswered: their requests fail with "stopped
+                // before answering".
+                tracing::error!(error = %join, "a batch's write task ended without settling");
+                false
+            }
+        }
+    }
+
+    /// Reads what the decisions of a batch need (and the head, when it is not known) on a
+    /// connection of its own, and decides the batch from `head` plus `carry`.
+    async fn prepare(
+        &self,
+        info: &TenantInfo,
+        jobs: Vec<Job>,
+        head: Option<Head>,
+        carry: &Carry,
+    ) -> Result<Prepared, (Vec<Job>, StoreError)> {
+        let read = async {
+            let client = self.client().await?;
+            let commands: Vec<&AppendRequest> = jobs.iter().map(|j| &j.req).collect();
+            let (head, state) = match head {
+                Some(h) => (h, load_state(&*client, info, &commands).await?),
+                None => {
+                    let stmt = client.prepare_cached(HEAD_SQL).await?;
+                    let params: [&Param; 1] = [&info.id()];
+                    let (row, state) = futures_util::try_join!(
+                        async {
+                            client
+                                .query_one(&stmt, &params)
+                                .await
+                                .map_err(StoreError::from)
+                        },
+                        load_state(&*client, info, &commands)
+                    )?;
+                    (Head::from_row(&row)?, state)
+                }
+            };
+            let decided = decide_batch(info, &commands, state, head, carry);
+            Ok::<_, StoreError>((client, decided))
+        };
+        match read.await {
+            Ok((client, decided)) => Ok(Prepared {
+                client,
+                jobs,
+                decided,
+            }),
+            Err(e) => Err((jobs, e)),
+        }
+    }
+
+    /// Commits a batch the careful way: in a transaction that reads the head under its row
+    /// lock; if that fails, each command in a transaction of its own.
     async fn commit_batch(&self, info: &TenantInfo, batch: Vec<Job>) {
         let commands: Vec<&AppendRequest> = batch.iter().map(|j| &j.req).collect();
         match self.try_commit(info, &commands).await {
@@ -187,8 +448,8 @@ impl Store {
         }
     }
 
-    /// One transaction for a batch. The outer error means nothing was written; the inner
-    /// results are per command.
+    /// One transaction for a batch, with the head read under lock. The outer error means
+    /// nothing was written; the inner results are per command.
     async fn try_commit(
         &self,
         info: &TenantInfo,
@@ -232,6 +493,54 @@ impl Store {
     }
 }
 
+/// Moves whatever else is queued into `batch`, up to `MAX_BATCH`.
+fn drain(jobs: &mut mpsc::UnboundedReceiver<Job>, batch: &mut Vec<Job>) {
+    while batch.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+}
+
+fn head_moved(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(db) if db.code().is_some_and(|c| c.code() == HEAD_MOVED))
+}
+
+/// Writes a decided batch with one statement (its own transaction) and answers its commands
+/// once it has committed; a batch that could not be written comes back unanswered.
+async fn write_and_answer(
+    tenant_id: Uuid,
+    calendar: journal::FiscalCalendar,
+    p: Prepared,
+) -> Settled {
+    let started = std::time::Instant::now();
+    let Prepared {
+        client,
+        jobs,
+        decided,
+    } = p;
+    let Decided {
+        results,
+        rows,
+        expected,
+        head,
+        ..
+    } = decided;
+    match rows.write(&*client, tenant_id, calendar, expected, head).await {
+        Ok(()) => {
+            crate::fault::point(crate::fault::AFTER_APPEND_COMMIT);
+            let appended = results.iter().filter(|r| r.is_ok()).count();
+            crate::metrics::appended(jobs.len(), appended, started);
+            for (job, result) in jobs.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
+            Settled::Committed
+        }
+        Err(e) => Settled::Back(jobs, e),
+    }
+}
+
 impl Store {
     /// Decides and appends many commands inside a transaction the caller owns (`POST
     /// /v1/bookings/bulk`), in slices of `MAX_BATCH`: each slice is decided against what the
@@ -270,22 +579,20 @@ impl Store {
     }
 }
 
-/// Decides and writes a batch inside `tx` (which the caller commits). The outer error means
-/// the transaction is unusable; the inner results are per command.
+/// Decides and writes a batch inside `tx` (which the caller commits), with the head read under
+/// its row lock. The outer error means the transaction is unusable; the inner results are per
+/// command.
 async fn append_in_tx(
     tx: &deadpool_postgres::Transaction<'_>,
     info: &TenantInfo,
     commands: &[&AppendRequest],
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-    let tenant_id = info.id();
     let head_stmt = tx
-        .prepare_cached(
-            "SELECT last_seq, last_hash FROM journal_heads WHERE tenant_id = $1 FOR UPDATE",
-        )
+        .prepare_cached(&format!("{HEAD_SQL} FOR UPDATE"))
         .await?;
     // Pipelined: the head row lock is taken first (the server runs the queries in order), and the
     // lookups that follow it cost no extra round trip.
-    let head_params: [&Param; 1] = [&tenant_id];
+    let head_params: [&Param; 1] = [&info.id()];
     let (head, state) = futures_util::try_join!(
         async {
             tx.query_one(&head_stmt, &head_params)
@@ -294,19 +601,46 @@ async fn append_in_tx(
         },
         load_state(tx, info, commands)
     )?;
-    let mut last_seq: i64 = head.get(0);
-    let mut last_hash: Hash32 = head
-        .get::<_, Vec<u8>>(1)
-        .try_into()
-        .map_err(|_| StoreError::Internal("journal head hash has the wrong length".into()))?;
+    let head = Head::from_row(&head)?;
+    let decided = decide_batch(info, commands, state, head, &Carry::default());
+    if !decided.rows.seq.is_empty() {
+        decided
+            .rows
+            .write(tx, info.id(), info.calendar, head, decided.head)
+            .await?;
+    }
+    Ok(decided.results)
+}
 
+/// A batch decided: the answers, the rows to write, the head it extends and the one it leaves,
+/// and what it books that a later batch must know of before it is visible.
+struct Decided {
+    results: Vec<Result<Appended, StoreError>>,
+    rows: Rows,
+    expected: Head,
+    head: Head,
+    carry: Carry,
+}
+
+/// Decides a batch from the lookups `state`, the head it extends and what batches not yet
+/// visible to the lookups book (`carry`). Pure: no I/O.
+fn decide_batch(
+    info: &TenantInfo,
+    commands: &[&AppendRequest],
+    state: State,
+    head: Head,
+    carry: &Carry,
+) -> Decided {
+    let tenant_id = info.id();
+    let mut last_seq = head.seq;
+    let mut last_hash = head.hash;
     let closed = &state.closed_periods;
     let mut booked_refs = state.booked_refs;
-    let mut reversed: HashSet<Uuid> = HashSet::new();
+    booked_refs.extend(carry.refs.iter().cloned());
+    let mut reversed: HashSet<Uuid> = carry.reversed.clone();
+    let mut mine = Carry::default();
 
     let mut rows = Rows::default();
-    // The feed events of the batch's intents (webhooks, schema/0015): one per intent.
-    let mut feed = Vec::new();
     let mut results = Vec::with_capacity(commands.len());
     let now = chrono::Utc::now();
     for req in commands {
@@ -370,9 +704,11 @@ async fn append_in_tx(
             Ok(intent) => {
                 if let Some(r) = &intent.external_reference {
                     booked_refs.insert(r.clone());
+                    mine.refs.insert(r.clone());
                 }
                 if let Some(o) = intent.reversal_of {
                     reversed.insert(o);
+                    mine.reversed.insert(o);
                 }
                 let first_seq = last_seq + 1;
                 for i in 0..intent.lines.len() {
@@ -385,7 +721,9 @@ async fn append_in_tx(
                 }
                 last_seq += intent.lines.len() as i64;
                 rows.push_intent(&intent, first_seq);
-                feed.push(crate::webhooks::booking_event(&intent, first_seq));
+                // The feed event of the intent (webhooks, schema/0015).
+                rows.feed
+                    .push(crate::webhooks::booking_event(&intent, first_seq));
                 let appended = Appended {
                     intent_id: intent.intent_id,
                     event_count: intent.lines.len(),
@@ -402,16 +740,17 @@ async fn append_in_tx(
             Err(e) => results.push(Err(StoreError::Booking(e))),
         }
     }
-    if rows.seq.is_empty() {
-        return Ok(results);
+    Decided {
+        results,
+        rows,
+        expected: head,
+        head: Head {
+            seq: last_seq,
+            hash: last_hash,
+            epoch: head.epoch,
+        },
+        carry: mine,
     }
-    // The outbox rows go in the batch's transaction, after the head lock (webhooks.rs), on the
-    // same round trip as the batch's rows: nothing in them refers to the other.
-    futures_util::try_join!(
-        rows.write(tx, tenant_id, info.calendar, last_seq, &last_hash),
-        crate::webhooks::insert_events(tx, tenant_id, &feed),
-    )?;
-    Ok(results)
 }
 
 /// JSON text sent as a `jsonb` parameter as it is (binary format: version 1, then the text),
@@ -446,7 +785,7 @@ struct State {
 }
 
 async fn load_state(
-    tx: &deadpool_postgres::Transaction<'_>,
+    c: &impl Conn,
     info: &TenantInfo,
     commands: &[&AppendRequest],
 ) -> Result<State, StoreError> {
@@ -480,29 +819,29 @@ async fn load_state(
     codes.sort_unstable();
     codes.dedup();
 
-    let accounts_sql = tx
-        .prepare_cached(
+    let accounts_sql = c
+        .cached(
             "SELECT number, is_active FROM accounts WHERE tenant_id = $1 AND (number = ANY($2)
                OR number IN (SELECT vat_account FROM tax_codes WHERE tenant_id = $1 AND code = ANY($3))
                OR number IN (SELECT self_assess_account FROM tax_codes WHERE tenant_id = $1 AND code = ANY($3)))",
         )
         .await?;
-    let codes_sql = tx
-        .prepare_cached(
+    let codes_sql = c
+        .cached(
             "SELECT code, rate, vat_account, self_assess_account, is_active FROM tax_codes
               WHERE tenant_id = $1 AND code = ANY($2)",
         )
         .await?;
-    let periods_sql = tx
-        .prepare_cached("SELECT period FROM period_states WHERE tenant_id = $1")
+    let periods_sql = c
+        .cached("SELECT period FROM period_states WHERE tenant_id = $1")
         .await?;
     let accounts_params: [&Param; 3] = [&tenant_id, &accounts, &codes];
     let codes_params: [&Param; 2] = [&tenant_id, &codes];
     let periods_params: [&Param; 1] = [&tenant_id];
     // One index probe per reference, whatever the planner believes about the tenant's row
     // count (with `= ANY` a fresh table's missing statistics gave scans of all its intents).
-    let refs_sql = tx
-        .prepare_cached(
+    let refs_sql = c
+        .cached(
             "SELECT r FROM unnest($2::text[]) AS r,
                 LATERAL (SELECT 1 FROM intents i
                           WHERE i.tenant_id = $1 AND i.external_reference = r LIMIT 1) AS hit",
@@ -510,10 +849,10 @@ async fn load_state(
         .await?;
     let refs_params: [&Param; 2] = [&tenant_id, &refs];
     let (account_rows, code_rows, period_rows, ref_rows) = futures_util::try_join!(
-        tx.query(&accounts_sql, &accounts_params),
-        tx.query(&codes_sql, &codes_params),
-        tx.query(&periods_sql, &periods_params),
-        tx.query(&refs_sql, &refs_params),
+        c.pg().query(&accounts_sql, &accounts_params),
+        c.pg().query(&codes_sql, &codes_params),
+        c.pg().query(&periods_sql, &periods_params),
+        c.pg().query(&refs_sql, &refs_params),
     )?;
     let booked_refs: HashSet<String> = ref_rows
         .into_iter()
@@ -521,7 +860,7 @@ async fn load_state(
         .collect();
     let mut documents = HashSet::new();
     if !docs.is_empty() {
-        let rows = tx
+        let rows = c.pg()
             .query(
                 "SELECT id FROM documents WHERE tenant_id = $1 AND id = ANY($2)",
                 &[&tenant_id, &docs],
@@ -532,7 +871,7 @@ async fn load_state(
     let originals = if originals.is_empty() {
         HashMap::new()
     } else {
-        load_originals(tx, info, &originals).await?
+        load_originals(c, info, &originals).await?
     };
     Ok(State {
         accounts: account_rows
@@ -575,12 +914,12 @@ async fn load_state(
 }
 
 async fn load_originals(
-    tx: &deadpool_postgres::Transaction<'_>,
+    c: &impl Conn,
     info: &TenantInfo,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, OriginalIntent>, StoreError> {
     let tenant_id = info.id();
-    let intents = tx
+    let intents = c.pg()
         .query(
             "SELECT i.intent_id, i.kind, i.booking_date, i.period, i.description, i.fx_rate,
                     EXISTS (SELECT 1 FROM intents r WHERE r.tenant_id = i.tenant_id AND r.reversal_of = i.intent_id)
@@ -588,7 +927,7 @@ async fn load_originals(
             &[&tenant_id, &ids],
         )
         .await?;
-    let events = tx
+    let events = c.pg()
         .query(
             "SELECT intent_id, payload FROM journal_events WHERE tenant_id = $1 AND intent_id = ANY($2) ORDER BY seq",
             &[&tenant_id, &ids],
@@ -681,6 +1020,8 @@ struct Rows {
     balances: BTreeMap<(String, String), (chrono::NaiveDate, Decimal, Decimal, i64)>,
     // account_day_balances, aggregated per (account, booking date, period)
     days: BTreeMap<(String, chrono::NaiveDate, String), (Decimal, Decimal, i64)>,
+    // feed_events (webhooks, schema/0015): one per intent
+    feed: Vec<NewEvent>,
 }
 
 impl Rows {
@@ -774,13 +1115,16 @@ impl Rows {
         self.i_recorded.push(intent.recorded_at);
     }
 
+    /// Writes the batch with `kontor_append_batch` (schema/0018): one statement, one round
+    /// trip. Outside a transaction it is its own transaction; in one (`append_in_tx`), part of
+    /// it. It fails with SQLSTATE `KH409` and writes nothing when the head is not `expected`.
     async fn write(
         mut self,
-        tx: &deadpool_postgres::Transaction<'_>,
+        c: &impl Conn,
         tenant_id: Uuid,
         calendar: journal::FiscalCalendar,
-        last_seq: i64,
-        last_hash: &Hash32,
+        expected: Head,
+        head: Head,
     ) -> Result<(), StoreError> {
         let mut b_account = Vec::new();
         let mut b_period = Vec::new();
@@ -813,57 +1157,22 @@ impl Rows {
             d_credit.push(c);
             d_count.push(n);
         }
-        let events = tx
-            .prepare_cached(
-                "INSERT INTO journal_events (tenant_id, seq, intent_id, period, payload, prev_hash, hash, recorded_at)
-                 SELECT $1, * FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::jsonb[], $6::bytea[], $7::bytea[], $8::timestamptz[])",
-            )
-            .await?;
-        let intents = tx
-            .prepare_cached(
-                "INSERT INTO intents (tenant_id, intent_id, kind, booking_date, period, description, external_reference,
-                        document_id, custom_metadata, currency, fx_rate, first_seq, event_count, total_debit, total_credit,
-                        reversal_of, posting_mode, reason, actor, recorded_at)
-                 SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::date[], $5::text[], $6::text[], $7::text[],
-                        $8::uuid[], $9::jsonb[], $10::text[], $11::numeric[], $12::bigint[], $13::int[], $14::numeric[],
-                        $15::numeric[], $16::uuid[], $17::text[], $18::text[], $19::jsonb[], $20::timestamptz[])",
-            )
-            .await?;
-        let entries = tx
-            .prepare_cached(
-                "INSERT INTO entries (tenant_id, seq, intent_id, line_no, account, booking_date, period, debit, credit,
-                        currency, amount, tax_code, generated, description, line_description, cost_center, external_reference)
-                 SELECT $1, * FROM unnest($2::bigint[], $3::uuid[], $4::int[], $5::text[], $6::date[], $7::text[],
-                        $8::numeric[], $9::numeric[], $10::text[], $11::numeric[], $12::text[], $13::text[], $14::text[],
-                        $15::text[], $16::text[], $17::text[])",
-            )
-            .await?;
-        let balances = tx
-            .prepare_cached(
-                "INSERT INTO account_balances AS b (tenant_id, account, period, month_start, debit, credit, entry_count)
-                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::date[], $5::numeric[], $6::numeric[], $7::bigint[])
-                 ON CONFLICT (tenant_id, account, period) DO UPDATE
-                    SET debit = b.debit + EXCLUDED.debit, credit = b.credit + EXCLUDED.credit,
-                        entry_count = b.entry_count + EXCLUDED.entry_count",
-            )
-            .await?;
-        let days = tx
-            .prepare_cached(
-                "INSERT INTO account_day_balances AS b (tenant_id, account, booking_date, period, debit, credit, entry_count)
-                 SELECT $1, * FROM unnest($2::text[], $3::date[], $4::text[], $5::numeric[], $6::numeric[], $7::bigint[])
-                 ON CONFLICT (tenant_id, account, booking_date, period) DO UPDATE
-                    SET debit = b.debit + EXCLUDED.debit, credit = b.credit + EXCLUDED.credit,
-                        entry_count = b.entry_count + EXCLUDED.entry_count",
-            )
-            .await?;
-        let head = tx
-            .prepare_cached(
-                "UPDATE journal_heads SET last_seq = $2, last_hash = $3 WHERE tenant_id = $1",
-            )
-            .await?;
-        let last_hash = last_hash.to_vec();
-        let event_params: [&Param; 8] = [
+        let f_id: Vec<Uuid> = self.feed.iter().map(|_| Uuid::now_v7()).collect();
+        let f_event: Vec<&str> = self.feed.iter().map(|e| e.event).collect();
+        let f_version: Vec<i32> = self.feed.iter().map(|e| e.version).collect();
+        let f_data: Vec<&Value> = self.feed.iter().map(|e| &e.data).collect();
+        let f_dedupe: Vec<Option<&str>> =
+            self.feed.iter().map(|e| e.dedupe_key.as_deref()).collect();
+        let stmt = c.cached(APPEND_BATCH_SQL).await?;
+        let (expect_hash, last_hash) = (expected.hash.to_vec(), head.hash.to_vec());
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 67] = [
             &tenant_id,
+            &expected.seq,
+            &expect_hash,
+            &expected.epoch,
+            &head.seq,
+            &last_hash,
+            // journal_events
             &self.seq,
             &self.intent,
             &self.period,
@@ -871,9 +1180,21 @@ impl Rows {
             &self.prev_hash,
             &self.hash,
             &self.recorded_at,
-        ];
-        let intent_params: [&Param; 20] = [
-            &tenant_id,
+            // entries
+            &self.line_no,
+            &self.account,
+            &self.booking_date,
+            &self.debit,
+            &self.credit,
+            &self.currency,
+            &self.amount,
+            &self.tax_code,
+            &self.generated,
+            &self.description,
+            &self.line_description,
+            &self.cost_center,
+            &self.external_reference,
+            // intents
             &self.i_id,
             &self.i_kind,
             &self.i_date,
@@ -893,63 +1214,52 @@ impl Rows {
             &self.i_reason,
             &self.i_actor,
             &self.i_recorded,
+            // account_balances
+            &b_account,
+            &b_period,
+            &b_month,
+            &b_debit,
+            &b_credit,
+            &b_count,
+            // account_day_balances
+            &d_account,
+            &d_date,
+            &d_period,
+            &d_debit,
+            &d_credit,
+            &d_count,
+            // feed_events
+            &f_id,
+            &f_event,
+            &f_version,
+            &f_data,
+            &f_dedupe,
+            // idempotency_keys: a key that another replica's transaction holds makes the insert
+            // wait for it, then fail: the batch is retried one by one, and that request replays
+            // the stored answer.
+            &self.k_key,
+            &self.k_hash,
+            &self.k_status,
+            &self.k_type,
+            &self.k_body,
         ];
-        let entry_params: [&Param; 17] = [
-            &tenant_id,
-            &self.seq,
-            &self.intent,
-            &self.line_no,
-            &self.account,
-            &self.booking_date,
-            &self.period,
-            &self.debit,
-            &self.credit,
-            &self.currency,
-            &self.amount,
-            &self.tax_code,
-            &self.generated,
-            &self.description,
-            &self.line_description,
-            &self.cost_center,
-            &self.external_reference,
-        ];
-        let balance_params: [&Param; 7] = [
-            &tenant_id, &b_account, &b_period, &b_month, &b_debit, &b_credit, &b_count,
-        ];
-        let day_params: [&Param; 7] = [
-            &tenant_id, &d_account, &d_date, &d_period, &d_debit, &d_credit, &d_count,
-        ];
-        let head_params: [&Param; 3] = [&tenant_id, &last_seq, &last_hash];
-        // Pipelined on one connection: the statements run in this order, one round trip.
-        futures_util::try_join!(
-            tx.execute(&events, &event_params),
-            tx.execute(&intents, &intent_params),
-            tx.execute(&entries, &entry_params),
-            tx.execute(&balances, &balance_params),
-            tx.execute(&days, &day_params),
-            tx.execute(&head, &head_params),
-        )?;
-        if !self.k_key.is_empty() {
-            // A key that another replica's transaction holds makes this insert wait for it, then
-            // fail: the batch is retried one by one, and that request replays the stored answer.
-            let answers = tx
-                .prepare_cached(
-                    "INSERT INTO idempotency_keys (tenant_id, key, request_hash, response_status, response_type, response_body)
-                     SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::int[], $5::text[], $6::bytea[])",
-                )
-                .await?;
-            let answer_params: [&Param; 6] = [
-                &tenant_id,
-                &self.k_key,
-                &self.k_hash,
-                &self.k_status,
-                &self.k_type,
-                &self.k_body,
-            ];
-            tx.execute(&answers, &answer_params)
-                .await
-                .map_err(crate::idempotency::taken)?;
-        }
+        c.pg()
+            .execute(&stmt, &params)
+            .await
+            .map_err(crate::idempotency::taken)?;
         Ok(())
     }
 }
+
+/// The call of `kontor_append_batch` with its 67 parameters, typed.
+const APPEND_BATCH_SQL: &str = "SELECT kontor_append_batch($1, $2, $3, $4, $5, $6,
+    $7::bigint[], $8::uuid[], $9::text[], $10::jsonb[], $11::bytea[], $12::bytea[], $13::timestamptz[],
+    $14::int[], $15::text[], $16::date[], $17::numeric[], $18::numeric[], $19::text[], $20::numeric[],
+    $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::text[],
+    $27::uuid[], $28::text[], $29::date[], $30::text[], $31::text[], $32::text[], $33::uuid[], $34::jsonb[],
+    $35::text[], $36::numeric[], $37::bigint[], $38::int[], $39::numeric[], $40::numeric[], $41::uuid[],
+    $42::text[], $43::text[], $44::jsonb[], $45::timestamptz[],
+    $46::text[], $47::text[], $48::date[], $49::numeric[], $50::numeric[], $51::bigint[],
+    $52::text[], $53::date[], $54::text[], $55::numeric[], $56::numeric[], $57::bigint[],
+    $58::uuid[], $59::text[], $60::int[], $61::jsonb[], $62::text[],
+    $63::text[], $64::bytea[], $65::int[], $66::text[], $67::bytea[])";
