@@ -546,10 +546,17 @@ impl Store {
     /// /v1/bookings/bulk`), in slices of `MAX_BATCH`: each slice is decided against what the
     /// slices before it wrote, so the same rules, events and hashes hold as for single
     /// bookings. A command that breaks a rule fails alone and writes nothing; the caller
-    /// commits what succeeded or rolls back. The tenant's head row stays locked until the
-    /// caller's transaction ends. `next` yields the commands one slice at a time, so a caller
-    /// can build them lazily (the bulk route parses each booking only when its slice comes);
-    /// a command it could not build is an `Err` that stands as that command's result.
+    /// commits what succeeded or rolls back. The tenant's head row is locked by the first slice
+    /// and stays locked until the caller's transaction ends. `next` yields the commands one
+    /// slice at a time, so a caller can build them lazily (the bulk route parses each booking
+    /// only when its slice comes); a command it could not build is an `Err` that stands as that
+    /// command's result.
+    ///
+    /// Pipelined like the appender: while slice *n* is written in the transaction, slice
+    /// *n + 1* is built, its lookups are read on a second connection (what the earlier slices
+    /// book is carried over: those rows are not committed yet) and it is decided from the head
+    /// slice *n* leaves. A slice with a reversal reads its lookups in the transaction, after
+    /// the slices before it.
     pub async fn append_many_in_tx(
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
@@ -559,24 +566,103 @@ impl Store {
     ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
         let info = self.tenant_info(tenant_id).await?;
         let mut results = Vec::with_capacity(count);
+        if count == 0 {
+            return Ok(results);
+        }
+        let reader = self.client().await?;
+        let mut carry = Carry::default();
+
+        // The first slice: the head under its row lock, and its lookups, in the transaction.
+        let mut slice = next(0..count.min(MAX_BATCH));
+        let mut decided = {
+            let commands = built(&slice);
+            let head_stmt = tx
+                .prepare_cached(&format!("{HEAD_SQL} FOR UPDATE"))
+                .await?;
+            let head_params: [&Param; 1] = [&info.id()];
+            let (head, state) = futures_util::try_join!(
+                async {
+                    tx.query_one(&head_stmt, &head_params)
+                        .await
+                        .map_err(StoreError::from)
+                },
+                load_state(tx, &info, &commands)
+            )?;
+            decide_batch(&info, &commands, state, Head::from_row(&head)?, &carry)
+        };
         let mut start = 0;
-        while start < count {
-            let end = (start + MAX_BATCH).min(count);
-            let slice = next(start..end);
-            let refs: Vec<&AppendRequest> = slice.iter().filter_map(|r| r.as_ref().ok()).collect();
-            let mut decided = append_in_tx(tx, &info, &refs).await?.into_iter();
-            for built in slice {
-                results.push(match built {
-                    Ok(_) => decided.next().ok_or_else(|| {
+        loop {
+            let Decided {
+                results: decided_results,
+                rows,
+                expected,
+                head,
+                carry: booked,
+            } = decided;
+            carry.refs.extend(booked.refs);
+            carry.reversed.extend(booked.reversed);
+            let end = start + slice.len();
+            let mut answers = decided_results.into_iter();
+            for item in slice {
+                results.push(match item {
+                    Ok(_) => answers.next().ok_or_else(|| {
                         StoreError::Internal("a bulk command without a result".into())
                     })?,
                     Err(e) => Err(e),
                 });
             }
-            start = end;
+            let write = async {
+                if rows.seq.is_empty() {
+                    Ok(())
+                } else {
+                    rows.write(tx, info.id(), info.calendar, expected, head)
+                        .await
+                }
+            };
+            let following = async {
+                if end >= count {
+                    return Ok(None);
+                }
+                // Let the connection send the write before the CPU work of the next slice.
+                tokio::task::yield_now().await;
+                let slice = next(end..count.min(end + MAX_BATCH));
+                let commands = built(&slice);
+                if commands
+                    .iter()
+                    .any(|r| matches!(r.cmd, AppendCommand::Reversal(_)))
+                {
+                    // Its original may be in a slice before it: read after the write.
+                    return Ok(Some((slice, None)));
+                }
+                let state = load_state(&*reader, &info, &commands).await?;
+                let decided = decide_batch(&info, &commands, state, head, &carry);
+                Ok::<_, StoreError>(Some((slice, Some(decided))))
+            };
+            let (written, following) = futures_util::join!(write, following);
+            written?;
+            match following? {
+                None => break,
+                Some((s, d)) => {
+                    decided = match d {
+                        Some(d) => d,
+                        None => {
+                            let commands = built(&s);
+                            let state = load_state(tx, &info, &commands).await?;
+                            decide_batch(&info, &commands, state, head, &carry)
+                        }
+                    };
+                    slice = s;
+                    start = end;
+                }
+            }
         }
         Ok(results)
     }
+}
+
+/// The commands of a slice that could be built.
+fn built(slice: &[Result<AppendRequest, StoreError>]) -> Vec<&AppendRequest> {
+    slice.iter().filter_map(|r| r.as_ref().ok()).collect()
 }
 
 /// Decides and writes a batch inside `tx` (which the caller commits), with the head read under

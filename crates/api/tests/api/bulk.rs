@@ -133,6 +133,30 @@ async fn a_bulk_that_is_not_atomic_books_the_good_ones_in_request_order() {
 }
 
 #[tokio::test]
+async fn a_later_slice_sees_the_references_of_the_slices_before_it() {
+    // Slices of 256 are decided while the slice before is written: what those book is not
+    // committed yet and must still count as booked.
+    let app = spawn_app().await;
+    let mut bookings: Vec<Value> = (0..520).map(sale_of).collect();
+    bookings[300]["external_reference"] = json!("BULK-5");
+    bookings[515]["external_reference"] = json!("BULK-290");
+    let res = app
+        .post(BULK, json!({"atomic": false, "bookings": bookings}))
+        .await;
+    let body = res.expect(200, None).clone();
+    let refused: Vec<(usize, &str)> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r["status"] != 201)
+        .map(|(i, r)| (i, r["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(refused, vec![(300, "duplicate"), (515, "duplicate")]);
+    assert_eq!(verified_events(&app).await, 2 * 518);
+}
+
+#[tokio::test]
 async fn a_bulk_is_booked_once_under_an_idempotency_key() {
     let app = spawn_app().await;
     let key = app.tenant.key.clone();
