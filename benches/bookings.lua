@@ -1,7 +1,7 @@
 -- wrk script for `make bench`: POST /v1/bookings with two-line bookings.
 --
 -- Environment (set by benches/run.sh):
---   BENCH_KEY    the tenant's API key
+--   BENCH_KEYS   the tenants' API keys, comma-separated: request n goes to tenant n mod count
 --   BENCH_PHASE  a label unique per wrk run: every external_reference is "<phase>-<thread>-<n>"
 --
 -- Each request is a balanced two-line booking with a varying amount, one of a few account pairs
@@ -13,7 +13,10 @@
 -- `sent - responses` is the number of requests still in flight when wrk stopped (at most one per
 -- connection): wrk does not wait for them, so their bookings may or may not have been committed.
 
-local key = os.getenv("BENCH_KEY") or error("BENCH_KEY is not set")
+local keys = {}
+for k in string.gmatch(os.getenv("BENCH_KEYS") or error("BENCH_KEYS is not set"), "[^,]+") do
+    table.insert(keys, k)
+end
 local phase = os.getenv("BENCH_PHASE") or "p"
 
 -- debit account, credit account, booking date: plain two-line bookings (no tax codes) of SKR03.
@@ -26,10 +29,10 @@ local pairs_ = {
     { "4980", "1000", "2026-04-03" },
 }
 
-local headers = {
-    ["Authorization"] = "Bearer " .. key,
-    ["Content-Type"] = "application/json",
-}
+local headers = {}
+for i, k in ipairs(keys) do
+    headers[i] = { ["Authorization"] = "Bearer " .. k, ["Content-Type"] = "application/json" }
+end
 
 local threads = {}
 local next_id = 0
@@ -58,7 +61,7 @@ function request()
         '{"booking_date":"%s","description":"bench %s","external_reference":"%s-%d-%d",'
             .. '"lines":[{"account":"%s","debit":"%s"},{"account":"%s","credit":"%s"}]}',
         p[3], phase, phase, tid, sent, p[1], amount, p[2], amount)
-    return wrk.format("POST", "/v1/bookings", headers, body)
+    return wrk.format("POST", "/v1/bookings", headers[(sent % #keys) + 1], body)
 end
 
 function response(status, headers, body)

@@ -17,6 +17,10 @@
 #   BENCH_FLOOR=1              also measure the database's floor for the same work at the same
 #                              concurrencies (pgbench, plain SQL, no HTTP; 0: skip)
 #   BENCH_BULK_REQUESTS=5      POST /v1/bookings/bulk requests of 10,000 two-line bookings each (0: skip)
+#   BENCH_TENANTS=8            one more level at BENCH_SPREAD_CONCURRENCY connections whose requests rotate
+#                              over this many tenants (one appender each; 1: skip)
+#   BENCH_SPREAD_CONCURRENCY=64
+#   BENCH_BIN=path             run this kontor binary instead of building one (A/B against another commit)
 #   PG_EXTRA_OPTS              PostgreSQL settings, read by scripts/pg.sh (default below)
 #   KONTOR_WORKERS, KONTOR_DB_POOL_SIZE   passed on to the server when set (defaults: nproc, 16)
 #   CARGO_TARGET_DIR           respected (default target/)
@@ -30,6 +34,8 @@ WRK_THREADS=${BENCH_WRK_THREADS:-1}
 ANALYZE=${BENCH_ANALYZE:-1}
 FLOOR=${BENCH_FLOOR:-1}
 BULK_REQUESTS=${BENCH_BULK_REQUESTS:-5}
+TENANTS=${BENCH_TENANTS:-8}
+SPREAD=${BENCH_SPREAD_CONCURRENCY:-64}
 DATA=.bench-data
 PG_DIR=$DATA/pg
 # Memory and checkpoint spacing only; durability (fsync, synchronous_commit, full_page_writes,
@@ -75,9 +81,15 @@ done
 pgbench=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -1)
 [ "$FLOOR" = 0 ] || [ -x "$pgbench" ] || { log "pgbench not found (Debian's postgresql package has it)"; exit 1; }
 
-log "building the release binary"
-cargo build --release -p kontor >&2
-bin=${CARGO_TARGET_DIR:-target}/release/kontor
+if [ -n "${BENCH_BIN:-}" ]; then
+    # A/B runs: another build of kontor (e.g. a worktree of an earlier commit) in the same script.
+    bin=$BENCH_BIN
+    log "using $bin (BENCH_BIN), not building"
+else
+    log "building the release binary"
+    cargo build --release -p kontor >&2
+    bin=${CARGO_TARGET_DIR:-target}/release/kontor
+fi
 [ -x "$bin" ] || { log "no binary at $bin"; exit 1; }
 
 # --- database: a fresh cluster every run, so that runs are comparable -------------------------
@@ -100,6 +112,14 @@ slug="bench-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
 tenant_json=$("$bin" admin create-tenant --slug "$slug" --name Bench)
 key=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])' <<<"$tenant_json")
 tenant_id=$(psql_q "SELECT id FROM tenants WHERE slug = '$slug'")
+# The tenants of the spread level: the first one and TENANTS - 1 more.
+slugs=$slug keys=$key
+for i in $(seq 2 "$TENANTS"); do
+    s_i="$slug-t$i"
+    k_i=$("$bin" admin create-tenant --slug "$s_i" --name "Bench $i" | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+    slugs="$slugs $s_i" keys="$keys,$k_i"
+done
+tenant_ids=$(psql_q "SELECT string_agg(quote_literal(id::text), ',') FROM tenants WHERE slug LIKE '$slug%'")
 
 # --- server --------------------------------------------------------------------------------
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
@@ -145,11 +165,11 @@ cpu_sample() { # busy-machine server postgres waited-children(wrk) steal
 # --- load ----------------------------------------------------------------------------------
 results=$DATA/results.txt
 : >"$results"
-run_wrk() { # phase connections seconds
-    local phase=$1 conns=$2 secs=$3 threads=$WRK_THREADS before after
+run_wrk() { # phase connections seconds [keys]
+    local phase=$1 conns=$2 secs=$3 use_keys=${4:-$key} threads=$WRK_THREADS before after
     [ "$threads" -gt "$conns" ] && threads=$conns
     before=$(cpu_sample)
-    BENCH_KEY=$key BENCH_PHASE="$slug-$phase" \
+    BENCH_KEYS=$use_keys BENCH_PHASE="$slug-$phase" \
         wrk -t "$threads" -c "$conns" -d "${secs}s" --timeout 10s -s benches/bookings.lua \
         "http://$KONTOR_BIND" >"$DATA/wrk-$phase.txt" 2>"$DATA/wrk-$phase.err" &
     wrk_pid=$!
@@ -163,7 +183,7 @@ run_wrk() { # phase connections seconds
     local cpu
     cpu=$(awk -v b="$before" -v a="$after" -v clk="$clk" 'BEGIN { split(b, x, " "); split(a, y, " ");
           printf "cpu_busy=%.2f cpu_server=%.2f cpu_pg=%.2f cpu_wrk=%.2f cpu_steal=%.2f", (y[1]-x[1])/clk, (y[2]-x[2])/clk, (y[3]-x[3])/clk, (y[4]-x[4])/clk, (y[5]-x[5])/clk }')
-    echo "$line conns=$conns secs=$secs $cpu" >>"$results"
+    echo "$line conns=$conns secs=$secs tenants=$(tr ',' '\n' <<<"$use_keys" | wc -l) $cpu" >>"$results"
 }
 
 if [ "$WARMUP" -gt 0 ]; then
@@ -182,6 +202,10 @@ for c in $LEVELS; do
     log "concurrency $c: ${DURATION}s"
     run_wrk "l$level-c$c" "$c" "$DURATION"
 done
+if [ "$TENANTS" -gt 1 ]; then
+    log "concurrency $SPREAD over $TENANTS tenants: ${DURATION}s"
+    run_wrk "spread-c$SPREAD" "$SPREAD" "$DURATION" "$keys"
+fi
 sleep 1  # let the requests that wrk abandoned at its deadline finish
 
 # --- bulk: POST /v1/bookings/bulk ------------------------------------------------------------
@@ -280,16 +304,17 @@ while read -r line; do
     phase=$(field phase "$line")
     [ "${phase##*-}" = warmup ] && continue
     # Every intent of one appender transaction carries the same recorded_at: that gives the batch size.
-    per_commit=$(psql_q "SELECT round(count(*)::numeric / greatest(count(DISTINCT recorded_at), 1), 1) FROM intents
-                          WHERE tenant_id = '$tenant_id' AND external_reference LIKE '$phase-%'")
-    awk -v c="$(field conns "$line")" -v n="$created" -v d="$(field duration_us "$line")" \
+    per_commit=$(psql_q "SELECT round(count(*)::numeric / greatest(count(DISTINCT (tenant_id, recorded_at)), 1), 1) FROM intents
+                          WHERE tenant_id IN ($tenant_ids) AND external_reference LIKE '$phase-%'")
+    awk -v c="$(field conns "$line")" -v t="$(field tenants "$line")" -v n="$created" -v d="$(field duration_us "$line")" \
         -v p50="$(field p50_us "$line")" -v p99="$(field p99_us "$line")" -v mx="$(field max_us "$line")" \
         -v e="$non201" -v st="$(field statuses "$line")" -v se="$sock" -v pc="$per_commit" -v secs="$(field secs "$line")" \
         -v busy="$(field cpu_busy "$line")" -v srv="$(field cpu_server "$line")" -v pg="$(field cpu_pg "$line")" -v wrk="$(field cpu_wrk "$line")" -v steal="$(field cpu_steal "$line")" \
         'BEGIN { err = e " non-201"; if (e > 0) err = err " (" st ")"; if (se > 0) err = err ", " se " socket";
                  other = busy - srv - pg - wrk; if (other < 0) other = 0;
-                 printf "| %d | %.0f | %.2f | %.2f | %.2f | %s | %.2f / %.2f / %.2f / %.2f / %.2f | %s |\n",
-                        c, n / (d / 1e6), p50 / 1000, p99 / 1000, mx / 1000, pc, srv / secs, pg / secs, wrk / secs, other / secs, steal / secs, err }'
+                 cs = c; if (t > 1) cs = c " over " t " tenants";
+                 printf "| %s | %.0f | %.2f | %.2f | %.2f | %s | %.2f / %.2f / %.2f / %.2f / %.2f | %s |\n",
+                        cs, n / (d / 1e6), p50 / 1000, p99 / 1000, mx / 1000, pc, srv / secs, pg / secs, wrk / secs, other / secs, steal / secs, err }'
 done <"$results" >"$DATA/rows.md"
 tee -a "$DATA/report.md" <"$DATA/rows.md"
 if [ -s "$DATA/floor.txt" ]; then
@@ -302,9 +327,14 @@ if [ -s "$DATA/floor.txt" ]; then
     echo "|------------:|-----------:|-------------:|-------------:|------------------:|---------------:|"
     } | tee -a "$DATA/report.md"
     while read -r c tps p50 p99; do
-        kontor=$(awk -v c="$c" -F'|' '$2 + 0 == c { gsub(/ /, "", $3); print $3 }' "$DATA/rows.md" | head -1)
+        kontor=$(awk -v c="$c" -F'|' '$2 + 0 == c && $2 !~ /tenants/ { gsub(/ /, "", $3); print $3 }' "$DATA/rows.md" | head -1)
         awk -v c="$c" -v t="$tps" -v a="$p50" -v b="$p99" -v k="${kontor:-0}" \
             'BEGIN { printf "| %d | %d | %.2f | %.2f | %d | %.2f |\n", c, t, a, b, k, (t > 0 ? k / t : 0) }'
+        spread=$(awk -v c="$c" -F'|' '$2 + 0 == c && $2 ~ /tenants/ { gsub(/ /, "", $3); print $3 }' "$DATA/rows.md" | head -1)
+        if [ -n "$spread" ]; then
+            awk -v c="$c" -v n="$TENANTS" -v t="$tps" -v a="$p50" -v b="$p99" -v k="$spread" \
+                'BEGIN { printf "| %d over %d tenants | %d | %.2f | %.2f | %d | %.2f |\n", c, n, t, a, b, k, (t > 0 ? k / t : 0) }'
+        fi
     done <"$DATA/floor.txt" | tee -a "$DATA/report.md"
 fi
 if [ -s "$DATA/bulk.txt" ]; then
@@ -316,12 +346,12 @@ fi
 echo
 
 # --- verification --------------------------------------------------------------------------
-events=$(psql_q "SELECT count(*) FROM journal_events WHERE tenant_id = '$tenant_id'")
-intents=$(psql_q "SELECT count(*) FROM intents WHERE tenant_id = '$tenant_id'")
-odd=$(psql_q "SELECT count(*) FROM intents WHERE tenant_id = '$tenant_id' AND event_count <> 2")
+events=$(psql_q "SELECT count(*) FROM journal_events WHERE tenant_id IN ($tenant_ids)")
+intents=$(psql_q "SELECT count(*) FROM intents WHERE tenant_id IN ($tenant_ids)")
+odd=$(psql_q "SELECT count(*) FROM intents WHERE tenant_id IN ($tenant_ids) AND event_count <> 2")
 booked=$((total_created + bulk_created + 1))  # + the probe booking
 ok=1
-echo "verification ($slug):"
+echo "verification ($slugs):"
 echo "  201 responses: $booked (incl. the probe), non-201: $total_non201, socket errors: $total_sock"
 echo "  requests still in flight when wrk stopped at its deadlines (not counted): $total_cutoff"
 echo "  bookings in the journal: $intents, journal events: $events"
@@ -335,13 +365,22 @@ if [ "$intents" -ge "$booked" ] && [ "$intents" -le $((booked + total_cutoff)) ]
 else
     echo "  FAIL: $intents bookings in the journal, expected $booked..$((booked + total_cutoff))"; ok=0
 fi
+main_events=$(psql_q "SELECT count(*) FROM journal_events WHERE tenant_id = '$tenant_id'")
 verify_start=$(date +%s.%N)
 if "$bin" verify --tenant "$slug" >"$DATA/verify.txt" 2>&1; then
     verify_secs=$(awk -v a="$verify_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-    echo "  ok: kontor verify --tenant $slug ($events events in $verify_secs s: $(awk -v e="$events" -v s="$verify_secs" 'BEGIN { printf "%.0f", e / s }') events/s)"
+    echo "  ok: kontor verify --tenant $slug ($main_events events in $verify_secs s: $(awk -v e="$main_events" -v s="$verify_secs" 'BEGIN { printf "%.0f", e / s }') events/s)"
 else
     echo "  FAIL: kontor verify --tenant $slug:"; sed 's/^/    /' "$DATA/verify.txt"; ok=0
 fi
+for s_i in $slugs; do
+    [ "$s_i" = "$slug" ] && continue
+    if "$bin" verify --tenant "$s_i" >"$DATA/verify-$s_i.txt" 2>&1; then
+        echo "  ok: kontor verify --tenant $s_i"
+    else
+        echo "  FAIL: kontor verify --tenant $s_i:"; sed 's/^/    /' "$DATA/verify-$s_i.txt"; ok=0
+    fi
+done
 if [ "$total_non201" -gt 0 ] || [ "$total_sock" -gt 0 ]; then
     echo "  FAIL: $total_non201 non-201 responses and $total_sock socket errors (see $DATA/wrk-*.err, $DATA/kontor.log)"; ok=0
 fi

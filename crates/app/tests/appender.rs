@@ -225,7 +225,12 @@ async fn a_batch_decided_while_another_commits_sees_what_that_one_books() {
     let t = tenant(&store).await;
     let app = App::new(store.clone());
     let original = app
-        .book(t, booking(date(5, 4), 4_711, None), Actor::system("a"), None)
+        .book(
+            t,
+            booking(date(5, 4), 4_711, None),
+            Actor::system("a"),
+            None,
+        )
         .await
         .unwrap();
     // The first command of a burst goes alone; the others are decided while it commits.

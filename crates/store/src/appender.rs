@@ -105,10 +105,9 @@ impl Head {
     fn from_row(row: &tokio_postgres::Row) -> Result<Head, StoreError> {
         Ok(Head {
             seq: row.get(0),
-            hash: row
-                .get::<_, Vec<u8>>(1)
-                .try_into()
-                .map_err(|_| StoreError::Internal("journal head hash has the wrong length".into()))?,
+            hash: row.get::<_, Vec<u8>>(1).try_into().map_err(|_| {
+                StoreError::Internal("journal head hash has the wrong length".into())
+            })?,
             epoch: row.get(2),
         })
     }
@@ -527,7 +526,10 @@ async fn write_and_answer(
         head,
         ..
     } = decided;
-    match rows.write(&*client, tenant_id, calendar, expected, head).await {
+    match rows
+        .write(&*client, tenant_id, calendar, expected, head)
+        .await
+    {
         Ok(()) => {
             crate::fault::point(crate::fault::AFTER_APPEND_COMMIT);
             let appended = results.iter().filter(|r| r.is_ok()).count();
@@ -576,9 +578,7 @@ impl Store {
         let mut slice = next(0..count.min(MAX_BATCH));
         let mut decided = {
             let commands = built(&slice);
-            let head_stmt = tx
-                .prepare_cached(&format!("{HEAD_SQL} FOR UPDATE"))
-                .await?;
+            let head_stmt = tx.prepare_cached(&format!("{HEAD_SQL} FOR UPDATE")).await?;
             let head_params: [&Param; 1] = [&info.id()];
             let (head, state) = futures_util::try_join!(
                 async {
@@ -673,9 +673,7 @@ async fn append_in_tx(
     info: &TenantInfo,
     commands: &[&AppendRequest],
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-    let head_stmt = tx
-        .prepare_cached(&format!("{HEAD_SQL} FOR UPDATE"))
-        .await?;
+    let head_stmt = tx.prepare_cached(&format!("{HEAD_SQL} FOR UPDATE")).await?;
     // Pipelined: the head row lock is taken first (the server runs the queries in order), and the
     // lookups that follow it cost no extra round trip.
     let head_params: [&Param; 1] = [&info.id()];
@@ -946,7 +944,8 @@ async fn load_state(
         .collect();
     let mut documents = HashSet::new();
     if !docs.is_empty() {
-        let rows = c.pg()
+        let rows = c
+            .pg()
             .query(
                 "SELECT id FROM documents WHERE tenant_id = $1 AND id = ANY($2)",
                 &[&tenant_id, &docs],
