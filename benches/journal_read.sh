@@ -9,12 +9,12 @@
 # each) for: the first page; a page filtered by one account; a deep page by cursor (the middle
 # of the journal); a deep page by offset (for contrast). Beside each, the database's own floor
 # for the same work, measured in the same run: pgbench running the server's SQL of that page
-# (the page query, its capped count and, above the cap, the estimate's EXPLAIN) with 16
+# (the page query and the query of its total) with 16
 # clients. Prints one Markdown table with each page's row at both sizes side by side; see
 # benches/README.md. Everything it starts is stopped by its pid, also on error.
 #
 # Knobs: BENCH_JOURNAL_EVENTS=1000000  BENCH_JOURNAL_SMALL=1000  BENCH_DURATION=20
-#        BENCH_CLIENTS=16
+#        BENCH_CLIENTS=16  BENCH_KONTOR_BIN (a kontor binary to measure instead of building one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,9 +52,13 @@ fi
 pgbench=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -1)
 [ -x "$pgbench" ] || { log "pgbench not found (Debian's postgresql package has it)"; exit 1; }
 
-log "building the release binary"
-cargo build --release -p kontor >&2
-bin=${CARGO_TARGET_DIR:-target}/release/kontor
+if [ -n "${BENCH_KONTOR_BIN:-}" ]; then
+    bin=$BENCH_KONTOR_BIN # a binary built before, for an A/B run
+else
+    log "building the release binary"
+    cargo build --release -p kontor >&2
+    bin=${CARGO_TARGET_DIR:-target}/release/kontor
+fi
 
 mkdir -p "$DATA"
 [ -f "$PG_DIR/data/postmaster.pid" ] && scripts/pg.sh stop "$PG_DIR"
@@ -141,6 +145,22 @@ psql_q "VACUUM ANALYZE intents, journal_events, entries, account_balances, accou
 declare -A load_seconds
 
 # --- the pages -----------------------------------------------------------------------------
+cat >"$DATA/journal-get.lua" <<LUA
+wrk.method = "GET"
+wrk.headers["Authorization"] = "Bearer $key"
+local non200 = 0
+response = function(status) if status ~= 200 then non200 = non200 + 1 end end
+done = function(summary, latency)
+  io.write(string.format("RESULT requests=%d p50_us=%d p99_us=%d max_us=%d errors=%d\n",
+    summary.requests, latency:percentile(50), latency:percentile(99), latency.max,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
+LUA
+
+pct() { # file with one latency (us) per line, percentile
+    sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END { i = int(NR * p / 100); if (i < 1) i = 1; printf "%.1f", a[i] / 1000 }'
+}
+
 # measure_pages: every page kind at the journal's current size; one table row per page kind in
 # $DATA/journal-rows-<page>.md (appended, so both sizes end up side by side).
 measure_pages() {
@@ -152,10 +172,14 @@ read -r mid_date mid_seq < <(psql_q "SELECT booking_date, seq FROM entries WHERE
     ORDER BY booking_date DESC, seq DESC LIMIT 1 OFFSET $((loaded / 2))" | tr '|' ' ')
 
 cols="seq, intent_id, line_no, booking_date, period, account, debit, credit, currency, amount, tax_code, generated, description, line_description, cost_center, external_reference"
-# Above the cap (10,000) the server also asks the planner for an estimate (store::total_of).
+# The total of these pages (no filter, or an account only) comes from the projections
+# (store::journal::list_journal): the journal head's last_seq, an account's period rows.
 count_sql() {
-    echo "SELECT count(*) FROM (SELECT 1 FROM entries WHERE tenant_id = '$tenant_id' $1 LIMIT 10001) c;"
-    [ "$loaded" -le 10000 ] || echo "EXPLAIN (FORMAT JSON) SELECT 1 FROM entries WHERE tenant_id = '$tenant_id' $1;"
+    if [ -z "$1" ]; then
+        echo "SELECT last_seq FROM journal_heads WHERE tenant_id = '$tenant_id';"
+    else
+        echo "SELECT coalesce(sum(entry_count), 0)::bigint FROM account_balances WHERE tenant_id = '$tenant_id' AND account = '$1';"
+    fi
 }
 declare -A path sql
 path[first]="/v1/journal?limit=100"
@@ -163,13 +187,24 @@ sql[first]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' ORDER BY bo
 $(count_sql "")"
 path[account]="/v1/journal?limit=100&account=4930"
 sql[account]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' AND account = '4930' ORDER BY booking_date DESC, seq DESC LIMIT 101;
-$(count_sql "AND account = '4930'")"
+$(count_sql 4930)"
 path[cursor]="/v1/journal?limit=100&cursor=$mid_cursor"
 sql[cursor]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' AND (booking_date, seq) < ('$mid_date', $mid_seq) ORDER BY booking_date DESC, seq DESC LIMIT 101;
 $(count_sql "")"
 path[offset]="/v1/journal?limit=100&offset=$((loaded / 2))"
 sql[offset]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' ORDER BY booking_date DESC, seq DESC LIMIT 101 OFFSET $((loaded / 2));
 $(count_sql "")"
+
+# The plans of the cursor page's SQL at this size, and of the count a page ran before its total
+# came from the projections (capped at 10,001 rows), for benches/README.md.
+{
+    echo "=== $loaded events"
+    for q in "$(head -1 <<<"${sql[cursor]}")" "$(count_sql "")" \
+             "SELECT count(*) FROM (SELECT 1 FROM entries WHERE tenant_id = '$tenant_id' LIMIT 10001) c;"; do
+        echo "--- $q"
+        psql_q "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) ${q%;}"
+    done
+} >>"$DATA/journal-explain.txt"
 
 for page in first account cursor offset; do
     log "page $page: kontor"
@@ -195,7 +230,7 @@ for page in first account cursor offset; do
 done
 }
 
-rm -f "$DATA"/journal-rows-*.md
+rm -f "$DATA"/journal-rows-*.md "$DATA/journal-explain.txt"
 load_until "$SMALL"
 measure_pages
 load_until "$EVENTS"
@@ -211,4 +246,4 @@ echo "| page | events | kontor req/s | kontor p50 ms | kontor p99 ms | pgbench (
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for page in first account cursor offset; do cat "$DATA/journal-rows-$page.md"; done
 } | tee "$DATA/journal-report.md"
-log "report in $DATA/journal-report.md"
+log "report in $DATA/journal-report.md; plans in $DATA/journal-explain.txt"
