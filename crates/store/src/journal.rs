@@ -285,7 +285,7 @@ impl Store {
         // gaps), so the journal's lines are its head's last_seq, and an account's lines are
         // the entry counts of its period rows. Any other filter counts its matches, capped
         // (`crate::capped_count`): counting up to the cap made a page of a journal beyond
-        // 10,000 lines cost several times a page of a small one (benches/README.md).
+        // 10,000 lines cost about twice a page of a small one (benches/README.md).
         let projected = f.search.is_none()
             && f.external_reference.is_none()
             && f.start_date.is_none()
