@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# `make bench` (part): GET /v1/journal at 1,000,000 journal events with 16 clients.
+# `make bench` (part): GET /v1/journal at 1,000 and at 1,000,000 journal events, 16 clients.
 #
 # A fresh PostgreSQL cluster of its own under .bench-data/journal-pg (durable defaults), the
-# release binary, one tenant. Loads BENCH_JOURNAL_EVENTS events (default 1,000,000) through
-# POST /v1/bookings as bookings of 500 lines (the largest the API takes) on dates spread over
-# 2026, ANALYZEs, then drives GET /v1/journal with wrk (16 connections, BENCH_DURATION seconds
+# release binary, one tenant. Loads events through POST /v1/bookings as bookings of 500 lines
+# (the largest the API takes) on dates spread over 2026 in two steps: BENCH_JOURNAL_SMALL
+# events (default 1,000), then up to BENCH_JOURNAL_EVENTS (default 1,000,000). After each step
+# it ANALYZEs, then drives GET /v1/journal with wrk (16 connections, BENCH_DURATION seconds
 # each) for: the first page; a page filtered by one account; a deep page by cursor (the middle
 # of the journal); a deep page by offset (for contrast). Beside each, the database's own floor
 # for the same work, measured in the same run: pgbench running the server's SQL of that page
-# (the page query and its capped count) with 16 clients. Prints a Markdown table; see
+# (the page query and the query of its total) with 16
+# clients. Prints one Markdown table with each page's row at both sizes side by side; see
 # benches/README.md. Everything it starts is stopped by its pid, also on error.
 #
-# Knobs: BENCH_JOURNAL_EVENTS=1000000  BENCH_DURATION=20  BENCH_CLIENTS=16
+# Knobs: BENCH_JOURNAL_EVENTS=1000000  BENCH_JOURNAL_SMALL=1000  BENCH_DURATION=20
+#        BENCH_CLIENTS=16  BENCH_KONTOR_BIN (a kontor binary to measure instead of building one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EVENTS=${BENCH_JOURNAL_EVENTS:-1000000}
+SMALL=${BENCH_JOURNAL_SMALL:-1000}
 DURATION=${BENCH_DURATION:-20}
 CLIENTS=${BENCH_CLIENTS:-16}
 DATA=.bench-data
@@ -48,9 +52,13 @@ fi
 pgbench=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -1)
 [ -x "$pgbench" ] || { log "pgbench not found (Debian's postgresql package has it)"; exit 1; }
 
-log "building the release binary"
-cargo build --release -p kontor >&2
-bin=${CARGO_TARGET_DIR:-target}/release/kontor
+if [ -n "${BENCH_KONTOR_BIN:-}" ]; then
+    bin=$BENCH_KONTOR_BIN # a binary built before, for an A/B run
+else
+    log "building the release binary"
+    cargo build --release -p kontor >&2
+    bin=${CARGO_TARGET_DIR:-target}/release/kontor
+fi
 
 mkdir -p "$DATA"
 [ -f "$PG_DIR/data/postmaster.pid" ] && scripts/pg.sh stop "$PG_DIR"
@@ -77,19 +85,22 @@ done
 base="http://$KONTOR_BIND"
 
 # --- load ----------------------------------------------------------------------------------
-log "loading $EVENTS events as 500-line bookings"
+# load_until N: POST bookings of 500 lines until the journal holds N events (dates and
+# amounts depend only on the booking's index, so loading in two steps loads the same journal).
+load_until() {
+log "loading up to $1 events as 500-line bookings"
+local started
 started=$(date +%s)
-python3 - "$base" "$key" "$EVENTS" <<'PY'
+python3 - "$base" "$key" "$1" "$(psql_q "SELECT last_seq FROM journal_heads WHERE tenant_id = '$tenant_id'")" <<'PY'
 import json, sys, threading, urllib.request, datetime
-base, key, events = sys.argv[1], sys.argv[2], int(sys.argv[3])
+base, key, events, have = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4] or 0)
 per = 500
 count = (events + per - 1) // per
 accounts = ["4210", "4930", "4920", "4980", "4600", "4800"]
 start = datetime.date(2026, 1, 1)
 lock = threading.Lock()
-next_i = [0]
+next_i = [have // per]
 errors = []
-
 def body(i):
     lines = []
     for k in range(per // 2):
@@ -128,30 +139,12 @@ if errors:
 PY
 loaded=$(psql_q "SELECT last_seq FROM journal_heads WHERE tenant_id = '$tenant_id'")
 log "loaded $loaded events in $(( $(date +%s) - started )) s"
-psql_q "VACUUM ANALYZE intents, journal_events, entries, account_balances"
+load_seconds[$loaded]=$(( $(date +%s) - started ))
+psql_q "VACUUM ANALYZE intents, journal_events, entries, account_balances, account_day_balances"
+}
+declare -A load_seconds
 
 # --- the pages -----------------------------------------------------------------------------
-mid_cursor=$(curl -fsS "$base/v1/journal?limit=1&offset=$((loaded / 2))" -H "Authorization: Bearer $key" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["next_cursor"])')
-read -r mid_date mid_seq < <(psql_q "SELECT booking_date, seq FROM entries WHERE tenant_id = '$tenant_id'
-    ORDER BY booking_date DESC, seq DESC LIMIT 1 OFFSET $((loaded / 2))" | tr '|' ' ')
-
-cols="seq, intent_id, line_no, booking_date, period, account, debit, credit, currency, amount, tax_code, generated, description, line_description, cost_center, external_reference"
-count_sql() { echo "SELECT count(*) FROM (SELECT 1 FROM entries WHERE tenant_id = '$tenant_id' $1 LIMIT 10001) c;"; }
-declare -A path sql
-path[first]="/v1/journal?limit=100"
-sql[first]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' ORDER BY booking_date DESC, seq DESC LIMIT 101;
-$(count_sql "")"
-path[account]="/v1/journal?limit=100&account=4930"
-sql[account]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' AND account = '4930' ORDER BY booking_date DESC, seq DESC LIMIT 101;
-$(count_sql "AND account = '4930'")"
-path[cursor]="/v1/journal?limit=100&cursor=$mid_cursor"
-sql[cursor]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' AND (booking_date, seq) < ('$mid_date', $mid_seq) ORDER BY booking_date DESC, seq DESC LIMIT 101;
-$(count_sql "")"
-path[offset]="/v1/journal?limit=100&offset=$((loaded / 2))"
-sql[offset]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' ORDER BY booking_date DESC, seq DESC LIMIT 101 OFFSET $((loaded / 2));
-$(count_sql "")"
-
 cat >"$DATA/journal-get.lua" <<LUA
 wrk.method = "GET"
 wrk.headers["Authorization"] = "Bearer $key"
@@ -168,14 +161,51 @@ pct() { # file with one latency (us) per line, percentile
     sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END { i = int(NR * p / 100); if (i < 1) i = 1; printf "%.1f", a[i] / 1000 }'
 }
 
+# measure_pages: every page kind at the journal's current size; one table row per page kind in
+# $DATA/journal-rows-<page>.md (appended, so both sizes end up side by side).
+measure_pages() {
+local loaded
+loaded=$(psql_q "SELECT last_seq FROM journal_heads WHERE tenant_id = '$tenant_id'")
+mid_cursor=$(curl -fsS "$base/v1/journal?limit=1&offset=$((loaded / 2))" -H "Authorization: Bearer $key" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["next_cursor"])')
+read -r mid_date mid_seq < <(psql_q "SELECT booking_date, seq FROM entries WHERE tenant_id = '$tenant_id'
+    ORDER BY booking_date DESC, seq DESC LIMIT 1 OFFSET $((loaded / 2))" | tr '|' ' ')
+
+cols="seq, intent_id, line_no, booking_date, period, account, debit, credit, currency, amount, tax_code, generated, description, line_description, cost_center, external_reference"
+# The total of these pages (no filter, or an account only) comes from the projections
+# (store::journal::list_journal): the journal head's last_seq, an account's period rows.
+count_sql() {
+    if [ -z "$1" ]; then
+        echo "SELECT last_seq FROM journal_heads WHERE tenant_id = '$tenant_id';"
+    else
+        echo "SELECT coalesce(sum(entry_count), 0)::bigint FROM account_balances WHERE tenant_id = '$tenant_id' AND account = '$1';"
+    fi
+}
+declare -A path sql
+path[first]="/v1/journal?limit=100"
+sql[first]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' ORDER BY booking_date DESC, seq DESC LIMIT 101;
+$(count_sql "")"
+path[account]="/v1/journal?limit=100&account=4930"
+sql[account]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' AND account = '4930' ORDER BY booking_date DESC, seq DESC LIMIT 101;
+$(count_sql 4930)"
+path[cursor]="/v1/journal?limit=100&cursor=$mid_cursor"
+sql[cursor]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' AND (booking_date, seq) < ('$mid_date', $mid_seq) ORDER BY booking_date DESC, seq DESC LIMIT 101;
+$(count_sql "")"
+path[offset]="/v1/journal?limit=100&offset=$((loaded / 2))"
+sql[offset]="SELECT $cols FROM entries WHERE tenant_id = '$tenant_id' ORDER BY booking_date DESC, seq DESC LIMIT 101 OFFSET $((loaded / 2));
+$(count_sql "")"
+
+# The plans of the cursor page's SQL at this size, and of the count a page ran before its total
+# came from the projections (capped at 10,001 rows), for benches/README.md.
 {
-echo
-echo "kontor GET /v1/journal at $loaded events, $CLIENTS clients, ${DURATION}s each, $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "machine: $(nproc) cores, $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); PostgreSQL $(psql_q 'SHOW server_version')"
-echo
-echo "| page | kontor req/s | kontor p50 ms | kontor p99 ms | pgbench (same SQL) tx/s | pgbench p50 ms | pgbench p99 ms |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-} | tee "$DATA/journal-report.md"
+    echo "=== $loaded events"
+    for q in "$(head -1 <<<"${sql[cursor]}")" "$(count_sql "")" \
+             "SELECT count(*) FROM (SELECT 1 FROM entries WHERE tenant_id = '$tenant_id' LIMIT 10001) c;"; do
+        echo "--- $q"
+        psql_q "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) ${q%;}"
+    done
+} >>"$DATA/journal-explain.txt"
+
 for page in first account cursor offset; do
     log "page $page: kontor"
     wrk -t 2 -c "$CLIENTS" -d "${DURATION}s" --timeout 30s -s "$DATA/journal-get.lua" "$base${path[$page]}" >"$DATA/journal-wrk-$page.txt"
@@ -194,7 +224,26 @@ for page in first account cursor offset; do
     tps=$(awk -v d="$DURATION" 'END { printf "%.0f", NR / d }' "$DATA/journal-pgbench-$page.lat")
     awk -v page="$page" -v req="$req" -v d="$DURATION" -v p50="$p50" -v p99="$p99" -v tps="$tps" \
         -v b50="$(pct "$DATA/journal-pgbench-$page.lat" 50)" -v b99="$(pct "$DATA/journal-pgbench-$page.lat" 99)" \
-        'BEGIN { printf "| %s | %.0f | %.1f | %.1f | %s | %s | %s |\n", page, req / d, p50 / 1000, p99 / 1000, tps, b50, b99 }' \
-        | tee -a "$DATA/journal-report.md"
+        -v events="$loaded" \
+        'BEGIN { printf "| %s | %d | %.0f | %.1f | %.1f | %s | %s | %s |\n", page, events, req / d, p50 / 1000, p99 / 1000, tps, b50, b99 }' \
+        | tee -a "$DATA/journal-rows-$page.md" >&2
 done
-log "report in $DATA/journal-report.md"
+}
+
+rm -f "$DATA"/journal-rows-*.md "$DATA/journal-explain.txt"
+load_until "$SMALL"
+measure_pages
+load_until "$EVENTS"
+measure_pages
+
+{
+echo
+echo "kontor GET /v1/journal at $SMALL and at $EVENTS events, $CLIENTS clients, ${DURATION}s each, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)"
+echo "machine: $(nproc) cores, $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); PostgreSQL $(psql_q 'SHOW server_version'); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load: $(for n in "${!load_seconds[@]}"; do echo -n "$n events after ${load_seconds[$n]} s; "; done)"
+echo
+echo "| page | events | kontor req/s | kontor p50 ms | kontor p99 ms | pgbench (same SQL) tx/s | pgbench p50 ms | pgbench p99 ms |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+for page in first account cursor offset; do cat "$DATA/journal-rows-$page.md"; done
+} | tee "$DATA/journal-report.md"
+log "report in $DATA/journal-report.md; plans in $DATA/journal-explain.txt"

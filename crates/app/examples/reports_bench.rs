@@ -6,6 +6,8 @@
 //! reports_bench load <slug> <lines>      # a tenant with <lines> journal lines in 2026
 //! reports_bench export <slug>            # DATEV Buchungsstapel of 2026 into a temporary file
 //! reports_bench trial-balance <slug>     # Summen- und Saldenliste: the year, a month, a partial month
+//! reports_bench balance <slug> <account> # the balance of one account at several dates
+//! reports_bench explain <slug> <account> # EXPLAIN (ANALYZE, BUFFERS) of the balance and sums reads
 //! ```
 //!
 //! Reads DATABASE_URL. Prints one JSON object per operation on stdout.
@@ -219,6 +221,99 @@ async fn trial_balance(slug: &str) {
     }
 }
 
+/// The dates of the balance bench: a month end, mid-month, the first of a month, the day
+/// before the year's last, the year end.
+const BALANCE_DATES: [(&str, &str); 5] = [
+    ("month_end", "2026-06-30"),
+    ("mid_month", "2026-06-17"),
+    ("month_first", "2026-07-01"),
+    ("dec_30", "2026-12-30"),
+    ("year_end", "2026-12-31"),
+];
+
+/// `Store::balance_at` (a pooled connection, `account_balance_through`) at each of
+/// `BALANCE_DATES`: warmed up, then the mean and the fastest of `CALLS` calls one after the other.
+async fn balance(slug: &str, account: &str) {
+    const CALLS: u32 = 50;
+    let store = open().await;
+    let id = tenant_id(&store, slug).await;
+    for (name, day) in BALANCE_DATES {
+        let d = date(day);
+        let mut value = Decimal::ZERO;
+        for _ in 0..3 {
+            value = store.balance_at(id, account, d).await.expect("balance");
+        }
+        let mut best = f64::MAX;
+        let started = Instant::now();
+        for _ in 0..CALLS {
+            let t = Instant::now();
+            let v = store.balance_at(id, account, d).await.expect("balance");
+            best = best.min(t.elapsed().as_secs_f64());
+            assert_eq!(v, value);
+        }
+        let mean = started.elapsed().as_secs_f64() / f64::from(CALLS);
+        println!(
+            "{{\"op\":\"balance\",\"at\":\"{name}\",\"date\":\"{day}\",\"account\":\"{account}\",\"balance\":\"{value}\",\"calls\":{CALLS},\"mean_ms\":{:.3},\"min_ms\":{:.3}}}",
+            mean * 1e3,
+            best * 1e3
+        );
+    }
+}
+
+/// The plans of the reads, with the parameters the store binds: the balance of `account` at
+/// each of `BALANCE_DATES` and the trial balance's sums through 17 June and through the year
+/// end.
+async fn explain(slug: &str, account: &str) {
+    let store = open().await;
+    let id = tenant_id(&store, slug).await;
+    let calendar = store.tenant_info(id).await.expect("tenant").calendar;
+    let client = store.client().await.expect("connection");
+    let print = |title: String, rows: Vec<tokio_postgres::Row>| {
+        println!("--- {title}");
+        for r in rows {
+            println!("{}", r.get::<_, String>(0));
+        }
+    };
+    for (name, day) in BALANCE_DATES {
+        let d = date(day);
+        let cut = store::reports::Cut::of(&calendar, d);
+        let sql = store::accounts::BALANCE_THROUGH_SQL.replace("{account}", "account = $2");
+        let rows = client
+            .query(
+                &format!("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {sql}"),
+                &[
+                    &id,
+                    &account,
+                    &cut.cut,
+                    &d,
+                    &cut.adjustment,
+                    &cut.add_adjustment,
+                ],
+            )
+            .await
+            .expect("explain");
+        print(format!("balance of {account} through {day} ({name})"), rows);
+    }
+    for day in ["2026-06-17", "2026-05-31", "2026-12-31"] {
+        let d = date(day);
+        let cut = store::reports::Cut::of(&calendar, d);
+        let rows = client
+            .query(
+                &format!(
+                    "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {}",
+                    store::reports::SUMS_THROUGH_SQL
+                ),
+                &[&id, &cut.cut, &d, &cut.adjustment, &cut.add_adjustment],
+            )
+            .await
+            .expect("explain");
+        print(
+            format!("trial balance: sums of every account through {day}"),
+            rows,
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -229,9 +324,12 @@ async fn main() {
         }
         Some("export") => export(&args[2]).await,
         Some("trial-balance") => trial_balance(&args[2]).await,
+        Some("balance") => balance(&args[2], &args[3]).await,
+        Some("explain") => explain(&args[2], &args[3]).await,
         _ => {
             eprintln!(
-                "usage: reports_bench load <slug> <lines> | export <slug> | trial-balance <slug>"
+                "usage: reports_bench load <slug> <lines> | export <slug> | trial-balance <slug> \
+                 | balance <slug> <account> | explain <slug> <account>"
             );
             std::process::exit(2);
         }

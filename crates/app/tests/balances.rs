@@ -4,6 +4,14 @@
 //! account's `entries` up to the date; for a collective account, its own entries and those of
 //! its personal accounts.
 //!
+//! The same comparison for the trial balance's read (`Store::sums_through`: every account's
+//! debit and credit through a date, not rolled up), and a check that the day projection
+//! (`account_day_balances`) is the entries aggregated per account, date and period. The dates
+//! compared: every month start and month end of the range (29 February 2024 among them),
+//! random days, and days before the first and after the last booking; the book has period-13
+//! bookings dated in earlier months, personal accounts under 1400 and 1600, and reversals
+//! (both posting modes).
+//!
 //! Needs DATABASE_URL (`scripts/test.sh -p app` starts a throwaway cluster). The seed is
 //! printed; `BALANCES_SEED=<n>` replays a run.
 
@@ -118,6 +126,25 @@ async fn plain_sum(
         .get(0)
 }
 
+/// The plain debit and credit sums of every account's own entries dated up to `through`.
+async fn plain_sums(
+    client: &tokio_postgres::Client,
+    tenant_id: Uuid,
+    through: NaiveDate,
+) -> std::collections::BTreeMap<String, (Decimal, Decimal)> {
+    client
+        .query(
+            "SELECT account, sum(debit), sum(credit) FROM entries
+              WHERE tenant_id = $1 AND booking_date <= $2 GROUP BY account",
+            &[&tenant_id, &through],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect()
+}
+
 async fn differential(fiscal_year_start_month: u32, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let store = test_store().await;
@@ -156,7 +183,7 @@ async fn differential(fiscal_year_start_month: u32, seed: u64) {
         .collect();
 
     let (first, last) = (
-        NaiveDate::from_ymd_opt(2024, 11, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2023, 12, 1).unwrap(),
         NaiveDate::from_ymd_opt(2027, 2, 28).unwrap(),
     );
     let bookings = 160;
@@ -180,7 +207,63 @@ async fn differential(fiscal_year_start_month: u32, seed: u64) {
             .unwrap_or_else(|e| panic!("seed {seed}: booking of {date} refused: {e}"));
     }
 
+    // A leap day, in period 13 too, and reversals of some bookings in both posting modes.
+    let leap = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+    let mut reversible = Vec::new();
+    for adjustment in [false, true, false] {
+        let mut cmd = random_booking(&mut rng, &accounts, leap);
+        cmd.adjustment_period = adjustment;
+        let booked = app
+            .book(tenant_id, cmd, Actor::system("balances"), None)
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: booking of {leap} refused: {e}"));
+        reversible.push(booked.intent_id);
+    }
+    for _ in 0..6 {
+        let date = random_date(&mut rng, first, last);
+        let mut cmd = random_booking(&mut rng, &accounts, date);
+        cmd.adjustment_period = rng.gen_bool(0.5);
+        let booked = app
+            .book(tenant_id, cmd, Actor::system("balances"), None)
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: booking of {date} refused: {e}"));
+        reversible.push(booked.intent_id);
+    }
+    for (k, intent_id) in reversible.into_iter().enumerate() {
+        let cmd = journal::ReversalCommand {
+            intent_id,
+            reason: "Storno".into(),
+            posting_mode: if k % 2 == 0 {
+                journal::PostingMode::Swap
+            } else {
+                journal::PostingMode::Negative
+            },
+        };
+        app.reverse(tenant_id, cmd, Actor::system("balances"), None)
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: reversal refused: {e}"));
+    }
+
     let client = store.client().await.unwrap();
+    // The day projection is the entries aggregated per account, date and period.
+    let mismatched: i64 = client
+        .query_one(
+            "SELECT count(*) FROM (
+                 SELECT account, booking_date, period, sum(debit) AS d, sum(credit) AS c, count(*) AS n
+                   FROM entries WHERE tenant_id = $1 GROUP BY account, booking_date, period) e
+               FULL JOIN (SELECT * FROM account_day_balances WHERE tenant_id = $1) b
+                 USING (account, booking_date, period)
+              WHERE e.d IS DISTINCT FROM b.debit OR e.c IS DISTINCT FROM b.credit
+                 OR e.n IS DISTINCT FROM b.entry_count",
+            &[&tenant_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        mismatched, 0,
+        "seed {seed}: account_day_balances differs from entries"
+    );
     let spread: (i64, i64, i64) = {
         let r = client
             .query_one(
@@ -206,15 +289,34 @@ async fn differential(fiscal_year_start_month: u32, seed: u64) {
             )
         })
         .collect();
-    // Every month end and month start of the range, too.
-    let mut d = NaiveDate::from_ymd_opt(2024, 10, 1).unwrap();
+    // Every month end and month start of the range, too, and the days around the leap day.
+    dates.extend(
+        ["2024-02-28", "2024-02-29", "2024-03-01"].map(|d| d.parse::<NaiveDate>().unwrap()),
+    );
+    let mut d = NaiveDate::from_ymd_opt(2023, 11, 1).unwrap();
     while d <= last {
         dates.push(d);
         dates.push(d - Duration::days(1));
         d = NaiveDate::from_ymd_opt(d.year() + i32::from(d.month() == 12), d.month() % 12 + 1, 1)
             .unwrap();
     }
+    let calendar = journal::FiscalCalendar::new(fiscal_year_start_month).unwrap();
     for through in dates {
+        // The trial balance's read: every account, not rolled up.
+        let sums = store
+            .sums_through(&client, tenant_id, &calendar, through)
+            .await
+            .unwrap();
+        let plain = plain_sums(&client, tenant_id, through).await;
+        let nonzero: std::collections::BTreeMap<String, (Decimal, Decimal)> = sums
+            .into_iter()
+            .map(|(a, s)| (a, (s.debit, s.credit)))
+            .filter(|(a, s)| plain.contains_key(a) || *s != (Decimal::ZERO, Decimal::ZERO))
+            .collect();
+        assert_eq!(
+            nonzero, plain,
+            "seed {seed}, fiscal year from month {fiscal_year_start_month}: sums through {through}"
+        );
         for account in &accounts {
             let fast = store
                 .account_balance_through(&client, tenant_id, account, Some(through))

@@ -2,7 +2,7 @@
 
 use crate::journal::{entry_from_row, JournalEntry, ENTRY_COLUMNS};
 use crate::{Store, StoreError};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use journal::ledger::AccountType;
 use journal::AccountRef;
 use rust_decimal::Decimal;
@@ -51,10 +51,6 @@ pub struct AccountEntries {
     pub balance: Decimal,
 }
 
-fn month_start(d: NaiveDate) -> NaiveDate {
-    d.with_day(1).expect("day 1 exists")
-}
-
 /// The condition on `column` that selects account $2's lines: only its own, or for a
 /// collective account (Sammelkonto, e.g. 1400) also those of the personal accounts that roll up
 /// into it (`accounts.collective_account`, schema/0004). The plain form keeps the index order
@@ -69,6 +65,18 @@ fn account_condition(column: &str, rolled_up: bool) -> String {
         format!("{column} = $2")
     }
 }
+
+/// The balance through a day by [`crate::reports::Cut`] ($3 the cut, $4 the day, $5 the
+/// adjustment period, $6 whether its early day rows count); `{account}` is the account
+/// condition of [`account_condition`].
+pub const BALANCE_THROUGH_SQL: &str =
+    "SELECT (SELECT coalesce(sum(debit - credit), 0) FROM account_balances
+              WHERE tenant_id = $1 AND {account} AND month_start < $3)
+          + (SELECT coalesce(sum(debit - credit), 0) FROM account_day_balances
+              WHERE tenant_id = $1 AND {account} AND booking_date >= $3 AND booking_date <= $4)
+          + (SELECT coalesce(sum(debit - credit), 0) FROM account_day_balances
+              WHERE $6 AND tenant_id = $1 AND period = $5 AND period LIKE '%-13'
+                AND {account} AND booking_date < $3)";
 
 /// True when personal accounts roll up into `number`.
 async fn has_personal_accounts(
@@ -224,14 +232,15 @@ impl Store {
     }
 
     /// Debit-positive balance of an account over all bookings dated on or before `through`
-    /// (all bookings when None): period balances before its month plus the month's entries.
-    /// A collective account's balance includes its personal accounts.
+    /// (all bookings when None). A collective account's balance includes its personal accounts.
     ///
-    /// Period 13 is the exception: its balance row sits on the fiscal year's last month, but its
-    /// bookings may be dated in any month of that year. The period 13 of `through`'s own fiscal
-    /// year (whose row is never before `through`'s month) therefore adds its entries dated
-    /// before that month on their own, found through the events of that period (few, and
-    /// indexed by period) rather than by scanning all entries of the account.
+    /// Read from the projections only, by the rule of [`crate::reports::Cut`]: the account's
+    /// whole periods from `account_balances` before the cut (the first of `through`'s month, or
+    /// of the next month when `through` ends a month), its `account_day_balances` rows from the
+    /// cut through `through` (at most a month's days), and the day rows of `through`'s fiscal
+    /// year's period 13 dated before the cut (that period's row sits on the year's last month,
+    /// its bookings on any day of the year; schema/0020 indexes them). The cost is the
+    /// account's periods plus at most 31 days, not its entries.
     pub async fn account_balance_through(
         &self,
         client: &tokio_postgres::Client,
@@ -240,10 +249,7 @@ impl Store {
         through: Option<NaiveDate>,
     ) -> Result<Decimal, StoreError> {
         let rolled_up = has_personal_accounts(client, tenant_id, number).await?;
-        let (account, e_account) = (
-            account_condition("account", rolled_up),
-            account_condition("e.account", rolled_up),
-        );
+        let account = account_condition("account", rolled_up);
         let row = match through {
             None => {
                 client
@@ -254,20 +260,12 @@ impl Store {
                     .await?
             }
             Some(d) => {
-                let month = month_start(d);
-                let adjustment = self.tenant_info(tenant_id).await?.calendar.adjustment_period_of(d).to_string();
+                let calendar = self.tenant_info(tenant_id).await?.calendar;
+                let cut = crate::reports::Cut::of(&calendar, d);
                 client
                     .query_one(
-                        &format!(
-                            "SELECT (SELECT coalesce(sum(debit - credit), 0) FROM account_balances
-                                      WHERE tenant_id = $1 AND {account} AND month_start < $3)
-                                  + (SELECT coalesce(sum(debit - credit), 0) FROM entries
-                                      WHERE tenant_id = $1 AND {account} AND booking_date >= $3 AND booking_date <= $4)
-                                  + (SELECT coalesce(sum(e.debit - e.credit), 0)
-                                       FROM journal_events j JOIN entries e ON e.tenant_id = j.tenant_id AND e.seq = j.seq
-                                      WHERE j.tenant_id = $1 AND j.period = $5 AND {e_account} AND e.booking_date < $3)"
-                        ),
-                        &[&tenant_id, &number, &month, &d, &adjustment],
+                        &BALANCE_THROUGH_SQL.replace("{account}", &account),
+                        &[&tenant_id, &number, &cut.cut, &d, &cut.adjustment, &cut.add_adjustment],
                     )
                     .await?
             }

@@ -65,6 +65,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0019_account_day_balances",
         include_str!("../../../schema/0019_account_day_balances.sql"),
     ),
+    (
+        "0020_account_day_balances_adjustment",
+        include_str!("../../../schema/0020_account_day_balances_adjustment.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6b6f_6e74_6f72; // "kontor"

@@ -3,10 +3,11 @@
 //! memory grows with the number of entries:
 //!
 //! - per-account debit and credit sums *through a day* (`sums_through`) from the
-//!   `account_balances` projection (whole months) plus the entries of a partial month and the
-//!   period-13 entries dated before it (the rule of `account_balance_through`, for all accounts
-//!   at once). A range's sums are the difference of two such reads; a range of whole months
-//!   reads no entry at all;
+//!   `account_balances` projection (whole months) plus the `account_day_balances` rows of a
+//!   partial month and the period-13 day rows dated before it (the rule of
+//!   `account_balance_through`, for all accounts at once; see [`Cut`]). A range's sums are the
+//!   difference of two such reads; none reads an entry, so their cost is accounts × (periods +
+//!   days of one month), whatever the number of entries;
 //! - per-tax-code sums of a range (`tax_code_sums`), and the movement of the VAT accounts;
 //! - the journal lines of a range in (booking_date, seq) order, a batch at a time
 //!   (`stream_lines`), in a `REPEATABLE READ` transaction so that the export sees one state.
@@ -91,16 +92,23 @@ const ACCOUNTS_SQL: &str =
     "SELECT number, name, type, report_group, collective_account, datev_automatic
      FROM accounts WHERE tenant_id = $1 ORDER BY number";
 
-const SUMS_THROUGH_SQL: &str = "SELECT account, coalesce(sum(d), 0), coalesce(sum(c), 0) FROM (
+/// Sums through a day by [`Cut`]: $2 the cut, $3 the day, $4 the adjustment period, $5 whether
+/// its early day rows are added. The partial month's day rows are read per account of the
+/// chart (the day rows' key leads with the account: one index range per account, no scan of
+/// the tenant's other days); the period-13 rows through their partial index (schema/0020).
+pub const SUMS_THROUGH_SQL: &str = "SELECT account, coalesce(sum(d), 0), coalesce(sum(c), 0) FROM (
        SELECT account, debit AS d, credit AS c FROM account_balances
         WHERE tenant_id = $1 AND month_start < $2
        UNION ALL
-       SELECT account, debit, credit FROM entries
-        WHERE tenant_id = $1 AND booking_date >= $2 AND booking_date <= $3
+       SELECT a.number, x.d, x.c
+         FROM accounts a CROSS JOIN LATERAL (
+              SELECT sum(b.debit) AS d, sum(b.credit) AS c FROM account_day_balances b
+               WHERE b.tenant_id = $1 AND b.account = a.number
+                 AND b.booking_date >= $2 AND b.booking_date <= $3) x
+        WHERE $2 <= $3 AND a.tenant_id = $1 AND x.d IS NOT NULL
        UNION ALL
-       SELECT e.account, e.debit, e.credit
-         FROM journal_events j JOIN entries e ON e.tenant_id = j.tenant_id AND e.seq = j.seq
-        WHERE $5 AND j.tenant_id = $1 AND j.period = $4 AND e.booking_date < $2
+       SELECT account, debit, credit FROM account_day_balances
+        WHERE $5 AND tenant_id = $1 AND period = $4 AND period LIKE '%-13' AND booking_date < $2
      ) x GROUP BY account";
 
 const TAX_CODE_SUMS_SQL: &str = "SELECT tax_code,
@@ -184,13 +192,45 @@ fn lines_sql() -> String {
 /// `d`'s month: the balance rows before it are whole months up to `d`.
 fn whole_months_before(d: NaiveDate) -> NaiveDate {
     let month = d.with_day(1).expect("day 1 exists");
-    let next = month
-        .checked_add_months(Months::new(1))
-        .expect("dates are limited to 2199");
-    if d.succ_opt() == Some(next) {
-        next
-    } else {
-        month
+    match month.checked_add_months(Months::new(1)) {
+        Some(next) if d.succ_opt() == Some(next) => next,
+        _ => month,
+    }
+}
+
+/// How the sums through a day `d` are read from the projections, none of them `entries`:
+///
+/// - the `account_balances` rows (whole periods) with `month_start < cut`, where `cut` is the
+///   first day of `d`'s month, or of the next month when `d` is a month's last day;
+/// - the `account_day_balances` rows dated `cut..=d` (at most the days of one month; none
+///   when `d` ends a month), of every period;
+/// - the period-13 exception: its row sits on the fiscal year's last month, but its bookings
+///   are dated on any day of that year. Unless that row is already before `cut` (`d` is the
+///   year's last day), the day rows of `d`'s fiscal year's period 13 dated before `cut` are
+///   added on their own (`add_adjustment`).
+///
+/// Every other period's bookings are dated inside its month, so the three parts are exactly
+/// the entries dated up to `d`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    pub cut: NaiveDate,
+    pub adjustment: String,
+    pub add_adjustment: bool,
+}
+
+impl Cut {
+    pub fn of(calendar: &FiscalCalendar, d: NaiveDate) -> Cut {
+        let cut = whole_months_before(d);
+        let adjustment = calendar.adjustment_period_of(d);
+        // Period 13's row is dated on the first day of the fiscal year's last month.
+        let add_adjustment = calendar
+            .checked_bounds(adjustment)
+            .is_none_or(|(last_month, _)| last_month >= cut);
+        Cut {
+            cut,
+            adjustment: adjustment.to_string(),
+            add_adjustment,
+        }
     }
 }
 
@@ -225,20 +265,17 @@ impl Store {
         calendar: &FiscalCalendar,
         d: NaiveDate,
     ) -> Result<HashMap<String, Sums>, StoreError> {
-        let cut = whole_months_before(d);
-        let fy = calendar.fiscal_year_of(d);
-        // Period 13's balance row sits on the fiscal year's last month. Before that month is
-        // whole, its entries dated before `cut` are added on their own.
-        let last_month = calendar
-            .fiscal_year_end(fy)
-            .with_day(1)
-            .expect("day 1 exists");
-        let adjustment = calendar.adjustment_period_of(d).to_string();
-        let add_adjustment = last_month >= cut;
+        let cut = Cut::of(calendar, d);
         let rows = client
             .query(
                 SUMS_THROUGH_SQL,
-                &[&tenant_id, &cut, &d, &adjustment, &add_adjustment],
+                &[
+                    &tenant_id,
+                    &cut.cut,
+                    &d,
+                    &cut.adjustment,
+                    &cut.add_adjustment,
+                ],
             )
             .await?;
         Ok(rows
@@ -552,8 +589,9 @@ fn tax_sums_from_row(r: &tokio_postgres::Row) -> TaxCodeSums {
 
 #[cfg(test)]
 mod tests {
-    use super::whole_months_before;
-    use chrono::NaiveDate;
+    use super::{whole_months_before, Cut};
+    use chrono::{Datelike, NaiveDate};
+    use journal::FiscalCalendar;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -567,5 +605,43 @@ mod tests {
         assert_eq!(whole_months_before(d("2026-03-30")), d("2026-03-01"));
         assert_eq!(whole_months_before(d("2026-12-31")), d("2027-01-01"));
         assert_eq!(whole_months_before(d("2026-01-01")), d("2026-01-01"));
+    }
+
+    #[test]
+    fn the_cut_adds_period_13_until_the_fiscal_year_is_whole() {
+        let calendar = FiscalCalendar::new(1).unwrap();
+        let cut = |s: &str| Cut::of(&calendar, d(s));
+        assert_eq!(
+            cut("2026-06-17"),
+            Cut {
+                cut: d("2026-06-01"),
+                adjustment: "2026-13".into(),
+                add_adjustment: true
+            }
+        );
+        assert_eq!(cut("2026-06-30").cut, d("2026-07-01"));
+        assert!(cut("2026-06-30").add_adjustment);
+        // December 1..30: period 13's row (on December) is not before the cut yet.
+        assert!(cut("2026-12-30").add_adjustment);
+        assert_eq!(cut("2026-12-30").cut, d("2026-12-01"));
+        // The year's last day: period 13's row is before the cut, nothing is added.
+        assert!(!cut("2026-12-31").add_adjustment);
+        assert_eq!(cut("2026-12-31").cut, d("2027-01-01"));
+        assert_eq!(cut("2027-01-01").adjustment, "2027-13");
+        // A fiscal year from July: 2026-06-30 ends fiscal year 2025.
+        let july = FiscalCalendar::new(7).unwrap();
+        let c = Cut::of(&july, d("2026-06-30"));
+        assert_eq!(
+            (c.cut, c.adjustment.as_str(), c.add_adjustment),
+            (d("2026-07-01"), "2025-13", false)
+        );
+        let c = Cut::of(&july, d("2026-06-29"));
+        assert_eq!(
+            (c.cut, c.adjustment.as_str(), c.add_adjustment),
+            (d("2026-06-01"), "2025-13", true)
+        );
+        // The last representable month does not panic.
+        let last = NaiveDate::MAX;
+        assert_eq!(Cut::of(&calendar, last).cut, last.with_day(1).unwrap());
     }
 }
