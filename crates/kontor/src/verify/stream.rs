@@ -1,0 +1,443 @@
+//! The database side of `kontor verify`: a tenant's events streamed with one binary `COPY`, cut
+//! into chunks of whole rows as they arrive, and checked on worker threads (one per core) while
+//! PostgreSQL goes on writing the stream; the chunks' results are merged in `seq` order.
+//!
+//! Each worker checks its chunk on its own: every payload re-encoded canonically (from the text
+//! `jsonb` hands out, without a `serde_json::Value` where it can, see
+//! [`journal::canonical::CanonicalJson`]) and hashed with its stored `prev_hash`, and inside the
+//! chunk each `seq` one more than the last and each `prev_hash` the previous stored hash. The
+//! merge checks the same two links at the chunk borders, and takes the first failure in `seq`
+//! order, in the order the checks of one event are made: its payload is JSON, its `seq`, its
+//! `prev_hash`, its hash. So the failures and messages are those of checking one event after
+//! the other with [`ChainVerifier`].
+
+use super::{hash32, TenantCheck};
+use anyhow::Context;
+use futures_util::StreamExt;
+use journal::canonical::{canonical_bytes, CanonicalJson};
+use journal::chain::{
+    event_hash_of_canonical, to_hex, ChainBreak, ChainVerifier, Hash32, ZERO_HASH,
+};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use uuid::Uuid;
+
+/// Rows per chunk handed to a worker (about 1 MB of payloads).
+const CHUNK_ROWS: usize = 1024;
+
+/// Where a row's fields are in its chunk's bytes (None: SQL NULL).
+struct Row {
+    seq: i64,
+    payload: Option<(u32, u32)>,
+    prev_hash: Option<(u32, u32)>,
+    hash: Option<(u32, u32)>,
+}
+
+struct Chunk {
+    index: usize,
+    bytes: Vec<u8>,
+    rows: Vec<Row>,
+}
+
+impl Chunk {
+    fn field(&self, range: Option<(u32, u32)>) -> &[u8] {
+        match range {
+            Some((start, end)) => &self.bytes[start as usize..end as usize],
+            None => &[],
+        }
+    }
+}
+
+/// The first failure of a chunk: the row's position in it, whether it is the payload that is no
+/// JSON (which is found before the links of that event are checked), and the message.
+struct Failure {
+    position: usize,
+    parse: bool,
+    message: String,
+}
+
+struct ChunkResult {
+    index: usize,
+    /// seq and stored prev_hash of the first row.
+    first: (i64, Hash32),
+    /// seq and stored hash of the last row.
+    last: (i64, Hash32),
+    failure: Option<Failure>,
+    /// The event hashes by the period their payload names, in seq order.
+    periods: Vec<(String, Vec<Hash32>)>,
+}
+
+/// The binary COPY's header: signature, flags, header extension.
+const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+enum Framed {
+    Row(Row, usize),
+    End,
+    Incomplete,
+}
+
+fn be_i32(b: &[u8], at: usize) -> Option<i32> {
+    Some(i32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// One row of the binary COPY at `at` in `b`, if all of it is there.
+fn frame(b: &[u8], at: usize) -> anyhow::Result<Framed> {
+    let Some(count) = b.get(at..at + 2) else {
+        return Ok(Framed::Incomplete);
+    };
+    let count = i16::from_be_bytes([count[0], count[1]]);
+    if count == -1 {
+        return Ok(Framed::End);
+    }
+    anyhow::ensure!(count == 4, "COPY: a row of {count} fields, 4 expected");
+    let mut at = at + 2;
+    let mut fields = [None; 4];
+    for field in &mut fields {
+        let Some(len) = be_i32(b, at) else {
+            return Ok(Framed::Incomplete);
+        };
+        at += 4;
+        if len >= 0 {
+            let end = at + len as usize;
+            if end > b.len() {
+                return Ok(Framed::Incomplete);
+            }
+            *field = Some((at as u32, end as u32));
+            at = end;
+        }
+    }
+    let seq = match fields[0] {
+        Some((s, e)) if e - s == 8 => {
+            i64::from_be_bytes(b[s as usize..e as usize].try_into().expect("8 bytes"))
+        }
+        _ => anyhow::bail!("COPY: a row without a seq"),
+    };
+    Ok(Framed::Row(
+        Row {
+            seq,
+            payload: fields[1],
+            prev_hash: fields[2],
+            hash: fields[3],
+        },
+        at,
+    ))
+}
+
+/// Checks a tenant's chain; stops reading at the first break.
+pub fn chain_of(tenant_id: Uuid) -> anyhow::Result<TenantCheck> {
+    let url = crate::config::Config::from_env()?.database_url;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8);
+    let (chunks, inbox) = mpsc::sync_channel::<Chunk>(workers * 2);
+    let inbox = Arc::new(Mutex::new(inbox));
+    let (results, merged) = mpsc::channel::<ChunkResult>();
+    let broken = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for _ in 0..workers {
+        let inbox = inbox.clone();
+        let results = results.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut encoder = CanonicalJson::new();
+            loop {
+                let chunk = inbox.lock().expect("the inbox lock").recv();
+                let Ok(chunk) = chunk else { break };
+                if results.send(check_chunk(&chunk, &mut encoder)).is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    drop(results);
+    let seen = broken.clone();
+    let merger = std::thread::spawn(move || merge(merged, &seen));
+
+    // The connection and the COPY on a thread and runtime of their own: each row arrives as a
+    // message of its own, and passing those between threads would cost more than cutting them
+    // into chunks.
+    let stop = broken.clone();
+    let reader = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(read_copy(&url, tenant_id, chunks, &stop))
+    });
+    let read = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
+    for t in threads {
+        t.join()
+            .map_err(|_| anyhow::anyhow!("a verifying thread panicked"))?;
+    }
+    let check = merger
+        .join()
+        .map_err(|_| anyhow::anyhow!("the merging thread panicked"))?;
+    if check.failure.is_none() {
+        read?; // an incomplete stream is an error, not a verified chain
+    }
+    Ok(check)
+}
+
+async fn read_copy(
+    url: &str,
+    tenant_id: Uuid,
+    chunks: mpsc::SyncSender<Chunk>,
+    broken: &AtomicBool,
+) -> anyhow::Result<()> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .context("connecting to the database")?;
+    // Dropped (and the socket closed) with this function, also at a break.
+    let connection = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let _abort = AbortOnDrop(connection);
+    let sql = format!(
+        "COPY (SELECT seq, payload, prev_hash, hash FROM journal_events WHERE tenant_id = '{tenant_id}' ORDER BY seq) TO STDOUT (FORMAT binary)"
+    );
+    let stream = client
+        .copy_out(sql.as_str())
+        .await
+        .context("reading the journal")?;
+    let mut stream = std::pin::pin!(stream);
+    let mut bytes: Vec<u8> = Vec::with_capacity(2 << 20);
+    let mut rows: Vec<Row> = Vec::with_capacity(CHUNK_ROWS);
+    let mut at = 0usize;
+    let mut header = true;
+    let mut index = 0usize;
+    let mut ended = false;
+    while let Some(data) = stream.next().await {
+        if broken.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let data = data.context("reading the journal")?;
+        anyhow::ensure!(!ended, "COPY: data after the trailer");
+        bytes.extend_from_slice(&data);
+        if header {
+            if bytes.len() < SIGNATURE.len() + 8 {
+                continue;
+            }
+            anyhow::ensure!(bytes.starts_with(SIGNATURE), "COPY: not the binary format");
+            let extension = be_i32(&bytes, SIGNATURE.len() + 4).unwrap_or(0).max(0) as usize;
+            let start = SIGNATURE.len() + 8 + extension;
+            if bytes.len() < start {
+                continue;
+            }
+            bytes.drain(..start);
+            header = false;
+        }
+        loop {
+            match frame(&bytes, at)? {
+                Framed::Row(row, next) => {
+                    rows.push(row);
+                    at = next;
+                }
+                Framed::End => {
+                    ended = true;
+                    break;
+                }
+                Framed::Incomplete => break,
+            }
+        }
+        if rows.len() >= CHUNK_ROWS {
+            let mut next = Vec::with_capacity(bytes.capacity());
+            next.extend_from_slice(&bytes[at..]);
+            bytes.truncate(at);
+            let chunk = Chunk {
+                index,
+                bytes: std::mem::replace(&mut bytes, next),
+                rows: std::mem::replace(&mut rows, Vec::with_capacity(CHUNK_ROWS)),
+            };
+            index += 1;
+            at = 0;
+            if chunks.send(chunk).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    anyhow::ensure!(
+        ended || header,
+        "COPY: the stream ended without its trailer"
+    );
+    if !rows.is_empty() {
+        let _ = chunks.send(Chunk { index, bytes, rows });
+    }
+    Ok(())
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Re-encodes and hashes the payloads of one chunk and checks the links inside it.
+fn check_chunk(chunk: &Chunk, encoder: &mut CanonicalJson) -> ChunkResult {
+    let mut periods: Vec<(String, Vec<Hash32>)> = Vec::new();
+    let mut failure = None;
+    let mut previous: Option<(i64, Hash32)> = None;
+    for (position, row) in chunk.rows.iter().enumerate() {
+        let seq = row.seq;
+        let prev = hash32(chunk.field(row.prev_hash));
+        let hash = hash32(chunk.field(row.hash));
+        let fail = |parse: bool, message: String| {
+            Some(Failure {
+                position,
+                parse,
+                message,
+            })
+        };
+        let payload = chunk.field(row.payload);
+        let (computed, period) = match hashed(encoder, &prev, payload) {
+            Ok(c) => c,
+            Err(e) => {
+                failure = fail(true, format!("event seq {seq}: payload is no JSON: {e}"));
+                break;
+            }
+        };
+        if let Some((last_seq, last_hash)) = previous {
+            if seq != last_seq + 1 {
+                failure = fail(
+                    false,
+                    ChainBreak::SeqGap {
+                        seq,
+                        expected: last_seq + 1,
+                    }
+                    .to_string(),
+                );
+                break;
+            }
+            if prev != last_hash {
+                failure = fail(
+                    false,
+                    ChainBreak::PrevHashMismatch {
+                        seq,
+                        expected: to_hex(&last_hash),
+                        found: to_hex(&prev),
+                    }
+                    .to_string(),
+                );
+                break;
+            }
+        }
+        if computed != hash {
+            failure = fail(
+                false,
+                ChainBreak::HashMismatch {
+                    seq,
+                    stored: to_hex(&hash),
+                    computed: to_hex(&computed),
+                }
+                .to_string(),
+            );
+            break;
+        }
+        match periods.iter_mut().rev().find(|(p, _)| *p == period) {
+            Some((_, hashes)) => hashes.push(hash),
+            None => periods.push((period, vec![hash])),
+        }
+        previous = Some((seq, hash));
+    }
+    let first = chunk
+        .rows
+        .first()
+        .map(|r| (r.seq, hash32(chunk.field(r.prev_hash))))
+        .unwrap_or((0, ZERO_HASH));
+    let last = chunk
+        .rows
+        .last()
+        .map(|r| (r.seq, hash32(chunk.field(r.hash))))
+        .unwrap_or((0, ZERO_HASH));
+    ChunkResult {
+        index: chunk.index,
+        first,
+        last,
+        failure,
+        periods,
+    }
+}
+
+/// The event hash of a binary `jsonb` payload (version byte 1, then the JSON text) and the
+/// period it names (`payload["period"]`, "" when there is none).
+fn hashed(
+    encoder: &mut CanonicalJson,
+    prev: &Hash32,
+    payload: &[u8],
+) -> Result<(Hash32, String), String> {
+    let text = match payload.split_first() {
+        Some((1, text)) => text,
+        Some((version, _)) => return Err(format!("jsonb format version {version}")),
+        None => return Err("no jsonb value".to_string()),
+    };
+    if let Ok(text) = std::str::from_utf8(text) {
+        if let Some(canonical) = encoder.encode(text) {
+            let hash = event_hash_of_canonical(prev, canonical);
+            let period = encoder
+                .top_level_str(text, "period")
+                .map(|p| p.into_owned())
+                .unwrap_or_default();
+            return Ok((hash, period));
+        }
+    }
+    let value: Value = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+    let hash = event_hash_of_canonical(prev, &canonical_bytes(&value));
+    Ok((hash, value["period"].as_str().unwrap_or("").to_string()))
+}
+
+/// Takes the chunks' results in order; the first failure ends the check (and the reading).
+fn merge(results: mpsc::Receiver<ChunkResult>, broken: &AtomicBool) -> TenantCheck {
+    let mut check = TenantCheck::new();
+    let mut waiting: BTreeMap<usize, ChunkResult> = BTreeMap::new();
+    let mut next_index = 0usize;
+    let mut next_seq = 1i64;
+    let mut last_hash = ZERO_HASH;
+    let mut by_period: HashMap<String, Vec<Hash32>> = HashMap::new();
+    for result in results {
+        if check.failure.is_some() {
+            continue;
+        }
+        waiting.insert(result.index, result);
+        while let Some(r) = waiting.remove(&next_index) {
+            next_index += 1;
+            let (seq, prev) = r.first;
+            let failure = match &r.failure {
+                Some(f) if f.position == 0 && f.parse => Some(f.message.clone()),
+                _ if seq != next_seq => Some(
+                    ChainBreak::SeqGap {
+                        seq,
+                        expected: next_seq,
+                    }
+                    .to_string(),
+                ),
+                _ if prev != last_hash => Some(
+                    ChainBreak::PrevHashMismatch {
+                        seq,
+                        expected: to_hex(&last_hash),
+                        found: to_hex(&prev),
+                    }
+                    .to_string(),
+                ),
+                Some(f) => Some(f.message.clone()),
+                None => None,
+            };
+            if failure.is_some() {
+                check.failure = failure;
+                broken.store(true, Ordering::Relaxed);
+                waiting.clear();
+                break;
+            }
+            (next_seq, last_hash) = (r.last.0 + 1, r.last.1);
+            for (period, hashes) in r.periods {
+                by_period.entry(period).or_default().extend(hashes);
+            }
+        }
+    }
+    check.chain = ChainVerifier::resume(next_seq - 1, last_hash);
+    check.by_period = by_period;
+    check
+}
