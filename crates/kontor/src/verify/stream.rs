@@ -203,69 +203,113 @@ async fn read_copy(
         .await
         .context("reading the journal")?;
     let mut stream = std::pin::pin!(stream);
-    let mut bytes: Vec<u8> = Vec::with_capacity(2 << 20);
-    let mut rows: Vec<Row> = Vec::with_capacity(CHUNK_ROWS);
-    let mut at = 0usize;
-    let mut header = true;
-    let mut index = 0usize;
-    let mut ended = false;
+    let mut chunker = Chunker::new(CHUNK_ROWS);
     while let Some(data) = stream.next().await {
         if broken.load(Ordering::Relaxed) {
             return Ok(());
         }
         let data = data.context("reading the journal")?;
-        anyhow::ensure!(!ended, "COPY: data after the trailer");
-        bytes.extend_from_slice(&data);
-        if header {
-            if bytes.len() < SIGNATURE.len() + 8 {
-                continue;
-            }
-            anyhow::ensure!(bytes.starts_with(SIGNATURE), "COPY: not the binary format");
-            let extension = be_i32(&bytes, SIGNATURE.len() + 4).unwrap_or(0).max(0) as usize;
-            let start = SIGNATURE.len() + 8 + extension;
-            if bytes.len() < start {
-                continue;
-            }
-            bytes.drain(..start);
-            header = false;
-        }
-        loop {
-            match frame(&bytes, at)? {
-                Framed::Row(row, next) => {
-                    rows.push(row);
-                    at = next;
-                }
-                Framed::End => {
-                    ended = true;
-                    break;
-                }
-                Framed::Incomplete => break,
-            }
-        }
-        if rows.len() >= CHUNK_ROWS {
-            let mut next = Vec::with_capacity(bytes.capacity());
-            next.extend_from_slice(&bytes[at..]);
-            bytes.truncate(at);
-            let chunk = Chunk {
-                index,
-                bytes: std::mem::replace(&mut bytes, next),
-                rows: std::mem::replace(&mut rows, Vec::with_capacity(CHUNK_ROWS)),
-            };
-            index += 1;
-            at = 0;
+        if let Some(chunk) = chunker.push(&data)? {
             if chunks.send(chunk).is_err() {
                 return Ok(());
             }
         }
     }
-    anyhow::ensure!(
-        ended || header,
-        "COPY: the stream ended without its trailer"
-    );
-    if !rows.is_empty() {
-        let _ = chunks.send(Chunk { index, bytes, rows });
+    if let Some(chunk) = chunker.finish()? {
+        let _ = chunks.send(chunk);
     }
     Ok(())
+}
+
+/// Cuts the bytes of a binary COPY, as they arrive, into chunks of whole rows.
+struct Chunker {
+    chunk_rows: usize,
+    bytes: Vec<u8>,
+    rows: Vec<Row>,
+    /// Where the next row starts in `bytes`.
+    at: usize,
+    header: bool,
+    ended: bool,
+    index: usize,
+}
+
+impl Chunker {
+    fn new(chunk_rows: usize) -> Chunker {
+        Chunker {
+            chunk_rows,
+            bytes: Vec::with_capacity(2 << 20),
+            rows: Vec::with_capacity(chunk_rows),
+            at: 0,
+            header: true,
+            ended: false,
+            index: 0,
+        }
+    }
+
+    /// Takes the next bytes of the stream; a chunk once there are rows enough.
+    fn push(&mut self, data: &[u8]) -> anyhow::Result<Option<Chunk>> {
+        anyhow::ensure!(!self.ended, "COPY: data after the trailer");
+        self.bytes.extend_from_slice(data);
+        if self.header {
+            if self.bytes.len() < SIGNATURE.len() + 8 {
+                return Ok(None);
+            }
+            anyhow::ensure!(
+                self.bytes.starts_with(SIGNATURE),
+                "COPY: not the binary format"
+            );
+            let extension = be_i32(&self.bytes, SIGNATURE.len() + 4).unwrap_or(0).max(0) as usize;
+            let start = SIGNATURE.len() + 8 + extension;
+            if self.bytes.len() < start {
+                return Ok(None);
+            }
+            self.bytes.drain(..start);
+            self.header = false;
+        }
+        loop {
+            match frame(&self.bytes, self.at)? {
+                Framed::Row(row, next) => {
+                    self.rows.push(row);
+                    self.at = next;
+                }
+                Framed::End => {
+                    self.ended = true;
+                    anyhow::ensure!(
+                        self.bytes.len() == self.at + 2,
+                        "COPY: data after the trailer"
+                    );
+                    break;
+                }
+                Framed::Incomplete => break,
+            }
+        }
+        if self.rows.len() < self.chunk_rows {
+            return Ok(None);
+        }
+        let mut next = Vec::with_capacity(self.bytes.capacity());
+        next.extend_from_slice(&self.bytes[self.at..]);
+        self.bytes.truncate(self.at);
+        self.at = 0;
+        self.index += 1;
+        Ok(Some(Chunk {
+            index: self.index - 1,
+            bytes: std::mem::replace(&mut self.bytes, next),
+            rows: std::mem::replace(&mut self.rows, Vec::with_capacity(self.chunk_rows)),
+        }))
+    }
+
+    /// At the end of the stream: the last rows, if any.
+    fn finish(self) -> anyhow::Result<Option<Chunk>> {
+        anyhow::ensure!(self.ended, "COPY: the stream ended without its trailer");
+        if self.rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Chunk {
+            index: self.index,
+            bytes: self.bytes,
+            rows: self.rows,
+        }))
+    }
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -440,4 +484,178 @@ fn merge(results: mpsc::Receiver<ChunkResult>, broken: &AtomicBool) -> TenantChe
     check.chain = ChainVerifier::resume(next_seq - 1, last_hash);
     check.by_period = by_period;
     check
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use journal::chain::event_hash;
+
+    #[derive(Clone)]
+    struct Event {
+        seq: i64,
+        payload: String,
+        prev_hash: Vec<u8>,
+        hash: Vec<u8>,
+    }
+
+    /// A chain of `n` events, their payloads written as `jsonb` writes them (keys by length,
+    /// ", " and ": "), which is not the canonical order.
+    fn chain(n: i64) -> Vec<Event> {
+        let mut prev = ZERO_HASH;
+        (1..=n)
+            .map(|seq| {
+                let payload = format!(
+                    r#"{{"seq": {seq}, "actor": {{"id": "k{seq}", "kind": "api_key"}}, "amount": "{seq}.50", "period": "2026-0{}", "description": "Müller \"{seq}\" \\ €"}}"#,
+                    1 + seq % 3
+                );
+                let value: Value = serde_json::from_str(&payload).unwrap();
+                let hash = event_hash(&prev, &value);
+                let event = Event {
+                    seq,
+                    payload,
+                    prev_hash: prev.to_vec(),
+                    hash: hash.to_vec(),
+                };
+                prev = hash;
+                event
+            })
+            .collect()
+    }
+
+    fn copy_bytes(events: &[Event]) -> Vec<u8> {
+        let mut b = SIGNATURE.to_vec();
+        b.extend_from_slice(&0i32.to_be_bytes());
+        b.extend_from_slice(&0i32.to_be_bytes());
+        for e in events {
+            b.extend_from_slice(&4i16.to_be_bytes());
+            b.extend_from_slice(&8i32.to_be_bytes());
+            b.extend_from_slice(&e.seq.to_be_bytes());
+            b.extend_from_slice(&(e.payload.len() as i32 + 1).to_be_bytes());
+            b.push(1);
+            b.extend_from_slice(e.payload.as_bytes());
+            for h in [&e.prev_hash, &e.hash] {
+                b.extend_from_slice(&(h.len() as i32).to_be_bytes());
+                b.extend_from_slice(h);
+            }
+        }
+        b.extend_from_slice(&(-1i16).to_be_bytes());
+        b
+    }
+
+    /// What verify did before: one event after the other with a `Value` each.
+    fn one_by_one(events: &[Event]) -> TenantCheck {
+        let mut check = TenantCheck::new();
+        for e in events {
+            match serde_json::from_str::<Value>(&e.payload) {
+                Ok(p) => check.event(e.seq, &hash32(&e.prev_hash), &hash32(&e.hash), &p),
+                Err(err) => {
+                    check.failure = Some(format!("event seq {}: payload is no JSON: {err}", e.seq))
+                }
+            }
+            if check.failure.is_some() {
+                break;
+            }
+        }
+        check
+    }
+
+    /// The stream cut into pieces of `piece` bytes, chunks of `chunk_rows` rows, the chunks'
+    /// results merged in reverse order of their arrival.
+    fn chunked(events: &[Event], chunk_rows: usize, piece: usize) -> TenantCheck {
+        let bytes = copy_bytes(events);
+        let mut chunker = Chunker::new(chunk_rows);
+        let mut encoder = CanonicalJson::new();
+        let mut results = Vec::new();
+        for piece in bytes.chunks(piece) {
+            if let Some(chunk) = chunker.push(piece).unwrap() {
+                results.push(check_chunk(&chunk, &mut encoder));
+            }
+        }
+        if let Some(chunk) = chunker.finish().unwrap() {
+            results.push(check_chunk(&chunk, &mut encoder));
+        }
+        let (tx, rx) = mpsc::channel();
+        for r in results.into_iter().rev() {
+            tx.send(r).unwrap();
+        }
+        drop(tx);
+        merge(rx, &AtomicBool::new(false))
+    }
+
+    fn same(events: &[Event], what: &str) {
+        let expected = one_by_one(events);
+        for chunk_rows in [1, 2, 3, 4, 7, 100] {
+            for piece in [5, 64, 100_000] {
+                let got = chunked(events, chunk_rows, piece);
+                assert_eq!(
+                    got.failure, expected.failure,
+                    "{what}, chunks of {chunk_rows}"
+                );
+                if expected.failure.is_none() {
+                    assert_eq!(got.chain.verified(), expected.chain.verified(), "{what}");
+                    assert_eq!(got.by_period, expected.by_period, "{what}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_find_what_one_event_after_the_other_finds() {
+        let n = 12;
+        let events = chain(n);
+        same(&events, "intact");
+        same(&[], "empty");
+        for k in 0..n as usize {
+            let mut e = events.clone();
+            e[k].payload = e[k].payload.replace(".50", ".51");
+            same(&e, &format!("amount of {k} changed"));
+
+            let mut e = events.clone();
+            e[k].payload = "{\"seq\": ".to_string();
+            same(&e, &format!("payload of {k} no JSON"));
+
+            let mut e = events.clone();
+            e[k].payload = format!("{{\"seq\": {}, \"x\": 1e3, \"x\": 2}}", k);
+            same(&e, &format!("payload of {k} for serde_json"));
+
+            let mut e = events.clone();
+            e.remove(k);
+            same(&e, &format!("{k} removed"));
+
+            let mut e = events.clone();
+            e[k].prev_hash[3] ^= 1;
+            same(&e, &format!("prev_hash of {k} changed"));
+
+            let mut e = events.clone();
+            e[k].hash[0] ^= 1;
+            same(&e, &format!("hash of {k} changed"));
+
+            let mut e = events.clone();
+            e[k].hash.truncate(31);
+            same(&e, &format!("hash of {k} cut short"));
+
+            if k + 1 < n as usize {
+                let mut e = events.clone();
+                e.swap(k, k + 1);
+                same(&e, &format!("{k} and the next swapped"));
+
+                // Both a payload that is no JSON and a broken link at the next event.
+                let mut e = events.clone();
+                e[k + 1].payload = "[".to_string();
+                e[k + 1].seq += 5;
+                same(&e, &format!("{k}: no JSON and a gap"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_cut_short_is_an_error() {
+        let bytes = copy_bytes(&chain(3));
+        let mut chunker = Chunker::new(100);
+        assert!(chunker.push(&bytes[..bytes.len() - 2]).unwrap().is_none());
+        assert!(chunker.finish().is_err());
+        let mut chunker = Chunker::new(100);
+        assert!(chunker.push(b"PGCOPY\n\xff\r\n\x01more garbage").is_err());
+    }
 }
