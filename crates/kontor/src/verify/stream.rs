@@ -36,7 +36,8 @@ struct Row {
 }
 
 struct Chunk {
-    index: usize,
+    /// (part of the journal, chunk of that part).
+    index: (usize, usize),
     bytes: Vec<u8>,
     rows: Vec<Row>,
 }
@@ -59,7 +60,7 @@ struct Failure {
 }
 
 struct ChunkResult {
-    index: usize,
+    index: (usize, usize),
     /// seq and stored prev_hash of the first row.
     first: (i64, Hash32),
     /// seq and stored hash of the last row.
@@ -67,6 +68,13 @@ struct ChunkResult {
     failure: Option<Failure>,
     /// The event hashes by the period their payload names, in seq order.
     periods: Vec<(String, Vec<Hash32>)>,
+}
+
+/// What the merge hears of: a chunk checked, or a part of the journal read to its end in as
+/// many chunks.
+enum Merged {
+    Chunk(ChunkResult),
+    PartRead { part: usize, chunks: usize },
 }
 
 /// The binary COPY's header: signature, flags, header extension.
@@ -125,6 +133,11 @@ fn frame(b: &[u8], at: usize) -> anyhow::Result<Framed> {
     ))
 }
 
+/// Journals at least this long are read in two parts at once (two `COPY`s on two connections):
+/// PostgreSQL writes each `jsonb` out as text on one core per connection, which takes longer
+/// than checking it.
+const PARTS_FROM: i64 = 100_000;
+
 /// Checks a tenant's chain; stops reading at the first break.
 pub fn chain_of(tenant_id: Uuid) -> anyhow::Result<TenantCheck> {
     let url = crate::config::Config::from_env()?.database_url;
@@ -132,9 +145,35 @@ pub fn chain_of(tenant_id: Uuid) -> anyhow::Result<TenantCheck> {
         .map(|n| n.get())
         .unwrap_or(2)
         .clamp(1, 8);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let last_seq: i64 = runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .context("connecting to the database")?;
+        let connection = tokio::spawn(connection);
+        let row = client
+            .query_one(
+                "SELECT coalesce(max(seq), 0) FROM journal_events WHERE tenant_id = $1",
+                &[&tenant_id],
+            )
+            .await
+            .context("reading the journal")?;
+        drop(client);
+        let _ = connection.await;
+        anyhow::Ok(row.get::<_, i64>(0))
+    })?;
+    let parts: usize = if last_seq >= PARTS_FROM { 2 } else { 1 };
+    // Part p holds the events with seq in (bounds[p], bounds[p + 1]]; the first and the last
+    // part are open at their outer ends.
+    let bounds: Vec<i64> = (0..=parts)
+        .map(|p| last_seq * p as i64 / parts as i64)
+        .collect();
+
     let (chunks, inbox) = mpsc::sync_channel::<Chunk>(workers * 2);
     let inbox = Arc::new(Mutex::new(inbox));
-    let (results, merged) = mpsc::channel::<ChunkResult>();
+    let (results, merged) = mpsc::channel::<Merged>();
     let broken = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     for _ in 0..workers {
@@ -145,46 +184,71 @@ pub fn chain_of(tenant_id: Uuid) -> anyhow::Result<TenantCheck> {
             loop {
                 let chunk = inbox.lock().expect("the inbox lock").recv();
                 let Ok(chunk) = chunk else { break };
-                if results.send(check_chunk(&chunk, &mut encoder)).is_err() {
+                let checked = Merged::Chunk(check_chunk(&chunk, &mut encoder));
+                if results.send(checked).is_err() {
                     break;
                 }
             }
         }));
     }
-    drop(results);
     let seen = broken.clone();
-    let merger = std::thread::spawn(move || merge(merged, &seen));
+    let merger = std::thread::spawn(move || merge(merged, parts, &seen));
 
-    // The connection and the COPY on a thread and runtime of their own: each row arrives as a
+    // Each connection and its COPY on a thread and runtime of their own: each row arrives as a
     // message of its own, and passing those between threads would cost more than cutting them
     // into chunks.
-    let stop = broken.clone();
-    let reader = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(read_copy(&url, tenant_id, chunks, &stop))
-    });
-    let read = reader
-        .join()
-        .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
+    let mut readers = Vec::new();
+    for part in 0..parts {
+        let mut sql = format!(
+            "COPY (SELECT seq, payload, prev_hash, hash FROM journal_events WHERE tenant_id = '{tenant_id}'"
+        );
+        if part > 0 {
+            sql.push_str(&format!(" AND seq > {}", bounds[part]));
+        }
+        if part + 1 < parts {
+            sql.push_str(&format!(" AND seq <= {}", bounds[part + 1]));
+        }
+        sql.push_str(" ORDER BY seq) TO STDOUT (FORMAT binary)");
+        let (url, chunks, done, stop) =
+            (url.clone(), chunks.clone(), results.clone(), broken.clone());
+        readers.push(std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(read_copy(&url, &sql, part, chunks, done, &stop))
+        }));
+    }
+    drop(chunks);
+    drop(results);
+    let mut read = Ok(());
+    for r in readers {
+        let result = r
+            .join()
+            .map_err(|_| anyhow::anyhow!("a reading thread panicked"))?;
+        if read.is_ok() {
+            read = result;
+        }
+    }
     for t in threads {
         t.join()
             .map_err(|_| anyhow::anyhow!("a verifying thread panicked"))?;
     }
-    let check = merger
+    let (check, complete) = merger
         .join()
         .map_err(|_| anyhow::anyhow!("the merging thread panicked"))?;
     if check.failure.is_none() {
         read?; // an incomplete stream is an error, not a verified chain
+        anyhow::ensure!(complete, "the journal was not read to its end");
     }
     Ok(check)
 }
 
 async fn read_copy(
     url: &str,
-    tenant_id: Uuid,
+    sql: &str,
+    part: usize,
     chunks: mpsc::SyncSender<Chunk>,
+    done: mpsc::Sender<Merged>,
     broken: &AtomicBool,
 ) -> anyhow::Result<()> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
@@ -195,15 +259,9 @@ async fn read_copy(
         let _ = connection.await;
     });
     let _abort = AbortOnDrop(connection);
-    let sql = format!(
-        "COPY (SELECT seq, payload, prev_hash, hash FROM journal_events WHERE tenant_id = '{tenant_id}' ORDER BY seq) TO STDOUT (FORMAT binary)"
-    );
-    let stream = client
-        .copy_out(sql.as_str())
-        .await
-        .context("reading the journal")?;
+    let stream = client.copy_out(sql).await.context("reading the journal")?;
     let mut stream = std::pin::pin!(stream);
-    let mut chunker = Chunker::new(CHUNK_ROWS);
+    let mut chunker = Chunker::new(part, CHUNK_ROWS);
     while let Some(data) = stream.next().await {
         if broken.load(Ordering::Relaxed) {
             return Ok(());
@@ -215,14 +273,20 @@ async fn read_copy(
             }
         }
     }
-    if let Some(chunk) = chunker.finish()? {
+    let (last, count) = chunker.finish()?;
+    if let Some(chunk) = last {
         let _ = chunks.send(chunk);
     }
+    let _ = done.send(Merged::PartRead {
+        part,
+        chunks: count,
+    });
     Ok(())
 }
 
 /// Cuts the bytes of a binary COPY, as they arrive, into chunks of whole rows.
 struct Chunker {
+    part: usize,
     chunk_rows: usize,
     bytes: Vec<u8>,
     rows: Vec<Row>,
@@ -234,8 +298,9 @@ struct Chunker {
 }
 
 impl Chunker {
-    fn new(chunk_rows: usize) -> Chunker {
+    fn new(part: usize, chunk_rows: usize) -> Chunker {
         Chunker {
+            part,
             chunk_rows,
             bytes: Vec::with_capacity(2 << 20),
             rows: Vec::with_capacity(chunk_rows),
@@ -292,23 +357,26 @@ impl Chunker {
         self.at = 0;
         self.index += 1;
         Ok(Some(Chunk {
-            index: self.index - 1,
+            index: (self.part, self.index - 1),
             bytes: std::mem::replace(&mut self.bytes, next),
             rows: std::mem::replace(&mut self.rows, Vec::with_capacity(self.chunk_rows)),
         }))
     }
 
-    /// At the end of the stream: the last rows, if any.
-    fn finish(self) -> anyhow::Result<Option<Chunk>> {
+    /// At the end of the stream: the last rows, if any, and how many chunks there are.
+    fn finish(self) -> anyhow::Result<(Option<Chunk>, usize)> {
         anyhow::ensure!(self.ended, "COPY: the stream ended without its trailer");
         if self.rows.is_empty() {
-            return Ok(None);
+            return Ok((None, self.index));
         }
-        Ok(Some(Chunk {
-            index: self.index,
-            bytes: self.bytes,
-            rows: self.rows,
-        }))
+        Ok((
+            Some(Chunk {
+                index: (self.part, self.index),
+                bytes: self.bytes,
+                rows: self.rows,
+            }),
+            self.index + 1,
+        ))
     }
 }
 
@@ -433,21 +501,39 @@ fn hashed(
     Ok((hash, value["period"].as_str().unwrap_or("").to_string()))
 }
 
-/// Takes the chunks' results in order; the first failure ends the check (and the reading).
-fn merge(results: mpsc::Receiver<ChunkResult>, broken: &AtomicBool) -> TenantCheck {
+/// Takes the chunks' results in order (part by part, chunk by chunk); the first failure ends
+/// the check (and the reading). Also says whether every part was read and merged to its end.
+fn merge(
+    results: mpsc::Receiver<Merged>,
+    parts: usize,
+    broken: &AtomicBool,
+) -> (TenantCheck, bool) {
     let mut check = TenantCheck::new();
-    let mut waiting: BTreeMap<usize, ChunkResult> = BTreeMap::new();
-    let mut next_index = 0usize;
+    let mut waiting: BTreeMap<(usize, usize), ChunkResult> = BTreeMap::new();
+    let mut read: Vec<Option<usize>> = vec![None; parts];
+    let (mut part, mut next) = (0usize, 0usize);
     let mut next_seq = 1i64;
     let mut last_hash = ZERO_HASH;
     let mut by_period: HashMap<String, Vec<Hash32>> = HashMap::new();
-    for result in results {
+    for message in results {
         if check.failure.is_some() {
             continue;
         }
-        waiting.insert(result.index, result);
-        while let Some(r) = waiting.remove(&next_index) {
-            next_index += 1;
+        match message {
+            Merged::Chunk(r) => {
+                waiting.insert(r.index, r);
+            }
+            Merged::PartRead { part, chunks } => read[part] = Some(chunks),
+        }
+        loop {
+            if part + 1 < parts && read[part] == Some(next) {
+                (part, next) = (part + 1, 0);
+                continue;
+            }
+            let Some(r) = waiting.remove(&(part, next)) else {
+                break;
+            };
+            next += 1;
             let (seq, prev) = r.first;
             let failure = match &r.failure {
                 Some(f) if f.position == 0 && f.parse => Some(f.message.clone()),
@@ -481,9 +567,10 @@ fn merge(results: mpsc::Receiver<ChunkResult>, broken: &AtomicBool) -> TenantChe
             }
         }
     }
+    let complete = parts == 0 || (part + 1 == parts && read[part] == Some(next));
     check.chain = ChainVerifier::resume(next_seq - 1, last_hash);
     check.by_period = by_period;
-    check
+    (check, complete)
 }
 
 #[cfg(test)]
@@ -562,35 +649,64 @@ mod tests {
 
     /// The stream cut into pieces of `piece` bytes, chunks of `chunk_rows` rows, the chunks'
     /// results merged in reverse order of their arrival.
-    fn chunked(events: &[Event], chunk_rows: usize, piece: usize) -> TenantCheck {
-        let bytes = copy_bytes(events);
-        let mut chunker = Chunker::new(chunk_rows);
+    /// Also read in two parts, split after `split` events (when there are that many).
+    fn chunked(
+        events: &[Event],
+        chunk_rows: usize,
+        piece: usize,
+        split: Option<usize>,
+    ) -> TenantCheck {
+        let parts: Vec<&[Event]> = match split {
+            Some(at) if at <= events.len() => vec![&events[..at], &events[at..]],
+            _ => vec![events],
+        };
         let mut encoder = CanonicalJson::new();
-        let mut results = Vec::new();
-        for piece in bytes.chunks(piece) {
-            if let Some(chunk) = chunker.push(piece).unwrap() {
-                results.push(check_chunk(&chunk, &mut encoder));
+        let mut messages = Vec::new();
+        for (part, events) in parts.iter().enumerate() {
+            let bytes = copy_bytes(events);
+            let mut chunker = Chunker::new(part, chunk_rows);
+            for piece in bytes.chunks(piece) {
+                if let Some(chunk) = chunker.push(piece).unwrap() {
+                    messages.push(Merged::Chunk(check_chunk(&chunk, &mut encoder)));
+                }
             }
-        }
-        if let Some(chunk) = chunker.finish().unwrap() {
-            results.push(check_chunk(&chunk, &mut encoder));
+            let (last, chunks) = chunker.finish().unwrap();
+            if let Some(chunk) = last {
+                messages.push(Merged::Chunk(check_chunk(&chunk, &mut encoder)));
+            }
+            messages.push(Merged::PartRead { part, chunks });
         }
         let (tx, rx) = mpsc::channel();
-        for r in results.into_iter().rev() {
-            tx.send(r).unwrap();
+        for m in messages.into_iter().rev() {
+            tx.send(m).unwrap();
         }
         drop(tx);
-        merge(rx, &AtomicBool::new(false))
+        let (check, complete) = merge(rx, parts.len(), &AtomicBool::new(false));
+        assert!(complete || check.failure.is_some());
+        check
     }
 
     fn same(events: &[Event], what: &str) {
         let expected = one_by_one(events);
-        for chunk_rows in [1, 2, 3, 4, 7, 100] {
-            for piece in [5, 64, 100_000] {
-                let got = chunked(events, chunk_rows, piece);
+        for (chunk_rows, piece, split) in [
+            (1, 5, None),
+            (2, 64, None),
+            (3, 100_000, None),
+            (4, 64, None),
+            (7, 5, None),
+            (100, 100_000, None),
+            (1, 100_000, Some(0)),
+            (2, 64, Some(1)),
+            (3, 5, Some(5)),
+            (4, 100_000, Some(6)),
+            (100, 64, Some(7)),
+            (2, 100_000, Some(events.len())),
+        ] {
+            {
+                let got = chunked(events, chunk_rows, piece, split);
                 assert_eq!(
                     got.failure, expected.failure,
-                    "{what}, chunks of {chunk_rows}"
+                    "{what}, chunks of {chunk_rows}, split {split:?}"
                 );
                 if expected.failure.is_none() {
                     assert_eq!(got.chain.verified(), expected.chain.verified(), "{what}");
@@ -652,10 +768,10 @@ mod tests {
     #[test]
     fn a_stream_cut_short_is_an_error() {
         let bytes = copy_bytes(&chain(3));
-        let mut chunker = Chunker::new(100);
+        let mut chunker = Chunker::new(0, 100);
         assert!(chunker.push(&bytes[..bytes.len() - 2]).unwrap().is_none());
         assert!(chunker.finish().is_err());
-        let mut chunker = Chunker::new(100);
+        let mut chunker = Chunker::new(0, 100);
         assert!(chunker.push(b"PGCOPY\n\xff\r\n\x01more garbage").is_err());
     }
 }
