@@ -14,7 +14,13 @@
 # .bench-data/verify-report.md; see benches/README.md. Everything it starts is stopped by its
 # pid, also on error.
 #
+# Beside the wall time of each, the CPU time it took: kontor's own (user + system, from
+# /usr/bin/time) and PostgreSQL's (the backends', which the postmaster reaps: the growth of its
+# cutime + cstime), so that the figures can be read on a machine that is busy with other work.
+#
 # Knobs: BENCH_VERIFY_EVENTS=1000000  BENCH_VERIFY_RUNS=5
+#        BENCH_VERIFY_BASELINE=path    another kontor binary (e.g. a build of an older commit)
+#                                      timed the same way in the same run, for a before/after
 #        BENCH_VERIFY_KEEP=1  leave the cluster running afterwards (and reuse a loaded one on the
 #                             next run): for profiling; stop it with scripts/pg.sh stop .bench-data/verify-pg
 set -euo pipefail
@@ -113,30 +119,50 @@ loaded=$(psql_q "SELECT last_seq FROM journal_heads WHERE tenant_id = '$tenant_i
 payload_bytes=$(psql_q "SELECT round(avg(octet_length(payload::text))) FROM journal_events WHERE tenant_id = '$tenant_id'")
 
 # --- timings -------------------------------------------------------------------------------
-now() { date +%s.%N; }
+[ -x /usr/bin/time ] || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq time >&2; }
+data_dir=$(cat "$PG_DIR/datadir" 2>/dev/null || echo "$PG_DIR/data")
+postmaster=$(head -1 "$data_dir/postmaster.pid")
+ticks=$(getconf CLK_TCK)
+pg_cpu() { awk -v t="$ticks" '{ printf "%.2f", ($16 + $17) / t }' "/proc/$postmaster/stat"; }
+# A backend counts once the postmaster has reaped it: wait (up to 5 s) until only the children
+# there were before the runs (checkpointer, walwriter, …) are left.
+children() { ps --ppid "$postmaster" -o pid= | sort -n | tr -d ' ' | tr '\n' ,; }
+steady=$(children)
+settle() { for _ in $(seq 1 100); do [ "$(children)" = "$steady" ] && return; sleep 0.05; done; }
+# timed LABEL COMMAND...: one row of samples "wall kontor_cpu pg_cpu" appended to $DATA/verify-LABEL.times
+timed() {
+    local label=$1; shift
+    local before after
+    before=$(pg_cpu)
+    /usr/bin/time -f "%e %U %S" -o "$DATA/verify-time.txt" "$@" >"$DATA/verify-out.txt"
+    settle
+    after=$(pg_cpu)
+    awk -v b="$before" -v a="$after" '{ printf "%s %.2f %.2f\n", $1, $2 + $3, a - b }' "$DATA/verify-time.txt" >>"$DATA/verify-$label.times"
+}
 log "warm-up: one verify (also fills the page cache)"
 "$bin" verify --tenant "$slug" >"$DATA/verify-out.txt"
 grep -q "tenant $slug: OK — $loaded events, chain intact" "$DATA/verify-out.txt" \
     || { log "verify did not accept the chain: $(cat "$DATA/verify-out.txt")"; exit 1; }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-verify_times=()
-floor_times=()
+rm -f "$DATA"/verify-*.times
+copy_sql="\\copy (SELECT seq, payload, prev_hash, hash FROM journal_events WHERE tenant_id = '$tenant_id' ORDER BY seq) TO '/dev/null' (FORMAT binary)"
 for r in $(seq 1 "$RUNS"); do
     log "run $r: kontor verify"
-    t0=$(now)
-    "$bin" verify --tenant "$slug" >"$DATA/verify-out.txt"
-    t1=$(now)
-    verify_times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+    timed verify "$bin" verify --tenant "$slug"
+    grep -q "chain intact" "$DATA/verify-out.txt" || { log "verify failed: $(cat "$DATA/verify-out.txt")"; exit 1; }
+    if [ -n "${BENCH_VERIFY_BASELINE:-}" ]; then
+        log "run $r: the baseline $BENCH_VERIFY_BASELINE"
+        timed baseline "$BENCH_VERIFY_BASELINE" verify --tenant "$slug"
+    fi
     log "run $r: the floor (\\copy … FORMAT binary to /dev/null)"
-    t0=$(now)
-    psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "\\copy (SELECT seq, payload, prev_hash, hash FROM journal_events WHERE tenant_id = '$tenant_id' ORDER BY seq) TO '/dev/null' (FORMAT binary)"
-    t1=$(now)
-    floor_times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+    timed floor psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "$copy_sql"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-best() { printf '%s\n' "$@" | sort -n | head -1; }
-v_med=$(median "${verify_times[@]}"); v_best=$(best "${verify_times[@]}")
-f_med=$(median "${floor_times[@]}"); f_best=$(best "${floor_times[@]}")
+# row LABEL TITLE: median and best wall time, events/s at the median, median CPU times
+row() {
+    sort -n "$DATA/verify-$1.times" | awk -v n="$loaded" -v title="$2" '
+        { w[NR] = $1; k[NR] = $2; p[NR] = $3 }
+        END { m = int((NR + 1) / 2); printf "| %s | %.2f | %.2f | %.0f | %.2f | %.2f |\n", title, w[m], w[1], n / w[m], k[m], p[m] }'
+}
 
 # --- tampering: one payload changed in a scratch copy ------------------------------------------
 log "tampering: one payload changed in a scratch copy of the database"
@@ -162,10 +188,13 @@ echo
 echo "kontor verify at $loaded journal events (payload avg $payload_bytes bytes as text), $RUNS runs, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); PostgreSQL $(psql_q 'SHOW server_version'); load average before the runs: $load_before"
 echo
-echo "| what | median s | best s | events/s (median) |"
-echo "|---|---:|---:|---:|"
-awk -v n="$loaded" -v m="$v_med" -v b="$v_best" 'BEGIN { printf "| kontor verify --tenant | %.2f | %.2f | %.0f |\n", m, b, n / m }'
-awk -v n="$loaded" -v m="$f_med" -v b="$f_best" 'BEGIN { printf "| floor: psql \\\\copy (FORMAT binary) to /dev/null | %.2f | %.2f | %.0f |\n", m, b, n / m }'
+echo "| what | median s | best s | events/s (median) | kontor CPU s | PostgreSQL CPU s |"
+echo "|---|---:|---:|---:|---:|---:|"
+row verify "kontor verify --tenant"
+[ -n "${BENCH_VERIFY_BASELINE:-}" ] && row baseline "baseline: $(basename "$BENCH_VERIFY_BASELINE") verify --tenant"
+row floor "floor: psql \\\\copy … (FORMAT binary) to /dev/null"
+echo
+echo "(CPU: median of the runs; kontor's column for the floor is psql's own.)"
 echo
 echo "One payload changed (seq $victim, in a scratch copy): $tamper"
 } | tee "$DATA/verify-report.md"
