@@ -53,7 +53,10 @@ trap 'exit 143' TERM
 
 log "building the release binary"
 cargo build --release -p kontor >&2
-bin=${CARGO_TARGET_DIR:-target}/release/kontor
+# A copy: a target directory shared with other checkouts may get another build meanwhile.
+mkdir -p .bench-data
+cp "${CARGO_TARGET_DIR:-target}/release/kontor" .bench-data/kontor-verify-bench
+bin=.bench-data/kontor-verify-bench
 
 mkdir -p "$DATA"
 if [ "$KEEP" = 1 ] && [ -f "$PG_DIR/loaded" ]; then
@@ -194,7 +197,7 @@ row verify "kontor verify --tenant"
 [ -n "${BENCH_VERIFY_BASELINE:-}" ] && row baseline "baseline: $(basename "$BENCH_VERIFY_BASELINE") verify --tenant"
 row floor "floor: psql \\\\copy … (FORMAT binary) to /dev/null"
 echo
-echo "(CPU: median of the runs; kontor's column for the floor is psql's own.)"
+echo "(CPU: that of the run with the median wall time; kontor's column for the floor is psql's own.)"
 echo
 echo "One payload changed (seq $victim, in a scratch copy): $tamper"
 } | tee "$DATA/verify-report.md"
