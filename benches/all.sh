@@ -4,7 +4,7 @@
 # Results: .bench-data/*report*.md; the figures and how they were measured: benches/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SUITES=${BENCH_SUITES:-"bookings journal_read bank_import bank_suggestions payment_runs reports inbox"}
+SUITES=${BENCH_SUITES:-"bookings journal_read bank_import bank_suggestions payment_runs reports inbox verify"}
 for suite in $SUITES; do
     case "$suite" in
         bookings) benches/run.sh ;;

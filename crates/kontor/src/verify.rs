@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use uuid::Uuid;
 
-const PAGE: i64 = 5_000;
+mod stream;
 
 fn hash32(bytes: &[u8]) -> Hash32 {
     let mut h = [0u8; 32];
@@ -119,53 +119,6 @@ impl TenantCheck {
     }
 }
 
-/// Reads a tenant's events page by page and checks them on a thread of its own, so that
-/// PostgreSQL produces the next page while this one is parsed and hashed (the two cores of a
-/// small machine both at work). Stops reading at the first break.
-async fn chain_of(app: &App, tenant_id: Uuid) -> anyhow::Result<TenantCheck> {
-    let (pages, inbox) = tokio::sync::mpsc::channel::<Vec<app::ledger::RawEvent>>(2);
-    let broken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let seen = broken.clone();
-    let worker = std::thread::spawn(move || {
-        let mut inbox = inbox;
-        let mut check = TenantCheck::new();
-        while let Some(page) = inbox.blocking_recv() {
-            for e in &page {
-                match serde_json::from_str::<Value>(&e.payload) {
-                    Ok(payload) => {
-                        check.event(e.seq, &hash32(&e.prev_hash), &hash32(&e.hash), &payload)
-                    }
-                    Err(err) => {
-                        check.failure =
-                            Some(format!("event seq {}: payload is no JSON: {err}", e.seq))
-                    }
-                }
-                if check.failure.is_some() {
-                    seen.store(true, std::sync::atomic::Ordering::Relaxed);
-                    return check;
-                }
-            }
-        }
-        check
-    });
-    let mut from = 1;
-    loop {
-        if broken.load(std::sync::atomic::Ordering::Relaxed) {
-            break;
-        }
-        let page = app.events_raw(tenant_id, from, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        from = last.seq + 1;
-        if pages.send(page).await.is_err() {
-            break; // the worker stopped at a break
-        }
-    }
-    drop(pages);
-    worker
-        .join()
-        .map_err(|_| anyhow::anyhow!("the verifying thread panicked"))
-}
-
 /// Verifies every tenant (or one). Returns false if any event or closing does not match.
 pub async fn verify_database(app: &App, only: Option<&str>) -> anyhow::Result<bool> {
     let tenants: Vec<(Uuid, String)> = app.tenant_slugs(only).await?;
@@ -176,7 +129,7 @@ pub async fn verify_database(app: &App, only: Option<&str>) -> anyhow::Result<bo
     }
     let mut all_ok = true;
     for (id, slug) in tenants {
-        let mut check = chain_of(app, id).await?;
+        let mut check = tokio::task::block_in_place(|| stream::chain_of(id))?;
         let records = app.closings(id).await?;
         let shown: Vec<Option<Hash32>> = records
             .iter()
