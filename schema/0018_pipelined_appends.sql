@@ -6,6 +6,32 @@
 -- fails its compare-and-set and is decided again.
 ALTER TABLE journal_heads ADD COLUMN epoch bigint NOT NULL DEFAULT 0;
 
+-- Appends events to a tenant's feed (the webhooks' outbox, schema/0015): numbers them from the
+-- tenant's feed head (whose row lock, held until the transaction ends, keeps the sequence in
+-- commit order and gapless), writes them, and one delivery per event and active subscribed
+-- webhook. The one place that does this: store::webhooks::insert_events calls it, and so does
+-- kontor_append_batch for the feed events of a batch's intents.
+CREATE FUNCTION kontor_feed_append(
+    p_tenant uuid, f_id uuid[], f_event text[], f_version int[], f_data jsonb[], f_dedupe text[]
+) RETURNS void LANGUAGE sql AS $$
+    WITH head AS (
+        INSERT INTO event_feed_heads AS h (tenant_id, last_sequence) VALUES (p_tenant, cardinality(f_id))
+        ON CONFLICT (tenant_id) DO UPDATE SET last_sequence = h.last_sequence + EXCLUDED.last_sequence
+        RETURNING last_sequence
+    ), ev AS (
+        INSERT INTO feed_events (tenant_id, sequence, id, event, version, created_at, data, dedupe_key)
+        SELECT p_tenant, head.last_sequence - cardinality(f_id) + u.ord, u.id, u.event, u.version, now(), u.data, u.dedupe_key
+          FROM head, unnest(f_id, f_event, f_version, f_data, f_dedupe)
+                     WITH ORDINALITY AS u(id, event, version, data, dedupe_key, ord)
+        RETURNING tenant_id, id, event, sequence
+    )
+    INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, sequence, next_attempt_at)
+    SELECT ev.tenant_id, kontor_uuid_v7(), w.id, ev.id, ev.sequence, '-infinity'
+      FROM ev JOIN webhooks w ON w.tenant_id = ev.tenant_id AND w.active
+                              AND ('*' = ANY (w.events) OR ev.event = ANY (w.events))
+     ORDER BY ev.sequence, w.id;
+$$;
+
 -- A decided batch in one statement (so in one round trip, and atomically even outside an
 -- explicit transaction): the compare-and-set on the head first (the lock order of every writer:
 -- head, then projections, then the outbox), then the journal rows, the projections, the
@@ -66,22 +92,7 @@ BEGIN
        SET debit = b.debit + EXCLUDED.debit, credit = b.credit + EXCLUDED.credit,
            entry_count = b.entry_count + EXCLUDED.entry_count;
     IF cardinality(f_id) > 0 THEN
-        -- As store::webhooks::insert_events: gapless feed numbers in commit order (the feed
-        -- head's row lock), one delivery per active subscribed webhook.
-        INSERT INTO event_feed_heads AS h (tenant_id, last_sequence) VALUES (p_tenant, cardinality(f_id))
-        ON CONFLICT (tenant_id) DO UPDATE SET last_sequence = h.last_sequence + EXCLUDED.last_sequence
-        RETURNING last_sequence INTO f_last;
-        WITH ev AS (
-            INSERT INTO feed_events (tenant_id, sequence, id, event, version, created_at, data, dedupe_key)
-            SELECT p_tenant, f_last - cardinality(f_id) + u.ord, u.id, u.event, u.version, now(), u.data, u.dedupe_key
-              FROM unnest(f_id, f_event, f_version, f_data, f_dedupe) WITH ORDINALITY AS u(id, event, version, data, dedupe_key, ord)
-            RETURNING tenant_id, id, event, sequence
-        )
-        INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, sequence, next_attempt_at)
-        SELECT ev.tenant_id, kontor_uuid_v7(), w.id, ev.id, ev.sequence, '-infinity'
-          FROM ev JOIN webhooks w ON w.tenant_id = ev.tenant_id AND w.active
-                                  AND ('*' = ANY (w.events) OR ev.event = ANY (w.events))
-         ORDER BY ev.sequence, w.id;
+        PERFORM kontor_feed_append(p_tenant, f_id, f_event, f_version, f_data, f_dedupe);
     END IF;
     IF cardinality(k_key) > 0 THEN
         INSERT INTO idempotency_keys (tenant_id, key, request_hash, response_status, response_type, response_body)

@@ -12,50 +12,20 @@
 //!   (the head's `epoch`), so nothing is booked into a closed period.
 //!
 //! Needs DATABASE_URL (`scripts/test.sh -p app` starts a throwaway cluster).
+mod common;
+
+use common::*;
 
 use app::{App, AppError};
 use chrono::NaiveDate;
 use journal::chain::ChainVerifier;
 use journal::{Actor, BookingCommand, BookingLineInput, PostingMode, ReversalCommand};
 use periods::{PeriodAction, PeriodStatus};
-use rand::Rng;
 use rust_decimal::Decimal;
 use store::appender::AppendCommand;
 use store::periods::{self as db, PeriodState, StateChange};
-use store::tenants::NewTenant;
 use store::Store;
 use uuid::Uuid;
-
-fn database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run the tests with `scripts/test.sh -p app`, which starts a throwaway PostgreSQL")
-    })
-}
-
-/// A store as a process has it: its own pool and its own appenders.
-async fn process() -> Store {
-    let pool = store::connect(&database_url(), 6).expect("pool");
-    let mut client = pool.get().await.expect("database connection");
-    store::migrate::migrate(&mut client)
-        .await
-        .expect("migrations");
-    drop(client);
-    Store::new(pool, [7; 32])
-}
-
-async fn tenant(store: &Store) -> Uuid {
-    store
-        .create_tenant(NewTenant {
-            slug: format!("pipe-{:08x}", rand::thread_rng().gen::<u32>()),
-            name: "Pipeline GmbH".into(),
-            chart: "skr03".into(),
-            fiscal_year_start_month: 1,
-            currency: "EUR".into(),
-        })
-        .await
-        .expect("tenant")
-        .id
-}
 
 fn booking(date: NaiveDate, cents: i64, reference: Option<String>) -> BookingCommand {
     let amount = Decimal::new(cents, 2);
@@ -158,8 +128,8 @@ async fn check_journal(store: &Store, tenant_id: Uuid) -> i64 {
 
 #[tokio::test]
 async fn two_processes_and_own_transactions_keep_one_gapless_chain() {
-    let (a, b) = (process().await, process().await);
-    let t = tenant(&a).await;
+    let (a, b) = (store_with_pool(6).await, store_with_pool(6).await);
+    let t = tenant(&a, "skr03", 1).await;
     let (app_a, app_b) = (App::new(a.clone()), App::new(b.clone()));
     let mut tasks = Vec::new();
     for i in 0..240i64 {
@@ -221,8 +191,8 @@ async fn two_processes_and_own_transactions_keep_one_gapless_chain() {
 
 #[tokio::test]
 async fn a_batch_decided_while_another_commits_sees_what_that_one_books() {
-    let store = process().await;
-    let t = tenant(&store).await;
+    let store = store_with_pool(6).await;
+    let t = tenant(&store, "skr03", 1).await;
     let app = App::new(store.clone());
     let original = app
         .book(
@@ -278,8 +248,8 @@ async fn a_batch_decided_while_another_commits_sees_what_that_one_books() {
 
 #[tokio::test]
 async fn a_period_closed_under_a_waiting_batch_is_not_booked_into() {
-    let store = process().await;
-    let t = tenant(&store).await;
+    let store = store_with_pool(6).await;
+    let t = tenant(&store, "skr03", 1).await;
     let app = App::new(store.clone());
     let jan = "2026-01".parse().unwrap();
     // The appender now knows the head (and its epoch).

@@ -14,6 +14,9 @@
 //!
 //! Needs DATABASE_URL (`scripts/test.sh -p app` starts a throwaway cluster). The seed is
 //! printed; `BALANCES_SEED=<n>` replays a run.
+mod common;
+
+use common::*;
 
 use app::App;
 use chrono::{Datelike, Duration, NaiveDate};
@@ -22,39 +25,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use receivables::{PartnerInput, PartnerKind};
 use rust_decimal::Decimal;
-use store::tenants::NewTenant;
-use store::Store;
 use uuid::Uuid;
-
-fn database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run the tests with `scripts/test.sh -p app`, which starts a throwaway PostgreSQL")
-    })
-}
-
-async fn test_store() -> Store {
-    let pool = store::connect(&database_url(), 4).expect("pool");
-    let mut client = pool.get().await.expect("database connection");
-    store::migrate::migrate(&mut client)
-        .await
-        .expect("migrations");
-    drop(client);
-    Store::new(pool, rand::thread_rng().gen())
-}
-
-async fn create_tenant(store: &Store, fiscal_year_start_month: u32) -> Uuid {
-    store
-        .create_tenant(NewTenant {
-            slug: format!("bal-{:08x}", rand::thread_rng().gen::<u32>()),
-            name: "Saldo GmbH".into(),
-            chart: "skr03".into(),
-            fiscal_year_start_month,
-            currency: "EUR".into(),
-        })
-        .await
-        .expect("tenant")
-        .id
-}
 
 fn line(account: &str, debit: Option<Decimal>, credit: Option<Decimal>) -> BookingLineInput {
     BookingLineInput {
@@ -149,7 +120,7 @@ async fn differential(fiscal_year_start_month: u32, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let store = test_store().await;
     let app = App::new(store.clone());
-    let tenant_id = create_tenant(&store, fiscal_year_start_month).await;
+    let tenant_id = tenant(&store, "skr03", fiscal_year_start_month).await;
 
     // Personal accounts rolled into 1400 (receivables) and 1600 (payables).
     let mut personal = Vec::new();

@@ -3,6 +3,9 @@
 //! filtering, and once in Rust (`receivables::status`), must agree.
 //!
 //! Run with `scripts/test.sh -p app`, which starts a throwaway cluster and sets DATABASE_URL.
+mod common;
+
+use common::*;
 
 use app::invoices::Invoice;
 use app::settlements::{Payment, WriteOff};
@@ -16,39 +19,8 @@ use receivables::{
     NewInvoiceLine, OpenItemState, PartnerInput, PartnerKind,
 };
 use rust_decimal::Decimal;
-use store::tenants::NewTenant;
 use store::Store;
 use uuid::Uuid;
-
-fn database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run the tests with scripts/test.sh -p app, which starts a throwaway PostgreSQL")
-    })
-}
-
-async fn test_store() -> Store {
-    let pool = store::connect(&database_url(), 4).expect("pool");
-    let mut client = pool.get().await.expect("database connection");
-    store::migrate::migrate(&mut client)
-        .await
-        .expect("migrations");
-    drop(client);
-    Store::new(pool, rand::thread_rng().gen())
-}
-
-async fn tenant(store: &Store, chart: &str) -> Uuid {
-    store
-        .create_tenant(NewTenant {
-            slug: format!("d-{:08x}", rand::thread_rng().gen::<u32>()),
-            name: "Differential GmbH".into(),
-            chart: chart.into(),
-            fiscal_year_start_month: 1,
-            currency: "EUR".into(),
-        })
-        .await
-        .expect("tenant")
-        .id
-}
 
 async fn partner(store: &Store, tenant_id: Uuid, kind: PartnerKind) -> Uuid {
     App::new(store.clone())
@@ -152,7 +124,7 @@ async fn scenario(seed: u64) {
     } else {
         "skr04"
     };
-    let tenant_id = tenant(&store, chart).await;
+    let tenant_id = tenant(&store, chart, 1).await;
     let customer = partner(&store, tenant_id, PartnerKind::Customer).await;
     let vendor = partner(&store, tenant_id, PartnerKind::Vendor).await;
     let mut rng = StdRng::seed_from_u64(seed);
@@ -396,7 +368,7 @@ async fn write_offs_default_to_the_chart_roles() {
     let store = test_store().await;
     let app = App::new(store.clone());
     for (chart, receivable, payable) in [("skr03", "2400", "8603"), ("skr04", "6930", "4830")] {
-        let tenant_id = tenant(&store, chart).await;
+        let tenant_id = tenant(&store, chart, 1).await;
         for (kind, expected) in [
             (PartnerKind::Customer, receivable),
             (PartnerKind::Vendor, payable),
@@ -451,7 +423,7 @@ async fn migration_0008_gives_existing_tenants_the_write_off_roles() {
     let store = test_store().await;
     let mut tenants = Vec::new();
     for chart in ["skr03", "skr04"] {
-        tenants.push((chart, tenant(&store, chart).await));
+        tenants.push((chart, tenant(&store, chart, 1).await));
     }
     let client = store.client().await.unwrap();
     let ids: Vec<Uuid> = tenants.iter().map(|(_, id)| *id).collect();

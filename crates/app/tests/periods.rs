@@ -3,36 +3,22 @@
 //!
 //! Needs DATABASE_URL (`scripts/test.sh -p app` starts a throwaway cluster).
 
+mod common;
+
+use common::*;
+
 use app::periods::{LockRequest, PeriodView};
 use app::{App, AppError};
 use journal::{Actor, PeriodId, Rule};
 use periods::{PeriodAction, PeriodStatus, RequestStatus};
-use rand::Rng;
 use store::periods::{self as db, NewClosing, PeriodState, StateChange};
-use store::tenants::NewTenant;
 use store::{Store, StoreError};
 use uuid::Uuid;
 
 async fn setup() -> (Store, App, Uuid) {
-    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL: run `scripts/test.sh -p app`");
-    let pool = store::connect(&url, 4).expect("pool");
-    let mut client = pool.get().await.expect("database connection");
-    store::migrate::migrate(&mut client)
-        .await
-        .expect("migrations");
-    drop(client);
-    let store = Store::new(pool, rand::thread_rng().gen());
-    let tenant = store
-        .create_tenant(NewTenant {
-            slug: format!("per-{:08x}", rand::thread_rng().gen::<u32>()),
-            name: "Perioden GmbH".into(),
-            chart: "skr03".into(),
-            fiscal_year_start_month: 1,
-            currency: "EUR".into(),
-        })
-        .await
-        .expect("tenant");
-    (store.clone(), App::new(store), tenant.id)
+    let store = test_store().await;
+    let tenant = tenant(&store, "skr03", 1).await;
+    (store.clone(), App::new(store), tenant)
 }
 
 fn p(s: &str) -> PeriodId {

@@ -8,6 +8,9 @@
 //!   with S/H, and per account the rows add up to the trial balance's movements.
 //!
 //! Needs DATABASE_URL (`scripts/test.sh -p app`). `REPORTS_SEED=<n>` replays a run.
+mod common;
+
+use common::*;
 
 use app::reports::{DatevFormat, Range};
 use app::App;
@@ -19,39 +22,8 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::str::FromStr;
-use store::tenants::NewTenant;
 use store::Store;
 use uuid::Uuid;
-
-fn database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run the tests with `scripts/test.sh -p app`, which starts a throwaway PostgreSQL")
-    })
-}
-
-async fn test_store() -> Store {
-    let pool = store::connect(&database_url(), 4).expect("pool");
-    let mut client = pool.get().await.expect("database connection");
-    store::migrate::migrate(&mut client)
-        .await
-        .expect("migrations");
-    drop(client);
-    Store::new(pool, rand::thread_rng().gen())
-}
-
-async fn create_tenant(store: &Store, fiscal_year_start_month: u32) -> Uuid {
-    store
-        .create_tenant(NewTenant {
-            slug: format!("rep-{:08x}", rand::thread_rng().gen::<u32>()),
-            name: "Bericht GmbH".into(),
-            chart: "skr03".into(),
-            fiscal_year_start_month,
-            currency: "EUR".into(),
-        })
-        .await
-        .expect("tenant")
-        .id
-}
 
 fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
@@ -125,7 +97,7 @@ async fn datev_file_of_a_small_book_byte_for_byte() {
     let store = test_store().await;
     let clock = Utc.with_ymd_and_hms(2026, 4, 2, 9, 30, 15).unwrap();
     let app = App::new(store.clone()).with_clock(std::sync::Arc::new(move || clock));
-    let tenant_id = create_tenant(&store, 1).await;
+    let tenant_id = tenant(&store, "skr03", 1).await;
     set_datev_numbers(&app, tenant_id).await;
     let actor = Actor::system("reports test");
     // A sale with 19 % (8400 is an automatic account: gross, no key), a purchase with 19 %
@@ -385,7 +357,7 @@ async fn account_sums_equal_plain_sums_of_the_entries() {
     let mut rng = StdRng::seed_from_u64(seed);
     let store = test_store().await;
     let app = App::new(store.clone());
-    let tenant_id = create_tenant(&store, 4).await;
+    let tenant_id = tenant(&store, "skr03", 4).await;
     random_book(
         &app,
         tenant_id,
@@ -456,7 +428,7 @@ async fn datev_file_of_a_larger_book_rule_by_rule() {
     let mut rng = StdRng::seed_from_u64(seed);
     let store = test_store().await;
     let app = App::new(store.clone());
-    let tenant_id = create_tenant(&store, 1).await;
+    let tenant_id = tenant(&store, "skr03", 1).await;
     set_datev_numbers(&app, tenant_id).await;
     random_book(
         &app,
@@ -549,7 +521,7 @@ fn split_fields(line: &str) -> Vec<String> {
 async fn export_refusals_come_before_the_file() {
     let store = test_store().await;
     let app = App::new(store.clone());
-    let tenant_id = create_tenant(&store, 1).await;
+    let tenant_id = tenant(&store, "skr03", 1).await;
     let range = Range::new(date("2026-01-01"), date("2026-01-31")).unwrap();
     let code = |e: app::AppError| e.rule().map(|r| r.code().to_string()).unwrap_or_default();
     // No DATEV numbers yet.

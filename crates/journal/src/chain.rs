@@ -116,6 +116,25 @@ impl ChainVerifier {
         hash: &Hash32,
         payload: &Value,
     ) -> Result<(), ChainBreak> {
+        self.link(seq, prev_hash)?;
+        self.accept(seq, hash, &event_hash(prev_hash, payload))
+    }
+
+    /// Like `check`, with the hash of the payload computed by the caller (`kontor verify`
+    /// re-encodes the stored text without a `Value`, on several threads).
+    pub fn check_hashed(
+        &mut self,
+        seq: i64,
+        prev_hash: &Hash32,
+        hash: &Hash32,
+        computed: &Hash32,
+    ) -> Result<(), ChainBreak> {
+        self.link(seq, prev_hash)?;
+        self.accept(seq, hash, computed)
+    }
+
+    /// Whether an event with `seq` and `prev_hash` is the next one of this chain.
+    pub fn link(&self, seq: i64, prev_hash: &Hash32) -> Result<(), ChainBreak> {
         if seq != self.next_seq {
             return Err(ChainBreak::SeqGap {
                 seq,
@@ -129,12 +148,15 @@ impl ChainVerifier {
                 found: to_hex(prev_hash),
             });
         }
-        let computed = event_hash(prev_hash, payload);
-        if &computed != hash {
+        Ok(())
+    }
+
+    fn accept(&mut self, seq: i64, hash: &Hash32, computed: &Hash32) -> Result<(), ChainBreak> {
+        if computed != hash {
             return Err(ChainBreak::HashMismatch {
                 seq,
                 stored: to_hex(hash),
-                computed: to_hex(&computed),
+                computed: to_hex(computed),
             });
         }
         self.next_seq += 1;

@@ -144,6 +144,8 @@ impl Head {
 }
 
 const HEAD_SQL: &str = "SELECT last_seq, last_hash, epoch FROM journal_heads WHERE tenant_id = $1";
+const HEAD_LOCKED_SQL: &str =
+    "SELECT last_seq, last_hash, epoch FROM journal_heads WHERE tenant_id = $1 FOR UPDATE";
 
 /// What a batch that is still being committed books that a later batch's lookups may not see
 /// yet: its external references and the intents it reverses.
@@ -163,31 +165,25 @@ trait Conn: Sync {
     ) -> BoxFuture<'a, Result<tokio_postgres::Statement, tokio_postgres::Error>>;
 }
 
-impl Conn for deadpool_postgres::ClientWrapper {
-    type Pg = tokio_postgres::Client;
-    fn pg(&self) -> &tokio_postgres::Client {
-        self
-    }
-    fn cached<'a>(
-        &'a self,
-        sql: &'a str,
-    ) -> BoxFuture<'a, Result<tokio_postgres::Statement, tokio_postgres::Error>> {
-        Box::pin(self.prepare_cached(sql))
-    }
+/// `Conn` for a pool type with an inherent `prepare_cached` that derefs to its `Pg`.
+macro_rules! conn {
+    ($($lt:lifetime)?; $ty:ty => $pg:ty) => {
+        impl<$($lt)?> Conn for $ty {
+            type Pg = $pg;
+            fn pg(&self) -> &$pg {
+                self
+            }
+            fn cached<'a>(
+                &'a self,
+                sql: &'a str,
+            ) -> BoxFuture<'a, Result<tokio_postgres::Statement, tokio_postgres::Error>> {
+                Box::pin(self.prepare_cached(sql))
+            }
+        }
+    };
 }
-
-impl<'t> Conn for deadpool_postgres::Transaction<'t> {
-    type Pg = tokio_postgres::Transaction<'t>;
-    fn pg(&self) -> &tokio_postgres::Transaction<'t> {
-        self
-    }
-    fn cached<'a>(
-        &'a self,
-        sql: &'a str,
-    ) -> BoxFuture<'a, Result<tokio_postgres::Statement, tokio_postgres::Error>> {
-        Box::pin(self.prepare_cached(sql))
-    }
-}
+conn!(; deadpool_postgres::ClientWrapper => tokio_postgres::Client);
+conn!('t; deadpool_postgres::Transaction<'t> => tokio_postgres::Transaction<'t>);
 
 /// A batch whose write was sent and has not settled yet.
 struct InFlight {
@@ -375,10 +371,10 @@ impl Store {
                         let _ = job.reply.send(result);
                     }
                 }
-                Ok(p) => {
+                Ok(mut p) => {
                     let size = p.jobs.len();
                     let next = p.decided.head;
-                    let carry = p.decided.carry.clone();
+                    let carry = std::mem::take(&mut p.decided.carry);
                     head = Some(next);
                     flight = Some(InFlight {
                         handle: tokio::spawn(write_and_answer(info.id(), info.calendar, p)),
@@ -432,20 +428,7 @@ impl Store {
             let commands: Vec<&AppendRequest> = jobs.iter().map(|j| &j.req).collect();
             let (head, state) = match head {
                 Some(h) => (h, load_state(&*client, info, &commands).await?),
-                None => {
-                    let stmt = client.prepare_cached(HEAD_SQL).await?;
-                    let params: [&Param; 1] = [&info.id()];
-                    let (row, state) = futures_util::try_join!(
-                        async {
-                            client
-                                .query_one(&stmt, &params)
-                                .await
-                                .map_err(StoreError::from)
-                        },
-                        load_state(&*client, info, &commands)
-                    )?;
-                    (Head::from_row(&row)?, state)
-                }
+                None => head_and_state(&*client, info, &commands, HEAD_SQL).await?,
             };
             let decided = decide_batch(info, &commands, state, head, carry);
             Ok::<_, StoreError>((client, decided))
@@ -619,17 +602,8 @@ impl Store {
         let mut slice = next(0..count.min(MAX_BATCH));
         let mut decided = {
             let commands = built(&slice);
-            let head_stmt = tx.prepare_cached(&format!("{HEAD_SQL} FOR UPDATE")).await?;
-            let head_params: [&Param; 1] = [&info.id()];
-            let (head, state) = futures_util::try_join!(
-                async {
-                    tx.query_one(&head_stmt, &head_params)
-                        .await
-                        .map_err(StoreError::from)
-                },
-                load_state(tx, &info, &commands)
-            )?;
-            decide_batch(&info, &commands, state, Head::from_row(&head)?, &carry)
+            let (head, state) = head_and_state(tx, &info, &commands, HEAD_LOCKED_SQL).await?;
+            decide_batch(&info, &commands, state, head, &carry)
         };
         let mut start = 0;
         loop {
@@ -714,19 +688,7 @@ async fn append_in_tx(
     info: &TenantInfo,
     commands: &[&AppendRequest],
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-    let head_stmt = tx.prepare_cached(&format!("{HEAD_SQL} FOR UPDATE")).await?;
-    // Pipelined: the head row lock is taken first (the server runs the queries in order), and the
-    // lookups that follow it cost no extra round trip.
-    let head_params: [&Param; 1] = [&info.id()];
-    let (head, state) = futures_util::try_join!(
-        async {
-            tx.query_one(&head_stmt, &head_params)
-                .await
-                .map_err(StoreError::from)
-        },
-        load_state(tx, info, commands)
-    )?;
-    let head = Head::from_row(&head)?;
+    let (head, state) = head_and_state(tx, info, commands, HEAD_LOCKED_SQL).await?;
     let decided = decide_batch(info, commands, state, head, &Carry::default());
     if !decided.rows.seq.is_empty() {
         decided
@@ -735,6 +697,29 @@ async fn append_in_tx(
             .await?;
     }
     Ok(decided.results)
+}
+
+/// The head, read with `head_sql` (under its row lock or not), and the lookups of `commands`,
+/// pipelined on one connection: one round trip, and the server runs the head query first, so a
+/// lock is taken before the lookups read.
+async fn head_and_state(
+    c: &impl Conn,
+    info: &TenantInfo,
+    commands: &[&AppendRequest],
+    head_sql: &'static str,
+) -> Result<(Head, State), StoreError> {
+    let stmt = c.cached(head_sql).await?;
+    let params: [&Param; 1] = [&info.id()];
+    let (row, state) = futures_util::try_join!(
+        async {
+            c.pg()
+                .query_one(&stmt, &params)
+                .await
+                .map_err(StoreError::from)
+        },
+        load_state(c, info, commands)
+    )?;
+    Ok((Head::from_row(&row)?, state))
 }
 
 /// A batch decided: the answers, the rows to write, the head it extends and the one it leaves,
@@ -1283,12 +1268,7 @@ impl Rows {
             d_credit.push(c);
             d_count.push(n);
         }
-        let f_id: Vec<Uuid> = self.feed.iter().map(|_| Uuid::now_v7()).collect();
-        let f_event: Vec<&str> = self.feed.iter().map(|e| e.event).collect();
-        let f_version: Vec<i32> = self.feed.iter().map(|e| e.version).collect();
-        let f_data: Vec<&Value> = self.feed.iter().map(|e| &e.data).collect();
-        let f_dedupe: Vec<Option<&str>> =
-            self.feed.iter().map(|e| e.dedupe_key.as_deref()).collect();
+        let feed = crate::webhooks::FeedColumns::of(&self.feed);
         let stmt = c.cached(APPEND_BATCH_SQL).await?;
         let (expect_hash, last_hash) = (expected.hash.to_vec(), head.hash.to_vec());
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 67] = [
@@ -1355,11 +1335,11 @@ impl Rows {
             &d_credit,
             &d_count,
             // feed_events
-            &f_id,
-            &f_event,
-            &f_version,
-            &f_data,
-            &f_dedupe,
+            &feed.ids,
+            &feed.names,
+            &feed.versions,
+            &feed.datas,
+            &feed.dedupe,
             // idempotency_keys: a key that another replica's transaction holds makes the insert
             // wait for it, then fail: the batch is retried one by one, and that request replays
             // the stored answer.

@@ -33,28 +33,32 @@ impl NewEvent {
     }
 }
 
-/// One statement: numbers the events from the tenant's feed head (locking it until the
-/// transaction ends, which keeps sequences in commit order), writes them, and writes one
-/// delivery per event and active subscribed webhook.
-const INSERT_EVENTS_SQL: &str = "WITH head AS (
-    INSERT INTO event_feed_heads AS h (tenant_id, last_sequence) VALUES ($1, $2)
-    ON CONFLICT (tenant_id) DO UPDATE SET last_sequence = h.last_sequence + EXCLUDED.last_sequence
-    RETURNING last_sequence
-), ev AS (
-    INSERT INTO feed_events (tenant_id, sequence, id, event, version, created_at, data, dedupe_key)
-    SELECT $1, head.last_sequence - $2 + u.ord, u.id, u.event, u.version, now(), u.data, u.dedupe_key
-      FROM head, unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::text[])
-                 WITH ORDINALITY AS u(id, event, version, data, dedupe_key, ord)
-    RETURNING tenant_id, id, event, sequence
-)
-INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, sequence, next_attempt_at)
-SELECT ev.tenant_id, kontor_uuid_v7(), w.id, ev.id, ev.sequence, '-infinity'
-  FROM ev JOIN webhooks w ON w.tenant_id = ev.tenant_id AND w.active
-                          AND ('*' = ANY (w.events) OR ev.event = ANY (w.events))
- ORDER BY ev.sequence, w.id";
+/// The columns of events to append, one array each, as `kontor_feed_append` (schema/0018) takes
+/// them.
+pub(crate) struct FeedColumns<'a> {
+    pub ids: Vec<Uuid>,
+    pub names: Vec<&'a str>,
+    pub versions: Vec<i32>,
+    pub datas: Vec<&'a Value>,
+    pub dedupe: Vec<Option<&'a str>>,
+}
 
-/// Appends events to the tenant's feed inside the caller's transaction (the outbox). Call it
-/// last in a transaction, after any journal head lock, so locks are taken in one order.
+impl<'a> FeedColumns<'a> {
+    pub fn of(events: &'a [NewEvent]) -> FeedColumns<'a> {
+        FeedColumns {
+            ids: events.iter().map(|_| Uuid::now_v7()).collect(),
+            names: events.iter().map(|e| e.event).collect(),
+            versions: events.iter().map(|e| e.version).collect(),
+            datas: events.iter().map(|e| &e.data).collect(),
+            dedupe: events.iter().map(|e| e.dedupe_key.as_deref()).collect(),
+        }
+    }
+}
+
+/// Appends events to the tenant's feed inside the caller's transaction (the outbox) with
+/// `kontor_feed_append` (schema/0018): numbered from the tenant's feed head, whose row lock keeps
+/// the sequence in commit order, with one delivery per event and active subscribed webhook. Call
+/// it last in a transaction, after any journal head lock, so locks are taken in one order.
 pub async fn insert_events(
     tx: &impl GenericClient,
     tenant_id: Uuid,
@@ -63,16 +67,22 @@ pub async fn insert_events(
     if events.is_empty() {
         return Ok(());
     }
-    let n = events.len() as i64;
-    let ids: Vec<Uuid> = events.iter().map(|_| Uuid::now_v7()).collect();
-    let names: Vec<&str> = events.iter().map(|e| e.event).collect();
-    let versions: Vec<i32> = events.iter().map(|e| e.version).collect();
-    let datas: Vec<&Value> = events.iter().map(|e| &e.data).collect();
-    let dedupe: Vec<Option<&str>> = events.iter().map(|e| e.dedupe_key.as_deref()).collect();
-    let stmt = tx.prepare_cached(INSERT_EVENTS_SQL).await?;
+    let c = FeedColumns::of(events);
+    let stmt = tx
+        .prepare_cached(
+            "SELECT kontor_feed_append($1, $2::uuid[], $3::text[], $4::int[], $5::jsonb[], $6::text[])",
+        )
+        .await?;
     tx.execute(
         &stmt,
-        &[&tenant_id, &n, &ids, &names, &versions, &datas, &dedupe],
+        &[
+            &tenant_id,
+            &c.ids,
+            &c.names,
+            &c.versions,
+            &c.datas,
+            &c.dedupe,
+        ],
     )
     .await?;
     Ok(())

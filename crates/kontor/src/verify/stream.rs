@@ -15,9 +15,7 @@ use super::{hash32, TenantCheck};
 use anyhow::Context;
 use futures_util::StreamExt;
 use journal::canonical::{canonical_bytes, CanonicalJson};
-use journal::chain::{
-    event_hash_of_canonical, to_hex, ChainBreak, ChainVerifier, Hash32, ZERO_HASH,
-};
+use journal::chain::{event_hash_of_canonical, ChainVerifier, Hash32, ZERO_HASH};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -392,7 +390,8 @@ impl Drop for AbortOnDrop {
 fn check_chunk(chunk: &Chunk, encoder: &mut CanonicalJson) -> ChunkResult {
     let mut periods: Vec<(String, Vec<Hash32>)> = Vec::new();
     let mut failure = None;
-    let mut previous: Option<(i64, Hash32)> = None;
+    // The links inside the chunk; its first event's link is checked when the chunks are merged.
+    let mut chain: Option<ChainVerifier> = None;
     for (position, row) in chunk.rows.iter().enumerate() {
         let seq = row.seq;
         let prev = hash32(chunk.field(row.prev_hash));
@@ -412,48 +411,15 @@ fn check_chunk(chunk: &Chunk, encoder: &mut CanonicalJson) -> ChunkResult {
                 break;
             }
         };
-        if let Some((last_seq, last_hash)) = previous {
-            if seq != last_seq + 1 {
-                failure = fail(
-                    false,
-                    ChainBreak::SeqGap {
-                        seq,
-                        expected: last_seq + 1,
-                    }
-                    .to_string(),
-                );
-                break;
-            }
-            if prev != last_hash {
-                failure = fail(
-                    false,
-                    ChainBreak::PrevHashMismatch {
-                        seq,
-                        expected: to_hex(&last_hash),
-                        found: to_hex(&prev),
-                    }
-                    .to_string(),
-                );
-                break;
-            }
-        }
-        if computed != hash {
-            failure = fail(
-                false,
-                ChainBreak::HashMismatch {
-                    seq,
-                    stored: to_hex(&hash),
-                    computed: to_hex(&computed),
-                }
-                .to_string(),
-            );
+        let verifier = chain.get_or_insert_with(|| ChainVerifier::resume(seq - 1, prev));
+        if let Err(b) = verifier.check_hashed(seq, &prev, &hash, &computed) {
+            failure = fail(false, b.to_string());
             break;
         }
         match periods.iter_mut().rev().find(|(p, _)| *p == period) {
             Some((_, hashes)) => hashes.push(hash),
             None => periods.push((period, vec![hash])),
         }
-        previous = Some((seq, hash));
     }
     let first = chunk
         .rows
@@ -537,23 +503,10 @@ fn merge(
             let (seq, prev) = r.first;
             let failure = match &r.failure {
                 Some(f) if f.position == 0 && f.parse => Some(f.message.clone()),
-                _ if seq != next_seq => Some(
-                    ChainBreak::SeqGap {
-                        seq,
-                        expected: next_seq,
-                    }
-                    .to_string(),
-                ),
-                _ if prev != last_hash => Some(
-                    ChainBreak::PrevHashMismatch {
-                        seq,
-                        expected: to_hex(&last_hash),
-                        found: to_hex(&prev),
-                    }
-                    .to_string(),
-                ),
-                Some(f) => Some(f.message.clone()),
-                None => None,
+                other => match ChainVerifier::resume(next_seq - 1, last_hash).link(seq, &prev) {
+                    Err(b) => Some(b.to_string()),
+                    Ok(()) => other.as_ref().map(|f| f.message.clone()),
+                },
             };
             if failure.is_some() {
                 check.failure = failure;
