@@ -10,10 +10,12 @@ ALTER TABLE journal_heads ADD COLUMN epoch bigint NOT NULL DEFAULT 0;
 -- tenant's feed head (whose row lock, held until the transaction ends, keeps the sequence in
 -- commit order and gapless), writes them, and one delivery per event and active subscribed
 -- webhook. The one place that does this: store::webhooks::insert_events calls it, and so does
--- kontor_append_batch for the feed events of a batch's intents.
+-- kontor_append_batch for the feed events of a batch's intents. PL/pgSQL rather than SQL: a
+-- SQL function's statement is planned again at every call, PL/pgSQL keeps the plan per session.
 CREATE FUNCTION kontor_feed_append(
     p_tenant uuid, f_id uuid[], f_event text[], f_version int[], f_data jsonb[], f_dedupe text[]
-) RETURNS void LANGUAGE sql AS $$
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     WITH head AS (
         INSERT INTO event_feed_heads AS h (tenant_id, last_sequence) VALUES (p_tenant, cardinality(f_id))
         ON CONFLICT (tenant_id) DO UPDATE SET last_sequence = h.last_sequence + EXCLUDED.last_sequence
@@ -30,6 +32,7 @@ CREATE FUNCTION kontor_feed_append(
       FROM ev JOIN webhooks w ON w.tenant_id = ev.tenant_id AND w.active
                               AND ('*' = ANY (w.events) OR ev.event = ANY (w.events))
      ORDER BY ev.sequence, w.id;
+END;
 $$;
 
 -- A decided batch in one statement (so in one round trip, and atomically even outside an
